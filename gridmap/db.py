@@ -1,0 +1,282 @@
+"""The one place that builds database engines and transactions, and checks the schema version.
+
+SQLite (a file, the embedded default) and PostgreSQL + PostGIS (``postgresql+psycopg://…``) are
+chosen by URL only: the ``--db`` option, else ``GRIDMAP_DATABASE_URL``, else
+:data:`gridmap.settings.DATABASE_URL`. Every problem opening a database — a bad URL, a missing or
+corrupt file, a server that does not answer, a schema newer than this code — becomes a
+:class:`~gridmap.errors.DatabaseError` with a sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from gridmap import settings
+from gridmap.errors import DatabaseError, SchemaVersionError
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """Return the database URL to use: the given one, else the setting (and its env variable)."""
+    return url or settings.DATABASE_URL
+
+
+def parse_url(url: str) -> URL:
+    """Parse and check a database URL, accepting only SQLite and PostgreSQL.
+
+    Raises
+    ------
+    DatabaseError
+        If the URL cannot be parsed or names another kind of database.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(
+            f"无法识别的数据库地址 / unrecognised database URL: {url!r}. "
+            "Use sqlite:///path/to/gridmap.db or postgresql+psycopg://user@host:5432/dbname."
+        ) from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"不支持的数据库 / unsupported database {parsed.get_backend_name()!r} in {url!r}: "
+            "gridmap runs on SQLite (sqlite:///file.db) or PostgreSQL+PostGIS "
+            "(postgresql+psycopg://…)."
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind an SQLite URL, or None for an in-memory database."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _check_sqlite_file(path: Path, create: bool) -> None:
+    if not path.exists():
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return
+        raise DatabaseError(
+            f"数据库文件不存在 / database file not found: {path}. "
+            "Create it with `gridmap init` (empty) or `gridmap demo` (demo street)."
+        )
+    if path.is_dir():
+        raise DatabaseError(f"数据库路径是一个目录 / database path is a directory: {path}")
+    with path.open("rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise DatabaseError(
+            f"文件不是 SQLite 数据库或已损坏 / not an SQLite database, or corrupt: {path}. "
+            "Nothing was changed; restore it from a backup or point --db at another file."
+        )
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA busy_timeout = 5000")
+    cur.close()
+
+
+def make_engine(url: str | None = None, *, create: bool = False) -> Engine:
+    """Build the engine for a database URL and check that the database can be reached.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; defaults to :func:`resolve_url`.
+    create : bool
+        Allow a missing SQLite file to be created (``gridmap init``/``demo``). Otherwise a missing
+        file is an error, so a mistyped path never silently creates an empty database.
+
+    Returns
+    -------
+    sqlalchemy.Engine
+
+    Raises
+    ------
+    DatabaseError
+        Bad URL, missing or corrupt SQLite file, unreachable server, missing driver.
+    """
+    raw = resolve_url(url)
+    parsed = parse_url(raw)
+    path = sqlite_path(parsed)
+    if path is not None:
+        _check_sqlite_file(path, create)
+    connect_args = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = {"connect_timeout": settings.CONNECT_TIMEOUT_S}
+    try:
+        engine = create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise DatabaseError(f"缺少数据库驱动 / missing database driver for {raw!r}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+    _probe(engine)
+    return engine
+
+
+def _probe(engine: Engine) -> None:
+    """Open one connection so unreachable servers and corrupt files fail here, clearly."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.execute(text("PRAGMA schema_version")).scalar()
+            else:
+                conn.execute(text("SELECT 1")).scalar()
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if engine.dialect.name == "sqlite":
+            raise DatabaseError(
+                f"无法打开数据库文件 / cannot open the database {where}: {reason}. "
+                "Nothing was changed."
+            ) from exc
+        raise DatabaseError(
+            f"无法连接数据库服务器 / cannot reach the database server {where}: {reason}. "
+            "Check that PostgreSQL is running and the host, port, user and database are right."
+        ) from exc
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction: everything inside commits together or not at all.
+
+    Foreign keys are checked at commit (deferred), so rows that refer to each other
+    (grid ↔ party_org) can be written in one go.
+    """
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+        else:
+            conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+        yield conn
+
+
+# --- schema version ---------------------------------------------------------------------------
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of gridmap knows."""
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of gridmap has a migration for."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(None))  # type: ignore[arg-type]
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database, or None for a database never initialised."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def check_schema(engine: Engine) -> None:
+    """Make sure the database holds the schema this code expects.
+
+    Raises
+    ------
+    SchemaVersionError
+        If the database was never initialised, is older (run ``gridmap init`` to upgrade) or
+        newer (upgrade gridmap) than this code.
+    """
+    where = engine.url.render_as_string(hide_password=True)
+    revision = current_revision(engine)
+    if revision is None:
+        raise SchemaVersionError(
+            f"数据库尚未初始化 / the database {where} has no gridmap schema. "
+            "Run `gridmap init` (empty) or `gridmap demo` (demo street)."
+        )
+    head = head_revision()
+    if revision == head:
+        return
+    if revision not in known_revisions():
+        raise SchemaVersionError(
+            f"数据库版本较新 / the database {where} has schema version {revision}, newer than this "
+            f"gridmap understands (up to {head}). Upgrade gridmap; nothing was changed."
+        )
+    raise SchemaVersionError(
+        f"数据库版本较旧 / the database {where} has schema version {revision}; this gridmap "
+        f"needs {head}. Run `gridmap init` to upgrade it."
+    )
+
+
+def init_database(engine: Engine) -> str:
+    """Create or upgrade the schema to the newest revision (idempotent) and return it.
+
+    On PostgreSQL the PostGIS extension is created first if it is missing.
+
+    Raises
+    ------
+    SchemaVersionError
+        If the database is newer than this code (nothing is changed).
+    """
+    from alembic import command
+
+    revision = current_revision(engine)
+    if revision is not None and revision not in known_revisions():
+        check_schema(engine)  # raises the "newer" message
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            _ensure_postgis(conn)
+        command.upgrade(_alembic_config(conn), "head")
+    return head_revision()
+
+
+def _ensure_postgis(conn: Connection) -> None:
+    try:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except DBAPIError as exc:
+        raise DatabaseError(
+            "PostGIS 扩展不可用 / the PostGIS extension is not available on this server: "
+            f"{str(exc.orig).strip().splitlines()[0]}. Install postgresql-15-postgis-3 "
+            "(or ask the DBA to run CREATE EXTENSION postgis)."
+        ) from exc
+
+
+def open_database(url: str | None = None) -> Engine:
+    """Open an existing gridmap database and check its schema: the usual way in for reads."""
+    engine = make_engine(url)
+    check_schema(engine)
+    return engine
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database holds no street yet (a fresh database)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM street")).scalar() == 0

@@ -1,0 +1,459 @@
+"""The data model of DESIGN.md §3 as typed SQLAlchemy 2 ORM classes, one model for both backends.
+
+Geometry columns use :class:`Geometry`: on SQLite a plain BLOB of WKB (nothing to install), on
+PostgreSQL a PostGIS ``geometry(<type>, 4326)`` column with a GiST index. Every stored geometry is
+WGS 84; areas and distances are computed elsewhere in a metric CRS. Enumerations are stored as
+short strings (their ``value``) so both backends and plain SQL read them alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, ClassVar
+
+import shapely
+from geoalchemy2 import Geometry as PostGISGeometry
+from geoalchemy2.elements import WKBElement
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from gridmap.settings import STORAGE_SRID
+
+# --- the geometry column type -----------------------------------------------------------------
+
+
+class Geometry(TypeDecorator[shapely.Geometry]):
+    """A geometry column: WKB BLOB on SQLite, PostGIS ``geometry(type, 4326)`` on PostgreSQL.
+
+    Binds :mod:`shapely` geometries or WKB bytes and returns shapely geometries. Bulk loading
+    does not go through this per-row conversion: :mod:`gridmap.repository` reads WKB and
+    decodes a whole column at once.
+
+    Parameters
+    ----------
+    geometry_type : str
+        ``"MULTIPOLYGON"``, ``"POINT"`` … (the PostGIS type modifier).
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, geometry_type: str = "GEOMETRY") -> None:
+        super().__init__()
+        self.geometry_type = geometry_type
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(
+                PostGISGeometry(self.geometry_type, srid=STORAGE_SRID, spatial_index=False)
+            )
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, WKBElement):
+            value = bytes(value.data)
+        if isinstance(value, bytes | memoryview):  # WKB already (bulk writes encode at once)
+            wkb = bytes(value)
+            return WKBElement(wkb, srid=STORAGE_SRID) if dialect.name == "postgresql" else wkb
+        if not isinstance(value, shapely.Geometry):
+            raise TypeError(f"expected a shapely geometry, got {type(value).__name__}")
+        wkb = shapely.to_wkb(value)
+        if dialect.name == "postgresql":
+            return WKBElement(wkb, srid=STORAGE_SRID)
+        return wkb
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> shapely.Geometry | None:
+        if value is None:
+            return None
+        if isinstance(value, WKBElement):
+            return shapely.from_wkb(bytes(value.data))
+        if isinstance(value, str):  # hex EWKB from a raw PostGIS driver
+            return shapely.from_wkb(value)
+        return shapely.from_wkb(bytes(value))
+
+    def __repr__(self) -> str:
+        return f"Geometry({self.geometry_type!r})"
+
+
+# --- enumerations -----------------------------------------------------------------------------
+
+
+class PlanStatus(enum.StrEnum):
+    """Life of a grid plan: draft → proposed → approved → active → retired."""
+
+    draft = "draft"
+    proposed = "proposed"
+    approved = "approved"
+    active = "active"
+    retired = "retired"
+
+
+class OrgKind(enum.StrEnum):
+    """Kinds of Party organisation (党组织)."""
+
+    working_committee = "working_committee"  # 党工委
+    committee = "committee"  # 党委
+    general_branch = "general_branch"  # 党总支
+    branch = "branch"  # 党支部
+    joint_branch = "joint_branch"  # 联合党支部
+    group = "group"  # 党小组
+
+
+class MemberCategory(enum.StrEnum):
+    """Categories of Party member (DESIGN.md §1)."""
+
+    resident = "resident"  # 在册居民党员
+    in_service = "in_service"  # 在职党员（双报到）
+    retired = "retired"  # 离退休党员
+    floating = "floating"  # 流动党员
+    lost_contact = "lost_contact"  # 失联党员
+    retired_cadre = "retired_cadre"  # 离退休干部
+    unemployed = "unemployed"  # 下岗失业党员
+
+
+class PersonRole(enum.StrEnum):
+    """Roles a person holds in the grid (a person may hold several)."""
+
+    grid_leader = "grid_leader"  # 网格长
+    grid_worker = "grid_worker"  # 网格员
+    building_leader = "building_leader"  # 楼栋长
+    stairwell_leader = "stairwell_leader"  # 单元长
+
+
+class StationLevel(enum.StrEnum):
+    """Level of a Party–mass service station (党群服务站/点)."""
+
+    street = "street"  # 街道党群服务中心
+    community = "community"  # 社区党群服务站
+    compound = "compound"  # 小区党群服务点
+
+
+class RequestSource(enum.StrEnum):
+    """Where a request came from: 查、访、报 and the 12345 hotline."""
+
+    inspection = "inspection"  # 查
+    visit = "visit"  # 访
+    report = "report"  # 报
+    hotline = "hotline"  # 12345
+
+
+class RequestStatus(enum.StrEnum):
+    """收、办、评 — the states of a request."""
+
+    received = "received"  # 已受理
+    assigned = "assigned"  # 已派单
+    escalated = "escalated"  # 已上报
+    resolved = "resolved"  # 已办结
+    evaluated = "evaluated"  # 已评价
+    rejected = "rejected"  # 不予受理
+
+
+class AssigneeKind(enum.StrEnum):
+    """Who a request is assigned to."""
+
+    grid_worker = "grid_worker"  # 网格员
+    member = "member"  # 党员领单
+    department = "department"  # 部门接单
+    street = "street"  # 上报街道
+
+
+class UserRole(enum.StrEnum):
+    """Application roles (DESIGN.md §3)."""
+
+    street_admin = "street_admin"
+    secretary = "secretary"
+    grid_worker = "grid_worker"
+    planner = "planner"
+    viewer = "viewer"
+
+
+def _enum(cls: type[enum.StrEnum]) -> SAEnum:
+    """Store an enum as its string value in a VARCHAR, the same on both backends."""
+    return SAEnum(
+        cls,
+        native_enum=False,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        name=cls.__name__.lower(),
+    )
+
+
+# --- the declarative base ---------------------------------------------------------------------
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable Alembic migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _fk(target: str, **kwargs: Any) -> ForeignKey:
+    """A foreign key; deferrable ones are checked at commit so cycles can be written at once."""
+    return ForeignKey(target, **kwargs)
+
+
+# --- administrative areas ---------------------------------------------------------------------
+
+
+class Street(Base):
+    """街道: a sub-district; its Party working committee runs all communities in it."""
+
+    __tablename__ = "street"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    geom: Mapped[shapely.Geometry | None] = mapped_column(Geometry("MULTIPOLYGON"))
+
+    communities: Mapped[list[Community]] = relationship(back_populates="street")
+
+
+class Community(Base):
+    """社区: 10k–40k residents, divided into grids."""
+
+    __tablename__ = "community"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(_fk("street.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    geom: Mapped[shapely.Geometry | None] = mapped_column(Geometry("MULTIPOLYGON"))
+
+    street: Mapped[Street] = relationship(back_populates="communities")
+
+
+class GridPlan(Base):
+    """网格划分方案: a versioned set of grid boundaries for one community."""
+
+    __tablename__ = "grid_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(_fk("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus), default=PlanStatus.draft)
+    created_by: Mapped[int | None] = mapped_column(_fk("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    approved_by: Mapped[int | None] = mapped_column(_fk("user.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Grid(Base):
+    """网格: the basic unit of management and Party building; a polygon in one plan."""
+
+    __tablename__ = "grid"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(_fk("grid_plan.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    geom: Mapped[shapely.Geometry | None] = mapped_column(Geometry("MULTIPOLYGON"))
+    leader_id: Mapped[int | None] = mapped_column(_fk("person.id"))
+    # grid ↔ party_org refer to each other: both keys are checked at commit (deferred).
+    party_org_id: Mapped[int | None] = mapped_column(
+        _fk("party_org.id", deferrable=True, initially="DEFERRED")
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class GridWorker(Base):
+    """网格员 assignment: a person working in a grid, full-time or part-time (兼职网格员)."""
+
+    __tablename__ = "grid_worker"
+    __table_args__ = (UniqueConstraint("grid_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(_fk("grid.id"), index=True)
+    person_id: Mapped[int] = mapped_column(_fk("person.id"), index=True)
+    part_time: Mapped[bool] = mapped_column(default=False)
+
+
+class Building(Base):
+    """楼栋: the smallest unit, a polygon with households and residents.
+
+    ``grid_id`` caches the building's grid in the active plan (largest intersection area);
+    it is recomputed when a plan is activated.
+    """
+
+    __tablename__ = "building"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(_fk("community.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    geom: Mapped[shapely.Geometry | None] = mapped_column(Geometry("MULTIPOLYGON"))
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    residents: Mapped[int] = mapped_column(Integer, default=0)
+    leader_id: Mapped[int | None] = mapped_column(_fk("person.id"))
+    party_org_id: Mapped[int | None] = mapped_column(_fk("party_org.id"))
+    grid_id: Mapped[int | None] = mapped_column(_fk("grid.id"), index=True)
+
+
+class ServiceStation(Base):
+    """党群服务站(点): a Party–mass service point."""
+
+    __tablename__ = "service_station"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(_fk("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[StationLevel] = mapped_column(_enum(StationLevel))
+    geom: Mapped[shapely.Geometry | None] = mapped_column(Geometry("POINT"))
+    opening_hours: Mapped[str | None] = mapped_column(String(100))
+
+
+# --- organisation and people ------------------------------------------------------------------
+
+
+class PartyOrg(Base):
+    """党组织: one node of street working committee → community → grid branch → building group."""
+
+    __tablename__ = "party_org"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(_fk("party_org.id"), index=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind))
+    name: Mapped[str] = mapped_column(String(100))
+    community_id: Mapped[int | None] = mapped_column(_fk("community.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(
+        _fk("grid.id", deferrable=True, initially="DEFERRED"), index=True
+    )
+
+
+class Person(Base):
+    """A person (personal data): name, phone, last digits of the ID card, and grid roles.
+
+    ``roles`` is a comma-separated list of :class:`PersonRole` values.
+    """
+
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    id_suffix: Mapped[str | None] = mapped_column(String(6))
+    roles: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Member(Base):
+    """党员: a Party member and the organisation their relation sits in."""
+
+    __tablename__ = "member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(_fk("person.id"), index=True)
+    party_org_id: Mapped[int | None] = mapped_column(_fk("party_org.id"), index=True)
+    category: Mapped[MemberCategory] = mapped_column(_enum(MemberCategory))
+    building_id: Mapped[int | None] = mapped_column(_fk("building.id"), index=True)
+    joined_on: Mapped[dt.date | None] = mapped_column(Date)
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)  # 双报到 date
+    work_unit: Mapped[str | None] = mapped_column(String(100))  # in-service members' employer
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class Request(Base):
+    """诉求: a resident's request with a location, through 收、办、评."""
+
+    __tablename__ = "request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    source: Mapped[RequestSource] = mapped_column(_enum(RequestSource))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    geom: Mapped[shapely.Geometry | None] = mapped_column(Geometry("POINT"))
+    building_id: Mapped[int | None] = mapped_column(_fk("building.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(_fk("grid.id"), index=True)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
+    reporter: Mapped[str | None] = mapped_column(String(50))  # stored masked, e.g. 张*明
+    assignee_kind: Mapped[AssigneeKind | None] = mapped_column(_enum(AssigneeKind))
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_note: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestEvent(Base):
+    """One transition of a request, with actor and time."""
+
+    __tablename__ = "request_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(_fk("request.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int | None] = mapped_column(_fk("person.id"))
+    from_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
+    to_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- users and audit --------------------------------------------------------------------------
+
+
+class User(Base):
+    """An application user with a role and a scope (street, community or grid)."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole))
+    street_id: Mapped[int | None] = mapped_column(_fk("street.id"))
+    community_id: Mapped[int | None] = mapped_column(_fk("community.id"))
+    grid_id: Mapped[int | None] = mapped_column(_fk("grid.id"))
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class AuditLog(Base):
+    """One write, who made it and what changed (before/after as JSON text). Append-only."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(_fk("user.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+#: Tables holding a geometry column, with the column's PostGIS type (the GiST-indexed layers).
+GEOMETRY_TABLES: dict[str, str] = {
+    "street": "MULTIPOLYGON",
+    "community": "MULTIPOLYGON",
+    "grid": "MULTIPOLYGON",
+    "building": "MULTIPOLYGON",
+    "service_station": "POINT",
+    "request": "POINT",
+}
+
+# GiST indexes exist only on PostgreSQL (SQLite keeps WKB and analysis uses STRtree in memory).
+for _table in GEOMETRY_TABLES:
+    Index(
+        f"ix_{_table}_geom",
+        Base.metadata.tables[_table].c.geom,
+        postgresql_using="gist",
+    ).ddl_if(dialect="postgresql")

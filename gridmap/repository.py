@@ -1,0 +1,291 @@
+"""Load and save whole layers as (Geo)DataFrames: one query per layer, never one per row.
+
+Geometry travels as WKB and is decoded or encoded for the whole column at once with shapely, so
+the same code serves SQLite (WKB BLOBs) and PostGIS (``ST_AsBinary``). Writes of several tables
+go through :func:`gridmap.db.transaction`: all rows land, or none do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import (
+    Connection,
+    Engine,
+    LargeBinary,
+    String,
+    Table,
+    func,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.sql import ColumnElement, Select
+
+from gridmap import settings
+from gridmap.db import transaction
+from gridmap.models import GEOMETRY_TABLES, Base, PlanStatus, RequestStatus
+
+#: Request statuses that count as open (not yet handled to the end).
+OPEN_REQUEST_STATUSES: tuple[str, ...] = (
+    RequestStatus.received.value,
+    RequestStatus.assigned.value,
+    RequestStatus.escalated.value,
+)
+
+
+def table(name: str) -> Table:
+    """The SQLAlchemy table of a layer name, with a clear error for an unknown one."""
+    try:
+        return Base.metadata.tables[name]
+    except KeyError:
+        known = ", ".join(sorted(Base.metadata.tables))
+        raise ValueError(f"unknown table {name!r}; known tables: {known}") from None
+
+
+def _plain_columns(tbl: Table, dialect: str) -> list[ColumnElement]:
+    """Columns to select: WKB for geometry, plain strings for enums."""
+    cols: list[ColumnElement] = []
+    for col in tbl.columns:
+        if col.name == "geom":
+            raw = func.ST_AsBinary(col) if dialect == "postgresql" else col
+            cols.append(type_coerce(raw, LargeBinary).label("geom"))
+        elif isinstance(col.type, SAEnum):
+            cols.append(type_coerce(col, String).label(col.name))
+        else:
+            cols.append(col)
+    return cols
+
+
+def _to_frame(rows: list, columns: list[str], has_geom: bool) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    if not has_geom:
+        return frame
+    wkb = np.array([None if v is None else bytes(v) for v in frame["geom"]], dtype=object)
+    geoms = shapely.from_wkb(wkb)
+    return gpd.GeoDataFrame(frame.drop(columns="geom"), geometry=geoms, crs=settings.STORAGE_SRID)
+
+
+def _frame(conn: Connection, query: Select) -> pd.DataFrame:
+    """Rows of a query as a DataFrame with its column names, even when there are no rows."""
+    result = conn.execute(query)
+    return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+
+
+def read_query(conn: Connection, query: Select, has_geom: bool) -> pd.DataFrame:
+    """Run one SELECT and return its rows as a DataFrame (GeoDataFrame when it has ``geom``)."""
+    result = conn.execute(query)
+    frame = _to_frame(result.fetchall(), list(result.keys()), has_geom)
+    if has_geom:
+        frame = frame.rename_geometry("geom")
+    return frame
+
+
+def read_table(
+    engine: Engine | Connection, name: str, where: ColumnElement[bool] | None = None
+) -> pd.DataFrame:
+    """Read one table in one query.
+
+    Parameters
+    ----------
+    engine : Engine or Connection
+    name : str
+        Table name from :mod:`gridmap.models` (``"grid"``, ``"building"`` …).
+    where : SQL expression, optional
+        A filter on the table's columns, e.g. ``table("building").c.community_id == 3``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or pandas.DataFrame
+        A GeoDataFrame (geometry column ``geom``, EPSG:4326) for geometry tables, else a
+        DataFrame; enums as their string values; rows ordered by ``id``.
+    """
+    tbl = table(name)
+    with _connect(engine) as conn:
+        query = select(*_plain_columns(tbl, conn.dialect.name)).order_by(tbl.c.id)
+        if where is not None:
+            query = query.where(where)
+        return read_query(conn, query, name in GEOMETRY_TABLES)
+
+
+@contextmanager
+def _connect(bind: Engine | Connection) -> Iterator[Connection]:
+    """Use a Connection as is, or open one from an Engine for the duration of a block."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _geometry_wkb(frame: pd.DataFrame, geometry_type: str) -> np.ndarray:
+    geoms = np.asarray(frame["geom"].values, dtype=object)
+    if geometry_type == "MULTIPOLYGON":
+        is_polygon = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+        if is_polygon.any():
+            geoms = geoms.copy()
+            polys = geoms[is_polygon]
+            geoms[is_polygon] = shapely.multipolygons(polys, indices=np.arange(len(polys)))
+    return shapely.to_wkb(geoms)
+
+
+def frame_records(name: str, frame: pd.DataFrame) -> list[dict]:
+    """Rows of a frame as plain-Python dicts ready for an executemany insert.
+
+    Geometry is encoded to WKB for the whole column at once (polygons promoted to
+    multipolygons where the column wants them); NaN/NA/NaT become NULL; columns the table does
+    not have are an error.
+    """
+    tbl = table(name)
+    unknown = set(frame.columns) - set(tbl.columns.keys())
+    if unknown:
+        raise ValueError(f"table {name!r} has no column(s) {sorted(unknown)}")
+    plain = pd.DataFrame(frame).copy()
+    if name in GEOMETRY_TABLES and "geom" in plain:
+        plain["geom"] = _geometry_wkb(plain, GEOMETRY_TABLES[name])
+    plain = plain.astype(object).where(plain.notna(), None)
+    return plain.to_dict("records")
+
+
+def insert_frame(conn: Connection, name: str, frame: pd.DataFrame) -> int:
+    """Insert every row of a frame into a table in one executemany; return the row count."""
+    records = frame_records(name, frame)
+    if records:
+        conn.execute(table(name).insert(), records)
+        if conn.dialect.name == "postgresql" and "id" in frame:
+            _advance_sequence(conn, name)
+    return len(records)
+
+
+def _advance_sequence(conn: Connection, name: str) -> None:
+    """After inserting explicit ids on PostgreSQL, move the id sequence past them."""
+    quoted = conn.dialect.identifier_preparer.quote(name)
+    conn.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{quoted}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {quoted}), 0) + 1, false)"
+        )
+    )
+
+
+def save_tables(engine: Engine, tables: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+    """Write several tables in one transaction (all or nothing); return rows written per table.
+
+    Foreign keys are checked at commit, so tables that refer to each other may come in any
+    order that keeps each table's own parent rows first.
+    """
+    with transaction(engine) as conn:
+        return {name: insert_frame(conn, name, frame) for name, frame in tables.items()}
+
+
+# --- the street's layers, as the map and the analyses want them -------------------------------
+
+
+@dataclass(frozen=True)
+class StreetLayers:
+    """The map layers of a street, each a GeoDataFrame in EPSG:4326."""
+
+    streets: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    stations: gpd.GeoDataFrame
+
+
+def active_grids(engine: Engine | Connection) -> gpd.GeoDataFrame:
+    """Grids of every community's active plan, with ``community_id``, in one query."""
+    grid, plan = table("grid"), table("grid_plan")
+    with _connect(engine) as conn:
+        query = (
+            select(*_plain_columns(grid, conn.dialect.name), plan.c.community_id)
+            .join(plan, plan.c.id == grid.c.plan_id)
+            .where(plan.c.status == PlanStatus.active.value)
+            .order_by(grid.c.id)
+        )
+        return read_query(conn, query, has_geom=True)
+
+
+def load_street_layers(engine: Engine | Connection) -> StreetLayers:
+    """Load the street, communities, active grids, buildings and stations (one query each)."""
+    with _connect(engine) as conn:
+        return StreetLayers(
+            streets=read_table(conn, "street"),
+            communities=read_table(conn, "community"),
+            grids=active_grids(conn),
+            buildings=read_table(conn, "building"),
+            stations=read_table(conn, "service_station"),
+        )
+
+
+# --- counts -----------------------------------------------------------------------------------
+
+
+def layer_counts(engine: Engine | Connection) -> dict[str, int]:
+    """Rows per table, for every table of the model (one small query each)."""
+    with _connect(engine) as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(tbl)).scalar_one()
+            for name, tbl in Base.metadata.tables.items()
+        }
+
+
+def community_summary(engine: Engine | Connection) -> pd.DataFrame:
+    """Per community: active grids, buildings, households, residents, members, stations, open
+    requests, each from one grouped query.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by community id, columns ``code, name, grids, buildings, households,
+        residents, members, stations, open_requests``; zero where a community has none.
+    """
+    names = ("community", "grid", "grid_plan", "building", "member", "service_station", "request")
+    c = {n: table(n) for n in names}
+    b, g, p = c["building"], c["grid"], c["grid_plan"]
+    queries = {
+        "grids": select(p.c.community_id.label("cid"), func.count(g.c.id).label("grids"))
+        .join(g, g.c.plan_id == p.c.id)
+        .where(p.c.status == PlanStatus.active.value)
+        .group_by(p.c.community_id),
+        "buildings": select(
+            b.c.community_id.label("cid"),
+            func.count(b.c.id).label("buildings"),
+            func.coalesce(func.sum(b.c.households), 0).label("households"),
+            func.coalesce(func.sum(b.c.residents), 0).label("residents"),
+        ).group_by(b.c.community_id),
+        "members": select(
+            b.c.community_id.label("cid"), func.count(c["member"].c.id).label("members")
+        )
+        .join(b, b.c.id == c["member"].c.building_id)
+        .group_by(b.c.community_id),
+        "stations": select(
+            c["service_station"].c.community_id.label("cid"),
+            func.count(c["service_station"].c.id).label("stations"),
+        ).group_by(c["service_station"].c.community_id),
+        "open_requests": select(
+            p.c.community_id.label("cid"), func.count(c["request"].c.id).label("open_requests")
+        )
+        .join(g, g.c.id == c["request"].c.grid_id)
+        .join(p, p.c.id == g.c.plan_id)
+        .where(c["request"].c.status.in_(OPEN_REQUEST_STATUSES))
+        .group_by(p.c.community_id),
+    }
+    com = c["community"]
+    with _connect(engine) as conn:
+        out = _frame(conn, select(com.c.id, com.c.code, com.c.name).order_by(com.c.code))
+        out = out.set_index("id")
+        for query in queries.values():
+            out = out.join(_frame(conn, query).set_index("cid"), how="left")
+    counts = [col for col in out.columns if col not in ("code", "name")]
+    out[counts] = out[counts].fillna(0).astype(int)
+    return out
