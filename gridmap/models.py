@@ -52,12 +52,21 @@ class Geometry(TypeDecorator[shapely.Geometry]):
 
     impl = LargeBinary
     cache_ok = True
+    # Read by geoalchemy2's DDL hooks: gridmap creates its GiST indexes in its migrations.
+    spatial_index = False
+    use_N_D_index = False
+    use_typmod = None
+    srid = STORAGE_SRID
+    dimension = 2
 
     def __init__(self, geometry_type: str = "GEOMETRY") -> None:
         super().__init__()
         self.geometry_type = geometry_type
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        # geoalchemy2's DDL hooks probe with dialect=None: answer "not PostGIS-managed" then.
+        if dialect is None:
+            return LargeBinary()
         if dialect.name == "postgresql":
             return dialect.type_descriptor(
                 PostGISGeometry(self.geometry_type, srid=STORAGE_SRID, spatial_index=False)
@@ -74,6 +83,8 @@ class Geometry(TypeDecorator[shapely.Geometry]):
             return WKBElement(wkb, srid=STORAGE_SRID) if dialect.name == "postgresql" else wkb
         if not isinstance(value, shapely.Geometry):
             raise TypeError(f"expected a shapely geometry, got {type(value).__name__}")
+        if self.geometry_type == "MULTIPOLYGON" and isinstance(value, shapely.Polygon):
+            value = shapely.MultiPolygon([value])
         wkb = shapely.to_wkb(value)
         if dialect.name == "postgresql":
             return WKBElement(wkb, srid=STORAGE_SRID)

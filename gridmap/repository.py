@@ -30,6 +30,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.sql import ColumnElement, Select
 
 from gridmap import settings
+from gridmap.auth import mask_names
 from gridmap.db import transaction
 from gridmap.models import GEOMETRY_TABLES, Base, PlanStatus, RequestStatus
 
@@ -202,29 +203,94 @@ class StreetLayers:
     stations: gpd.GeoDataFrame
 
 
-def active_grids(engine: Engine | Connection) -> gpd.GeoDataFrame:
-    """Grids of every community's active plan, with ``community_id``, in one query."""
-    grid, plan = table("grid"), table("grid_plan")
+def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd.GeoDataFrame:
+    """Grids of every community's active plan, in one query, with their display columns.
+
+    Besides the ``grid`` columns: ``community_id``, ``community_name``, ``leader_name``
+    (masked unless ``mask_personal`` is False), ``branch_name``, and ``households`` /
+    ``buildings`` summed over the buildings whose cached ``grid_id`` is the grid.
+    """
+    grid, plan, com = table("grid"), table("grid_plan"), table("community")
+    person, org, bld = table("person"), table("party_org"), table("building")
+    stats = (
+        select(
+            bld.c.grid_id,
+            func.sum(bld.c.households).label("households"),
+            func.count(bld.c.id).label("buildings"),
+        )
+        .group_by(bld.c.grid_id)
+        .subquery()
+    )
     with _connect(engine) as conn:
         query = (
-            select(*_plain_columns(grid, conn.dialect.name), plan.c.community_id)
+            select(
+                *_plain_columns(grid, conn.dialect.name),
+                plan.c.community_id,
+                com.c.name.label("community_name"),
+                person.c.name.label("leader_name"),
+                org.c.name.label("branch_name"),
+                func.coalesce(stats.c.households, 0).label("households"),
+                func.coalesce(stats.c.buildings, 0).label("buildings"),
+            )
             .join(plan, plan.c.id == grid.c.plan_id)
+            .join(com, com.c.id == plan.c.community_id)
+            .outerjoin(person, person.c.id == grid.c.leader_id)
+            .outerjoin(org, org.c.id == grid.c.party_org_id)
+            .outerjoin(stats, stats.c.grid_id == grid.c.id)
             .where(plan.c.status == PlanStatus.active.value)
             .order_by(grid.c.id)
         )
-        return read_query(conn, query, has_geom=True)
+        frame = read_query(conn, query, has_geom=True)
+    if mask_personal:
+        frame["leader_name"] = mask_names(frame["leader_name"])
+    return frame
 
 
-def load_street_layers(engine: Engine | Connection) -> StreetLayers:
+def buildings_with_leaders(
+    engine: Engine | Connection, mask_personal: bool = True
+) -> gpd.GeoDataFrame:
+    """Every building in one query, with ``leader_name`` (masked unless asked otherwise)."""
+    bld, person = table("building"), table("person")
+    with _connect(engine) as conn:
+        query = (
+            select(*_plain_columns(bld, conn.dialect.name), person.c.name.label("leader_name"))
+            .outerjoin(person, person.c.id == bld.c.leader_id)
+            .order_by(bld.c.id)
+        )
+        frame = read_query(conn, query, has_geom=True)
+    if mask_personal:
+        frame["leader_name"] = mask_names(frame["leader_name"])
+    return frame
+
+
+def load_street_layers(engine: Engine | Connection, mask_personal: bool = True) -> StreetLayers:
     """Load the street, communities, active grids, buildings and stations (one query each)."""
     with _connect(engine) as conn:
         return StreetLayers(
             streets=read_table(conn, "street"),
             communities=read_table(conn, "community"),
-            grids=active_grids(conn),
-            buildings=read_table(conn, "building"),
+            grids=active_grids(conn, mask_personal),
+            buildings=buildings_with_leaders(conn, mask_personal),
             stations=read_table(conn, "service_station"),
         )
+
+
+def headline_figures(engine: Engine | Connection) -> dict[str, int]:
+    """The street's headline numbers: communities, grids, buildings, households, residents,
+    members, stations and open requests (summed from :func:`community_summary`)."""
+    summary = community_summary(engine)
+    figures = {"communities": len(summary)}
+    for col in (
+        "grids",
+        "buildings",
+        "households",
+        "residents",
+        "members",
+        "stations",
+        "open_requests",
+    ):
+        figures[col] = int(summary[col].sum()) if len(summary) else 0
+    return figures
 
 
 # --- counts -----------------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""User-facing names of layers, fields and enum values: Chinese first, English on request.
+
+The CLI, the maps and the app all take their words from here, so a term reads the same
+everywhere and matches the glossary of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["zh", "en"]
+
+#: (中文, English) for every table, column and enum value shown to users.
+LABELS: dict[str, tuple[str, str]] = {
+    # layers
+    "street": ("街道", "Street"),
+    "community": ("社区", "Community"),
+    "grid_plan": ("网格划分方案", "Grid plan"),
+    "grid": ("网格", "Grid"),
+    "grid_worker": ("网格员配置", "Grid workers"),
+    "building": ("楼栋", "Building"),
+    "service_station": ("党群服务站(点)", "Service station"),
+    "party_org": ("党组织", "Party organisation"),
+    "person": ("人员", "Person"),
+    "member": ("党员", "Party member"),
+    "request": ("诉求", "Request"),
+    "request_event": ("诉求流转记录", "Request event"),
+    "user": ("用户", "User"),
+    "audit_log": ("操作日志", "Audit log"),
+    # headline figures and summary columns
+    "communities": ("社区数", "Communities"),
+    "grids": ("网格数", "Grids"),
+    "buildings": ("楼栋数", "Buildings"),
+    "households": ("户数", "Households"),
+    "residents": ("人口", "Residents"),
+    "members": ("党员数", "Party members"),
+    "stations": ("党群服务站(点)", "Service stations"),
+    "open_requests": ("未办结诉求", "Open requests"),
+    "code": ("编码", "Code"),
+    "name": ("名称", "Name"),
+    "leader": ("网格长", "Grid leader"),
+    "building_leader": ("楼栋长", "Building leader"),
+    "branch": ("党组织", "Party branch"),
+    "none": ("无", "none"),
+    # units
+    "unit_households": ("户", "households"),
+    "unit_people": ("人", "people"),
+    "unit_count": ("个", ""),
+    # base maps
+    "basemap_none": ("无底图(离线)", "No base map (offline)"),
+    "basemap_osm": ("OpenStreetMap", "OpenStreetMap"),
+    "basemap_tianditu": ("天地图", "Tianditu"),
+}
+
+
+def label(key: str, lang: Language = "zh") -> str:
+    """The user-facing name of ``key`` in ``lang``; the key itself when it has none."""
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def bilingual(key: str) -> str:
+    """``中文 / English`` for messages read by both kinds of user (CLI output)."""
+    zh, en = LABELS.get(key, (key, key))
+    return zh if zh == en else f"{zh} / {en}"

@@ -1,0 +1,52 @@
+"""社区概况 — per-community counts: grids, buildings, households, residents, members, stations
+and open requests, with a CSV download. UI only: the numbers come from
+:func:`gridmap.repository.community_summary`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gridmap.labels import label
+from ui_common import database_key, sidebar, summary_table
+
+st.set_page_config(page_title="社区概况 · gridmap", page_icon="🏘️", layout="wide")
+lang, _basemap = sidebar()
+zh = lang == "zh"
+
+st.title("社区概况" if zh else "Communities")
+summary = summary_table(database_key())
+if summary.empty:
+    st.info("还没有社区数据。" if zh else "No communities yet.")
+    st.stop()
+
+units = {
+    "grids": "个",
+    "buildings": "栋",
+    "households": "户",
+    "residents": "人",
+    "members": "名",
+    "stations": "个",
+    "open_requests": "件",
+}
+headers = {"code": label("code", lang), "name": label("community", lang)}
+for key, unit in units.items():
+    headers[key] = f"{label(key, lang)}({unit})" if zh else label(key, lang)
+shown = summary.rename(columns=headers)
+st.dataframe(shown, hide_index=True, use_container_width=True)
+
+total = summary[list(units)].sum()
+st.caption(
+    f"合计:{len(summary)} 个社区、{total['grids']} 个网格、{total['households']:,} 户、"
+    f"{total['members']:,} 名党员、{total['open_requests']} 件未办结诉求。"
+    if zh
+    else f"Total: {len(summary)} communities, {total['grids']} grids, "
+    f"{total['households']:,} households, {total['members']:,} members, "
+    f"{total['open_requests']} open requests."
+)
+st.download_button(
+    "下载 CSV" if zh else "Download CSV",
+    shown.to_csv(index=False).encode("utf-8-sig"),  # BOM: Excel opens Chinese CSV correctly
+    file_name="communities.csv",
+    mime="text/csv",
+)

@@ -1,0 +1,76 @@
+"""Shared pieces of the Streamlit pages: the database, the sidebar and the language toggle.
+
+UI only: every number and map comes from the gridmap core; this module only wires it to
+Streamlit (caching, sidebar widgets, error display).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from gridmap import settings
+from gridmap.bootstrap import open_or_create_default
+from gridmap.errors import GridmapError
+from gridmap.labels import Language, label
+from gridmap.repository import StreetLayers, community_summary, load_street_layers
+
+#: Seconds a loaded layer stays cached; the "刷新数据" button clears it at once.
+CACHE_TTL_S = 60
+
+
+@st.cache_resource(show_spinner="正在打开数据库…")
+def _engine(url: str | None) -> Engine:
+    return open_or_create_default(url)
+
+
+def engine() -> Engine:
+    """The app's database (the demo street on a fresh machine); a clear error stops the page."""
+    try:
+        return _engine(None)
+    except GridmapError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载图层…")
+def street_layers(url: str) -> StreetLayers:
+    """The street's map layers, cached per database."""
+    return load_street_layers(engine())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def summary_table(url: str) -> pd.DataFrame:
+    """Per-community counts, cached per database."""
+    return community_summary(engine())
+
+
+def database_key() -> str:
+    """A cache key naming the database in use (password hidden)."""
+    return engine().url.render_as_string(hide_password=True)
+
+
+def sidebar() -> tuple[Language, str]:
+    """The common sidebar: language, base map, refresh. Returns (language, base map)."""
+    with st.sidebar:
+        lang_name = st.radio("语言 / Language", ["中文", "English"], horizontal=True, key="lang")
+        lang: Language = "zh" if lang_name == "中文" else "en"
+        options = list(settings.BASEMAPS)
+        if not settings.TIANDITU_KEY:
+            options.remove("tianditu")
+        basemap = st.selectbox(
+            "底图" if lang == "zh" else "Base map",
+            options,
+            index=options.index(settings.DEFAULT_BASEMAP)
+            if settings.DEFAULT_BASEMAP in options
+            else 0,
+            format_func=lambda key: label(f"basemap_{key}", lang),
+            key="basemap",
+            help="无底图时完全离线可用;天地图需设置 GRIDMAP_TIANDITU_KEY。",
+        )
+        if st.button("刷新数据" if lang == "zh" else "Reload data"):
+            st.cache_data.clear()
+        st.caption(database_key())
+    return lang, basemap
