@@ -54,7 +54,7 @@ class Geometry(TypeDecorator[shapely.Geometry]):
     cache_ok = True
     # Read by geoalchemy2's DDL hooks: gridmap creates its GiST indexes in its migrations.
     spatial_index = False
-    use_N_D_index = False
+    use_N_D_index = False  # noqa: N815 - geoalchemy2's attribute name
     use_typmod = None
     srid = STORAGE_SRID
     dimension = 2

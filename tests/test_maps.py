@@ -1,0 +1,88 @@
+"""gridmap.maps: offline assets, escaped pop-ups, legends and base maps, without the app."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gridmap import settings
+from gridmap.maps import OfflineMap, add_basemap, browser_geojson, street_map
+from gridmap.repository import load_street_layers, save_tables
+from worlds import small_world
+
+HOSTILE = '<img src=x onerror="alert(1)">'
+
+
+@pytest.fixture
+def layers(engine):
+    world = small_world()
+    world["grid"].loc[0, "name"] = HOSTILE
+    world["building"].loc[0, "name"] = "<script>alert('x')</script>"
+    save_tables(engine, world)
+    return load_street_layers(engine)
+
+
+def test_map_loads_nothing_from_the_internet(layers) -> None:
+    page = street_map(layers, basemap="none").get_root().render()
+    assert re.findall(r"https?://[^\s\"'<>]+", page) == []
+    assert f"{settings.STATIC_URL}/leaflet-1.9.4/leaflet.js" in page
+    assert f"{settings.STATIC_URL}/leaflet-1.9.4/leaflet.css" in page
+
+
+def test_hostile_names_are_escaped_in_popups(layers) -> None:
+    page = street_map(layers).get_root().render()
+    assert HOSTILE not in page
+    assert "<script>alert('x')</script>" not in page
+    decoded = page.replace("\\u0026", "&")  # folium writes "&" as \u0026 inside its JSON
+    assert "&lt;img src=x onerror=" in decoded
+    assert "&lt;script&gt;" in decoded
+
+
+def test_legend_and_layers_are_named_in_chinese(layers) -> None:
+    page = street_map(layers, lang="zh").get_root().render()
+    assert "图例" in page
+    for name in ("社区", "网格", "楼栋", "党群服务站(点)"):
+        assert name in page
+    assert "L.control.layers" in page
+    english = street_map(layers, lang="en").get_root().render()
+    assert "Legend" in english and "Grid" in english
+
+
+def test_popups_show_leader_masked_and_missing_as_blank(layers) -> None:
+    data = browser_geojson(layers.grids, ["code", "leader_name", "branch_name"])
+    props = {f["properties"]["code"]: f["properties"] for f in data["features"]}
+    assert props["420303001-001-01"]["leader_name"] == "张*明"
+    assert props["420303001-001-02"]["leader_name"] == ""
+    assert "13812341234" not in str(data)
+
+
+def test_geojson_rounds_coordinates(layers) -> None:
+    data = browser_geojson(layers.buildings, ["code"], decimals=6)
+    ring = data["features"][0]["geometry"]["coordinates"][0][0]
+    assert all(len(f"{x:.10f}".rstrip("0").split(".")[1]) <= 6 for x, _y in ring)
+
+
+def test_basemaps() -> None:
+    fmap = OfflineMap(location=(32.6, 110.7), tiles=None)
+    add_basemap(fmap, "osm")
+    assert "tile.openstreetmap.org" in fmap.get_root().render()
+    with pytest.raises(ValueError, match="unknown base map"):
+        add_basemap(fmap, "google")
+    old = settings.TIANDITU_KEY
+    try:
+        settings.TIANDITU_KEY = ""
+        with pytest.raises(ValueError, match="GRIDMAP_TIANDITU_KEY"):
+            add_basemap(fmap, "tianditu")
+        settings.TIANDITU_KEY = "abc123"
+        add_basemap(fmap, "tianditu")
+        assert "tianditu.gov.cn" in fmap.get_root().render() and "tk=abc123" in (
+            fmap.get_root().render()
+        )
+    finally:
+        settings.TIANDITU_KEY = old
+
+
+def test_empty_database_still_draws_a_map(engine) -> None:
+    page = street_map(load_street_layers(engine)).get_root().render()
+    assert "leaflet" in page
