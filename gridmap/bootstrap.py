@@ -91,8 +91,7 @@ def open_or_create_default(url: str | None = None) -> Engine:
     as it is.
     """
     resolved = resolve_url(url)
-    is_default = resolved == settings.DATABASE_URL and "GRIDMAP_DATABASE_URL" not in os.environ
-    if is_default:
+    if url is None and "GRIDMAP_DATABASE_URL" not in os.environ:
         engine = make_engine(resolved, create=True)
         init_database(engine)
         if is_empty(engine):

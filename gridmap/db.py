@@ -10,6 +10,7 @@ corrupt file, a server that does not answer, a schema newer than this code — b
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,8 +29,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def resolve_url(url: str | None = None) -> str:
-    """Return the database URL to use: the given one, else the setting (and its env variable)."""
-    return url or settings.DATABASE_URL
+    """Return the database URL to use: the given one, else ``GRIDMAP_DATABASE_URL`` (read now,
+    not at import), else :data:`gridmap.settings.DATABASE_URL`."""
+    return url or os.environ.get("GRIDMAP_DATABASE_URL") or settings.DATABASE_URL
 
 
 def parse_url(url: str) -> URL:
