@@ -1,6 +1,7 @@
-"""gridmap — the street overview: headline figures and the map of communities, grids and buildings.
+"""gridmap — the street overview: headline figures and the map of communities, grids, buildings
+and service stations. The other pages live in ``pages/``.
 
-Run with ``gridmap serve`` (or ``streamlit run app.py``). UI only: the data comes from
+Run with ``gridmap serve`` (or ``streamlit run app.py``). UI only: data from
 :mod:`gridmap.repository`, the map from :mod:`gridmap.maps`.
 """
 
@@ -12,10 +13,9 @@ from streamlit_folium import st_folium
 from gridmap.labels import label
 from gridmap.maps import street_map
 from gridmap.repository import headline_figures
-from ui_common import database_key, engine, sidebar, street_layers
+from ui_common import ICON, database_key, engine, sidebar, street_layers
 
-st.set_page_config(page_title="gridmap 社区党建网格化管理", page_icon="🗺️", layout="wide")
-
+st.set_page_config(page_title="gridmap 社区党建网格化管理", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 db = engine()

@@ -6,6 +6,8 @@ Streamlit (caching, sidebar widgets, error display).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -52,11 +54,31 @@ def database_key() -> str:
     return engine().url.render_as_string(hide_password=True)
 
 
+#: The app's pages: (script, Chinese title, English title). Streamlit's own page list is hidden
+#: (.streamlit/config.toml) so that titles can be Chinese and follow the language toggle. No
+#: icons: Streamlit fetches Material icons from a public CDN, which an intranet cannot reach.
+PAGES: list[tuple[str, str, str]] = [
+    ("app.py", "总览", "Overview"),
+    ("pages/communities.py", "社区概况", "Communities"),
+]
+#: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).
+ICON = Path(__file__).parent / "static" / "gridmap-icon.png"
+
+
 def sidebar() -> tuple[Language, str]:
-    """The common sidebar: language, base map, refresh. Returns (language, base map)."""
+    """The common sidebar: page links, language, base map, refresh.
+
+    Returns
+    -------
+    (language, base map)
+    """
     with st.sidebar:
+        lang: Language = "en" if st.session_state.get("lang") == "English" else "zh"
+        for script, zh_title, en_title in PAGES:
+            st.page_link(script, label=zh_title if lang == "zh" else en_title)
+        st.divider()
         lang_name = st.radio("语言 / Language", ["中文", "English"], horizontal=True, key="lang")
-        lang: Language = "zh" if lang_name == "中文" else "en"
+        lang = "zh" if lang_name == "中文" else "en"
         options = list(settings.BASEMAPS)
         if not settings.TIANDITU_KEY:
             options.remove("tianditu")

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def clear_all(engine: Engine) -> None:
     """Delete every row of every gridmap table in one transaction (the schema stays)."""
-    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    names = list(Base.metadata.tables)  # any order: keys are checked at commit / TRUNCATE CASCADE
     with transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)

@@ -154,7 +154,7 @@ STYLES: dict[str, LayerStyle] = {
 
 LEGEND_TEMPLATE = """
 {% macro html(this, kwargs) %}
-<div class="gridmap-legend" style="position:absolute; z-index:9999; bottom:24px; left:12px;
+<div class="gridmap-legend" style="position:absolute; z-index:9999; bottom:44px; left:12px;
   background:rgba(255,255,255,.92); padding:8px 10px; border:1px solid #999; border-radius:4px;
   font:13px/1.5 'Noto Sans CJK SC','Microsoft YaHei',sans-serif;">
   <div style="font-weight:600; margin-bottom:4px;">{{ this.title }}</div>
@@ -166,6 +166,23 @@ LEGEND_TEMPLATE = """
 </div>
 {% endmacro %}
 """
+
+
+class MetricScale(MacroElement):
+    """A scale bar in metres only (Leaflet's default adds feet and miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, maxWidth: 160})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
 
 
 class Legend(MacroElement):
@@ -198,8 +215,13 @@ def _geojson_layer(
     fields: dict[str, str],
     lang: Language,
     show: bool = True,
+    marker: folium.CircleMarker | None = None,
 ) -> folium.FeatureGroup:
-    """One toggleable layer: polygons with a tooltip and an escaped pop-up."""
+    """One toggleable layer: features with a tooltip and an escaped pop-up.
+
+    Pop-ups are GeoJSON pop-ups built by Leaflet itself: folium's HTML pop-ups need jQuery,
+    which the offline map does not load.
+    """
     group = folium.FeatureGroup(name=label(key, lang), show=show)
     if frame.empty:
         return group
@@ -213,32 +235,37 @@ def _geojson_layer(
         tooltip=folium.GeoJsonTooltip(fields=list(fields)[:2], aliases=aliases[:2]),
         popup=folium.GeoJsonPopup(fields=list(fields), aliases=aliases, max_width=320),
         smooth_factor=0.5,
+        marker=marker,
     ).add_to(group)
     return group
 
 
+def station_fields(lang: Language) -> dict[str, str]:
+    """Pop-up fields of a service station (column → label)."""
+    zh = lang == "zh"
+    return {
+        "name": label("service_station", lang),
+        "level_label": "级别" if zh else "Level",
+        "opening_hours": "开放时间" if zh else "Opening hours",
+    }
+
+
+STATION_LEVELS = {
+    "street": ("街道党群服务中心", "Street centre"),
+    "community": ("社区党群服务站", "Community station"),
+    "compound": ("小区党群服务点", "Compound point"),
+}
+
+
 def _station_layer(stations: gpd.GeoDataFrame, lang: Language) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=label("service_station", lang))
-    style = STYLES["service_station"]
-    for name, level, hours, geom in zip(
-        escape_text(stations["name"]),
-        escape_text(stations["level"]),
-        escape_text(stations["opening_hours"]),
-        stations.geometry,
-        strict=True,
-    ):
-        popup = f"<b>{name}</b><br>{level}<br>{hours}"
-        folium.CircleMarker(
-            location=(geom.y, geom.x),
-            radius=7,
-            color=style.colour,
-            fill=True,
-            fill_opacity=style.fill_opacity,
-            weight=style.weight,
-            tooltip=name,
-            popup=folium.Popup(popup, max_width=280),
-        ).add_to(group)
-    return group
+    """Stations as circle markers from one GeoJSON layer (no per-marker elements)."""
+    shown = stations.assign(
+        level_label=stations["level"].map(
+            lambda v: STATION_LEVELS.get(v, (v, v))[0 if lang == "zh" else 1]
+        )
+    )
+    marker = folium.CircleMarker(radius=7, fill=True)
+    return _geojson_layer(shown, "service_station", station_fields(lang), lang, marker=marker)
 
 
 def grid_fields(lang: Language) -> dict[str, str]:
@@ -297,7 +324,6 @@ def street_map(
         location=_centre(layers),
         zoom_start=15,
         tiles=None,
-        control_scale=True,
         height=height,
     )
     add_basemap(fmap, basemap, lang)
@@ -306,6 +332,7 @@ def street_map(
     _geojson_layer(layers.buildings, "building", building_fields(lang), lang).add_to(fmap)
     _station_layer(layers.stations, lang).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    MetricScale().add_to(fmap)
     legend_for(["community", "grid", "building", "service_station"], lang).add_to(fmap)
     bounds = _bounds(layers)
     if bounds is not None:

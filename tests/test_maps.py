@@ -30,6 +30,12 @@ def test_map_loads_nothing_from_the_internet(layers) -> None:
     assert f"{settings.STATIC_URL}/leaflet-1.9.4/leaflet.css" in page
 
 
+def test_map_script_needs_no_jquery(layers) -> None:
+    """Offline maps load Leaflet only: any folium element that needs jQuery would break."""
+    page = street_map(layers).get_root().render()
+    assert "$(" not in page and "jQuery" not in page
+
+
 def test_hostile_names_are_escaped_in_popups(layers) -> None:
     page = street_map(layers).get_root().render()
     assert HOSTILE not in page
@@ -45,6 +51,7 @@ def test_legend_and_layers_are_named_in_chinese(layers) -> None:
     for name in ("社区", "网格", "楼栋", "党群服务站(点)"):
         assert name in page
     assert "L.control.layers" in page
+    assert "imperial: false" in page  # metres only
     english = street_map(layers, lang="en").get_root().render()
     assert "Legend" in english and "Grid" in english
 

@@ -16,7 +16,7 @@ from gridmap.repository import headline_figures
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = str(REPO_ROOT / "app.py")
-COMMUNITY_PAGE = str(REPO_ROOT / "pages" / "1_社区概况.py")
+COMMUNITY_PAGE = "pages/communities.py"
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +86,8 @@ def test_broken_database_is_a_message_not_a_traceback(tmp_path: Path, monkeypatc
 
 def test_community_page_lists_every_community(demo_db_url: str, monkeypatch) -> None:
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_db_url)
-    at = _run(COMMUNITY_PAGE)
+    at = _run(APP)
+    at.switch_page(COMMUNITY_PAGE).run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     figures = headline_figures(open_database(demo_db_url))

@@ -8,9 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from gridmap.labels import label
-from ui_common import database_key, sidebar, summary_table
+from ui_common import ICON, database_key, sidebar, summary_table
 
-st.set_page_config(page_title="社区概况 · gridmap", page_icon="🏘️", layout="wide")
+st.set_page_config(page_title="社区概况 · gridmap", page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
 zh = lang == "zh"
 
