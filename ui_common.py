@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from gridmap import settings
 from gridmap.bootstrap import open_or_create_default
+from gridmap.coverage import CoverageReport, check_coverage
 from gridmap.errors import GridmapError
 from gridmap.labels import Language, label
 from gridmap.repository import StreetLayers, community_summary, load_street_layers
@@ -43,6 +44,15 @@ def street_layers(url: str) -> StreetLayers:
     return load_street_layers(engine())
 
 
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在检查网格覆盖…")
+def coverage_report(url: str, radius_m: float) -> CoverageReport:
+    """The coverage check of the whole street at one service radius, cached per database."""
+    layers = street_layers(url)
+    return check_coverage(
+        layers.communities, layers.grids, layers.buildings, layers.stations, radius_m
+    )
+
+
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def summary_table(url: str) -> pd.DataFrame:
     """Per-community counts, cached per database."""
@@ -59,6 +69,7 @@ def database_key() -> str:
 #: icons: Streamlit fetches Material icons from a public CDN, which an intranet cannot reach.
 PAGES: list[tuple[str, str, str]] = [
     ("app.py", "总览", "Overview"),
+    ("pages/coverage.py", "覆盖情况", "Coverage"),
     ("pages/communities.py", "社区概况", "Communities"),
 ]
 #: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).

@@ -131,6 +131,98 @@ def _summary_text(summary: Any) -> str:
     return shown.to_string(index=False)
 
 
+#: Exit code of ``gridmap check`` when it found problems (0: none found).
+PROBLEMS_FOUND_EXIT = 1
+
+
+@main.command()
+@db_option
+@click.option(
+    "--community",
+    "community_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Only this community (repeat for several); default: the whole street.",
+)
+@click.option(
+    "--radius",
+    type=click.Choice(["300", "500", "1000"]),
+    default=str(settings.SERVICE_REACH_M),
+    show_default=True,
+    help="Walking radius to a service station, metres (5/10/15-minute life circle).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_errors
+def check(db_url: str | None, community_codes: tuple[str, ...], radius: str, fmt: str) -> None:
+    """Check grid coverage: gaps, overlaps, buildings, leaders, sizes and service reach.
+
+    Prints every problem and exits with 1 when any is found (0 when none), so it can run in a
+    script or a nightly job.
+    """
+    from gridmap.coverage import check_coverage, filter_problems, problem_table
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.repository import load_street_layers
+
+    layers = load_street_layers(open_database(db_url))
+    known = set(layers.communities["code"])
+    unknown = sorted(set(community_codes) - known)
+    if unknown:
+        raise InputError(
+            f"未知的社区编码 / unknown community code(s) {unknown}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    report = check_coverage(
+        layers.communities, layers.grids, layers.buildings, layers.stations, float(radius)
+    )
+    problems = filter_problems(report.problems, community_codes or None)
+    table = problem_table(problems)
+    if fmt == "json":
+        _print_check_json(report, table, community_codes)
+    else:
+        _print_check_text(report, table, community_codes)
+    sys.exit(PROBLEMS_FOUND_EXIT if len(table) else 0)
+
+
+def _check_summary(report: Any, community_codes: tuple[str, ...]) -> dict:
+    if not community_codes:
+        return dict(report.summary)
+    rows = report.community_summary[report.community_summary["code"].isin(community_codes)]
+    return {row["code"]: row for row in rows.to_dict("records")}
+
+
+def _print_check_json(report: Any, table: Any, community_codes: tuple[str, ...]) -> None:
+    payload = {
+        "radius_m": report.radius_m,
+        "summary": _check_summary(report, community_codes),
+        "problems": json.loads(table.to_json(orient="records", force_ascii=False)),
+    }
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+def _print_check_text(report: Any, table: Any, community_codes: tuple[str, ...]) -> None:
+    scope = "、".join(community_codes) if community_codes else "全街道 / whole street"
+    if table.empty:
+        click.echo(f"未发现问题 / no problems found ({scope}, 服务半径 {report.radius_m:.0f} 米)")
+        return
+    click.echo(
+        f"发现 {len(table)} 个问题 / {len(table)} problems ({scope}, "
+        f"服务半径 {report.radius_m:.0f} 米):"
+    )
+    for label, group in table.groupby("label", sort=False):
+        click.echo(f"\n【{label}】{len(group)} 个")
+        for detail, grid, building in zip(
+            group["detail"], group["grid_code"], group["building_code"], strict=True
+        ):
+            code = building if isinstance(building, str) else grid
+            click.echo(f"  - {detail}" + (f"  [{code}]" if isinstance(code, str) else ""))
+    score = report.summary.get("score")
+    if score is not None and not community_codes:
+        click.echo(f"\n覆盖综合得分 / coverage score: {score:.1f} / 100")
+
+
 @main.command()
 @db_option
 @click.option("--port", type=int, default=8501, show_default=True)

@@ -45,8 +45,6 @@ __all__ = [
     "PROBLEM_COLUMNS",
     "PROBLEM_KINDS",
     "SCORE_PARTS",
-    "SCORE_WEIGHTS",
-    "SPLIT_MIN_SHARE",
     "Assignment",
     "CoverageReport",
     "ServiceReach",
@@ -64,21 +62,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# MOVE TO settings: a building counts as lying in a grid (and as split when two or more grids
-# hold it) only where the grid holds at least this share of the building's area.
-SPLIT_MIN_SHARE: float = 0.05
-
-# MOVE TO settings: what each part of the coverage score weighs (points out of 100). Each part is
-# a fulfilment between 0 (all wrong) and 1 (all right); the score is the weighted mean × 100.
-SCORE_WEIGHTS: dict[str, float] = {
-    "coverage": 30.0,
-    "assignment": 10.0,
-    "grid_leadership": 20.0,
-    "building_leaders": 10.0,
-    "size": 10.0,
-    "reach": 20.0,
-}
 
 #: What each score part measures (中文, English), for the UI to explain the score.
 SCORE_PARTS: dict[str, tuple[str, str]] = {
@@ -300,10 +283,10 @@ class Assignment(NamedTuple):
         One row per building: ``building_id``, ``grid_id`` (the grid holding the largest share
         of its area; NA when no grid holds any), ``share`` (0–1 of its area in that grid),
         ``covered_share`` (0–1 of its area in any grid), ``n_grids`` (grids holding at least
-        :data:`SPLIT_MIN_SHARE` of it) and ``is_split`` (``n_grids >= 2``).
+        :data:`gridmap.settings.SPLIT_MIN_SHARE` of it) and ``is_split`` (``n_grids >= 2``).
     splits : pandas.DataFrame
         Long table of the split buildings: ``building_id, grid_id, share`` for each grid holding
-        at least :data:`SPLIT_MIN_SHARE` of the building, largest share first.
+        at least :data:`gridmap.settings.SPLIT_MIN_SHARE` of the building, largest share first.
     """
 
     buildings: pd.DataFrame
@@ -324,7 +307,7 @@ def assign_buildings(
         Polygons with an ``id`` column, in any CRS.
     min_share : float, optional
         Smallest share of a building's area for a grid to count in ``n_grids`` and the splits
-        (default :data:`SPLIT_MIN_SHARE`).
+        (default :data:`gridmap.settings.SPLIT_MIN_SHARE`).
 
     Returns
     -------
@@ -339,7 +322,7 @@ def assign_buildings(
 def _assign(
     buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, min_share: float | None = None
 ) -> Assignment:
-    min_share = SPLIT_MIN_SHARE if min_share is None else min_share
+    min_share = settings.SPLIT_MIN_SHARE if min_share is None else min_share
     bgeo, ggeo = _geoms(buildings), _geoms(grids)
     pairs = _assignment_pairs(bgeo, ggeo)
     pairs = pairs[pairs["share"] > 0]
@@ -871,15 +854,15 @@ def coverage_score(parts: pd.DataFrame, weights: Mapping[str, float] | None = No
         One column per part named in the weights, each a fulfilment between 0 and 1
         (as in :attr:`CoverageReport.grid_scores` / ``community_scores``).
     weights : mapping of str to float, optional
-        Points each part weighs; default :data:`SCORE_WEIGHTS` (explained in
-        :data:`SCORE_PARTS`).
+        Points each part weighs; default :data:`gridmap.settings.COVERAGE_SCORE_WEIGHTS`
+        (explained in :data:`SCORE_PARTS`).
 
     Returns
     -------
     pandas.Series
         The score of each row, 0–100, rounded to one decimal.
     """
-    weights = dict(SCORE_WEIGHTS if weights is None else weights)
+    weights = dict(settings.COVERAGE_SCORE_WEIGHTS if weights is None else weights)
     missing = [k for k in weights if k not in parts]
     if missing:
         raise InputError(f"score parts lack column(s) {', '.join(missing)}")
@@ -940,7 +923,8 @@ class CoverageReport:
     problem_kinds : mapping
         :data:`PROBLEM_KINDS`, for the legend: kind → (中文, English, colour).
     score_weights : mapping
-        :data:`SCORE_WEIGHTS` used for the scores (explained in :data:`SCORE_PARTS`).
+        :data:`gridmap.settings.COVERAGE_SCORE_WEIGHTS` used for the scores (explained in
+        :data:`SCORE_PARTS`).
     """
 
     problems: gpd.GeoDataFrame
@@ -954,7 +938,9 @@ class CoverageReport:
     radius_m: float
     metric_crs: pyproj.CRS | None = None
     problem_kinds: Mapping[str, tuple[str, str, str]] = field(default_factory=lambda: PROBLEM_KINDS)
-    score_weights: Mapping[str, float] = field(default_factory=lambda: dict(SCORE_WEIGHTS))
+    score_weights: Mapping[str, float] = field(
+        default_factory=lambda: dict(settings.COVERAGE_SCORE_WEIGHTS)
+    )
 
     @property
     def ok(self) -> bool:
@@ -1690,3 +1676,70 @@ def _assignment_table(ctx: _Context) -> pd.DataFrame:
     )
     table["community_id"] = ctx.buildings["community_id"].to_numpy()
     return table
+
+
+# --- lists and filters for the UI, the CLI and exports ----------------------------------------
+
+#: Columns of :func:`problem_table`, in order.
+TABLE_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "label",
+    "community_code",
+    "grid_code",
+    "other_grid_code",
+    "building_code",
+    "area_m2",
+    "households",
+    "share",
+    "distance_m",
+    "detail",
+    "lon",
+    "lat",
+)
+
+
+def filter_problems(
+    problems: gpd.GeoDataFrame,
+    community_codes: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """The problems of some communities and kinds (None: all), in report order.
+
+    Raises
+    ------
+    InputError
+        For a community code or a kind that does not exist, naming the known ones.
+    """
+    unknown_kinds = sorted(set(kinds or ()) - set(PROBLEM_KINDS))
+    if unknown_kinds:
+        raise InputError(
+            f"未知的问题类型 / unknown problem kind(s) {unknown_kinds}; "
+            f"known: {', '.join(PROBLEM_KINDS)}"
+        )
+    mask = np.ones(len(problems), dtype=bool)
+    if community_codes is not None:
+        mask &= problems["community_code"].isin(list(community_codes)).to_numpy()
+    if kinds is not None:
+        mask &= problems["kind"].isin(list(kinds)).to_numpy()
+    return problems[mask]
+
+
+def problem_table(problems: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Problems as a plain table for lists and exports, without geometry.
+
+    Each row keeps the columns of :data:`TABLE_COLUMNS`: the problem's codes and numbers
+    (areas rounded to 0.1 m², shares to 0.001, distances to 1 m) and ``lon``/``lat`` of a
+    point on the problem (WGS 84, 6 decimals), so a spreadsheet user can find it on any map.
+    """
+    table = pd.DataFrame(problems.drop(columns=problems.geometry.name))
+    if len(problems):
+        points = shapely.point_on_surface(np.asarray(problems.geometry.values))
+        table["lon"] = np.round(shapely.get_x(points), 6)
+        table["lat"] = np.round(shapely.get_y(points), 6)
+    else:
+        table["lon"] = pd.Series(dtype=float)
+        table["lat"] = pd.Series(dtype=float)
+    for column, decimals in (("area_m2", 1), ("share", 3), ("distance_m", 0)):
+        table[column] = pd.to_numeric(table[column], errors="coerce").round(decimals)
+    table["households"] = pd.to_numeric(table["households"], errors="coerce").astype("Int64")
+    return table.loc[:, list(TABLE_COLUMNS)].reset_index(drop=True)

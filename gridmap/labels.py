@@ -6,7 +6,10 @@ everywhere and matches the glossary of DESIGN.md.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Language = Literal["zh", "en"]
 
@@ -42,6 +45,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "building_leader": ("楼栋长", "Building leader"),
     "branch": ("党组织", "Party branch"),
     "none": ("无", "none"),
+    # problem tables (gridmap.coverage.TABLE_COLUMNS)
+    "kind": ("类型代码", "Kind"),
+    "label": ("问题类型", "Problem"),
+    "community_code": ("社区编码", "Community code"),
+    "grid_code": ("网格编码", "Grid code"),
+    "other_grid_code": ("相关网格", "Other grid"),
+    "building_code": ("楼栋编码", "Building code"),
+    "area_m2": ("面积(平方米)", "Area (m²)"),
+    "share": ("占比", "Share"),
+    "distance_m": ("距离(米)", "Distance (m)"),
+    "detail": ("说明", "Detail"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+    "score": ("综合得分", "Score"),
     # units
     "unit_households": ("户", "households"),
     "unit_people": ("人", "people"),
@@ -59,6 +76,11 @@ def label(key: str, lang: Language = "zh") -> str:
     if pair is None:
         return key
     return pair[0] if lang == "zh" else pair[1]
+
+
+def localise_columns(table: pd.DataFrame, lang: Language = "zh") -> pd.DataFrame:
+    """The table with its column names in ``lang`` (unknown columns keep their names)."""
+    return table.rename(columns={c: label(c, lang) for c in table.columns})
 
 
 def bilingual(key: str) -> str:

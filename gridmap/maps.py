@@ -196,14 +196,20 @@ class Legend(MacroElement):
         self._template = Template(LEGEND_TEMPLATE)
 
 
-def legend_for(keys: Sequence[str], lang: Language = "zh") -> Legend:
-    """The legend of the given layers, in their drawing colours."""
-    entries = []
-    for key in keys:
-        style = STYLES[key]
-        fill = style.colour if style.fill_opacity > 0.3 else "transparent"
-        entries.append((style.colour, fill, label(key, lang), key == "service_station"))
-    return Legend("图例" if lang == "zh" else "Legend", entries)
+def legend_entry(style: LayerStyle, text: str, round_: bool = False) -> tuple[str, str, str, bool]:
+    """One legend swatch drawn like the layer: (outline colour, fill, text, round)."""
+    fill = style.colour if style.fill_opacity > 0.3 else "transparent"
+    return (style.colour, fill, text, round_)
+
+
+def legend_for(
+    keys: Sequence[str],
+    lang: Language = "zh",
+    extra: Sequence[tuple[str, str, str, bool]] = (),
+) -> Legend:
+    """The legend of the given base layers, in their drawing colours, plus ``extra`` entries."""
+    entries = [legend_entry(STYLES[k], label(k, lang), k == "service_station") for k in keys]
+    return Legend("图例" if lang == "zh" else "Legend", [*entries, *extra])
 
 
 # --- the street map ---------------------------------------------------------------------------
@@ -211,9 +217,9 @@ def legend_for(keys: Sequence[str], lang: Language = "zh") -> Legend:
 
 def _geojson_layer(
     frame: gpd.GeoDataFrame,
-    key: str,
+    name: str,
+    style: LayerStyle,
     fields: dict[str, str],
-    lang: Language,
     show: bool = True,
     marker: folium.CircleMarker | None = None,
 ) -> folium.FeatureGroup:
@@ -222,15 +228,15 @@ def _geojson_layer(
     Pop-ups are GeoJSON pop-ups built by Leaflet itself: folium's HTML pop-ups need jQuery,
     which the offline map does not load.
     """
-    group = folium.FeatureGroup(name=label(key, lang), show=show)
+    group = folium.FeatureGroup(name=name, show=show)
     if frame.empty:
         return group
     data = browser_geojson(frame, list(fields))
     aliases = [fields[f] for f in fields]
     folium.GeoJson(
         data,
-        name=label(key, lang),
-        style_function=STYLES[key].style,
+        name=name,
+        style_function=style.style,
         highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.35},
         tooltip=folium.GeoJsonTooltip(fields=list(fields)[:2], aliases=aliases[:2]),
         popup=folium.GeoJsonPopup(fields=list(fields), aliases=aliases, max_width=320),
@@ -265,7 +271,13 @@ def _station_layer(stations: gpd.GeoDataFrame, lang: Language) -> folium.Feature
         )
     )
     marker = folium.CircleMarker(radius=7, fill=True)
-    return _geojson_layer(shown, "service_station", station_fields(lang), lang, marker=marker)
+    return _geojson_layer(
+        shown,
+        label("service_station", lang),
+        STYLES["service_station"],
+        station_fields(lang),
+        marker=marker,
+    )
 
 
 def grid_fields(lang: Language) -> dict[str, str]:
@@ -303,7 +315,6 @@ def street_map(
     layers: StreetLayers,
     basemap: str = settings.DEFAULT_BASEMAP,
     lang: Language = "zh",
-    height: str = "100%",
 ) -> folium.Map:
     """The street overview map: communities, grids, buildings and stations, each toggleable.
 
@@ -320,24 +331,51 @@ def street_map(
     folium.Map
         With a layer control, a legend, and the view fitted to the street.
     """
-    fmap = OfflineMap(
-        location=_centre(layers),
-        zoom_start=15,
-        tiles=None,
-        height=height,
-    )
-    add_basemap(fmap, basemap, lang)
-    _geojson_layer(layers.communities, "community", community_fields(lang), lang).add_to(fmap)
-    _geojson_layer(layers.grids, "grid", grid_fields(lang), lang).add_to(fmap)
-    _geojson_layer(layers.buildings, "building", building_fields(lang), lang).add_to(fmap)
-    _station_layer(layers.stations, lang).add_to(fmap)
+    fmap = base_map(layers, basemap, lang)
+    add_street_layers(fmap, layers, lang)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    legend_for(BASE_LAYERS, lang).add_to(fmap)
+    return fmap
+
+
+#: The street's own layers, drawn under every thematic map.
+BASE_LAYERS: tuple[str, ...] = ("community", "grid", "building", "service_station")
+
+
+def base_map(
+    layers: StreetLayers, basemap: str = settings.DEFAULT_BASEMAP, lang: Language = "zh"
+) -> folium.Map:
+    """An empty offline map fitted to the street, with a base map and a metric scale."""
+    fmap = OfflineMap(location=_centre(layers), zoom_start=15, tiles=None)
+    add_basemap(fmap, basemap, lang)
     MetricScale().add_to(fmap)
-    legend_for(["community", "grid", "building", "service_station"], lang).add_to(fmap)
     bounds = _bounds(layers)
     if bounds is not None:
         fmap.fit_bounds(bounds)
     return fmap
+
+
+def add_street_layers(
+    fmap: folium.Map,
+    layers: StreetLayers,
+    lang: Language = "zh",
+    styles: dict[str, LayerStyle] | None = None,
+) -> None:
+    """Add the communities, grids, buildings and stations as toggleable layers."""
+    styles = {**STYLES, **(styles or {})}
+    fields = {
+        "community": community_fields(lang),
+        "grid": grid_fields(lang),
+        "building": building_fields(lang),
+    }
+    frames = {
+        "community": layers.communities,
+        "grid": layers.grids,
+        "building": layers.buildings,
+    }
+    for key, frame in frames.items():
+        _geojson_layer(frame, label(key, lang), styles[key], fields[key]).add_to(fmap)
+    _station_layer(layers.stations, lang).add_to(fmap)
 
 
 def _bounds(layers: StreetLayers) -> list[list[float]] | None:
@@ -354,3 +392,85 @@ def _centre(layers: StreetLayers) -> tuple[float, float]:
         return (32.635, 110.78)
     (south, west), (north, east) = bounds
     return ((south + north) / 2, (west + east) / 2)
+
+
+# --- the coverage map -------------------------------------------------------------------------
+
+#: The street's layers drawn quietly under the problems.
+MUTED_STYLES: dict[str, LayerStyle] = {
+    "community": LayerStyle("community", "#7a0c0c", 0.0, 2.0),
+    "grid": LayerStyle("grid", "#5b7fa6", 0.0, 1.0, dash="4 3"),
+    "building": LayerStyle("building", "#9a9a9a", 0.35, 0.4),
+}
+FOCUS_STYLE = LayerStyle("focus", "#000000", 0.0, 4.0, dash="8 6")
+#: Problems drawn as lines (coverage edges) get a heavier stroke.
+LINE_KINDS = frozenset({"invalid_coverage"})
+
+
+def problem_fields(lang: Language) -> dict[str, str]:
+    """Pop-up fields of a problem (column → label)."""
+    return {
+        "kind_label": label("label", lang),
+        "detail": label("detail", lang),
+        "grid_code": label("grid_code", lang),
+        "building_code": label("building_code", lang),
+    }
+
+
+def coverage_map(
+    layers: StreetLayers,
+    problems: gpd.GeoDataFrame,
+    lang: Language = "zh",
+    basemap: str = settings.DEFAULT_BASEMAP,
+    focus: shapely.Geometry | None = None,
+) -> folium.Map:
+    """The coverage map: the street quietly underneath, one toggleable layer per problem kind.
+
+    Parameters
+    ----------
+    layers : StreetLayers
+    problems : GeoDataFrame
+        :attr:`gridmap.coverage.CoverageReport.problems`, possibly filtered, in EPSG:4326.
+    lang, basemap
+        As for :func:`street_map`.
+    focus : shapely geometry, optional
+        A problem to centre on: the map is fitted to it and it is outlined in black.
+
+    Returns
+    -------
+    folium.Map
+        Layer names carry the count (``网格重叠 (2)``); the legend lists only the kinds shown.
+    """
+    from gridmap.coverage import PROBLEM_KINDS
+
+    fmap = base_map(layers, basemap, lang)
+    add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
+    entries = []
+    for kind, (zh, en, colour) in PROBLEM_KINDS.items():
+        rows = problems[problems["kind"] == kind]
+        if rows.empty:
+            continue
+        name = zh if lang == "zh" else en
+        weight = 4.0 if kind in LINE_KINDS else 2.0
+        style = LayerStyle(kind, colour, 0.45, weight)
+        shown = rows.assign(kind_label=name)
+        _geojson_layer(shown, f"{name} ({len(rows)})", style, problem_fields(lang)).add_to(fmap)
+        entries.append(legend_entry(style, name))
+    if focus is not None and not focus.is_empty:
+        _add_focus(fmap, focus, lang)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    legend_for(("community", "grid", "building"), lang, extra=entries).add_to(fmap)
+    return fmap
+
+
+def _add_focus(fmap: folium.Map, focus: shapely.Geometry, lang: Language) -> None:
+    """Outline the chosen problem and fit the view to it (at least ~150 m across)."""
+    outline = gpd.GeoDataFrame(
+        {"what": ["所选问题" if lang == "zh" else "Selected problem"]},
+        geometry=[focus],
+        crs=settings.STORAGE_SRID,
+    )
+    _geojson_layer(outline, outline["what"].iloc[0], FOCUS_STYLE, {"what": ""}).add_to(fmap)
+    minx, miny, maxx, maxy = focus.bounds
+    pad = 0.0008  # degrees ≈ 80 m: a building or a gap is seen with its neighbours
+    fmap.fit_bounds([[miny - pad, minx - pad], [maxy + pad, maxx + pad]])

@@ -20,6 +20,8 @@ Geometry
         Two grids overlapping by less than this many m² do not overlap (default 1 m²).
     SLIVER_MAX_M2 : float
         Gaps and overlaps smaller than this are reported apart as slivers (default 50 m²).
+    SPLIT_MIN_SHARE : float
+        A grid holding less than this share of a building (5%) does not count as holding it.
 
 Grid-management rules (DESIGN.md §2)
     GRID_HOUSEHOLDS_MIN, GRID_HOUSEHOLDS_MAX : int
@@ -32,6 +34,8 @@ Grid-management rules (DESIGN.md §2)
         Walking distance of the 5/10/15-minute life circles (GB 50180-2018): 300/500/1000 m.
     SERVICE_REACH_M : int
         The default walking radius for service reach (500 m).
+    COVERAGE_SCORE_WEIGHTS : dict[str, float]
+        Points (of 100) each part of the coverage score weighs; explained in the UI.
 
 Requests
     REQUEST_SLA_HOURS : dict[str, int]
@@ -62,6 +66,7 @@ CONNECT_TIMEOUT_S: int = 5
 STORAGE_SRID: int = 4326
 OVERLAP_TOLERANCE_M2: float = 1.0
 SLIVER_MAX_M2: float = 50.0
+SPLIT_MIN_SHARE: float = 0.05
 #: Decimal places kept for WGS 84 coordinates (6 decimals ≈ 0.1 m).
 COORDINATE_DECIMALS: int = 7
 
@@ -73,6 +78,15 @@ GENERAL_BRANCH_MIN_MEMBERS: int = 50
 COMMITTEE_MIN_MEMBERS: int = 101
 LIFE_CIRCLE_M: dict[int, int] = {5: 300, 10: 500, 15: 1000}
 SERVICE_REACH_M: int = 500
+#: Each part is a fulfilment from 0 (all wrong) to 1 (all right); score = weighted mean × 100.
+COVERAGE_SCORE_WEIGHTS: dict[str, float] = {
+    "coverage": 30.0,  # community area covered by grids, without overlap
+    "assignment": 10.0,  # households whose building lies in exactly one grid
+    "grid_leadership": 20.0,  # half for a grid leader, half for a branch or group
+    "building_leaders": 10.0,  # households whose building has a building leader
+    "size": 10.0,  # grids within the household norm
+    "reach": 20.0,  # households within walking reach of a service station
+}
 
 # --- requests ---------------------------------------------------------------------------------
 #: Request categories (诉求类别) known to the demo and the forms; hours to resolve each.

@@ -99,3 +99,60 @@ def test_environment_variable_selects_the_database(tmp_path: Path, monkeypatch) 
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
     assert run("init").exit_code == 0
     assert (tmp_path / "env.db").exists()
+
+
+# --- gridmap check ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_db_url: str):
+    from gridmap.coverage import check_coverage
+    from gridmap.db import open_database
+    from gridmap.repository import load_street_layers
+
+    layers = load_street_layers(open_database(demo_db_url))
+    return check_coverage(layers.communities, layers.grids, layers.buildings, layers.stations, 1000)
+
+
+def test_check_lists_every_problem_and_fails(demo_db_url: str, demo_report) -> None:
+    from gridmap.demo import DEMO_DEFECTS
+
+    result = run("check", "--db", demo_db_url, "--radius", "1000")
+    assert result.exit_code == 1
+    assert f"发现 {len(demo_report.problems)} 个问题" in result.output
+    for label in ("网格未覆盖区域", "网格重叠", "楼栋跨网格", "网格户数偏多", "服务半径外住户"):
+        assert f"【{label}】" in result.output
+    for code in DEMO_DEFECTS["buildings_split"] + DEMO_DEFECTS["grids_over_norm"]:
+        assert code in result.output
+    assert "coverage score" in result.output
+
+
+def test_check_json_for_one_community(demo_db_url: str, demo_report) -> None:
+    code = "420303001-002"
+    result = run("check", "--db", demo_db_url, "--radius", "1000", "--community", code,
+                 "--format", "json")  # fmt: skip
+    assert result.exit_code == 1
+    payload = json.loads(result.output)
+    expected = demo_report.problems[demo_report.problems["community_code"] == code]
+    assert len(payload["problems"]) == len(expected) > 0
+    assert {p["community_code"] for p in payload["problems"]} == {code}
+    assert payload["summary"][code]["problems"] == len(expected)
+    first = payload["problems"][0]
+    assert 110.7 < first["lon"] < 110.9 and 32.5 < first["lat"] < 32.7
+
+
+def test_check_unknown_community_is_an_input_error(demo_db_url: str) -> None:
+    result = run("check", "--db", demo_db_url, "--community", "999")
+    assert result.exit_code == 2
+    assert "unknown community code" in result.output and "420303001-001" in result.output
+
+
+def test_check_passes_on_a_clean_street(engine) -> None:
+    from gridmap.repository import save_tables
+    from worlds import clean_world
+
+    save_tables(engine, clean_world())
+    url = engine.url.render_as_string(hide_password=False)
+    result = run("check", "--db", url, "--radius", "300")
+    assert result.exit_code == 0, result.output
+    assert "未发现问题" in result.output

@@ -25,7 +25,6 @@ from gridmap.coverage import (
     PROBLEM_COLUMNS,
     PROBLEM_KINDS,
     SCORE_PARTS,
-    SCORE_WEIGHTS,
     assign_buildings,
     check_coverage,
     coverage_score,
@@ -570,12 +569,13 @@ def test_problem_kinds_legend() -> None:
 
 
 def test_score_weights_are_explained_and_sum_to_100() -> None:
-    assert sum(SCORE_WEIGHTS.values()) == 100
-    assert set(SCORE_WEIGHTS) == set(SCORE_PARTS)
-    parts = pd.DataFrame({k: [1.0, 0.0] for k in SCORE_WEIGHTS})
+    assert sum(gm_settings.COVERAGE_SCORE_WEIGHTS.values()) == 100
+    assert set(gm_settings.COVERAGE_SCORE_WEIGHTS) == set(SCORE_PARTS)
+    parts = pd.DataFrame({k: [1.0, 0.0] for k in gm_settings.COVERAGE_SCORE_WEIGHTS})
     assert coverage_score(parts).tolist() == [100.0, 0.0]
     half = parts.iloc[[0]].assign(grid_leadership=0.5)
-    assert coverage_score(half).iloc[0] == 100 - SCORE_WEIGHTS["grid_leadership"] / 2
+    weights = gm_settings.COVERAGE_SCORE_WEIGHTS
+    assert coverage_score(half).iloc[0] == 100 - weights["grid_leadership"] / 2
     only_reach = {"reach": 1.0}
     assert coverage_score(parts.assign(reach=[1.0, 1.0]), only_reach).tolist() == [100.0, 100.0]
     with pytest.raises(ValueError, match="lack"):

@@ -94,3 +94,41 @@ def small_world() -> dict[str, pd.DataFrame]:
         ]),
     }
 # fmt: on
+
+
+def clean_world() -> dict[str, pd.DataFrame]:
+    """A street with nothing wrong: one community exactly covered by two grids, each with a
+    leader, a branch and 10 led buildings of 40 households (400 per grid), and a station in the
+    middle, within 300 m of every building."""
+    world = small_world()
+    community = box(LON, LAT, LON + 2 * D, LAT + 2 * D)
+    left, right = box(LON, LAT, LON + D, LAT + 2 * D), box(LON + D, LAT, LON + 2 * D, LAT + 2 * D)
+    world["street"].loc[0, "geom"] = MultiPolygon([community])
+    world["community"] = world["community"].iloc[[0]].copy()
+    world["community"].loc[0, "geom"] = community
+    grids = world["grid"].copy()
+    grids["geom"] = [left, right]
+    grids["leader_id"] = [1, 1]
+    grids["party_org_id"] = [2, 3]
+    world["grid"] = grids
+    world["party_org"] = pd.DataFrame([
+        {"id": 1, "parent_id": None, "kind": "committee", "name": "甲社区党委",
+         "community_id": 1, "grid_id": None},
+        {"id": 2, "parent_id": 1, "kind": "branch", "name": "第1网格党支部",
+         "community_id": 1, "grid_id": 1},
+        {"id": 3, "parent_id": 1, "kind": "branch", "name": "第2网格党支部",
+         "community_id": 1, "grid_id": 2},
+    ])  # fmt: skip
+    rows = []
+    for i in range(20):
+        grid_x = 0 if i < 10 else 1
+        k = i % 10
+        x0 = LON + grid_x * D + 0.1 * D + (k % 5) * 0.17 * D
+        y0 = LAT + 0.2 * D + (k // 5) * 0.8 * D
+        rows.append({"id": i + 1, "community_id": 1, "code": f"B{i + 1:03d}", "name": f"{i + 1}栋",
+                     "geom": box(x0, y0, x0 + 0.1 * D, y0 + 0.3 * D), "households": 40,
+                     "residents": 100, "leader_id": 1, "grid_id": grid_x + 1})  # fmt: skip
+    world["building"] = gpd.GeoDataFrame(rows, geometry="geom", crs=4326)
+    world["member"] = world["member"].assign(building_id=1)
+    world["request"] = world["request"].assign(building_id=1)
+    return world
