@@ -1258,6 +1258,10 @@ def build_demo(seed: int = settings.DEMO_SEED) -> dict[str, pd.DataFrame]:
     requests, events = _requests(demo)
     frames = _admin_frames(cells)
     grids = _grid_frames(demo)
+    # A second generator for the later columns, so the first one's stream (and with it every
+    # street, building and request above) stays as it was.
+    extra = np.random.default_rng([seed, 2])
+    members = _member_extras(_member_frame(demo.members), extra)
     return {
         "street": frames["street"],
         "community": frames["community"],
@@ -1270,7 +1274,80 @@ def build_demo(seed: int = settings.DEMO_SEED) -> dict[str, pd.DataFrame]:
         "service_station": _geoframe(
             {k: [s[k] for s in demo.stations] for k in demo.stations[0]}
         ).assign(community_id=lambda f: _nullable(list(f["community_id"]))),
-        "member": _member_frame(demo.members),
-        "request": requests,
+        "member": members,
+        "member_zone": _member_zones(members, demo, extra),
+        "request": _request_extras(requests, extra),
         "request_event": events,
     }
+
+
+_SPECIALTIES = (
+    "法律咨询", "水电维修", "医疗保健", "心理疏导", "文艺宣传", "教育辅导", "政策宣讲", "家电维修",
+    "助老服务", "环境整治", "矛盾调解", "电脑技术",
+)  # fmt: skip
+
+
+def _member_extras(members: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Volunteer specialties (about a third of members) and the last known contact of lost-
+    contact (1–6 years ago) and floating (1–18 months ago) members."""
+    n = len(members)
+    count = np.where(rng.random(n) < 0.35, rng.integers(1, 3, size=n), 0)
+    picks = [rng.choice(len(_SPECIALTIES), size=k, replace=False) for k in count]
+    specialties = [",".join(_SPECIALTIES[i] for i in sorted(p)) if len(p) else None for p in picks]
+    days_ago = np.where(
+        members["category"] == MemberCategory.lost_contact.value,
+        rng.integers(365, 6 * 365, size=n),
+        rng.integers(30, 540, size=n),
+    )
+    roaming = members["category"].isin(
+        [MemberCategory.lost_contact.value, MemberCategory.floating.value]
+    )
+    contact = [
+        settings.DEMO_REFERENCE_DATE - dt.timedelta(days=int(d)) if r else None
+        for d, r in zip(days_ago, roaming, strict=True)
+    ]
+    return members.assign(
+        specialties=pd.Series(specialties, dtype=object),
+        last_contact_on=pd.Series(contact, dtype=object),
+    )
+
+
+def _member_zones(members: pd.DataFrame, demo: _Demo, rng: np.random.Generator) -> pd.DataFrame:
+    """党员责任区: a quarter of the active members each look after 1–3 buildings of their own
+    grid, starting with the one they live in."""
+    by_grid: dict[int, list[int]] = {}
+    grid_of_building = {}
+    for b in demo.buildings:
+        if b["households"] > 0 and b["grid"] >= 0:
+            by_grid.setdefault(b["grid"], []).append(b["id"])
+            grid_of_building[b["id"]] = b["grid"]
+    active = members[(members["status"] == "active") & members["building_id"].notna()]
+    chosen = active[rng.random(len(active)) < 0.25]
+    rows: list[tuple[int, int]] = []
+    for member_id, home in zip(chosen["id"], chosen["building_id"], strict=True):
+        neighbours = [b for b in by_grid[grid_of_building[int(home)]] if b != int(home)]
+        extra = rng.choice(neighbours, size=min(len(neighbours), int(rng.integers(0, 3))),
+                           replace=False)  # fmt: skip
+        rows.extend((int(member_id), int(b)) for b in [int(home), *sorted(extra)])
+    frame = pd.DataFrame(rows, columns=["member_id", "building_id"])
+    frame.insert(0, "id", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def _request_extras(requests: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Where handled requests were decided (楼栋听事、小区议事、社区决事) and the 12345 work
+    order numbers of hotline requests."""
+    n = len(requests)
+    done = requests["status"].isin(["resolved", "evaluated"]).to_numpy()
+    level = rng.choice(["building", "compound", "community"], size=n, p=[0.55, 0.3, 0.15])
+    hotline = (requests["source"] == "hotline").to_numpy()
+    serial = rng.permutation(900_000)[:n] + 100_000
+    external = [
+        f"12345-{t:%Y%m%d}-{k:06d}" if h else None
+        for t, k, h in zip(requests["received_at"], serial, hotline, strict=True)
+    ]
+    return requests.assign(
+        decision_level=pd.Series(np.where(done, level, None), dtype=object),
+        external_id=pd.Series(external, dtype=object),
+        address=pd.Series([None] * n, dtype=object),
+    )

@@ -185,6 +185,24 @@ class AssigneeKind(enum.StrEnum):
     street = "street"  # 上报街道
 
 
+class DecisionLevel(enum.StrEnum):
+    """Where a request was decided: 楼栋听事、小区议事、社区决事."""
+
+    building = "building"  # 楼栋
+    compound = "compound"  # 小区
+    community = "community"  # 社区
+
+
+class PointKind(enum.StrEnum):
+    """What a member earned points for (党员积分)."""
+
+    study = "study"  # 学习
+    activity = "activity"  # 活动
+    request = "request"  # 办理诉求
+    dues = "dues"  # 按时交纳党费
+    other = "other"
+
+
 class UserRole(enum.StrEnum):
     """Application roles (DESIGN.md §3)."""
 
@@ -379,6 +397,33 @@ class Member(Base):
     registered_on: Mapped[dt.date | None] = mapped_column(Date)  # 双报到 date
     work_unit: Mapped[str | None] = mapped_column(String(100))  # in-service members' employer
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: Volunteer specialties (志愿服务特长), comma-separated, e.g. "法律咨询,水电维修".
+    specialties: Mapped[str | None] = mapped_column(String(200))
+    #: Last known contact, for lost-contact (失联) and floating (流动) members.
+    last_contact_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class MemberZone(Base):
+    """党员责任区: a building a member looks after (a zone is the set of a member's rows)."""
+
+    __tablename__ = "member_zone"
+    __table_args__ = (UniqueConstraint("member_id", "building_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(_fk("member.id"), index=True)
+    building_id: Mapped[int] = mapped_column(_fk("building.id"), index=True)
+
+
+class MemberPoint(Base):
+    """One entry of a member's points (党员积分): what for, when, how many."""
+
+    __tablename__ = "member_point"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(_fk("member.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    kind: Mapped[PointKind] = mapped_column(_enum(PointKind))
+    points: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[int | None] = mapped_column(_fk("request.id"))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -405,6 +450,10 @@ class Request(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_note: Mapped[str | None] = mapped_column(Text)
+    decision_level: Mapped[DecisionLevel | None] = mapped_column(_enum(DecisionLevel))
+    #: The source system's number (12345 工单号): re-importing the same file adds nothing.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
 
 
 class RequestEvent(Base):

@@ -48,6 +48,7 @@ ORDER = [
     "building",
     "service_station",
     "member",
+    "member_zone",
     "request",
     "request_event",
 ]
@@ -395,3 +396,20 @@ def test_hotspot(demo: dict[str, pd.DataFrame]) -> None:
     hot = r[r["grid_id"] == per_grid.index[0]]
     assert (hot["category"] == HOTSPOT_CATEGORY).sum() >= 200
     assert per_grid.iloc[0] > 3 * per_grid.iloc[1]
+
+
+def test_later_columns_are_filled(demo: dict[str, pd.DataFrame]) -> None:
+    members, requests = demo["member"], demo["request"]
+    assert 0.25 < members["specialties"].notna().mean() < 0.45
+    roaming = members["category"].isin(["lost_contact", "floating"])
+    assert members.loc[roaming, "last_contact_on"].notna().all()
+    assert members.loc[~roaming, "last_contact_on"].isna().all()
+    hotline = requests["source"] == "hotline"
+    assert requests.loc[hotline, "external_id"].notna().all()
+    assert requests["external_id"].dropna().is_unique
+    done = requests["status"].isin(["resolved", "evaluated"])
+    assert requests.loc[done, "decision_level"].notna().all()
+    assert requests.loc[~done, "decision_level"].isna().all()
+    zones = demo["member_zone"]
+    assert not zones.duplicated(["member_id", "building_id"]).any()
+    assert 300 < zones["member_id"].nunique() < 700

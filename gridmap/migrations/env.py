@@ -21,10 +21,17 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate on SQLite must not propose the PostgreSQL-only GiST indexes."""
+    is_gist = type_ == "index" and (name or "").endswith("_geom")
+    return not is_gist
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         user_module_prefix="gridmap.models.",
     )
