@@ -1,0 +1,233 @@
+"""党员分布 — how Party members are spread: members per grid, per 100 households and per km², by
+category, with a classed choropleth, an optional point-density heat layer, and the thinnest
+grids listed first.
+
+UI only: the analysis is :func:`gridmap.density.member_density`, the map
+:func:`gridmap.maps.density_map`. Aggregates only, except the member list, which goes through
+:func:`gridmap.density.member_roster` (names masked) and :func:`_roster_allowed`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gridmap import settings
+from gridmap.density import (
+    CATEGORY_LABELS,
+    DENSITY_MEASURES,
+    SCHEMES,
+    DensityReport,
+    classify,
+    heat_points,
+    member_density,
+    member_roster,
+)
+from gridmap.io import table_to_csv
+from gridmap.maps import density_map
+from gridmap.repository import read_table
+from ui_common import CACHE_TTL_S, ICON, database_key, engine, sidebar, street_layers
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def members_table(url: str) -> pd.DataFrame:
+    """The ``member`` rows (no personal data: names live in ``person``), cached per database."""
+    return read_table(engine(), "member")
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在统计党员分布…")
+def density_report(
+    url: str, categories: tuple[str, ...], community_ids: tuple[int, ...] | None
+) -> DensityReport:
+    """Member density of the chosen categories and communities, cached per database."""
+    layers = street_layers(url)
+    return member_density(
+        layers.grids, layers.buildings, members_table(url), categories, community_ids
+    )
+
+
+def _roster_allowed() -> bool:
+    """Whether the user may see the member list (names masked).
+
+    The hook for the roles work (issue 11): the planner role sees aggregates only and must get
+    False here; until roles exist every user gets the masked list.
+    """
+    return True
+
+
+st.set_page_config(page_title="党员分布 · gridmap", page_icon=str(ICON), layout="wide")
+lang, basemap = sidebar()
+zh = lang == "zh"
+key = database_key()
+layers = street_layers(key)
+
+st.title("党员分布" if zh else "Party member density")
+st.caption(
+    "每个网格、楼栋的党员数、每百户党员数、每平方公里党员数及各类党员(在职党员双报到、离退休、流动、"
+    "失联等);每百户党员最少的网格排在最前。"
+    if zh
+    else "Members per grid and building, per 100 households and per km², by category "
+    "(registered in-service, retired, floating, lost contact …); the thinnest grids first."
+)
+
+# --- choices ----------------------------------------------------------------------------------
+left, middle, right = st.columns([1.2, 2.4, 1.4])
+community_names = dict(zip(layers.communities["id"], layers.communities["name"], strict=True))
+community = left.selectbox(
+    "社区" if zh else "Community",
+    ["__all__", *community_names],
+    format_func=lambda c: (
+        ("全街道" if zh else "Whole street") if c == "__all__" else community_names[c]
+    ),
+    key="density_community",
+)
+categories = middle.multiselect(
+    "党员类别" if zh else "Member categories",
+    list(CATEGORY_LABELS),
+    default=list(CATEGORY_LABELS),
+    format_func=lambda c: CATEGORY_LABELS[c][0 if zh else 1],
+    key="density_categories",
+)
+measure = right.selectbox(
+    "指标" if zh else "Measure",
+    list(DENSITY_MEASURES),
+    format_func=lambda m: DENSITY_MEASURES[m][0 if zh else 1],
+    key="density_measure",
+)
+left2, middle2, right2 = st.columns([2.4, 1.2, 1.4])
+scheme = left2.radio(
+    "分级方法" if zh else "Classification",
+    list(SCHEMES),
+    index=list(SCHEMES).index(settings.DENSITY_SCHEME),
+    format_func=lambda s: SCHEMES[s][1 if zh else 2],
+    horizontal=True,
+    key="density_scheme",
+)
+k = middle2.slider(
+    "分级数" if zh else "Classes", 3, 7, settings.DENSITY_CLASSES, key="density_classes"
+)
+heat = right2.checkbox(
+    "显示党员分布热力图层" if zh else "Member heat layer", value=False, key="density_heat"
+)
+
+community_ids = None if community == "__all__" else (int(community),)
+report = density_report(key, tuple(categories), community_ids)
+totals = report.totals
+
+# --- headline figures -------------------------------------------------------------------------
+per100 = totals["members_per_100_households"]
+per_km2 = totals["members_per_km2"]
+metrics = [
+    ("党员数" if zh else "Members", f"{totals['members']:,} 名"),
+    (
+        "每百户党员数" if zh else "Per 100 households",
+        "—" if per100 != per100 else f"{per100:.1f} 名",
+    ),
+    ("每平方公里党员数" if zh else "Per km²", "—" if per_km2 != per_km2 else f"{per_km2:,.0f} 名"),
+    ("网格数" if zh else "Grids", f"{totals['grids']} 个"),
+    ("户数" if zh else "Households", f"{totals['households']:,.0f} 户"),
+    (
+        "双报到在职党员" if zh else "Registered in-service",
+        f"{totals['in_service_registered']:,} 名",
+    ),
+    ("失联党员" if zh else "Lost contact", f"{totals['lost_contact']:,} 名"),
+    ("未落到网格的党员" if zh else "Members in no grid", f"{totals['unplaced_members']:,} 名"),
+]
+for start in range(0, len(metrics), 4):
+    for column, (name, value) in zip(st.columns(4), metrics[start : start + 4], strict=True):
+        column.metric(name, value)
+
+# --- the map ----------------------------------------------------------------------------------
+zh_name, en_name, zh_unit, en_unit = DENSITY_MEASURES[measure]
+classes = classify(report.grids[measure], scheme, k)
+fmap = density_map(
+    layers,
+    report.grids,
+    measure,
+    classes,
+    title=f"{zh_name}({SCHEMES[scheme][1]})" if zh else f"{en_name} ({SCHEMES[scheme][2]})",
+    unit=zh_unit if zh else en_unit,
+    lang=lang,
+    basemap=basemap,
+    heat=heat_points(report.buildings) if heat else None,
+)
+st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="density_map")
+
+# --- the grid table (thinnest first) ----------------------------------------------------------
+COLUMNS = {
+    "grid_code": ("网格编码", "Grid code"),
+    "grid_name": ("网格", "Grid"),
+    "community_name": ("社区", "Community"),
+    "households": ("户数(户)", "Households"),
+    "members": ("党员(名)", "Members"),
+    "members_per_100_households": ("每百户党员(名/百户)", "Members per 100 households"),
+    "members_per_km2": ("每平方公里党员(名/km²)", "Members per km²"),
+    "in_service_registered": ("双报到在职党员(名)", "Registered in-service"),
+    **{c: (f"{zh_label}(名)", en_label) for c, (zh_label, en_label) in CATEGORY_LABELS.items()},
+}
+table = pd.DataFrame(report.grids.drop(columns=report.grids.geometry.name))
+table = table.loc[:, list(COLUMNS)].round({"members_per_100_households": 2, "members_per_km2": 0})
+shown = table.rename(columns={c: v[0 if zh else 1] for c, v in COLUMNS.items()})
+st.subheader(
+    f"各网格党员分布({len(table)} 个网格,每百户党员最少的在前)"
+    if zh
+    else f"Grids ({len(table)}), fewest members per 100 households first"
+)
+st.dataframe(shown, hide_index=True, width="stretch", key="density_table")
+st.download_button(
+    "下载 CSV" if zh else "Download CSV",
+    table_to_csv(shown),
+    file_name="member_density.csv",
+    mime="text/csv",
+)
+
+with st.expander("各楼栋党员分布" if zh else "Members per building"):
+    buildings = pd.DataFrame(report.buildings.drop(columns=report.buildings.geometry.name))
+    building_columns = {
+        "building_code": ("楼栋编码", "Building code"),
+        "building_name": ("楼栋", "Building"),
+        "households": ("户数(户)", "Households"),
+        "members": ("党员(名)", "Members"),
+        "members_per_100_households": ("每百户党员(名/百户)", "Members per 100 households"),
+        "in_service_registered": ("双报到在职党员(名)", "Registered in-service"),
+    }
+    buildings = buildings.sort_values(["members_per_100_households", "building_code"])
+    st.dataframe(
+        buildings.loc[:, list(building_columns)]
+        .round({"members_per_100_households": 1})
+        .rename(columns={c: v[0 if zh else 1] for c, v in building_columns.items()}),
+        hide_index=True,
+        width="stretch",
+    )
+
+if _roster_allowed():
+    with st.expander("网格党员名单(姓名已脱敏)" if zh else "Members of a grid (names masked)"):
+        grid_choice = st.selectbox(
+            "网格" if zh else "Grid",
+            list(report.grids["grid_code"]),
+            format_func=lambda c: f"{c} {report.grids.set_index('grid_code').loc[c, 'grid_name']}",
+            key="roster_grid",
+        )
+        people = read_table(engine(), "person")[["id", "name"]]
+        roster = member_roster(
+            members_table(key)[lambda m: m["category"].isin(categories)],
+            people,
+            layers.buildings,
+            layers.grids[layers.grids["code"] == grid_choice],
+            personal_data=False,
+        )
+        roster["category"] = roster["category"].map(lambda c: CATEGORY_LABELS[c][0 if zh else 1])
+        st.dataframe(
+            roster.rename(
+                columns={
+                    "grid_code": "网格编码" if zh else "Grid code",
+                    "building_code": "楼栋编码" if zh else "Building code",
+                    "name": "姓名" if zh else "Name",
+                    "category": "类别" if zh else "Category",
+                    "registered_on": "双报到日期" if zh else "Registered on",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )

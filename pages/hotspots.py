@@ -1,0 +1,257 @@
+"""诉求热点 — where residents' requests cluster: Getis-Ord Gi* over grids or an H3 hexagon
+lattice, hot and cold at 99/95/90 % confidence, with the open and overdue requests, per-grid
+figures (open, median time to resolve, average rating) and a plain-language summary.
+
+UI only: the analysis is :func:`gridmap.hotspots.request_hotspots`, the map
+:func:`gridmap.maps.hotspot_map`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gridmap import settings
+from gridmap.hotspots import (
+    HOTSPOT_CLASSES,
+    MEASURES,
+    SOURCE_LABELS,
+    STATUS_FILTERS,
+    HotspotReport,
+    filter_requests,
+    grid_request_stats,
+    is_demo_street,
+    open_requests,
+    request_hotspots,
+    summarise_hotspots,
+)
+from gridmap.io import table_to_csv
+from gridmap.maps import hotspot_map
+from gridmap.repository import read_table
+from ui_common import CACHE_TTL_S, ICON, database_key, engine, sidebar, street_layers
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载诉求…")
+def requests_table(url: str) -> pd.DataFrame:
+    """Every request (reporters are stored masked), cached per database."""
+    return read_table(engine(), "request")
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在计算 Gi* 热点…")
+def hotspot_report(
+    url: str,
+    categories: tuple[str, ...] | None,
+    sources: tuple[str, ...] | None,
+    start: dt.date,
+    end: dt.date,
+    status: str,
+    now: dt.datetime,
+    unit: str,
+    measure: str,
+    resolution: int,
+    fdr: bool,
+    inference: str,
+) -> HotspotReport:
+    """Gi* of the filtered requests, cached per database and choice."""
+    layers = street_layers(url)
+    chosen = filter_requests(requests_table(url), categories, sources, start, end, status, now)
+    return request_hotspots(
+        chosen,
+        layers.grids,
+        layers.buildings,
+        unit=unit,
+        measure=measure,
+        resolution=resolution,
+        fdr=fdr,
+        inference=inference,
+    )
+
+
+st.set_page_config(page_title="诉求热点 · gridmap", page_icon=str(ICON), layout="wide")
+lang, basemap = sidebar()
+zh = lang == "zh"
+key = database_key()
+layers = street_layers(key)
+requests = requests_table(key)
+# "Now" is read here, never in the analysis; the demo street lives at its reference date.
+if is_demo_street(layers.streets):
+    now = dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
+else:
+    now = dt.datetime.now().replace(second=0, microsecond=0)
+
+st.title("诉求热点" if zh else "Request hotspots")
+st.caption(
+    "用 Getis-Ord Gi* 统计找出诉求明显聚集(热点)或明显偏少(冷点)的网格或六边形区域;"
+    "置信度由置换检验得出,可选错误发现率(FDR)校正。"
+    if zh
+    else "Getis-Ord Gi* finds grids or hexagons where requests cluster (hot) or are scarce "
+    "(cold); confidence from permutation tests, with an optional false-discovery-rate control."
+)
+
+# --- choices ----------------------------------------------------------------------------------
+c1, c2, c3, c4 = st.columns([1.1, 1.1, 1.2, 1.6])
+unit = c1.radio(
+    "分析单元" if zh else "Units",
+    list(settings.HOTSPOT_UNITS),
+    index=list(settings.HOTSPOT_UNITS).index(settings.HOTSPOT_UNIT),
+    format_func=lambda u: (
+        ("网格" if zh else "Grids") if u == "grid" else ("六边形(H3)" if zh else "Hexagons (H3)")
+    ),
+    key="hot_unit",
+)
+resolution = c2.selectbox(
+    "六边形分辨率" if zh else "H3 resolution",
+    list(settings.H3_RESOLUTIONS),
+    index=list(settings.H3_RESOLUTIONS).index(settings.H3_RESOLUTION),
+    disabled=unit != "h3",
+    key="hot_resolution",
+)
+measure = c3.radio(
+    "指标" if zh else "Measure",
+    list(MEASURES),
+    format_func=lambda m: MEASURES[m][0 if zh else 1],
+    key="hot_measure",
+)
+fdr = c4.checkbox(
+    "错误发现率(FDR)校正" if zh else "False-discovery-rate control",
+    value=settings.HOTSPOT_FDR,
+    key="hot_fdr",
+    help="同时检验很多区域时,控制误报热点的比例(Benjamini–Hochberg)。"
+    if zh
+    else "Controls the share of false hotspots when many areas are tested (Benjamini–Hochberg).",
+)
+analytic = c4.checkbox(
+    "用正态近似代替置换检验" if zh else "Normal approximation instead of permutations",
+    value=settings.HOTSPOT_INFERENCE == "analytic",
+    key="hot_analytic",
+)
+categories_all = sorted(requests["category"].dropna().unique())
+f1, f2, f3, f4 = st.columns([1.8, 1.4, 1.0, 1.4])
+categories = f1.multiselect(
+    "诉求类别(不选为全部)" if zh else "Categories (none: all)", categories_all, key="hot_categories"
+)
+sources = f2.multiselect(
+    "来源(不选为全部)" if zh else "Sources (none: all)",
+    list(SOURCE_LABELS),
+    format_func=lambda s: SOURCE_LABELS[s][0 if zh else 1],
+    key="hot_sources",
+)
+status = f3.radio(
+    "状态" if zh else "Status",
+    list(STATUS_FILTERS),
+    format_func=lambda s: STATUS_FILTERS[s][0 if zh else 1],
+    key="hot_status",
+)
+window = f4.date_input(
+    "受理时间" if zh else "Received between",
+    value=(now.date() - dt.timedelta(days=365), now.date()),
+    key="hot_window",
+)
+start, end = window if isinstance(window, tuple) and len(window) == 2 else (None, None)
+
+report = hotspot_report(
+    key,
+    tuple(categories) or None,
+    tuple(sources) or None,
+    start,
+    end,
+    status,
+    now,
+    unit,
+    measure,
+    int(resolution),
+    fdr,
+    "analytic" if analytic else "permutation",
+)
+in_window = filter_requests(requests, tuple(categories) or None, tuple(sources) or None, start, end)
+unresolved = open_requests(in_window, now)
+
+# --- summary and headline figures -------------------------------------------------------------
+st.info("\n\n".join(summarise_hotspots(report, lang)))
+counts = report.counts()
+hot = sum(v for k, v in counts.items() if k.startswith("hot"))
+cold = sum(v for k, v in counts.items() if k.startswith("cold"))
+unit_word = "网格" if unit == "grid" else "六边形"
+metrics = [
+    ("分析的诉求" if zh else "Requests analysed", f"{len(report.requests):,} 件"),
+    (f"热点{unit_word}" if zh else "Hot units", f"{hot} 个" if zh else f"{hot}"),
+    (f"冷点{unit_word}" if zh else "Cold units", f"{cold} 个" if zh else f"{cold}"),
+    ("未办结" if zh else "Open", f"{len(unresolved):,} 件"),
+    ("已超期未办结" if zh else "Overdue", f"{int(unresolved['overdue'].sum()):,} 件"),
+]
+for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
+    column.metric(name, value)
+
+zh_unit, en_unit = MEASURES[measure][2], MEASURES[measure][3]
+fmap = hotspot_map(
+    layers,
+    report.cells,
+    unit,
+    zh_unit if zh else en_unit,
+    lang=lang,
+    basemap=basemap,
+    open_requests=unresolved,
+)
+st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="hotspot_map")
+if report.fdr:
+    cut = ", ".join(f"{round(c * 100)}%: p < {p:.4f}" for c, p in report.cutoffs.items())
+    st.caption(("FDR 校正后的 p 值界限 — " if zh else "p-value cut-offs after FDR — ") + cut)
+
+# --- per-grid figures -------------------------------------------------------------------------
+stats = grid_request_stats(in_window, layers.grids, now)
+columns = {
+    "grid_code": ("网格编码", "Grid code"),
+    "grid_name": ("网格", "Grid"),
+    "community_name": ("社区", "Community"),
+    "requests": ("诉求(件)", "Requests"),
+    "open": ("未办结(件)", "Open"),
+    "overdue": ("已超期(件)", "Overdue"),
+    "median_hours_to_resolve": ("办结用时中位数(小时)", "Median hours to resolve"),
+    "mean_rating": ("平均评价(1–5 分)", "Average rating (1–5)"),
+}
+shown = (
+    stats.loc[:, list(columns)]
+    .round({"median_hours_to_resolve": 1, "mean_rating": 2})
+    .rename(columns={c: v[0 if zh else 1] for c, v in columns.items()})
+)
+st.subheader("各网格诉求办理情况" if zh else "Requests per grid")
+st.dataframe(shown, hide_index=True, width="stretch", key="hot_grid_table")
+st.download_button(
+    "下载 CSV" if zh else "Download CSV",
+    table_to_csv(shown),
+    file_name="requests_per_grid.csv",
+    mime="text/csv",
+)
+
+with st.expander("显著的热点与冷点" if zh else "Significant hot and cold units"):
+    significant = report.cells[report.cells["cls"] != "not_significant"]
+    table = pd.DataFrame(significant.drop(columns=significant.geometry.name))
+    table["cls"] = table["cls"].map(lambda c: HOTSPOT_CLASSES[c][0 if zh else 1])
+    st.dataframe(
+        table.loc[:, ["label", "grid_code", "cls", "requests", "value", "z", "p"]]
+        .round({"value": 2, "z": 2, "p": 4})
+        .rename(
+            columns={
+                "label": "单元" if zh else "Unit",
+                "grid_code": "网格编码" if zh else "Grid code",
+                "cls": "类别" if zh else "Class",
+                "requests": "诉求(件)" if zh else "Requests",
+                "value": f"数值({zh_unit})" if zh else f"Value ({en_unit})",
+                "z": "Gi* z 值" if zh else "Gi* z",
+                "p": "p 值" if zh else "p",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.markdown(
+        "Gi* 衡量一个区域连同其相邻区域的诉求是否明显高于(热点)或低于(冷点)全街道的平均水平。"
+        "单个网格远高于四周时,热点会落在它周边的网格上;六边形单元可以看清网格内部。"
+        if zh
+        else "Gi* asks whether a unit together with its neighbours holds clearly more (hot) or "
+        "fewer (cold) requests than the street on average. A single grid far above all its "
+        "neighbours makes its neighbours hot; hexagons see inside grids."
+    )

@@ -1,0 +1,77 @@
+"""党员分布 in AppTest: headline figures, filters, classification, the thinnest grids first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from test_app import APP
+
+from gridmap.db import open_database
+from gridmap.density import member_density
+from gridmap.repository import load_street_layers, read_table
+
+PAGE = "pages/density.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> Iterator[None]:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+
+
+@pytest.fixture
+def page(demo_db_url: str, monkeypatch) -> AppTest:
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_db_url)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _report(url: str, **kwargs):
+    engine = open_database(url)
+    layers = load_street_layers(engine)
+    return member_density(layers.grids, layers.buildings, read_table(engine, "member"), **kwargs)
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_headline_figures_and_table(page: AppTest, demo_db_url: str) -> None:
+    totals = _report(demo_db_url).totals
+    metrics = _metrics(page)
+    assert metrics["党员数"] == f"{totals['members']:,} 名"
+    assert metrics["每百户党员数"] == f"{totals['members_per_100_households']:.1f} 名"
+    assert metrics["双报到在职党员"] == f"{totals['in_service_registered']:,} 名"
+    table = page.dataframe[0].value
+    assert len(table) == totals["grids"]
+    assert table["每百户党员(名/百户)"].is_monotonic_increasing  # thinnest grids first
+
+
+def test_category_and_community_filters(page: AppTest, demo_db_url: str) -> None:
+    page.multiselect(key="density_categories").set_value(["lost_contact"]).run()
+    assert not page.exception
+    lost = _report(demo_db_url, categories=["lost_contact"]).totals
+    assert _metrics(page)["党员数"] == f"{lost['members']:,} 名"
+    page.selectbox(key="density_community").set_value(1).run()
+    assert not page.exception
+    one = _report(demo_db_url, categories=["lost_contact"], community_ids=[1]).totals
+    assert _metrics(page)["网格数"] == f"{one['grids']} 个"
+    assert len(page.dataframe[0].value) == one["grids"]
+
+
+def test_classification_heat_and_english(page: AppTest) -> None:
+    page.radio(key="density_scheme").set_value("natural_breaks").run()
+    page.slider(key="density_classes").set_value(4).run()
+    page.checkbox(key="density_heat").check().run()
+    page.selectbox(key="density_measure").set_value("members_per_km2").run()
+    assert not page.exception
+    page.radio(key="lang").set_value("English").run()
+    assert not page.exception
+    assert page.title[0].value == "Party member density"
+    assert "Members" in _metrics(page)
