@@ -1,0 +1,563 @@
+"""组织与人员 — the Party organisation tree, leaders, members (双报到, specialties), member
+responsibility zones on a map, organisation-form advice, lost-contact and floating members, and
+member points; with forms that edit them.
+
+UI only: reads and edits go through :mod:`gridmap.organisation`, the advice and lists are
+:mod:`gridmap.orgform`, the map :func:`gridmap.maps.zone_map`. Personal data is shown masked:
+``PERSONAL_DATA`` is the hook for the roles of issue 11.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gridmap import organisation as org
+from gridmap import settings
+from gridmap.errors import GridmapError, InputError
+from gridmap.io import table_to_csv
+from gridmap.labels import label
+from gridmap.maps import zone_map
+from gridmap.orgform import (
+    FORM_LABELS,
+    STATUS_LABELS,
+    lost_contact_members,
+    lost_contact_summary,
+)
+from gridmap.repository import read_table
+from ui_common import ICON, database_key, engine, sidebar, street_layers
+
+#: Whether this user may see names, phones and ID suffixes unmasked. Roles (issue 11) set it;
+#: until then everyone sees them masked.
+PERSONAL_DATA = False
+
+st.set_page_config(page_title="组织与人员 · gridmap", page_icon=str(ICON), layout="wide")
+lang, basemap = sidebar()
+zh = lang == "zh"
+key = database_key()
+
+
+@st.cache_data(ttl=60, show_spinner="正在加载组织与人员…")
+def _data(url: str, personal_data: bool) -> org.OrgData:
+    return org.load_organisation(engine(), personal_data)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _advice(url: str):
+    return org.street_advice(engine())
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _table(url: str, name: str) -> pd.DataFrame:
+    frame = read_table(engine(), name)
+    return frame.drop(columns="geom") if "geom" in frame else frame
+
+
+def _t(zh_text: str, en_text: str) -> str:
+    return zh_text if zh else en_text
+
+
+def _pair(pair: tuple[str, str]) -> str:
+    return pair[0] if zh else pair[1]
+
+
+def _edited(message: str) -> None:
+    """After an edit: drop cached reads, keep the message for the next run, rerun."""
+    st.cache_data.clear()
+    st.session_state["org_flash"] = message
+    st.rerun()
+
+
+def _run(action, message: str) -> None:
+    """Run one core edit; show its error as a sentence, never a traceback."""
+    try:
+        action()
+    except GridmapError as exc:
+        st.error(str(exc))
+        return
+    _edited(message)
+
+
+data = _data(key, PERSONAL_DATA)
+communities = _table(key, "community")
+buildings = _table(key, "building")
+layers = street_layers(key)
+advice = _advice(key)
+orgs = data.orgs
+members = data.members
+
+st.title(_t("组织与人员", "Organisation and people"))
+st.caption(
+    _t(
+        "党组织体系(街道党工委—社区党委—网格党支部—楼栋党小组)、网格长与网格员、党员(含双报到在职党员)、"
+        "党员责任区、党组织设置建议与失联流动党员。姓名与电话按权限脱敏显示。",
+        "The Party organisation (street working committee → community committee → grid branch "
+        "→ building group), grid leaders and workers, members (incl. in-service 双报到), "
+        "responsibility zones, organisation-form advice and lost-contact members. Names and "
+        "phones are masked.",
+    )
+)
+flash = st.session_state.pop("org_flash", None)
+if flash:
+    st.success(flash)
+
+problems = advice.problems()
+metrics = [
+    (_t("党组织", "Organisations"), f"{len(orgs)} 个"),
+    (_t("党员", "Members"), f"{len(members):,} 名"),
+    (
+        _t("双报到在职党员", "In-service (双报到)"),
+        f"{int((members['category'] == 'in_service').sum())} 名",
+    ),
+    (_t("失联党员", "Lost contact"), f"{int((members['category'] == 'lost_contact').sum())} 名"),
+    (_t("流动党员", "Floating"), f"{int((members['category'] == 'floating').sum())} 名"),
+    (_t("设置待调整", "Advice items"), f"{len(problems)} 项"),
+]
+for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
+    column.metric(name, value)
+
+org_names = dict(zip(orgs["id"], orgs["name"], strict=True))
+kind_of = dict(zip(orgs["id"], orgs["kind"], strict=True))
+persons = data.persons
+person_label = {int(i): f"{n} (#{i})" for i, n in zip(persons["id"], persons["name"], strict=True)}
+community_name = dict(zip(communities["id"], communities["name"], strict=True))
+building_code = dict(zip(buildings["id"], buildings["code"], strict=True))
+
+tabs = st.tabs(
+    [
+        _t("组织架构", "Organisation tree"),
+        _t("党员", "Members"),
+        _t("设置建议", "Form advice"),
+        _t("失联与流动党员", "Lost contact"),
+        _t("党员责任区", "Responsibility zones"),
+        _t("网格长与楼栋长", "Leaders"),
+        _t("党员积分", "Points"),
+    ]
+)
+
+# --- the tree ---------------------------------------------------------------------------------
+with tabs[0]:
+    tree = pd.DataFrame(
+        {
+            _t("党组织", "Organisation"): [
+                "　" * max(int(d), 0) + str(n)
+                for d, n in zip(orgs["depth"], orgs["name"], strict=True)
+            ],
+            _t("类型", "Kind"): orgs["kind"].map(lambda k: _pair(org.KIND_LABELS[k])),
+            _t("社区", "Community"): orgs["community_id"].map(community_name).fillna(""),
+            _t("直属党员(名)", "Members held"): orgs["members"],
+            _t("党员合计(名)", "Members in total"): orgs["members_total"],
+            "id": orgs["id"],
+        }
+    )
+    st.dataframe(tree, hide_index=True, use_container_width=True, height=420, key="org_tree")
+    ids = orgs["id"].astype(int).tolist()
+
+    def org_label(i: int | None) -> str:
+        return _t("(无,顶层)", "(none, top level)") if i is None else f"{org_names[i]} (#{i})"
+
+    left, right = st.columns(2)
+    with left.form("create_org"):
+        st.markdown(_t("**新建党组织**", "**New organisation**"))
+        name = st.text_input(_t("名称", "Name"), key="new_org_name")
+        kind = st.selectbox(
+            _t("类型", "Kind"),
+            list(org.KIND_LABELS),
+            index=3,
+            format_func=lambda k: _pair(org.KIND_LABELS[k]),
+            key="new_org_kind",
+        )
+        parent = st.selectbox(
+            _t("上级组织", "Parent"), [None, *ids], format_func=org_label, key="new_org_parent"
+        )
+        if st.form_submit_button(_t("新建", "Create")):
+            _run(
+                lambda: org.create_org(engine(), name, kind, parent),
+                _t(f"已新建「{name}」", f"Created {name}"),
+            )
+    with right.form("edit_org"):
+        st.markdown(_t("**改名 / 调整隶属 / 撤销**", "**Rename, move or dissolve**"))
+        target = st.selectbox(_t("党组织", "Organisation"), ids, format_func=org_label,
+                              key="edit_org_id")  # fmt: skip
+        new_name = st.text_input(
+            _t("新名称(改名时填)", "New name (to rename)"), key="edit_org_name"
+        )
+        new_parent = st.selectbox(
+            _t("新上级 / 接收组织", "New parent / receiving organisation"),
+            [None, *ids],
+            format_func=org_label,
+            key="edit_org_parent",
+        )
+        action = st.radio(
+            _t("操作", "Action"),
+            ["rename", "move", "dissolve"],
+            format_func=lambda a: {
+                "rename": _t("改名", "Rename"),
+                "move": _t("调整隶属", "Move"),
+                "dissolve": _t("撤销(下级、党员、楼栋、网格转入接收组织)", "Dissolve"),
+            }[a],
+            horizontal=True,
+            key="edit_org_action",
+        )
+        if st.form_submit_button(_t("执行", "Apply")):
+            if action == "rename":
+                _run(lambda: org.rename_org(engine(), target, new_name), _t("已改名", "Renamed"))
+            elif action == "move":
+                _run(lambda: org.move_org(engine(), target, new_parent), _t("已调整", "Moved"))
+            else:
+                _run(
+                    lambda: org.dissolve_org(engine(), target, new_parent),
+                    _t("已撤销", "Dissolved"),
+                )
+
+# --- members ----------------------------------------------------------------------------------
+with tabs[1]:
+    f1, f2 = st.columns(2)
+    chosen_c = f1.selectbox(
+        _t("社区", "Community"),
+        [None, *communities["id"].astype(int)],
+        format_func=lambda c: _t("全街道", "Whole street") if c is None else community_name[c],
+        key="member_community",
+    )
+    chosen_cat = f2.multiselect(
+        _t("类别", "Categories"),
+        list(org.CATEGORY_LABELS),
+        format_func=lambda c: _pair(org.CATEGORY_LABELS[c]),
+        key="member_categories",
+    )
+    shown = members
+    if chosen_c is not None:
+        shown = shown[shown["community_id"] == chosen_c]
+    if chosen_cat:
+        shown = shown[shown["category"].isin(chosen_cat)]
+    member_table = pd.DataFrame(
+        {
+            "id": shown["id"],
+            _t("姓名", "Name"): shown["name"],
+            _t("类别", "Category"): shown["category"].map(lambda c: _pair(org.CATEGORY_LABELS[c])),
+            _t("党组织", "Organisation"): shown["party_org_id"].map(org_names),
+            _t("楼栋", "Building"): shown["building_id"].map(building_code),
+            _t("工作单位", "Work unit"): shown["work_unit"],
+            _t("报到日期", "Registered"): shown["registered_on"],
+            _t("志愿服务特长", "Specialties"): shown["specialties"],
+            _t("状态", "Status"): shown["status"],
+        }
+    )
+    st.caption(_t(f"共 {len(shown)} 名", f"{len(shown)} members"))
+    st.dataframe(member_table, hide_index=True, use_container_width=True, height=360,
+                 key="member_table")  # fmt: skip
+    member_orgs = [int(i) for i in ids if kind_of[i] in org.MEMBER_ORG_KINDS]
+    add_col, edit_col = st.columns(2)
+    with add_col.form("add_member"):
+        st.markdown(_t("**新增党员**", "**Add a member**"))
+        m_name = st.text_input(_t("姓名", "Name"), key="add_member_name")
+        m_phone = st.text_input(_t("手机", "Phone"), key="add_member_phone")
+        m_cat = st.selectbox(_t("类别", "Category"), list(org.CATEGORY_LABELS),
+                             format_func=lambda c: _pair(org.CATEGORY_LABELS[c]),
+                             key="add_member_category")  # fmt: skip
+        m_org = st.selectbox(_t("党组织", "Organisation"), member_orgs, format_func=org_label,
+                             key="add_member_org")  # fmt: skip
+        m_building = st.text_input(_t("楼栋编码", "Building code"), key="add_member_building")
+        m_unit = st.text_input(
+            _t("工作单位(双报到)", "Work unit (in-service)"), key="add_member_unit"
+        )
+        m_reg = st.date_input(_t("报到日期(双报到)", "Registered on"), value=None,
+                              key="add_member_registered")  # fmt: skip
+        m_spec = st.text_input(_t("志愿服务特长(逗号分隔)", "Specialties (comma-separated)"),
+                               key="add_member_specialties")  # fmt: skip
+        if st.form_submit_button(_t("新增", "Add")):
+            code_to_id = {v: k for k, v in building_code.items()}
+
+            def add() -> None:
+                if m_building and m_building not in code_to_id:
+                    raise InputError(f"楼栋编码 {m_building} 不存在 / unknown building code")
+                org.add_new_member(
+                    engine(), m_name, m_org, m_cat, phone=m_phone or None,
+                    building_id=code_to_id.get(m_building), work_unit=m_unit or None,
+                    registered_on=m_reg, specialties=m_spec or None,
+                )  # fmt: skip
+
+            _run(add, _t("已新增党员", "Member added"))
+    with edit_col.form("edit_member"):
+        st.markdown(_t("**修改 / 转接党员**", "**Edit or move a member**"))
+        e_id = st.number_input(_t("党员编号(id)", "Member id"), min_value=1, step=1,
+                               key="edit_member_id")  # fmt: skip
+        e_cat = st.selectbox(
+            _t("新类别", "New category"),
+            [None, *org.CATEGORY_LABELS],
+            format_func=lambda c: (
+                _t("(不变)", "(unchanged)") if c is None else _pair(org.CATEGORY_LABELS[c])
+            ),
+            key="edit_member_category",
+        )
+        e_org = st.selectbox(_t("转入党组织", "Move to"), [None, *member_orgs],
+                             format_func=lambda i: _t("(不变)", "(unchanged)") if i is None
+                             else org_label(i), key="edit_member_org")  # fmt: skip
+        e_unit = st.text_input(_t("工作单位", "Work unit"), key="edit_member_unit")
+        e_reg = st.date_input(_t("报到日期", "Registered on"), value=None, key="edit_member_reg")
+        e_contact = st.date_input(_t("最后联系日期", "Last contact"), value=None,
+                                  key="edit_member_contact")  # fmt: skip
+        e_spec = st.text_input(_t("志愿服务特长", "Specialties"), key="edit_member_spec")
+        if st.form_submit_button(_t("保存", "Save")):
+            changes = {
+                k: v
+                for k, v in {
+                    "category": e_cat, "party_org_id": e_org, "work_unit": e_unit or None,
+                    "registered_on": e_reg, "last_contact_on": e_contact,
+                    "specialties": e_spec or None,
+                }.items()
+                if v is not None
+            }  # fmt: skip
+            _run(lambda: org.edit_member(engine(), int(e_id), **changes), _t("已保存", "Saved"))
+    with st.expander(_t("批量导入党员(CSV/Excel)", "Import members (CSV/Excel)")):
+        st.caption(
+            _t(
+                "列:姓名、党员类别、党组织、楼栋编码或地址,可选 手机、身份证后四位、"
+                "入党日期、报到日期、工作单位、志愿服务特长、最后联系日期。"
+                "CSV 可为 UTF-8 或 GBK;有错误的行会逐行列出,且不导入任何数据。",
+                "Columns: 姓名, 党员类别, 党组织, 楼栋编码 or 地址; optional 手机, "
+                "身份证后四位, 入党日期, 报到日期, 工作单位, 志愿服务特长, 最后联系日期. "
+                "UTF-8 or GBK. Bad rows are listed and nothing is imported.",
+            )
+        )
+        upload = st.file_uploader(_t("选择文件", "File"), type=["csv", "xlsx"], key="member_file")
+        if upload is not None and st.button(_t("导入", "Import"), key="member_import"):
+
+            def do_import() -> None:
+                rows = org.read_member_file(upload.getvalue(), upload.name)
+                result = org.import_members(engine(), rows, upload.name)
+                st.session_state["import_result"] = result
+
+            _run(do_import, _t("导入完成", "Imported"))
+
+# --- form advice ------------------------------------------------------------------------------
+with tabs[2]:
+    st.caption(
+        _t(
+            f"党员 {settings.BRANCH_MIN_MEMBERS} 名以上可单独建支部,"
+            f"{settings.GENERAL_BRANCH_MIN_MEMBERS}–{settings.COMMITTEE_MIN_MEMBERS - 1} "
+            f"名设党总支,{settings.COMMITTEE_MIN_MEMBERS - 1} 名以上设党委;"
+            "不足 3 名的与地域相邻、类型相近的单元联合组建联合党支部;"
+            "党员不足 3 名的支部需充实。",
+            f"{settings.BRANCH_MIN_MEMBERS}+ members: own branch; "
+            f"{settings.GENERAL_BRANCH_MIN_MEMBERS}–{settings.COMMITTEE_MIN_MEMBERS - 1}: general "
+            f"branch; over {settings.COMMITTEE_MIN_MEMBERS - 1}: committee; fewer than 3: a joint "
+            "branch with adjacent, similar neighbours; branches under 3 members need "
+            "strengthening.",
+        )
+    )
+    cols = st.columns(len(STATUS_LABELS))
+    for column, (status, pair) in zip(cols, STATUS_LABELS.items(), strict=True):
+        column.metric(_pair(pair), f"{advice.summary[status]} 项")
+    show_all = st.toggle(_t("显示全部(含设置合理)", "Show all (incl. fitting)"), key="advice_all")
+    rows = advice.table if show_all else problems
+    level_names = {"community": _t("社区", "Community"), "grid": _t("网格", "Grid"),
+                   "organisation": _t("党组织", "Organisation")}  # fmt: skip
+    advice_table = pd.DataFrame(
+        {
+            _t("层级", "Level"): rows["level"].map(level_names),
+            _t("社区", "Community"): rows["community_name"],
+            _t("网格编码", "Grid code"): rows["grid_code"],
+            _t("党组织", "Organisation"): rows["org_name"],
+            _t("党员(名)", "Members"): rows["members"],
+            _t("应设", "Form needed"): rows["form_needed"].map(lambda f: _pair(FORM_LABELS[f])),
+            _t("现设", "Form it has"): rows["form_has"].map(lambda f: _pair(FORM_LABELS[f])),
+            _t("结论", "Status"): rows["status"].map(lambda s: _pair(STATUS_LABELS[s])),
+            _t("建议", "Advice"): rows["advice" if zh else "advice_en"],
+        }
+    )
+    if advice_table.empty:
+        st.success(_t("各社区、网格的党组织设置均合理。", "Every unit's form fits."))
+    st.dataframe(advice_table, hide_index=True, use_container_width=True, key="advice_table")
+    st.download_button(_t("下载 CSV", "Download CSV"), table_to_csv(advice_table),
+                       file_name="org_advice.csv", mime="text/csv")  # fmt: skip
+
+# --- lost contact -----------------------------------------------------------------------------
+with tabs[3]:
+    today = st.date_input(_t("统计日期", "As of"), value=dt.date.today(), key="lost_today")
+    lost = lost_contact_members(members, communities, orgs, today)
+    summary = lost_contact_summary(lost)
+    st.dataframe(
+        summary.rename(
+            columns={
+                "community_code": label("community_code", lang),
+                "community_name": label("community", lang),
+                "lost_contact": _t("失联党员(名)", "Lost contact"),
+                "floating": _t("流动党员(名)", "Floating"),
+                "overdue": _t("需联系(名)", "Overdue"),
+                "longest_days": _t("最长未联系(天)", "Longest (days)"),
+            }
+        ),
+        hide_index=True,
+        use_container_width=True,
+        key="lost_summary",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                label("community", lang): lost["community_name"],
+                _t("姓名", "Name"): lost["name"],
+                _t("类别", "Category"): lost["category"].map(
+                    lambda c: _pair(org.CATEGORY_LABELS[c])
+                ),
+                _t("党组织", "Organisation"): lost["org_name"],
+                _t("最后联系", "Last contact"): lost["last_contact_on"],
+                _t("未联系时长", "Since contact"): lost["since_text" if zh else "since_text_en"],
+                _t("需联系", "Overdue"): lost["overdue"],
+            }
+        ),
+        hide_index=True,
+        use_container_width=True,
+        key="lost_table",
+    )
+
+# --- responsibility zones ---------------------------------------------------------------------
+with tabs[4]:
+    zone_c = st.selectbox(
+        _t("社区", "Community"),
+        communities["id"].astype(int).tolist(),
+        format_func=lambda c: community_name[c],
+        key="zone_community",
+    )
+    in_c = layers.buildings[layers.buildings["community_id"] == zone_c]
+    zoned = org.zone_buildings(in_c, data.zones, members)
+    grids = layers.grids.assign(workers=org.grid_staff(layers.grids, data.grid_workers, persons))
+    st.caption(
+        _t(
+            f"本社区 {zoned['id'].nunique()} 栋楼划入党员责任区,共 "
+            f"{data.zones[data.zones['building_id'].isin(in_c['id'])]['member_id'].nunique()} "
+            "名党员负责。点击楼栋可查看责任党员,点击网格可查看网格长、网格员与党组织。",
+            f"{zoned['id'].nunique()} buildings of this community are in members' zones. Click "
+            "a building for its members, a grid for its leader, workers and branch.",
+        )
+    )
+    fmap = zone_map(layers, zoned, grids=grids, lang=lang, basemap=basemap)
+    st_folium(fmap, height=560, use_container_width=True, returned_objects=[], key="zone_map")
+    with st.form("zone_form"):
+        st.markdown(_t("**划定责任区**", "**Set a member's zone**"))
+        z_member = st.number_input(_t("党员编号(id)", "Member id"), min_value=1, step=1,
+                                   key="zone_member")  # fmt: skip
+        z_codes = st.multiselect(_t("负责的楼栋", "Buildings"), in_c["code"].tolist(),
+                                 key="zone_buildings")  # fmt: skip
+        if st.form_submit_button(_t("保存责任区", "Save zone")):
+            chosen = in_c.loc[in_c["code"].isin(z_codes), "id"].astype(int).tolist()
+            _run(lambda: org.set_member_zone(engine(), int(z_member), chosen),
+                 _t("责任区已保存", "Zone saved"))  # fmt: skip
+
+# --- leaders ----------------------------------------------------------------------------------
+with tabs[5]:
+    grid_rows = layers.grids.assign(
+        workers=org.grid_staff(layers.grids, data.grid_workers, persons)
+    ).sort_values("code")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                label("grid_code", lang): grid_rows["code"],
+                label("leader", lang): grid_rows["leader_name"],
+                _t("网格员", "Grid workers"): grid_rows["workers"],
+                label("branch", lang): grid_rows["branch_name"],
+            }
+        ),
+        hide_index=True,
+        use_container_width=True,
+        key="leader_table",
+    )
+    grid_ids = grid_rows["id"].astype(int).tolist()
+    grid_code = dict(zip(grid_rows["id"], grid_rows["code"], strict=True))
+    person_ids = list(person_label)
+    with st.form("leader_form"):
+        st.markdown(_t("**网格长 / 网格员**", "**Grid leader / workers**"))
+        l_grid = st.selectbox(label("grid", lang), grid_ids, format_func=lambda g: grid_code[g],
+                              key="leader_grid")  # fmt: skip
+        l_person = st.selectbox(
+            _t("人员", "Person"),
+            person_ids,
+            format_func=lambda p: person_label[p],
+            key="leader_person",
+        )
+        l_action = st.radio(
+            _t("操作", "Action"),
+            ["leader", "worker", "part_time", "remove"],
+            format_func=lambda a: {
+                "leader": _t("设为网格长", "Make grid leader"),
+                "worker": _t("加为专职网格员", "Add full-time worker"),
+                "part_time": _t("加为兼职网格员", "Add part-time worker"),
+                "remove": _t("移出网格员", "Remove worker"),
+            }[a],
+            horizontal=True,
+            key="leader_action",
+        )
+        if st.form_submit_button(_t("保存", "Save")):
+            version = org.grid_versions(engine())[l_grid]
+
+            def leader_edit() -> None:
+                if l_action == "leader":
+                    org.set_grid_leader(engine(), l_grid, l_person, version)
+                elif l_action == "remove":
+                    org.remove_grid_worker(engine(), l_grid, l_person, version)
+                else:
+                    org.add_grid_worker(engine(), l_grid, l_person, version,
+                                        part_time=l_action == "part_time")  # fmt: skip
+
+            _run(leader_edit, _t("已保存", "Saved"))
+    with st.form("building_leader_form"):
+        st.markdown(_t("**楼栋长 / 单元长**", "**Building / stairwell leader**"))
+        b_code = st.text_input(_t("楼栋编码", "Building code"), key="bl_building")
+        b_person = st.selectbox(_t("人员", "Person"), person_ids,
+                                format_func=lambda p: person_label[p], key="bl_person")  # fmt: skip
+        b_stair = st.checkbox(_t("同时设为单元长", "Also stairwell leader"), key="bl_stair")
+        if st.form_submit_button(_t("保存", "Save")):
+            code_to_id = {v: k for k, v in building_code.items()}
+
+            def building_edit() -> None:
+                if b_code not in code_to_id:
+                    raise InputError(f"楼栋编码 {b_code} 不存在 / unknown building code")
+                org.set_building_leader(engine(), code_to_id[b_code], b_person)
+                if b_stair:
+                    org.set_stairwell_leader(engine(), b_person)
+
+            _run(building_edit, _t("已保存", "Saved"))
+
+# --- points -----------------------------------------------------------------------------------
+with tabs[6]:
+    year = st.number_input(_t("年度", "Year"), min_value=2000, max_value=2100,
+                           value=dt.date.today().year, step=1, key="points_year")  # fmt: skip
+    summary = org.points_summary(data.points, int(year))
+    rules = pd.DataFrame(
+        {
+            _t("积分项目", "Kind"): [_pair(org.POINT_LABELS[k]) for k in settings.MEMBER_POINTS],
+            _t("每次(分)", "Per entry"): list(settings.MEMBER_POINTS.values()),
+            _t("年度上限(分)", "Yearly cap"): [
+                settings.MEMBER_POINTS_YEAR_CAP[k] for k in settings.MEMBER_POINTS
+            ],
+        }
+    )
+    st.dataframe(rules, hide_index=True, key="points_rules")
+    if summary.empty:
+        st.info(_t("本年度尚无积分记录。", "No points recorded this year."))
+    else:
+        named = summary.assign(name=summary["member_id"].map(members.set_index("id")["name"]))
+        st.dataframe(named.sort_values("total", ascending=False), hide_index=True,
+                     use_container_width=True, key="points_table")  # fmt: skip
+    with st.form("points_form"):
+        p_member = st.number_input(_t("党员编号(id)", "Member id"), min_value=1, step=1,
+                                   key="points_member")  # fmt: skip
+        p_kind = st.selectbox(_t("积分项目", "Kind"), list(settings.MEMBER_POINTS),
+                              format_func=lambda k: _pair(org.POINT_LABELS[k]),
+                              key="points_kind")  # fmt: skip
+        p_value = st.number_input(_t("分值(仅“其他”)", "Points (other only)"), value=0, step=1,
+                                  key="points_value")  # fmt: skip
+        p_request = st.number_input(_t("诉求编号(办理诉求)", "Request id (requests)"), value=0,
+                                    min_value=0, step=1, key="points_request")  # fmt: skip
+        if st.form_submit_button(_t("记分", "Record")):
+            _run(
+                lambda: org.award_points(
+                    engine(), int(p_member), p_kind, dt.datetime.now().replace(microsecond=0),
+                    points=int(p_value) if p_kind == "other" else None,
+                    request_id=int(p_request) if p_kind == "request" else None,
+                ),
+                _t("已记分", "Recorded"),
+            )  # fmt: skip
