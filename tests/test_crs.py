@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pyproj
 import pytest
+import shapely
 from shapely.geometry import Point, box
 
-from gridmap.crs import lonlat_center, metric_crs, to_metric, utm_epsg, utm_zone
+from gridmap.crs import (
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    detect_projected_crs,
+    gauss_kruger_epsg,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    geometries_to_wgs84,
+    latlon_swapped,
+    lonlat_center,
+    metric_crs,
+    out_of_china,
+    parse_crs,
+    swap_xy,
+    to_metric,
+    utm_epsg,
+    utm_zone,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 
 
 def _points(*lonlat: tuple[float, float], crs: int | None = 4326) -> gpd.GeoDataFrame:
@@ -97,3 +118,146 @@ def test_to_metric_refuses_degrees_and_missing_crs() -> None:
 def test_to_metric_of_empty_frame_with_a_given_crs() -> None:
     empty = gpd.GeoDataFrame(geometry=[], crs=4326)
     assert len(to_metric(empty, 32649)) == 0
+
+
+# --- GCJ-02 / BD-09 ---------------------------------------------------------------------------
+
+# Published reference pairs. eviltransform (googollee, test.py): WGS 84 → GCJ-02, lon/lat.
+EVILTRANSFORM_PAIRS = [
+    ((121.5272106, 31.1774276), (121.531541859215, 31.17530398364597)),  # Shanghai
+    ((113.912316, 22.543847), (113.9171764808363, 22.540796131694766)),  # Shenzhen
+    ((116.377817, 39.911954), (116.38404722455657, 39.91334545536069)),  # Beijing
+]
+# coordtransform (wandergis, test/app.js), all from (116.404, 39.915).
+COORDTRANSFORM = {
+    "wgs84_to_gcj02": (116.41024449916938, 39.91640428150164),
+    "gcj02_to_bd09": (116.41036949371029, 39.92133699351021),
+}
+# Read from the Amap web API (R package test data): WGS 84 → GCJ-02 at 1e-8°.
+AMAP_API_PAIR = ((116.39089, 39.90734), (116.39713623, 39.90874539))
+# Beijing railway station in GCJ-02 and BD-09 as the two map sites give it (1e-5°).
+BEIJING_STATION = ((116.42703, 39.90245), (116.43351, 39.90851))
+
+
+def _metres(lon1, lat1, lon2, lat2) -> float:
+    geod = pyproj.Geod(ellps="WGS84")
+    return float(geod.inv(lon1, lat1, lon2, lat2)[2])
+
+
+@pytest.mark.parametrize(("wgs", "gcj"), EVILTRANSFORM_PAIRS)
+def test_wgs84_to_gcj02_matches_published_pairs(wgs, gcj) -> None:
+    lon, lat = wgs84_to_gcj02(*wgs)
+    assert float(lon) == pytest.approx(gcj[0], abs=1e-9)
+    assert float(lat) == pytest.approx(gcj[1], abs=1e-9)
+
+
+def test_coordtransform_pairs() -> None:
+    assert np.allclose(wgs84_to_gcj02(116.404, 39.915), COORDTRANSFORM["wgs84_to_gcj02"], atol=1e-9)
+    assert np.allclose(gcj02_to_bd09(116.404, 39.915), COORDTRANSFORM["gcj02_to_bd09"], atol=1e-9)
+
+
+def test_against_map_api_points_within_a_metre() -> None:
+    (wlon, wlat), (glon, glat) = AMAP_API_PAIR
+    assert _metres(*wgs84_to_gcj02(wlon, wlat), glon, glat) < 0.7
+    (glon, glat), (blon, blat) = BEIJING_STATION
+    assert _metres(*gcj02_to_bd09(glon, glat), blon, blat) < 1.0
+    assert _metres(*bd09_to_gcj02(blon, blat), glon, glat) < 1.0
+
+
+def _china_points() -> tuple[np.ndarray, np.ndarray]:
+    lon, lat = np.meshgrid(np.linspace(74, 134, 31), np.linspace(18, 53, 36))
+    return lon.ravel(), lat.ravel()
+
+
+def test_iterative_inverses_round_trip_below_a_tenth_of_a_millimetre() -> None:
+    lon, lat = _china_points()
+    back = gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat))
+    assert np.abs(np.subtract(back, (lon, lat))).max() < 1e-12
+    back = bd09_to_wgs84(*wgs84_to_bd09(lon, lat))
+    assert np.abs(np.subtract(back, (lon, lat))).max() < 1e-12
+    back = bd09_to_gcj02(*gcj02_to_bd09(lon, lat))
+    assert np.abs(np.subtract(back, (lon, lat))).max() < 1e-12
+
+
+def test_one_step_inverse_is_metres_off_where_iteration_is_exact() -> None:
+    lon, lat = _china_points()
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    dlon, dlat = np.subtract(wgs84_to_gcj02(glon, glat), (glon, glat))
+    naive = np.array([_metres(a, b, c, d) for a, b, c, d in zip(glon - dlon, glat - dlat, lon, lat,
+                                                                 strict=True)])  # fmt: skip
+    assert naive.max() > 0.5  # the shortcut many tools use
+    ilon, ilat = gcj02_to_wgs84(glon, glat)
+    assert max(_metres(a, b, c, d) for a, b, c, d in zip(ilon, ilat, lon, lat, strict=True)) < 1e-4
+
+
+def test_outside_china_is_not_offset() -> None:
+    assert out_of_china(2.35, 48.85)
+    assert np.allclose(wgs84_to_gcj02(2.35, 48.85), (2.35, 48.85))
+    assert np.allclose(gcj02_to_wgs84(-74.0, 40.7), (-74.0, 40.7))
+
+
+def test_geometries_to_wgs84_from_gcj02_and_bd09() -> None:
+    truth = Point(110.78, 32.63)
+    gcj = Point(*(float(v) for v in wgs84_to_gcj02(truth.x, truth.y)))
+    bd = Point(*(float(v) for v in wgs84_to_bd09(truth.x, truth.y)))
+    assert _metres(truth.x, truth.y, gcj.x, gcj.y) > 100  # the offset is hundreds of metres
+    for source, geom in (("gcj02", gcj), ("bd09", bd)):
+        back = geometries_to_wgs84(np.array([geom], dtype=object), source)[0]
+        assert back.equals_exact(truth, 1e-9)
+
+
+# --- projected input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lon", "width", "prefix", "epsg"),
+    [(110.78, 3, False, 4546), (110.78, 3, True, 4525), (75.0, 3, False, 4534),
+     (135.0, 3, False, 4554), (116.4, 3, False, 4548), (110.78, 6, False, 4508),
+     (110.78, 6, True, 4497)],
+)  # fmt: skip
+def test_gauss_kruger_zones(lon: float, width: int, prefix: bool, epsg: int) -> None:
+    assert gauss_kruger_epsg(lon, width, prefix) == epsg
+    crs = pyproj.CRS.from_epsg(epsg)
+    assert "CGCS2000" in crs.name
+
+
+def test_gauss_kruger_outside_china_is_an_error() -> None:
+    with pytest.raises(ValueError, match="zones 25–45"):
+        gauss_kruger_epsg(10.0)
+
+
+def test_detect_projected_crs_only_when_the_zone_is_in_the_easting() -> None:
+    frame = _points((110.78, 32.63), (110.79, 32.64)).to_crs(4525)
+    xy = shapely.get_coordinates(frame.geometry.values)
+    assert detect_projected_crs(xy[:, 0], xy[:, 1]) == 4525
+    utm = shapely.get_coordinates(frame.to_crs(32649).geometry.values)
+    assert detect_projected_crs(utm[:, 0], utm[:, 1]) is None  # UTM or GK without prefix: ask
+
+
+def test_projected_geometries_come_back_to_lonlat() -> None:
+    truth = np.array([Point(110.78, 32.63)], dtype=object)
+    for epsg in (4546, 4525, 32649, 4508):
+        projected = gpd.GeoSeries(truth, crs=4326).to_crs(epsg).values
+        back = geometries_to_wgs84(np.asarray(projected, dtype=object), pyproj.CRS(epsg))
+        assert back[0].equals_exact(truth[0], 1e-9)
+
+
+def test_parse_crs_words_and_codes() -> None:
+    assert parse_crs("gcj02") == "gcj02" and parse_crs("百度") == "bd09"
+    assert parse_crs("wgs84").to_epsg() == 4326
+    assert parse_crs("cgcs2000").to_epsg() == 4490
+    assert parse_crs("4546").to_epsg() == 4546
+    assert parse_crs("EPSG:32649").to_epsg() == 32649
+    with pytest.raises(ValueError, match="unknown coordinate system"):
+        parse_crs("mars")
+
+
+def test_latlon_swap_detection() -> None:
+    assert latlon_swapped(np.array([32.63]), np.array([110.78]))
+    assert not latlon_swapped(np.array([110.78]), np.array([32.63]))
+    # both orders in range: only the street's extent can tell
+    extent = (2.0, 48.0, 3.0, 49.0)
+    assert latlon_swapped(np.array([48.5]), np.array([2.5]), extent)
+    assert not latlon_swapped(np.array([2.5]), np.array([48.5]), extent)
+    swapped = swap_xy(np.array([Point(32.63, 110.78)], dtype=object))
+    assert swapped[0].equals(Point(110.78, 32.63))

@@ -1,0 +1,305 @@
+"""数据导入导出 — bring layers in from the files users hold, and take them out again.
+
+Import: upload a file, choose the layer, check the column mapping against a preview, confirm the
+coordinate system (read from the file, detected, or chosen: WGS 84, GCJ-02 高德, BD-09 百度,
+CGCS2000 Gauss–Krüger, UTM), accept a lat/lon swap or a geometry repair only when offered, read
+the dry-run summary, then import in one transaction. Export: any layer or the whole street as
+GeoJSON, GeoPackage, Shapefile, XLSX or CSV. Backup: the whole street as one GeoPackage.
+
+UI only: everything is :mod:`gridmap.io`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from gridmap import io as gio
+from gridmap import settings
+from gridmap.errors import GridmapError
+from ui_common import ICON, engine, sidebar
+
+st.set_page_config(page_title="数据导入导出 · gridmap", page_icon=str(ICON), layout="wide")
+lang, _basemap = sidebar()
+zh = lang == "zh"
+db = engine()
+
+
+def t(zh_text: str, en_text: str) -> str:
+    return zh_text if zh else en_text
+
+
+#: Coordinate systems offered, besides "as the file says / detected".
+CRS_CHOICES: dict[str, tuple[str, str]] = {
+    "auto": ("按文件声明或自动识别", "As declared in the file, or detected"),
+    "wgs84": ("WGS 84 经纬度(GPS、天地图、奥维)", "WGS 84 lon/lat (GPS, Tianditu)"),
+    "gcj02": ("GCJ-02(高德、腾讯)", "GCJ-02 (Amap, Tencent)"),
+    "bd09": ("BD-09(百度)", "BD-09 (Baidu)"),
+    "cgcs2000": ("CGCS2000 经纬度", "CGCS2000 lon/lat"),
+    "4546": ("CGCS2000 3度带 中央经线 111°E(EPSG:4546)", "CGCS2000 3° GK CM 111°E (4546)"),
+    "4525": ("CGCS2000 3度带 37 带带号(EPSG:4525)", "CGCS2000 3° GK zone 37 (4525)"),
+    "32649": ("WGS 84 / UTM 49N(EPSG:32649)", "WGS 84 / UTM 49N (32649)"),
+    "32650": ("WGS 84 / UTM 50N(EPSG:32650)", "WGS 84 / UTM 50N (32650)"),
+    "other": ("其他 EPSG 代码…", "Other EPSG code…"),
+}
+FORMAT_NAMES = {
+    "geojson": "GeoJSON",
+    "gpkg": "GeoPackage",
+    "shp": "Shapefile (zip)",
+    "xlsx": "Excel (XLSX)",
+    "csv": "CSV (UTF-8 BOM)",
+}
+
+
+def layer_name(key: str) -> str:
+    if key == "street":
+        return t("整个街道(全部图层)", "Whole street (every layer)")
+    spec = gio.LAYERS[key]
+    return spec.zh if zh else spec.en
+
+
+def show_rejection(exc: GridmapError) -> None:
+    """The error sentence, and for an import every problem as a table."""
+    if isinstance(exc, gio.ImportRejected):
+        st.error(str(exc).splitlines()[0])
+        unit = exc.unit
+        rows = [
+            {
+                t("位置", "Where"): "" if i.row is None else f"{t(unit[0], unit[1])} {i.row}",
+                t("字段", "Field"): i.field or "",
+                t("问题", "Problem"): i.zh if zh else i.en,
+            }
+            for i in exc.issues
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    else:
+        st.error(str(exc))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def read_upload(name: str, data: bytes) -> gio.SourceTable:
+    """The uploaded file read once per content (cached by its bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="gridmap-upload-"))
+    path = folder / f"upload{Path(name).suffix.lower()}"
+    path.write_bytes(data)
+    return gio.read_source(path, name)
+
+
+st.title(t("数据导入导出", "Import and export"))
+tab_import, tab_export, tab_backup = st.tabs(
+    [t("导入", "Import"), t("导出", "Export"), t("备份", "Backup")]
+)
+
+# --- import -----------------------------------------------------------------------------------
+with tab_import:
+    st.caption(
+        t(
+            "支持 GeoJSON、GeoPackage、Shapefile(zip,含 .cpg)、KML、CSV、XLSX(经纬度列或 WKT 列)。"
+            "先检查、后导入:有任何问题整批拒绝,数据库不会改动。",
+            "GeoJSON, GeoPackage, zipped Shapefile (with .cpg), KML, CSV and XLSX (lon/lat or "
+            "WKT columns). Checked first: any problem rejects the whole file and the database "
+            "is left as it was.",
+        )
+    )
+    layer = st.selectbox(
+        t("导入到图层", "Import into layer"), list(gio.LAYERS), format_func=layer_name,
+        key="import_layer",
+    )  # fmt: skip
+    spec = gio.LAYERS[layer]
+    uploaded = st.file_uploader(
+        t("选择文件", "Choose a file"),
+        type=[s.lstrip(".") for s in gio.SUFFIXES],
+        key="import_file",
+        help=t(
+            f"单个文件不超过 {settings.IMPORT_MAX_BYTES // 2**20} MB",
+            f"At most {settings.IMPORT_MAX_BYTES // 2**20} MB per file",
+        ),
+    )
+    source = None
+    if uploaded is not None:
+        try:
+            source = read_upload(uploaded.name, uploaded.getvalue())
+        except GridmapError as exc:
+            show_rejection(exc)
+    if source is not None:
+        spreadsheet = source.geometry is None
+        declared = source.crs.to_string() if source.crs is not None else t("未声明", "none")
+        st.markdown(
+            t(
+                f"**{source.name}**:{len(source.frame)} 条记录,编码 {source.encoding or '—'},"
+                f"文件声明的坐标系 {declared}。",
+                f"**{source.name}**: {len(source.frame)} records, encoding "
+                f"{source.encoding or '—'}, declared CRS {declared}.",
+            )
+        )
+        st.dataframe(
+            source.frame.head(settings.IMPORT_PREVIEW_ROWS).astype(str),
+            hide_index=True,
+            use_container_width=True,
+        )
+
+        st.subheader(t("列对应", "Column mapping"))
+        suggested = gio.suggest_mapping(source, spec)
+        fields = gio.import_fields(spec, spreadsheet)
+        options = ["", *(f.name for f in fields)]
+        names = {f.name: f"{f.zh} ({f.name}){' *' if f.required else ''}" for f in fields}
+        mapping: dict[str, str] = {}
+        columns = st.columns(3)
+        file_hash = hashlib.sha1(uploaded.getvalue()).hexdigest()[:8]
+        for i, col in enumerate(source.columns):
+            choice = columns[i % 3].selectbox(
+                col,
+                options,
+                index=options.index(suggested.get(col, "")),
+                format_func=lambda f: names.get(f, t("(不导入)", "(skip)")),
+                key=f"map_{layer}_{file_hash}_{i}",
+            )
+            if choice:
+                mapping[col] = choice
+        st.caption(t("* 为必填字段。", "* required field."))
+
+        crs_value = None
+        if spec.geometry:
+            crs_key = st.selectbox(
+                t("坐标系", "Coordinate system"), list(CRS_CHOICES),
+                format_func=lambda k: CRS_CHOICES[k][0 if zh else 1], key="import_crs",
+            )  # fmt: skip
+            if crs_key == "other":
+                crs_value = st.text_input("EPSG", "4326", key="import_epsg") or None
+            elif crs_key != "auto":
+                crs_value = crs_key
+        left, right = st.columns(2)
+        update = left.checkbox(
+            t("更新数据库中已有的同编码记录", "Update rows already in the database"),
+            key="import_update",
+        )
+        plan_name = None
+        if layer == "grids":
+            plan_name = (
+                right.text_input(
+                    t("导入到网格方案(留空为生效方案)", "Grid plan (empty: the active plan)"),
+                    key="import_plan",
+                )
+                or None
+            )
+        swap = st.session_state.get("import_swap", False)
+        fix = st.session_state.get("import_fix", False)
+        offers: list[str] = []
+        plan = None
+        try:
+            plan = gio.prepare_import(db, spec, source, mapping, crs=crs_value, swap_latlon=swap,
+                                      fix_invalid=fix, update=update, plan=plan_name)  # fmt: skip
+        except GridmapError as exc:
+            if isinstance(exc, gio.ImportRejected):
+                text = " ".join(i.en for i in exc.issues)
+                offers = [o for o, word in (("swap", "--swap-latlon"), ("fix", "--fix-invalid"))
+                          if word in text]  # fmt: skip
+            show_rejection(exc)
+        if offers or swap or fix:
+            st.subheader(t("需要确认的修正", "Fixes to confirm"))
+        if "swap" in offers or swap:
+            st.checkbox(
+                t("交换经纬度(文件中纬度与经度写反了)", "Swap latitude and longitude"),
+                key="import_swap",
+            )
+        if "fix" in offers or fix:
+            st.checkbox(
+                t("修复无效几何(make_valid,修复的行会列出)", "Repair invalid geometry"),
+                key="import_fix",
+            )
+        if plan is not None:
+            st.subheader(t("试导入结果", "Dry run"))
+            summary = plan.summary()
+            for column, (key, zh_name, en_name) in zip(
+                st.columns(4),
+                [("added", "新增", "To add"), ("changed", "更新", "To change"),
+                 ("unchanged", "不变", "Left alone"), ("repaired", "修复几何", "Repaired")],
+                strict=True,
+            ):  # fmt: skip
+                column.metric(t(zh_name, en_name), f"{summary[key]} {t('条', 'rows')}")
+            st.caption(t(f"坐标系:{plan.source_crs}", f"Coordinates read as {plan.source_crs}"))
+            if plan.repaired:
+                st.warning(
+                    t("已修复无效几何的位置:", "Geometry repaired at: ")
+                    + ", ".join(map(str, plan.repaired))
+                )
+            nothing = summary["added"] + summary["changed"] == 0
+            if st.button(t("导入", "Import"), type="primary", disabled=nothing, key="import_go"):
+                try:
+                    counts = gio.apply_import(db, plan)
+                except GridmapError as exc:
+                    show_rejection(exc)
+                else:
+                    st.cache_data.clear()
+                    st.success(
+                        t(
+                            f"已导入:新增 {counts['added']} 条,更新 {counts['changed']} 条。",
+                            f"Imported: {counts['added']} added, {counts['changed']} changed.",
+                        )
+                    )
+
+# --- export -----------------------------------------------------------------------------------
+with tab_export:
+    left, middle, right = st.columns([2, 2, 1])
+    export_layer = left.selectbox(
+        t("图层", "Layer"), ["street", *gio.LAYERS], format_func=layer_name, key="export_layer"
+    )
+    fmt = middle.selectbox(
+        t("格式", "Format"), list(gio.EXPORT_FORMATS), format_func=FORMAT_NAMES.get,
+        key="export_format",
+    )  # fmt: skip
+    st.caption(
+        t(
+            "Shapefile 以 zip 提供并附 .cpg(UTF-8);表格中点为经纬度列、面为 WKT 列;"
+            "以 = + - @ 开头的文字前加 ' 防止公式注入。",
+            "Shapefiles come zipped with a .cpg (UTF-8); in spreadsheets points are lon/lat "
+            "columns and polygons a WKT column; text starting with = + - @ gets a leading ' "
+            "so no formula runs.",
+        )
+    )
+    if right.button(t("生成文件", "Prepare file"), key="export_go"):
+        try:
+            st.session_state["export_data"] = (
+                gio.export_filename(export_layer, fmt),
+                gio.export_layer(db, export_layer, fmt),
+            )
+        except GridmapError as exc:
+            st.session_state.pop("export_data", None)
+            show_rejection(exc)
+    ready = st.session_state.get("export_data")
+    if ready is not None:
+        st.download_button(
+            t(f"下载 {ready[0]}", f"Download {ready[0]}"),
+            ready[1],
+            file_name=ready[0],
+            key="export_download",
+        )
+
+# --- backup -----------------------------------------------------------------------------------
+with tab_backup:
+    st.markdown(
+        t(
+            "把整个街道(全部表,含人员、用户和日志,编号不变)备份为一个 GeoPackage 文件。"
+            "恢复请在命令行运行 `gridmap restore 文件.gpkg`(会替换数据库全部内容)。",
+            "Back the whole street up as one GeoPackage (every table, ids kept). Restore with "
+            "`gridmap restore FILE.gpkg` on the command line (it replaces everything).",
+        )
+    )
+    if st.button(t("生成备份", "Make backup"), key="backup_go"):
+        folder = Path(tempfile.mkdtemp(prefix="gridmap-backup-"))
+        counts = gio.backup(db, folder / "backup.gpkg")
+        st.session_state["backup_data"] = (folder / "backup.gpkg").read_bytes()
+        st.session_state["backup_rows"] = sum(counts.values())
+    if "backup_data" in st.session_state:
+        st.caption(t(f"共 {st.session_state['backup_rows']} 行。",
+                     f"{st.session_state['backup_rows']} rows."))  # fmt: skip
+        st.download_button(
+            t("下载备份", "Download backup"),
+            st.session_state["backup_data"],
+            file_name="gridmap_backup.gpkg",
+            key="backup_download",
+        )
