@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gridmap.io import table_to_csv
 from gridmap.labels import label
 from ui_common import ICON, database_key, sidebar, summary_table
 
@@ -46,7 +47,7 @@ st.caption(
 )
 st.download_button(
     "下载 CSV" if zh else "Download CSV",
-    shown.to_csv(index=False).encode("utf-8-sig"),  # BOM: Excel opens Chinese CSV correctly
+    table_to_csv(shown),  # UTF-8 with BOM for Excel, formulas neutralised
     file_name="communities.csv",
     mime="text/csv",
 )
