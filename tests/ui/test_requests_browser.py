@@ -1,0 +1,91 @@
+"""诉求办理 in real Chromium, offline: click the map on a building, log a request there, and see
+it appear on the map as one more open request."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import shapely
+from playwright.sync_api import Page, sync_playwright
+from sqlalchemy.engine import make_url
+
+from _services import block_external_network, launch_chromium, streamlit_server
+from gridmap import requests as rq
+from gridmap.db import open_database
+from gridmap.repository import read_table
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+OPEN_LAYER = re.compile(r"(在办诉求|超期诉求) \((\d+)\)")
+
+
+def _open_on_map(page: Page) -> int:
+    """Open requests drawn, from the layer control's counts (在办 + 超期)."""
+    text = page.frame_locator(MAP_FRAME).locator(".leaflet-control-layers").inner_text()
+    return sum(int(n) for _, n in OPEN_LAYER.findall(text))
+
+
+def _wait_for_map(page: Page) -> None:
+    frame = page.frame_locator(MAP_FRAME)
+    frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
+    page.wait_for_timeout(1_500)
+
+
+@pytest.mark.browser
+def test_log_a_request_by_clicking_the_map(
+    demo_db_url: str, tmp_path: Path, output_dir: Path
+) -> None:
+    target = tmp_path / "demo.db"
+    shutil.copy(make_url(demo_db_url).database, target)
+    url = f"sqlite:///{target}"
+    engine = open_database(url)
+    before = rq.load_requests(engine)
+    # a building in a grid, away from the street's edge: the place to click
+    buildings = read_table(engine, "building").dropna(subset=["grid_id"])
+    spot = shapely.point_on_surface(buildings.geometry.iloc[len(buildings) // 2])
+
+    env = {"GRIDMAP_DATABASE_URL": url}
+    with streamlit_server(REPO_ROOT / "app.py", env) as base, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        context = browser.new_context(viewport={"width": 1440, "height": 1500}, locale="zh-CN")
+        blocked = block_external_network(context, base)
+        page = context.new_page()
+        page.goto(f"{base}/requests", wait_until="domcontentloaded")
+        _wait_for_map(page)
+        shown_before = _open_on_map(page)
+
+        leaflet = next(f for f in page.frames if "streamlit_folium" in f.url)
+        leaflet.evaluate(f"() => window.map_div.setView([{spot.y}, {spot.x}], 18)")
+        page.wait_for_timeout(800)
+        xy = leaflet.evaluate(f"() => window.map_div.latLngToContainerPoint([{spot.y}, {spot.x}])")
+        box = page.locator(MAP_FRAME).bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        longitude = page.get_by_label("经度")
+        page.get_by_role("tab", name="登记诉求").click()
+        longitude.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('input')].some(i => i.value.startsWith('110.'))",
+            timeout=30_000,
+        )
+        page.get_by_label("诉求描述").fill("楼道灯不亮(浏览器测试)")
+        page.get_by_label("诉求描述").press("Tab")
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="登记诉求").click()
+        page.get_by_text("已登记诉求").wait_for(timeout=60_000)
+        page.reload(wait_until="domcontentloaded")  # a fresh page: what anyone now sees
+        _wait_for_map(page)
+        shown_after = _open_on_map(page)
+        page.screenshot(path=str(output_dir / "requests.png"), full_page=True)
+        browser.close()
+
+    after = rq.load_requests(engine)
+    assert len(after) == len(before) + 1
+    new = after.iloc[-1]
+    assert new["description"] == "楼道灯不亮(浏览器测试)" and new["status"] == "received"
+    assert new["building_id"] == buildings["id"].iloc[len(buildings) // 2]
+    assert shown_after == shown_before + 1, (shown_before, shown_after)
+    assert blocked == [], blocked[:5]
