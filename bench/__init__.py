@@ -1,0 +1,1 @@
+"""gridmap's benchmarks: one script per benchmark, figures in BENCHMARKS.md."""
