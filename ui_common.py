@@ -70,7 +70,13 @@ def database_key() -> str:
 PAGES: list[tuple[str, str, str]] = [
     ("app.py", "总览", "Overview"),
     ("pages/coverage.py", "覆盖情况", "Coverage"),
+    ("pages/redraw.py", "网格调整", "Grid redrawing"),
+    ("pages/density.py", "党员分布", "Member density"),
+    ("pages/hotspots.py", "诉求热点", "Request hotspots"),
+    ("pages/requests.py", "诉求办理", "Requests"),
+    ("pages/organisation.py", "组织与人员", "Organisation and people"),
     ("pages/communities.py", "社区概况", "Communities"),
+    ("pages/data_io.py", "数据导入导出", "Import and export"),
 ]
 #: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).
 ICON = Path(__file__).parent / "static" / "gridmap-icon.png"

@@ -79,13 +79,36 @@ def init(db_url: str | None) -> None:
     help="Same seed, same demo street.",
 )
 @click.option("--force", is_flag=True, help="Replace what the database already holds.")
+@click.option(
+    "--scale",
+    default="street",
+    show_default=True,
+    metavar="street|city|N",
+    help="street: the demo street; city: a synthetic city of 1,000,000 buildings in 20,000 "
+    "grids; N: a synthetic city of N buildings (gridmap.citygen).",
+)
 @reports_errors
-def demo(db_url: str | None, seed: int, force: bool) -> None:
-    """Create the demo street (车城路街道, 十堰市张湾区) with its deliberate defects."""
+def demo(db_url: str | None, seed: int, force: bool, scale: str) -> None:
+    """Create the demo street (车城路街道, 十堰市张湾区) with its deliberate defects, or a
+    synthetic city drawn the same way (--scale city or a number of buildings)."""
     from gridmap.bootstrap import create_demo_database
+    from gridmap.citygen import resolve_scale
+    from gridmap.errors import InputError
     from gridmap.repository import layer_counts
 
-    engine = create_demo_database(db_url, seed=seed, force=force)
+    try:
+        n_buildings = resolve_scale(scale)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if n_buildings is None:
+        engine = create_demo_database(db_url, seed=seed, force=force)
+    else:
+        from gridmap.citygen import build_city, save_city
+        from gridmap.db import init_database, make_engine
+
+        engine = make_engine(db_url, create=True)
+        init_database(engine)
+        save_city(engine, build_city(n_buildings, seed=seed), force=force)
     counts = layer_counts(engine)
     where = engine.url.render_as_string(hide_password=True)
     click.echo(f"示范街道已生成 / demo street written to {where}")
@@ -221,6 +244,950 @@ def _print_check_text(report: Any, table: Any, community_codes: tuple[str, ...])
     score = report.summary.get("score")
     if score is not None and not community_codes:
         click.echo(f"\n覆盖综合得分 / coverage score: {score:.1f} / 100")
+
+
+# --- requests (诉求办理) ------------------------------------------------------------------------
+
+
+@main.group("requests")
+def requests_group() -> None:
+    """Residents' requests (诉求): 12345 hotline import, Open311 export, handling statistics."""
+
+
+def _parse_now(now: str | None) -> Any:
+    """--now as a datetime (local time), else the clock (never before the latest event)."""
+    import datetime as dt
+
+    from gridmap.errors import InputError
+    from gridmap.requests import clock
+
+    if now is None:
+        return clock()
+    try:
+        return dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise InputError(
+            f"无法识别的时间 / cannot read --now {now!r}: use e.g. 2026-10-31T08:00"
+        ) from None
+
+
+@requests_group.command("import")
+@db_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--crs",
+    type=click.Choice(["wgs84", "gcj02"]),
+    default="wgs84",
+    show_default=True,
+    help="Coordinates of the file: WGS 84, or GCJ-02 (高德/腾讯) converted on import.",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Column of a field when the header is not recognised, e.g. --map external_id=单号 "
+    "(fields: external_id, received_at, category, description, reporter, address, lon, lat).",
+)
+@click.option("--strict", is_flag=True, help="Write nothing when any row is rejected.")
+@click.option("--dry-run", is_flag=True, help="Check and list the rows, write nothing.")
+@reports_errors
+def requests_import(
+    db_url: str | None,
+    file: Path,
+    crs: str,
+    mappings: tuple[str, ...],
+    strict: bool,
+    dry_run: bool,
+) -> None:
+    """Import a 12345 hotline export (CSV in UTF-8/UTF-8 BOM/GBK, or XLSX).
+
+    Rows are placed by coordinates or by an address matched to a building name; rows that
+    cannot be placed are listed with the reason; work orders already imported are skipped, so
+    importing the same file twice adds nothing. Exits 1 when any row was rejected.
+    """
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.requests import guess_mapping, import_hotline, preview_hotline, read_hotline
+
+    engine = open_database(db_url)
+    mapping = None
+    if mappings:
+        mapping = guess_mapping(read_hotline(file).columns)
+        for item in mappings:
+            key, sep, column = item.partition("=")
+            if not sep:
+                raise InputError(f"--map 需要 FIELD=COLUMN / --map needs FIELD=COLUMN: {item!r}")
+            mapping[key.strip()] = column.strip()
+    if dry_run:
+        result = preview_hotline(engine, read_hotline(file), mapping, crs)
+    else:
+        result = import_hotline(engine, file, mapping=mapping, crs=crs, strict=strict)
+    click.echo(("(试运行 / dry run) " if dry_run else "") + result.summary())
+    for row in result.rejected.itertuples():
+        click.echo(f"  第 {row.row} 行 / row {row.row} [{row.external_id}]: {row.reason}")
+    sys.exit(PROBLEMS_FOUND_EXIT if len(result.rejected) else 0)
+
+
+@requests_group.command("open311")
+@db_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--services",
+    "services_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the service list (GET services.json) to this file.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["all", "open", "closed"]),
+    default="all",
+    show_default=True,
+)
+@reports_errors
+def requests_open311(db_url: str | None, out: Path, services_out: Path | None, status: str) -> None:
+    """Export requests as Open311 GeoReport v2 JSON (the body of GET requests.json)."""
+    from gridmap.db import open_database
+    from gridmap.requests import CLOSED_STATUSES, OPEN_STATUSES, export_open311
+
+    statuses = {"all": None, "open": OPEN_STATUSES, "closed": CLOSED_STATUSES}[status]
+    payload = export_open311(open_database(db_url), statuses)
+    out.write_text(json.dumps(payload["requests"], ensure_ascii=False, indent=1), "utf-8")
+    click.echo(f"已导出 {len(payload['requests'])} 条诉求 / requests written to {out}")
+    if services_out is not None:
+        services_out.write_text(
+            json.dumps(payload["services"], ensure_ascii=False, indent=1), "utf-8"
+        )
+        click.echo(f"已导出 {len(payload['services'])} 类服务 / services written to {services_out}")
+
+
+@requests_group.command("stats")
+@db_option
+@click.option("--by", type=click.Choice(["grid", "member"]), default="grid", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (default: standard output).")  # fmt: skip
+@click.option("--now", default=None, metavar="ISO", help="Count overdue as of this time.")
+@reports_errors
+def requests_stats(
+    db_url: str | None, by: str, fmt: str, out: Path | None, now: str | None
+) -> None:
+    """Per grid or per member: requests handled, median time to resolve, overdue, average
+    rating and member points (for the periodic appraisal). Member names are masked."""
+    from gridmap.db import open_database
+    from gridmap.requests import localise_stats, stats_for
+
+    stats = stats_for(open_database(db_url), _parse_now(now), by=by)
+    if fmt == "json":
+        data = json.dumps(
+            json.loads(stats.to_json(orient="records", force_ascii=False)),
+            ensure_ascii=False,
+            indent=1,
+        ).encode("utf-8")
+    else:
+        data = localise_stats(stats).to_csv(index=False).encode("utf-8-sig")
+    if out is None:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+    else:
+        out.write_bytes(data)
+        click.echo(f"已导出 {len(stats)} 行 / {len(stats)} rows written to {out}", err=True)
+
+
+LAYER_CHOICES = ["communities", "grids", "buildings", "stations", "members", "requests"]
+
+
+def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    from gridmap.errors import InputError
+
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in pairs:
+        column, sep, target = pair.rpartition("=")
+        if not sep or not column or not target:
+            raise InputError(
+                f"列对应应写成 列名=字段 / --mapping must be COLUMN=FIELD, not {pair!r}"
+            )
+        mapping[column] = target
+    return mapping
+
+
+@main.command("import")
+@db_option
+@click.argument("layer", type=click.Choice(LAYER_CHOICES))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--crs",
+    default=None,
+    metavar="CRS",
+    help="Coordinates' CRS when the file declares none: EPSG code (4546, 32649), "
+    "wgs84, cgcs2000, gcj02 (高德/腾讯) or bd09 (百度).",
+)
+@click.option("--dry-run", is_flag=True, help="Check and report what would change; write nothing.")
+@click.option("--fix-invalid", is_flag=True, help="Repair invalid polygons (make_valid), reported.")
+@click.option("--swap-latlon", is_flag=True, help="Exchange latitude and longitude.")
+@click.option("--update", is_flag=True, help="Update rows whose code is already in the database.")
+@click.option(
+    "--plan",
+    default=None,
+    metavar="NAME",
+    help="Grids: the plan to import into (default: each community's active plan).",
+)
+@click.option(
+    "--mapping",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Map a file column to a field (repeat); default: guessed from the names.",
+)
+@reports_errors
+def import_(
+    db_url: str | None,
+    layer: str,
+    file: Path,
+    crs: str | None,
+    dry_run: bool,
+    fix_invalid: bool,
+    swap_latlon: bool,
+    update: bool,
+    plan: str | None,
+    mapping: tuple[str, ...],
+) -> None:
+    """Import a layer from GeoJSON, GeoPackage, zipped Shapefile, KML, CSV or XLSX.
+
+    Every row is checked first; any problem rejects the whole file (exit 2) with the row and
+    field named, and nothing is written. The write is one transaction.
+    """
+    from gridmap.db import open_database
+    from gridmap.io import import_file
+
+    engine = open_database(db_url)
+    result = import_file(
+        engine,
+        layer,
+        file,
+        dry_run=dry_run,
+        mapping=_parse_mapping(mapping),
+        crs=crs,
+        swap_latlon=swap_latlon,
+        fix_invalid=fix_invalid,
+        update=update,
+        plan=plan,
+    )
+    click.echo(f"坐标系 / CRS: {result.source_crs}")
+    prefix = "试导入(未写入) / dry run (nothing written): " if dry_run else "已导入 / imported: "
+    click.echo(prefix + result.describe())
+
+
+@main.command()
+@db_option
+@click.argument("layer", type=click.Choice([*LAYER_CHOICES, "street"]))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "gpkg", "shp", "xlsx", "csv"]),
+    required=True,
+    help="File format (shp is a zip with .cpg; street geojson/csv zip).",
+)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def export(db_url: str | None, layer: str, fmt: str, out: Path) -> None:
+    """Export a layer, or the whole street, to GeoJSON, GeoPackage, Shapefile, XLSX or CSV."""
+    from gridmap.db import open_database
+    from gridmap.io import export_layer
+
+    data = export_layer(open_database(db_url), layer, fmt)
+    out.write_bytes(data)
+    click.echo(f"已导出 / exported {layer} → {out} ({len(data):,} bytes)")
+
+
+@main.command()
+@db_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def backup(db_url: str | None, out: Path) -> None:
+    """Back the whole street up into one GeoPackage (every table, ids included)."""
+    from gridmap.db import open_database
+    from gridmap.io import backup as write_backup
+
+    counts = write_backup(open_database(db_url), out)
+    click.echo(f"已备份 / backed up {sum(counts.values())} rows in {len(counts)} tables → {out}")
+
+
+@main.command()
+@db_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace what the database already holds.")
+@reports_errors
+def restore(db_url: str | None, file: Path, force: bool) -> None:
+    """Restore a street from a `gridmap backup` GeoPackage, in one transaction."""
+    from gridmap.db import open_database
+    from gridmap.io import restore as read_backup
+
+    counts = read_backup(open_database(db_url), file, force=force)
+    click.echo(f"已恢复 / restored {sum(counts.values())} rows from {file}")
+
+
+@main.command()
+@db_option
+@click.option(
+    "--community",
+    "community_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Only this community (repeat for several); default: the whole street.",
+)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="CATEGORY",
+    help="Count only this member category (resident, in_service, retired, floating, "
+    "lost_contact, retired_cadre, unemployed; repeat for several); default: all.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_errors
+def density(
+    db_url: str | None, community_codes: tuple[str, ...], categories: tuple[str, ...], fmt: str
+) -> None:
+    """Member density per grid: members, per 100 households, per km², by category.
+
+    Grids with the fewest members per 100 households come first.
+    """
+    from gridmap.db import open_database
+    from gridmap.density import member_density
+    from gridmap.repository import load_street_layers, read_table
+
+    engine = open_database(db_url)
+    layers = load_street_layers(engine)
+    community_ids = _community_ids(layers, community_codes)
+    report = member_density(
+        layers.grids,
+        layers.buildings,
+        read_table(engine, "member"),
+        categories or None,
+        community_ids,
+    )
+    table = report.grids.drop(columns=report.grids.geometry.name)
+    table = table.drop(columns=["grid_id", "community_id"]).round(
+        {"area_km2": 4, "members_per_100_households": 2, "members_per_km2": 1}
+    )
+    if fmt == "json":
+        payload = {
+            "totals": report.totals,
+            "categories": list(report.categories),
+            "grids": json.loads(table.to_json(orient="records", force_ascii=False)),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return
+    totals = report.totals
+    click.echo(
+        f"党员 {totals['members']:,} 名 / members, 户 {totals['households']:,.0f} / households, "
+        f"每百户 {totals['members_per_100_households']:.2f} 名 / per 100 households, "
+        f"每平方公里 {totals['members_per_km2']:,.0f} 名 / per km²"
+    )
+    shown = table.loc[
+        :,
+        [
+            "grid_code",
+            "community_name",
+            "grid_name",
+            "households",
+            "members",
+            "members_per_100_households",
+            "members_per_km2",
+            "in_service_registered",
+            "lost_contact",
+        ],
+    ].rename(
+        columns={
+            "grid_code": "网格编码",
+            "community_name": "社区",
+            "grid_name": "网格",
+            "households": "户数",
+            "members": "党员",
+            "members_per_100_households": "每百户党员",
+            "members_per_km2": "每平方公里党员",
+            "in_service_registered": "双报到",
+            "lost_contact": "失联",
+        }
+    )
+    click.echo(shown.to_string(index=False))
+
+
+def _community_ids(layers: Any, community_codes: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Community ids of the given codes (None for none given); unknown codes are an error."""
+    from gridmap.errors import InputError
+
+    if not community_codes:
+        return None
+    known = dict(zip(layers.communities["code"], layers.communities["id"], strict=True))
+    unknown = sorted(set(community_codes) - set(known))
+    if unknown:
+        raise InputError(
+            f"未知的社区编码 / unknown community code(s) {unknown}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    return tuple(int(known[c]) for c in community_codes)
+
+
+@main.command()
+@db_option
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="CATEGORY",
+    help="Only this request category, e.g. 停车管理 (repeat for several).",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Choice(["inspection", "visit", "report", "hotline"]),
+    help="Only this source: 查 inspection, 访 visit, 报 report, 12345 hotline.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["all", "open", "overdue"]),
+    default="all",
+    show_default=True,
+    help="All requests, open ones, or open and past due.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Received on or after this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Received on or before this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--now",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+    default=None,
+    help="When 'overdue' is judged (default: now; the demo street's reference date).",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(list(settings.HOTSPOT_UNITS)),
+    default=settings.HOTSPOT_UNIT,
+    show_default=True,
+    help="Grids (contiguity) or H3 hexagons.",
+)
+@click.option(
+    "--resolution",
+    type=click.IntRange(0, 15),
+    default=settings.H3_RESOLUTION,
+    show_default=True,
+    help="H3 resolution for --unit h3.",
+)
+@click.option(
+    "--measure",
+    type=click.Choice(["count", "rate"]),
+    default="count",
+    show_default=True,
+    help="Requests, or requests per 100 households.",
+)
+@click.option(
+    "--fdr/--no-fdr",
+    default=settings.HOTSPOT_FDR,
+    show_default=True,
+    help="False-discovery-rate control.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_errors
+def hotspots(
+    db_url: str | None,
+    categories: tuple[str, ...],
+    sources: tuple[str, ...],
+    status: str,
+    since: Any,
+    until: Any,
+    now: Any,
+    unit: str,
+    resolution: int,
+    measure: str,
+    fdr: bool,
+    fmt: str,
+) -> None:
+    """Request hotspots (Getis-Ord Gi*): the significant hot and cold grids or hexagons.
+
+    Prints a plain-language summary of the strongest hotspots and every significant unit.
+    """  # fmt: skip
+    import datetime as dt
+
+    from gridmap.db import open_database
+    from gridmap.hotspots import (
+        HOTSPOT_CLASSES,
+        filter_requests,
+        is_demo_street,
+        request_hotspots,
+        summarise_hotspots,
+    )
+    from gridmap.repository import load_street_layers, read_table
+
+    engine = open_database(db_url)
+    layers = load_street_layers(engine)
+    if now is None:
+        now = (
+            dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
+            if is_demo_street(layers.streets)
+            else dt.datetime.now()
+        )
+    chosen = filter_requests(
+        read_table(engine, "request"),
+        categories or None,
+        sources or None,
+        since.date() if since else None,
+        until.date() if until else None,
+        status,
+        now,
+    )
+    report = request_hotspots(
+        chosen, layers.grids, layers.buildings, unit=unit, measure=measure,
+        resolution=resolution, fdr=fdr,
+    )  # fmt: skip
+    cells = report.cells[report.cells["cls"] != "not_significant"]
+    table = cells.loc[:, ["unit_id", "grid_code", "cls", "requests", "value", "z", "p"]].copy()
+    table["unit_id"] = table["unit_id"].astype(str)
+    table["_order"] = table["cls"].map({k: i for i, k in enumerate(HOTSPOT_CLASSES)})
+    table = table.sort_values(["_order", "p"]).drop(columns="_order")
+    table = table.round({"value": 3, "z": 3, "p": 4})
+    if fmt == "json":
+        payload = {
+            "unit": unit,
+            "resolution": report.resolution,
+            "measure": measure,
+            "fdr": fdr,
+            "requests": len(report.requests),
+            "classes": report.counts(),
+            "summary": summarise_hotspots(report, "zh"),
+            "significant": table.to_dict("records"),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=float))
+        return
+    for line in summarise_hotspots(report, "zh"):
+        click.echo(line)
+    click.echo("")
+    for key, count in report.counts().items():
+        if count:
+            click.echo(f"  {HOTSPOT_CLASSES[key][0]} / {HOTSPOT_CLASSES[key][1]}: {count}")
+    if len(table):
+        click.echo("")
+        click.echo(table.to_string(index=False))
+
+
+@main.group("org")
+def org_group() -> None:
+    """Party organisations (党组织): the tree, organisation-form advice, lost-contact members."""
+
+
+@org_group.command("tree")
+@db_option
+@click.option(
+    "--community",
+    "community_code",
+    default=None,
+    metavar="CODE",
+    help="Only this community's organisations.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_errors
+def org_tree_command(db_url: str | None, community_code: str | None, fmt: str) -> None:
+    """The organisation tree, indented, with members held directly and in total."""
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.organisation import KIND_LABELS, load_organisation
+    from gridmap.repository import read_table
+
+    engine = open_database(db_url)
+    tree = load_organisation(engine).orgs
+    if community_code is not None:
+        communities = read_table(engine, "community")
+        match = communities.loc[communities["code"] == community_code, "id"]
+        if match.empty:
+            raise InputError(f"未知的社区编码 / unknown community code {community_code!r}")
+        tree = tree[tree["community_id"] == int(match.iloc[0])]
+    if fmt == "json":
+        cols = [
+            "id",
+            "parent_id",
+            "kind",
+            "name",
+            "community_id",
+            "grid_id",
+            "depth",
+            "members",
+            "members_total",
+        ]
+        click.echo(tree[cols].to_json(orient="records", force_ascii=False, indent=2))
+        return
+    for row in tree.itertuples():
+        indent = "  " * max(int(row.depth), 0)
+        kind = KIND_LABELS.get(row.kind, (row.kind,))[0]
+        click.echo(f"{indent}{row.name} [{kind}] 党员 {row.members_total} 名")
+
+
+@org_group.command("advice")
+@db_option
+@click.option("--all", "show_all", is_flag=True, help="Also list the units whose form fits.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_errors
+def org_advice_command(db_url: str | None, show_all: bool, fmt: str) -> None:
+    """Organisation-form advice: for each community and grid, the form its member count calls
+    for (≥ 3 branch, 50–100 general branch, > 100 committee) against the form it has; joint
+    branches with adjacent, similar neighbours for units under 3 members."""
+    from gridmap.db import open_database
+    from gridmap.organisation import street_advice
+    from gridmap.orgform import STATUS_LABELS
+
+    advice = street_advice(open_database(db_url))
+    rows = advice.table if show_all else advice.problems()
+    if fmt == "json":
+        payload = {
+            "summary": advice.summary,
+            "rows": json.loads(rows.to_json(orient="records", force_ascii=False)),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    counts = "、".join(f"{STATUS_LABELS[k][0]} {v}" for k, v in advice.summary.items() if v)
+    click.echo(f"党组织设置建议 / organisation-form advice: {counts}")
+    for row in rows.itertuples():
+        where = (
+            row.grid_code
+            if isinstance(row.grid_code, str)
+            else (row.org_name if row.level == "organisation" else row.community_code)
+        )
+        click.echo(f"  [{STATUS_LABELS[row.status][0]}] {where}: {row.advice}")
+
+
+@org_group.command("lost")
+@db_option
+@click.option(
+    "--today",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Count days since contact up to this day (default: today).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_errors
+def org_lost_command(db_url: str | None, today: str | None, fmt: str) -> None:
+    """Lost-contact (失联) and floating (流动) members per community, with time since contact
+    (names masked)."""
+    import datetime as dt
+
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.organisation import street_lost_contact
+    from gridmap.orgform import lost_contact_summary
+
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        raise InputError(f"无法识别的日期 / cannot read --today {today!r}") from None
+    lost = street_lost_contact(open_database(db_url), day)
+    if fmt == "json":
+        click.echo(lost.to_json(orient="records", force_ascii=False, indent=2, date_format="iso"))
+        return
+    summary = lost_contact_summary(lost)
+    click.echo(f"失联与流动党员 / lost-contact and floating members ({day:%Y-%m-%d}):")
+    click.echo(summary.to_string(index=False))
+
+
+@main.group("members")
+def members_group() -> None:
+    """Party members (党员): bulk import from a spreadsheet."""
+
+
+@members_group.command("import")
+@db_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@reports_errors
+def members_import(db_url: str | None, file: Path) -> None:
+    """Import members from a CSV (UTF-8 or GBK) or XLSX file: all rows or none.
+
+    Columns: 姓名, 党员类别, 党组织 (name), 楼栋编码 or 地址, and optionally 手机, 身份证后四位,
+    入党日期, 报到日期, 工作单位, 志愿服务特长, 最后联系日期. Bad rows are listed by row and field
+    and nothing is written (exit 2).
+    """
+    from gridmap.db import open_database
+    from gridmap.organisation import import_members, read_member_file
+
+    engine = open_database(db_url)
+    rows = read_member_file(file)
+    result = import_members(engine, rows, file.name)
+    click.echo(
+        f"已导入 {result['members']} 名党员(新增人员 {result['persons']} 人) / imported "
+        f"{result['members']} members ({result['persons']} new persons) from {file.name}"
+    )
+
+
+@main.group("plan")
+def plan_group() -> None:
+    """Grid plans (网格划分方案): drafts, validation, approval, activation, rollback and
+    auto-balance. Each command works on one community (--community CODE)."""
+
+
+community_option = click.option(
+    "--community", "community_code", required=True, metavar="CODE", help="The community's code."
+)
+plan_option = click.option(
+    "--plan",
+    "plan_id",
+    type=int,
+    default=None,
+    metavar="ID",
+    help="The plan (default: the community's newest plan in the state the command needs).",
+)
+user_option = click.option(
+    "--user",
+    "user_id",
+    type=int,
+    default=None,
+    metavar="ID",
+    help="The acting user's id, recorded in the plan and the audit log.",
+)
+
+
+def _plan_in_state(engine: Any, community_code: str, plan_id: int | None, status: str) -> int:
+    """The given plan (checked to belong to the community), else the newest in ``status``."""
+    from gridmap.errors import InputError
+    from gridmap.redraw import list_plans
+
+    plans = list_plans(engine, community_code)
+    if plan_id is not None:
+        if plan_id not in set(plans["id"]):
+            raise InputError(
+                f"方案 #{plan_id} 不属于社区 {community_code} / plan {plan_id} is not a plan of "
+                f"community {community_code}"
+            )
+        return plan_id
+    matching = plans[plans["status"] == status]
+    if matching.empty:
+        raise InputError(
+            f"社区 {community_code} 没有状态为 {status} 的方案 / community {community_code} has no "
+            f"{status} plan; give --plan ID (see `gridmap plan list --community {community_code}`)"
+        )
+    return int(matching["id"].iloc[0])
+
+
+@plan_group.command("list")
+@db_option
+@community_option
+@reports_errors
+def plan_list(db_url: str | None, community_code: str) -> None:
+    """The community's plans, newest first, with their state and grid count."""
+    from gridmap.db import open_database
+    from gridmap.redraw import list_plans
+
+    plans = list_plans(open_database(db_url), community_code)
+    if plans.empty:
+        click.echo(f"社区 {community_code} 没有方案 / no plans")
+        return
+    shown = plans[["id", "name", "status", "grids", "created_at", "approved_at"]]
+    click.echo(shown.to_string(index=False))
+
+
+@plan_group.command("new")
+@db_option
+@community_option
+@click.option("--name", default=None, help="The draft's name (default: community and time).")
+@user_option
+@reports_errors
+def plan_new(
+    db_url: str | None, community_code: str, name: str | None, user_id: int | None
+) -> None:
+    """Start a draft as a copy of the community's active plan."""
+    from gridmap.db import open_database
+    from gridmap.redraw import load_plan, new_draft
+
+    engine = open_database(db_url)
+    plan_id = new_draft(engine, community_code, name, user_id)
+    grids = len(load_plan(engine, plan_id).grids)
+    click.echo(f"已建草案 #{plan_id}({grids} 个网格) / draft {plan_id} created ({grids} grids)")
+
+
+def _print_metrics(metrics: Any) -> None:
+    table = metrics.grids[
+        ["code", "buildings", "households", "residents", "members", "area_m2", "compactness"]
+    ].copy()
+    table["area_m2"] = table["area_m2"].round(0).astype(int)
+    table["compactness"] = table["compactness"].round(2)
+    table["norm"] = metrics.grids["norm"].map({"ok": "", "small": "偏少", "large": "偏多"})
+    click.echo(table.to_string(index=False))
+    s = metrics.summary
+    click.echo(
+        f"网格 {s['grids']} 个；未覆盖 {s['gaps']} 处 {s['gap_area_m2']:,.0f} 平方米；重叠 "
+        f"{s['overlaps']} 处；不在网格的楼栋 {s['unassigned_buildings']} 栋；跨网格楼栋 "
+        f"{s['split_buildings']} 栋；户数超出规范 {s['out_of_norm']} 个；最大偏离目标 "
+        f"{s['max_deviation']} 户"
+    )
+
+
+@plan_group.command("validate")
+@db_option
+@community_option
+@plan_option
+@reports_errors
+def plan_validate(db_url: str | None, community_code: str, plan_id: int | None) -> None:
+    """Live figures of a plan (default: the newest draft) and what stops it being proposed.
+
+    Exits 1 when the plan has issues, 0 when it may be proposed as it is.
+    """
+    from gridmap.db import open_database
+    from gridmap.redraw import diff_against_active, layers_metrics, load_plan, validate_plan
+
+    engine = open_database(db_url)
+    plan_id = _plan_in_state(engine, community_code, plan_id, "draft")
+    layers = load_plan(engine, plan_id)
+    metrics = layers_metrics(layers)
+    click.echo(f"方案 #{plan_id}「{layers.plan['name']}」({layers.plan['status']})")
+    _print_metrics(metrics)
+    diff = diff_against_active(engine, plan_id)
+    if diff is not None:
+        d = diff.summary
+        click.echo(
+            f"与生效方案相比 / against the active plan: 变动网格 {d['grids_changed']} 个，"
+            f"移动楼栋 {d['buildings_moved']} 栋 {d['households_moved']} 户，涉及网格长 "
+            f"{d['leaders_affected']} 人、党组织 {d['branches_affected']} 个"
+        )
+    issues = validate_plan(metrics, layers.buildings)
+    if not issues:
+        click.echo("检查通过，可以提交 / the plan passes every check")
+        return
+    click.echo(f"未通过 {len(issues)} 项 / {len(issues)} issues:")
+    for issue in issues:
+        click.echo(f"  - {issue.message}")
+    sys.exit(PROBLEMS_FOUND_EXIT)
+
+
+@plan_group.command("propose")
+@db_option
+@community_option
+@plan_option
+@click.option("--reason", default=None, help="Why the plan may go ahead despite its issues.")
+@user_option
+@reports_errors
+def plan_propose(
+    db_url: str | None,
+    community_code: str,
+    plan_id: int | None,
+    reason: str | None,
+    user_id: int | None,
+) -> None:
+    """Propose a draft for the street's approval (a plan with issues needs --reason)."""
+    from gridmap.db import open_database
+    from gridmap.redraw import propose
+
+    engine = open_database(db_url)
+    plan_id = _plan_in_state(engine, community_code, plan_id, "draft")
+    issues = propose(engine, plan_id, reason, user_id)
+    extra = f",附理由接受 {len(issues)} 项问题" if issues else ""
+    click.echo(f"方案 #{plan_id} 已提交{extra} / plan {plan_id} proposed")
+
+
+@plan_group.command("approve")
+@db_option
+@community_option
+@plan_option
+@user_option
+@reports_errors
+def plan_approve(
+    db_url: str | None, community_code: str, plan_id: int | None, user_id: int | None
+) -> None:
+    """Approve a proposed plan (the street's decision), recording the approver."""
+    from gridmap.db import open_database
+    from gridmap.redraw import approve
+
+    engine = open_database(db_url)
+    plan_id = _plan_in_state(engine, community_code, plan_id, "proposed")
+    approve(engine, plan_id, user_id)
+    click.echo(f"方案 #{plan_id} 已批准 / plan {plan_id} approved")
+
+
+@plan_group.command("activate")
+@db_option
+@community_option
+@plan_option
+@user_option
+@reports_errors
+def plan_activate(
+    db_url: str | None, community_code: str, plan_id: int | None, user_id: int | None
+) -> None:
+    """Activate an approved plan: the previous one is retired, building grids recomputed."""
+    from gridmap.db import open_database
+    from gridmap.redraw import activate
+
+    engine = open_database(db_url)
+    plan_id = _plan_in_state(engine, community_code, plan_id, "approved")
+    retired = activate(engine, plan_id, user_id)
+    was = f",方案 #{retired} 已停用" if retired else ""
+    click.echo(f"方案 #{plan_id} 已生效{was} / plan {plan_id} is active")
+
+
+@plan_group.command("rollback")
+@db_option
+@community_option
+@user_option
+@reports_errors
+def plan_rollback(db_url: str | None, community_code: str, user_id: int | None) -> None:
+    """Re-activate the plan the active one replaced, exactly as it was."""
+    from gridmap.db import open_database
+    from gridmap.redraw import rollback
+
+    plan_id = rollback(open_database(db_url), community_code, user_id)
+    click.echo(f"已回退到方案 #{plan_id} / rolled back to plan {plan_id}")
+
+
+@plan_group.command("balance")
+@db_option
+@community_option
+@click.option("--name", default=None, help="The draft's name.")
+@user_option
+@reports_errors
+def plan_balance(
+    db_url: str | None, community_code: str, name: str | None, user_id: int | None
+) -> None:
+    """Propose a draft that regroups the community's buildings into contiguous grids within
+    the household norm (METIS). Exits 1 when the norm cannot be met (the draft is still
+    written, with the reason)."""
+    from gridmap.db import open_database
+    from gridmap.redraw import balance_draft
+
+    engine = open_database(db_url)
+    with click.progressbar(length=100, label="自动均衡 / balancing", file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(fraction: float, _message: str) -> None:
+            step = int(fraction * 100) - done[0]
+            if step > 0:
+                bar.update(step)
+                done[0] += step
+
+        plan_id, result = balance_draft(engine, community_code, name, user_id, progress)
+    sizes = result.grids["households"]
+    click.echo(f"草案 #{plan_id}: {len(sizes)} 个网格 / grids, 户数 {sizes.min()}–{sizes.max()}")
+    click.echo(result.message)
+    if not result.feasible:
+        sys.exit(PROBLEMS_FOUND_EXIT)
 
 
 @main.command()

@@ -23,9 +23,28 @@ Geometry
     SPLIT_MIN_SHARE : float
         A grid holding less than this share of a building (5%) does not count as holding it.
 
+Import and export
+    OFFSET_INVERSE_TOLERANCE_DEG, OFFSET_INVERSE_MAX_ITERATIONS
+        Convergence of the GCJ-02/BD-09 → WGS 84 iteration (1e-10°, 30 steps).
+    IMPORT_MAX_BYTES : int
+        Largest file an import reads (50 MB).
+    IMPORT_EXTENT_BUFFER_M : float
+        How far outside the street an imported feature may lie (1000 m).
+    IMPORT_MAX_ISSUES_SHOWN, IMPORT_PREVIEW_ROWS : int
+        Problems listed in one import error (20); rows in the page's preview (10).
+
 Grid-management rules (DESIGN.md §2)
     GRID_HOUSEHOLDS_MIN, GRID_HOUSEHOLDS_MAX : int
         Household norm of an urban grid, 300–500 (rural streets often use 100–300).
+    GRID_HOUSEHOLDS_TARGET : int
+        Households a grid aims at when redrawing and auto-balancing (400, the norm's middle).
+
+Grid redrawing (gridmap.redraw)
+    REDRAW_SNAP_M : float
+        A drawn vertex this close to a neighbouring grid's edge snaps onto it (5 m); a split
+        line's ends are extended by as much.
+    BALANCE_TRIES : int
+        METIS seeds and balance tolerances tried per connected area by auto-balance (16).
     BRANCH_MIN_MEMBERS : int
         Members needed for an organisation of its own (3).
     GENERAL_BRANCH_MIN_MEMBERS, COMMITTEE_MIN_MEMBERS : int
@@ -40,6 +59,89 @@ Grid-management rules (DESIGN.md §2)
 Requests
     REQUEST_SLA_HOURS : dict[str, int]
         Hours to resolve a request, by category; ``DEFAULT_SLA_HOURS`` for any other category.
+    REQUEST_REOPEN_MAX_RATING : int
+        A resident's rating at or below this (2 of 5) reopens the request.
+    REQUEST_POINTS_HANDLED, REQUEST_POINTS_GOOD_RATING, REQUEST_GOOD_RATING_MIN : int
+        Member points (党员积分) for resolving a request taken by the member (党员领单), and the
+        bonus when the resident rates it at least ``REQUEST_GOOD_RATING_MIN``.
+    REQUEST_BUILDING_SNAP_M : float
+        A request point this close to a building (m) is placed in that building.
+    REQUEST_CATEGORY_SPECIALTIES : dict[str, tuple[str, ...]]
+        Volunteer specialties (志愿服务特长) that fit each category, for member suggestions.
+    REQUEST_SUGGESTIONS : int
+        How many members to suggest for a dispatch.
+    REQUEST_SERVICE_CODES : dict[str, str]
+        Open311 ``service_code`` of each category (other categories use their own name).
+    LOCAL_TIMEZONE : str
+        Time zone of stored (naive) times, for Open311's ISO 8601 datetimes.
+    HOTLINE_COLUMNS : dict[str, tuple[str, ...]]
+        Column headers of 12345 exports recognised for each field of a request.
+    HOTLINE_ENCODINGS : tuple[str, ...]
+        Encodings tried, in order, when reading a hotline CSV.
+
+Member density and request hotspots
+    DENSITY_SCHEME : str
+        Default choropleth classification: "quantiles", "natural_breaks" or "equal_interval".
+    DENSITY_CLASSES : int
+        Default number of choropleth classes (5).
+    HOTSPOT_UNITS, HOTSPOT_UNIT : tuple[str, ...], str
+        Units a hotspot analysis runs over ("grid" contiguity or "h3" hexagons); the default.
+    HOTSPOT_CONTIGUITY : str
+        Contiguity of grid weights: "queen" (shared vertex) or "rook" (shared edge).
+    H3_RESOLUTIONS, H3_RESOLUTION : tuple[int, ...], int
+        H3 resolutions offered (8–11) and the default (10: hexagons of ≈ 0.015 km², 66 m edge).
+    HOTSPOT_PERMUTATIONS : int
+        Conditional permutations for Gi* pseudo p-values (999: smallest p is 0.001).
+    HOTSPOT_INFERENCE : str
+        p-values of Gi*: "permutation" (esda's conditional permutation, p_sim) or "analytic"
+        (normal approximation, p_norm).
+    HOTSPOT_SEED : int
+        Seed of the permutations, so the same data always gives the same classes.
+    HOTSPOT_CONFIDENCE_LEVELS : tuple[float, ...]
+        Confidence levels of the hot/cold classes (0.99, 0.95, 0.90).
+    HOTSPOT_FDR : bool
+        Offer false-discovery-rate control, off by default (Benjamini–Hochberg, ``esda.fdr``); each
+        class level then uses its own rate, 1 − confidence (as ArcGIS's FDR option does).
+    HOTSPOT_SUMMARY_TOP : int
+        How many hotspot clusters the plain-language summary names (3).
+
+Organisation and members (gridmap.organisation, gridmap.orgform)
+    ADJACENCY_TOLERANCE_M : float
+        Grids (or communities) closer than this (5 m) are adjacent (地域相邻) for joint branches.
+    JOINT_BRANCH_MIN_SIMILARITY : float
+        Least cosine similarity of two units' member-category mix to count as similar in kind
+        (行业相近) when a joint branch is proposed (0.5).
+    MEMBER_POINTS, MEMBER_POINTS_YEAR_CAP : dict[str, int]
+        Points (党员积分) per entry of each kind (study, activity, request, dues) and the most a
+        member earns of each kind in one calendar year.
+    MEMBER_POINTS_MAX_ADJUSTMENT : int
+        Largest ± points of one "other" entry (10).
+    FLOATING_CONTACT_DAYS : int
+        A floating member not contacted for more than this many days (180) is overdue.
+
+Planning and the community report (gridmap.planning, gridmap.report)
+    PLANNING_WEIGHTS : dict[str, float]
+        Points each factor of the under-covered score weighs (the page's sliders start here).
+    PLANNING_FACTOR_RANGES : dict[str, tuple[float, float]]
+        (fine, poor) value of each factor: its need runs from 0 to 1 between them.
+    PLANNING_PART_TIME_WORKER_SHARE : float
+        A part-time grid worker counts as 0.5 of a full-time one.
+    PLANNING_UNAVAILABLE_CATEGORIES : tuple[str, ...]
+        Member categories not available to serve households (floating, lost contact).
+    PLANNING_EXPLAIN_TOP, PLANNING_TOP_AREAS : int
+        Factors named per "why" sentence (3); areas drawn on the map and in the report (10).
+    PLANNING_CANDIDATE_SPACING_M : float
+        Spacing of the regular candidate points for new stations (100 m).
+    PLANNING_SITES_K, PLANNING_SITES_MAX_K : int
+        New stations proposed by default (3) and at most (20).
+    PLANNING_SOLVER_TIME_LIMIT_S : int
+        Time limit of the MCLP solver (CBC, 60 s).
+    CHROMIUM : str
+        Chromium that prints the report to PDF: ``GRIDMAP_CHROMIUM``, default /usr/bin/chromium.
+    REPORT_CJK_FONT : str
+        Font of Chinese text in the report's maps ("Noto Sans CJK SC", Debian fonts-noto-cjk).
+    REPORT_MAP_DPI : int
+        Resolution of the report's map images (110 dpi).
 
 Demo
     DEMO_SEED : int
@@ -69,10 +171,30 @@ SLIVER_MAX_M2: float = 50.0
 SPLIT_MIN_SHARE: float = 0.05
 #: Decimal places kept for WGS 84 coordinates (6 decimals ≈ 0.1 m).
 COORDINATE_DECIMALS: int = 7
+#: GCJ-02/BD-09 → WGS 84 is solved by iteration until the forward offset of the answer lands
+#: within this many degrees of the input (1e-10° ≈ 0.01 mm), or after this many steps.
+OFFSET_INVERSE_TOLERANCE_DEG: float = 1e-10
+OFFSET_INVERSE_MAX_ITERATIONS: int = 30
+
+# --- import and export (gridmap.io) -----------------------------------------------------------
+#: Largest file an import reads (bytes); a street's layers are a few MB: 50 MB is a wrong file.
+IMPORT_MAX_BYTES: int = 50 * 1024 * 1024
+#: Features farther than this many metres outside the street (or its communities) are rejected.
+IMPORT_EXTENT_BUFFER_M: float = 1000.0
+#: How many problems an import error lists before "… and N more".
+IMPORT_MAX_ISSUES_SHOWN: int = 20
+#: Rows shown in the column-mapping preview of the import page.
+IMPORT_PREVIEW_ROWS: int = 10
 
 # --- grid-management rules --------------------------------------------------------------------
 GRID_HOUSEHOLDS_MIN: int = 300
 GRID_HOUSEHOLDS_MAX: int = 500
+#: Households a redrawn or auto-balanced grid aims at (the middle of the norm).
+GRID_HOUSEHOLDS_TARGET: int = 400
+#: Metres: drawn vertices this close to a neighbour's edge snap onto it (no new slivers).
+REDRAW_SNAP_M: float = 5.0
+#: METIS seeds / balance tolerances tried per connected area when auto-balancing.
+BALANCE_TRIES: int = 16
 BRANCH_MIN_MEMBERS: int = 3
 GENERAL_BRANCH_MIN_MEMBERS: int = 50
 COMMITTEE_MIN_MEMBERS: int = 101
@@ -103,6 +225,157 @@ REQUEST_SLA_HOURS: dict[str, int] = {
     "政策咨询": 48,
 }
 DEFAULT_SLA_HOURS: int = 72
+#: A rating (1–5) at or below this reopens the request (差评重办).
+REQUEST_REOPEN_MAX_RATING: int = 2
+#: Member points for resolving a request the member took (党员领单), once per request.
+REQUEST_POINTS_HANDLED: int = 2
+#: Bonus points when the resident rates the member's request at least REQUEST_GOOD_RATING_MIN.
+REQUEST_POINTS_GOOD_RATING: int = 1
+REQUEST_GOOD_RATING_MIN: int = 4
+#: Metres: a map click this close to a building counts as that building.
+REQUEST_BUILDING_SNAP_M: float = 10.0
+#: Volunteer specialties that fit each category (member suggestions for dispatch).
+REQUEST_CATEGORY_SPECIALTIES: dict[str, tuple[str, ...]] = {
+    "环境卫生": ("环境整治",),
+    "物业管理": ("矛盾调解", "法律咨询", "水电维修"),
+    "市政设施": ("水电维修",),
+    "停车管理": ("矛盾调解",),
+    "噪音扰民": ("矛盾调解",),
+    "邻里纠纷": ("矛盾调解", "法律咨询", "心理疏导"),
+    "治安安全": ("法律咨询",),
+    "养老助残": ("助老服务", "医疗保健", "心理疏导"),
+    "供水供暖": ("水电维修",),
+    "政策咨询": ("政策宣讲", "法律咨询"),
+}
+#: Members suggested for a dispatch.
+REQUEST_SUGGESTIONS: int = 5
+#: Open311 service_code per category (ASCII, stable across languages).
+REQUEST_SERVICE_CODES: dict[str, str] = {
+    "环境卫生": "sanitation",
+    "物业管理": "property_management",
+    "市政设施": "municipal_facilities",
+    "停车管理": "parking",
+    "噪音扰民": "noise",
+    "邻里纠纷": "neighbour_dispute",
+    "治安安全": "public_safety",
+    "养老助残": "elderly_disabled_care",
+    "供水供暖": "water_heating",
+    "政策咨询": "policy_enquiry",
+}
+#: Stored times are naive local times in this zone (Open311 datetimes carry its offset).
+LOCAL_TIMEZONE: str = "Asia/Shanghai"
+#: Headers of 12345 hotline exports recognised per request field (first match wins).
+HOTLINE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "external_id": ("工单编号", "工单号", "工单编码", "work_order", "external_id"),
+    "received_at": ("受理时间", "来电时间", "登记时间", "创建时间", "received_at"),
+    "category": ("诉求类别", "问题分类", "诉求分类", "事项类别", "category"),
+    "description": ("诉求内容", "问题描述", "来电内容", "工单内容", "description"),
+    "reporter": ("诉求人", "来电人", "联系人", "reporter"),
+    "address": ("事发地址", "诉求地址", "地址", "address"),
+    "lon": ("经度", "lon", "lng", "longitude"),
+    "lat": ("纬度", "lat", "latitude"),
+}
+#: Encodings tried in order for a hotline CSV (utf-8-sig also reads plain UTF-8; GB18030 ⊃ GBK).
+HOTLINE_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+
+# --- member density and request hotspots ------------------------------------------------------
+#: Default choropleth classification of the density map (mapclassify), and its class count.
+DENSITY_SCHEME: str = "quantiles"
+DENSITY_CLASSES: int = 5
+#: Hotspot units: grids (contiguity weights) or an H3 hexagon lattice; the page's default.
+HOTSPOT_UNITS: tuple[str, ...] = ("grid", "h3")
+HOTSPOT_UNIT: str = "h3"
+#: "queen" (grids sharing a vertex are neighbours) or "rook" (sharing an edge).
+HOTSPOT_CONTIGUITY: str = "queen"
+#: H3 resolutions offered; 10 ≈ 0.015 km² hexagons, a few hundred over a street.
+H3_RESOLUTIONS: tuple[int, ...] = (8, 9, 10, 11)
+H3_RESOLUTION: int = 10
+#: Conditional permutations of Gi* (esda); 999 makes the smallest pseudo p-value 0.001.
+HOTSPOT_PERMUTATIONS: int = 999
+#: Seed of the permutations: the same data and settings always give the same classes.
+HOTSPOT_SEED: int = 20241
+#: "permutation" (esda p_sim, the default) or "analytic" (normal approximation, p_norm).
+HOTSPOT_INFERENCE: str = "permutation"
+#: Confidence levels of the hot/cold classes, strongest first.
+HOTSPOT_CONFIDENCE_LEVELS: tuple[float, ...] = (0.99, 0.95, 0.90)
+#: False-discovery-rate control is an option, off by default (as in ArcGIS and GeoDa): with
+#: 999 permutations the smallest p is 0.001, so FDR over hundreds of hexagons is strict.
+HOTSPOT_FDR: bool = False
+#: Hotspot clusters named in the plain-language summary.
+HOTSPOT_SUMMARY_TOP: int = 3
+
+# --- organisation and members (gridmap.organisation, gridmap.orgform) -------------------------
+#: Metres: grids or communities closer than this are adjacent (地域相邻); absorbs the small gaps
+#: between hand-drawn boundaries.
+ADJACENCY_TOLERANCE_M: float = 5.0
+#: Least cosine similarity (0–1) of two units' member-category mix for a joint branch (行业相近).
+JOINT_BRANCH_MIN_SIMILARITY: float = 0.5
+#: Points (党员积分) of one entry per kind; "other" entries carry their own points.
+MEMBER_POINTS: dict[str, int] = {
+    "study": 2,  # 学习: one study session
+    "activity": 3,  # 活动: one Party or volunteer activity
+    "request": REQUEST_POINTS_HANDLED,  # 办理诉求: one resolved request (once per request)
+    "dues": 1,  # 按时交纳党费: one month's dues, at most one entry a month
+    "other": 0,
+}
+#: The most points of each kind a member earns in one calendar year (entries beyond it are cut).
+MEMBER_POINTS_YEAR_CAP: dict[str, int] = {
+    "study": 24,
+    "activity": 36,
+    "request": 40,
+    "dues": 12,
+    "other": 20,
+}
+#: Largest adjustment (±) one "other" entry may carry.
+MEMBER_POINTS_MAX_ADJUSTMENT: int = 10
+#: Days without contact after which a floating member (流动党员) is overdue for contact.
+FLOATING_CONTACT_DAYS: int = 180
+
+# --- planning (gridmap.planning, gridmap.report) ---------------------------------------------
+#: Points (of 100) each factor of the under-covered score weighs; the page's sliders start here.
+PLANNING_WEIGHTS: dict[str, float] = {
+    "households_per_worker": 15.0,  # households per grid worker (full-time equivalent)
+    "households_per_member": 10.0,  # households per available member (not floating/lost)
+    "members_per_100_households": 15.0,  # all members living there per 100 households
+    "beyond_reach": 20.0,  # share of households beyond the walking radius of every station
+    "leadership": 15.0,  # no grid leader, no branch, households without a building leader
+    "open_per_100_households": 10.0,  # open requests per 100 households
+    "overdue_per_100_households": 5.0,  # overdue requests per 100 households
+    "hotspot": 10.0,  # inside a Gi* request hotspot (1 at 99 %, 0.75 at 95 %, 0.5 at 90 %)
+}
+#: Each factor's (fine, poor) values: its need is 0 at "fine", 1 at "poor", linear between and
+#: clipped; "fine" above "poor" means lower is worse (members per 100 households).
+PLANNING_FACTOR_RANGES: dict[str, tuple[float, float]] = {
+    "households_per_worker": (200.0, 500.0),
+    "households_per_member": (10.0, 50.0),
+    "members_per_100_households": (8.0, 2.0),
+    "beyond_reach": (0.0, 0.5),
+    "leadership": (0.0, 1.0),
+    "open_per_100_households": (0.0, 1.0),
+    "overdue_per_100_households": (0.0, 0.5),
+    "hotspot": (0.0, 1.0),
+}
+#: A part-time grid worker (兼职网格员) counts as this share of a full-time one.
+PLANNING_PART_TIME_WORKER_SHARE: float = 0.5
+#: Member categories that do not count as available to serve households (流动, 失联).
+PLANNING_UNAVAILABLE_CATEGORIES: tuple[str, ...] = ("floating", "lost_contact")
+#: How many contributing factors the "why this area" sentence names.
+PLANNING_EXPLAIN_TOP: int = 3
+#: How many of the highest-scoring areas the map and the report draw.
+PLANNING_TOP_AREAS: int = 10
+#: Metres between the regular candidate points of station siting (besides the public buildings).
+PLANNING_CANDIDATE_SPACING_M: float = 100.0
+#: New stations the siting tool proposes by default, and the most it accepts.
+PLANNING_SITES_K: int = 3
+PLANNING_SITES_MAX_K: int = 20
+#: Seconds the MCLP solver (CBC through PuLP) may run before it returns its best solution.
+PLANNING_SOLVER_TIME_LIMIT_S: int = 60
+#: Chromium used to print the community report to PDF (GRIDMAP_CHROMIUM overrides).
+CHROMIUM: str = os.environ.get("GRIDMAP_CHROMIUM", "/usr/bin/chromium")
+#: Font the report's static maps use for Chinese text (Debian package fonts-noto-cjk).
+REPORT_CJK_FONT: str = "Noto Sans CJK SC"
+#: Dots per inch of the report's static map images.
+REPORT_MAP_DPI: int = 110
 
 # --- display ----------------------------------------------------------------------------------
 #: Tile layers offered by the map; "none" works offline and is what tests use.
