@@ -1278,6 +1278,7 @@ def build_demo(seed: int = settings.DEMO_SEED) -> dict[str, pd.DataFrame]:
         "member_zone": _member_zones(members, demo, extra),
         "request": _request_extras(requests, extra),
         "request_event": events,
+        "member_point": _member_points(members, requests, extra),
     }
 
 
@@ -1351,3 +1352,38 @@ def _request_extras(requests: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
         external_id=pd.Series(external, dtype=object),
         address=pd.Series([None] * n, dtype=object),
     )
+
+
+def _member_points(
+    members: pd.DataFrame, requests: gpd.GeoDataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """党员积分 of the last 12 months under the rules of :mod:`gridmap.settings`: points for every
+    request a member resolved, study sessions and activities (a few a year), and dues paid in
+    each of the last three months by most active members."""
+    ref = dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time(18, 0))
+    rows: list[tuple[int, dt.datetime, str, int, object, object]] = []
+    handled = requests[
+        (requests["assignee_kind"] == "member") & requests["status"].isin(["resolved", "evaluated"])
+    ]
+    for member_id, at, request_id in zip(
+        handled["assignee_id"], handled["resolved_at"], handled["id"], strict=True
+    ):
+        rows.append((int(member_id), pd.Timestamp(at).to_pydatetime(), "request",
+                     settings.MEMBER_POINTS["request"], int(request_id), None))  # fmt: skip
+    active = members[members["status"] == "active"]["id"].to_numpy()
+    for kind, most, note in (("study", 6, "“三会一课”学习"), ("activity", 4, "志愿服务活动")):
+        counts = rng.integers(0, most + 1, size=len(active))
+        for member_id, n in zip(active, counts, strict=True):
+            for day in np.sort(rng.integers(1, 365, size=n)):
+                at = ref - dt.timedelta(days=int(day), hours=int(rng.integers(0, 9)))
+                rows.append((int(member_id), at, kind, settings.MEMBER_POINTS[kind], None, note))
+    paying = active[rng.random(len(active)) < 0.9]
+    for months_ago in (2, 1, 0):
+        month = (ref.replace(day=1) - dt.timedelta(days=31 * months_ago)).replace(day=5, hour=9)
+        rows.extend((int(m), month, "dues", settings.MEMBER_POINTS["dues"], None, "按时交纳党费")
+                    for m in paying)  # fmt: skip
+    rows.sort(key=lambda r: (r[1], r[0], r[2]))
+    frame = pd.DataFrame(rows, columns=["member_id", "at", "kind", "points", "request_id", "note"])
+    frame.insert(0, "id", np.arange(1, len(frame) + 1))
+    frame["request_id"] = _nullable(list(frame["request_id"]))
+    return frame

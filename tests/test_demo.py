@@ -51,6 +51,7 @@ ORDER = [
     "member_zone",
     "request",
     "request_event",
+    "member_point",
 ]
 
 
@@ -413,3 +414,22 @@ def test_later_columns_are_filled(demo: dict[str, pd.DataFrame]) -> None:
     zones = demo["member_zone"]
     assert not zones.duplicated(["member_id", "building_id"]).any()
     assert 300 < zones["member_id"].nunique() < 700
+
+
+def test_member_points_follow_the_rules(demo: dict[str, pd.DataFrame]) -> None:
+    from gridmap import settings
+
+    points = demo["member_point"]
+    assert set(points["kind"]) == {"request", "study", "activity", "dues"}
+    for kind, value in settings.MEMBER_POINTS.items():
+        assert (points.loc[points["kind"] == kind, "points"] == value).all(), kind
+    yearly = points.groupby(["member_id", "kind"])["points"].sum().reset_index()
+    caps = yearly["kind"].map(settings.MEMBER_POINTS_YEAR_CAP)
+    assert (yearly["points"] <= caps).all()
+    by_request = points.dropna(subset=["request_id"])
+    assert by_request["request_id"].is_unique
+    handled = demo["request"].set_index("id").loc[by_request["request_id"].astype(int)]
+    assert (handled["assignee_kind"] == "member").all()
+    assert (
+        handled["assignee_id"].astype(int).to_numpy() == by_request["member_id"].to_numpy()
+    ).all()
