@@ -75,6 +75,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("pages/hotspots.py", "诉求热点", "Request hotspots"),
     ("pages/requests.py", "诉求办理", "Requests"),
     ("pages/organisation.py", "组织与人员", "Organisation and people"),
+    ("pages/planning.py", "规划分析", "Planning"),
     ("pages/communities.py", "社区概况", "Communities"),
     ("pages/data_io.py", "数据导入导出", "Import and export"),
 ]

@@ -1,0 +1,561 @@
+"""The printable community report for the street committee's monthly meeting (社区工作报告).
+
+:func:`build_community_report` gathers, for one community: the headline figures, the coverage
+problems, member density, request hotspots, request handling, organisation-form advice and the
+under-covered ranking (:mod:`gridmap.planning`), with maps drawn **offline** as static PNG
+images (matplotlib through ``GeoDataFrame.plot``; no tile server, no CDN) embedded as base64 in
+one self-contained HTML page. Chinese text in the maps uses ``settings.REPORT_CJK_FONT`` ("Noto
+Sans CJK SC", Debian ``fonts-noto-cjk``), found with matplotlib's font manager; without it the
+report stops with a clear error rather than print empty boxes.
+
+PDF: the same HTML printed by headless Chromium (``settings.CHROMIUM``, env
+``GRIDMAP_CHROMIUM``; ``--print-to-pdf``), so the PDF and the HTML are the same document.
+
+This module reads the database through :mod:`gridmap.repository` (one query per layer) and then
+calls the pure analysis modules; it has no UI.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import logging
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps, font_manager
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from sqlalchemy import Engine
+
+from gridmap import settings
+from gridmap.coverage import PROBLEM_KINDS, check_coverage, filter_problems
+from gridmap.crs import metric_crs
+from gridmap.density import member_density
+from gridmap.errors import GridmapError, InputError
+from gridmap.hotspots import (
+    HOTSPOT_CLASSES,
+    grid_request_stats,
+    is_demo_street,
+    request_hotspots,
+    summarise_hotspots,
+)
+from gridmap.orgform import STATUS_LABELS, organisation_advice
+from gridmap.planning import PlanningInputs, rank_areas
+from gridmap.repository import StreetLayers, load_street_layers, read_table
+
+__all__ = [
+    "FORMATS",
+    "SECTIONS",
+    "ReportError",
+    "build_community_report",
+    "cjk_font_path",
+    "community_report_html",
+    "html_to_pdf",
+    "load_planning_inputs",
+    "report_now",
+]
+
+log = logging.getLogger(__name__)
+
+FORMATS: tuple[str, ...] = ("html", "pdf")
+#: The report's sections: id → (中文 title, English title), in order.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "overview": ("一、社区概况", "Overview"),
+    "coverage": ("二、网格覆盖问题", "Coverage problems"),
+    "density": ("三、党员分布", "Member density"),
+    "hotspots": ("四、诉求热点", "Request hotspots"),
+    "requests": ("五、诉求办理情况", "Request handling"),
+    "organisation": ("六、党组织设置建议", "Organisation-form advice"),
+    "planning": ("七、薄弱区域排名", "Under-covered areas"),
+}
+
+
+class ReportError(GridmapError):
+    """The report cannot be made here: no CJK font, no Chromium for the PDF."""
+
+    exit_code = 7
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def report_now(layers: StreetLayers) -> dt.datetime:
+    """ "Now" for overdue requests: the demo's reference date on the demo street, else the clock."""
+    if is_demo_street(layers.streets):
+        return dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
+    return dt.datetime.now()
+
+
+def load_planning_inputs(
+    engine: Engine,
+    radius_m: float | None = None,
+    now: dt.datetime | None = None,
+    layers: StreetLayers | None = None,
+) -> tuple[PlanningInputs, StreetLayers]:
+    """The layers :mod:`gridmap.planning` reads, loaded in one query each."""
+    layers = load_street_layers(engine) if layers is None else layers
+    inputs = PlanningInputs(
+        grids=layers.grids,
+        buildings=layers.buildings,
+        stations=layers.stations,
+        members=read_table(engine, "member"),
+        workers=read_table(engine, "grid_worker"),
+        requests=read_table(engine, "request"),
+        now=report_now(layers) if now is None else now,
+        radius_m=settings.SERVICE_REACH_M if radius_m is None else radius_m,
+    )
+    return inputs, layers
+
+
+# --- static maps -----------------------------------------------------------------------------
+
+
+def cjk_font_path() -> str:
+    """The font file of ``settings.REPORT_CJK_FONT``; a :class:`ReportError` names the package."""
+    try:
+        return font_manager.findfont(
+            font_manager.FontProperties(family=settings.REPORT_CJK_FONT),
+            fallback_to_default=False,
+        )
+    except ValueError:
+        raise ReportError(
+            f"找不到中文字体 {settings.REPORT_CJK_FONT} / the CJK font "
+            f"{settings.REPORT_CJK_FONT!r} is not installed: install Debian's fonts-noto-cjk "
+            "(apt-get install fonts-noto-cjk), then delete matplotlib's font cache"
+        ) from None
+
+
+@dataclass
+class _Canvas:
+    figure: Figure
+    ax: object
+    crs: object
+
+
+def _canvas(extent: gpd.GeoDataFrame) -> _Canvas:
+    font = cjk_font_path()
+    font_manager.fontManager.addfont(font)
+    figure = Figure(figsize=(7.2, 5.2), dpi=settings.REPORT_MAP_DPI)
+    ax = figure.add_subplot()
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    crs = metric_crs(extent)
+    minx, miny, maxx, maxy = extent.to_crs(crs).total_bounds
+    pad = max(maxx - minx, maxy - miny) * 0.04 + 20
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    return _Canvas(figure, ax, crs)
+
+
+def _draw(canvas: _Canvas, frame: gpd.GeoDataFrame, **style) -> None:
+    if frame is not None and len(frame):
+        frame.to_crs(canvas.crs).plot(ax=canvas.ax, **style)
+
+
+def _scale_bar(canvas: _Canvas) -> None:
+    ax = canvas.ax
+    (x0, x1), (y0, _y1) = ax.get_xlim(), ax.get_ylim()
+    length = 100 * max(1, round((x1 - x0) / 5 / 100))
+    x, y = x0 + (x1 - x0) * 0.04, y0 + (x1 - x0) * 0.03
+    ax.plot([x, x + length], [y, y], color="black", linewidth=3)
+    ax.text(x + length / 2, y + (x1 - x0) * 0.012, f"{length:,.0f} 米", ha="center",
+            fontsize=8, family=settings.REPORT_CJK_FONT)  # fmt: skip
+
+
+def _png(canvas: _Canvas, title: str, handles: list) -> str:
+    family = settings.REPORT_CJK_FONT
+    canvas.ax.set_title(title, fontsize=11, family=family)
+    if handles:
+        canvas.ax.legend(
+            handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+            prop={"family": family, "size": 8}, title="图例", title_fontproperties={
+                "family": family, "size": 9}, frameon=True,
+        )  # fmt: skip
+    _scale_bar(canvas)
+    buffer = io.BytesIO()
+    canvas.figure.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _base_layers(canvas: _Canvas, community: gpd.GeoDataFrame, grids, buildings) -> list:
+    _draw(canvas, buildings, color="#bdbdbd", linewidth=0)
+    _draw(canvas, grids, facecolor="none", edgecolor="#1f6fb2", linewidth=0.8, linestyle="--")
+    _draw(canvas, community, facecolor="none", edgecolor="#c8161d", linewidth=1.8)
+    return [
+        Patch(facecolor="none", edgecolor="#c8161d", label="社区边界"),
+        Patch(facecolor="none", edgecolor="#1f6fb2", linestyle="--", label="网格"),
+        Patch(facecolor="#bdbdbd", label="楼栋"),
+    ]
+
+
+def _stations(canvas: _Canvas, stations: gpd.GeoDataFrame) -> list:
+    _draw(canvas, stations, color="#e08a00", markersize=40, edgecolor="black", zorder=5)
+    return [Line2D([], [], marker="o", linestyle="", color="#e08a00", markeredgecolor="black",
+                   label="党群服务站")]  # fmt: skip
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str], empty: str) -> str:
+    if frame.empty:
+        return f"<p class='empty'>{html.escape(empty)}</p>"
+    shown = frame.loc[:, list(columns)].rename(columns=columns)
+    return shown.to_html(index=False, escape=True, na_rep="—", border=0, classes="data")
+
+
+def _img(b64: str, alt: str) -> str:
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
+
+
+def _p(text: str) -> str:
+    return f"<p>{html.escape(text)}</p>"
+
+
+STYLE = """
+@page { size: A4; margin: 16mm 14mm; }
+body { font-family: 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif; font-size: 10.5pt;
+       color: #222; max-width: 960px; margin: 0 auto; }
+h1 { color: #c8161d; border-bottom: 3px solid #c8161d; padding-bottom: 4px; }
+h2 { color: #7a0c0c; margin-top: 1.4em; border-left: 5px solid #c8161d; padding-left: 8px; }
+section { page-break-inside: auto; }
+section + section { page-break-before: always; }
+img { max-width: 100%; border: 1px solid #ddd; }
+table.data { border-collapse: collapse; width: 100%; margin: .6em 0; font-size: 9pt; }
+table.data th, table.data td { border: 1px solid #bbb; padding: 3px 5px; text-align: left; }
+table.data th { background: #f3e3e3; }
+.figures { display: grid; grid-template-columns: repeat(4, 1fr); gap: 6px; }
+.figure { border: 1px solid #ddd; padding: 6px; }
+.figure b { display: block; font-size: 14pt; color: #c8161d; }
+.empty { color: #666; }
+.meta { color: #666; }
+"""
+
+
+def community_report_html(
+    engine: Engine,
+    community_code: str,
+    radius_m: float | None = None,
+    now: dt.datetime | None = None,
+    permutations: int = settings.HOTSPOT_PERMUTATIONS,
+) -> str:
+    """The community report as one self-contained HTML page (images embedded, no URL).
+
+    Raises
+    ------
+    InputError
+        For an unknown community code.
+    ReportError
+        When the CJK font is missing.
+    """
+    inputs, layers = load_planning_inputs(engine, radius_m, now)
+    communities = layers.communities
+    match = communities[communities["code"] == community_code]
+    if match.empty:
+        known = ", ".join(communities["code"].astype(str))
+        raise InputError(
+            f"社区编码不存在 / no community with code {community_code!r}; known: {known}"
+        )
+    community = match.iloc[[0]]
+    cid = community["id"].iloc[0]
+    name = str(community["name"].iloc[0])
+    radius = float(inputs.radius_m)
+    grids = layers.grids[layers.grids["community_id"] == cid]
+    buildings = layers.buildings[layers.buildings["community_id"] == cid]
+    near = layers.stations[
+        layers.stations.to_crs(metric_crs(community))
+        .distance(community.to_crs(metric_crs(community)).geometry.iloc[0])
+        .to_numpy()
+        <= radius
+    ]
+    street = str(layers.streets["name"].iloc[0]) if len(layers.streets) else ""
+    cjk_font_path()  # fail before any work when the font is missing
+    parts: list[str] = []
+
+    # 1 overview
+    coverage = check_coverage(
+        layers.communities, layers.grids, layers.buildings, layers.stations, radius
+    )
+    summary = coverage.community_summary.set_index("code").loc[community_code]
+    members = inputs.members
+    member_buildings = set(buildings["id"])
+    n_members = int(members["building_id"].isin(member_buildings).sum())
+    requests = inputs.requests
+    stats = grid_request_stats(requests, grids, inputs.now)
+    figures = [
+        ("网格", f"{len(grids)} 个"),
+        ("楼栋", f"{len(buildings):,} 栋"),
+        ("住户", f"{int(buildings['households'].sum()):,} 户"),
+        ("党员", f"{n_members:,} 名"),
+        ("党群服务站(社区内及周边)", f"{len(near)} 个"),
+        ("诉求(全部)", f"{int(stats['requests'].sum()):,} 件"),
+        ("未办结诉求", f"{int(stats['open'].sum()):,} 件"),
+        ("覆盖综合得分", f"{summary['score']:.1f} 分"),
+    ]
+    boxes = "".join(
+        f"<div class='figure'>{html.escape(k)}<b>{html.escape(v)}</b></div>" for k, v in figures
+    )
+    parts.append(
+        _section(
+            "overview",
+            f"<div class='figures'>{boxes}</div>"
+            + _p(f"服务半径按 {radius:,.0f} 米计;统计截至 {inputs.now:%Y-%m-%d}。"),
+        )
+    )
+
+    # 2 coverage
+    problems = filter_problems(coverage.problems, [community_code])
+    canvas = _canvas(community)
+    handles = _base_layers(canvas, community, grids, buildings)
+    for kind, (zh, _en, colour) in PROBLEM_KINDS.items():
+        rows = problems[problems["kind"] == kind]
+        if len(rows):
+            _draw(canvas, rows, color=colour, alpha=0.7, edgecolor=colour, linewidth=1.5)
+            handles.append(Patch(facecolor=colour, alpha=0.7, label=f"{zh}({len(rows)})"))
+    handles += _stations(canvas, near)
+    image = _png(canvas, f"{name} 网格覆盖问题", handles)
+    parts.append(
+        _section(
+            "coverage",
+            _img(image, "覆盖问题地图")
+            + _p(f"共发现 {len(problems)} 个问题。")
+            + _table(
+                pd.DataFrame(problems.drop(columns=problems.geometry.name)),
+                {"label": "问题类型", "grid_code": "网格编码", "detail": "说明"},
+                "未发现覆盖问题。",
+            ),
+        )
+    )
+
+    # 3 density
+    density = member_density(layers.grids, layers.buildings, members, community_ids=[cid])
+    dgrids = density.grids
+    canvas = _canvas(community)
+    values = dgrids["members_per_100_households"]
+    _draw(canvas, dgrids[values.notna().to_numpy()], column="members_per_100_households",
+          cmap="Reds", linewidth=0.5, edgecolor="white", legend=False)  # fmt: skip
+    handles = _base_layers(canvas, community, None, None)[:1]
+    if values.notna().any():
+        lo, hi = float(values.min()), float(values.max())
+        cmap = colormaps["Reds"]
+        for q in np.linspace(0, 1, 4):
+            v = lo + q * (hi - lo)
+            handles.append(Patch(color=cmap(q), label=f"{v:.1f} 名/百户"))
+    image = _png(canvas, f"{name} 每百户党员数", handles)
+    totals = density.totals
+    parts.append(
+        _section(
+            "density",
+            _img(image, "党员分布地图")
+            + _p(
+                f"全社区党员 {totals['members']:,} 名,每百户 "
+                f"{totals['members_per_100_households']:.1f} 名;双报到在职党员 "
+                f"{totals['in_service_registered']:,} 名,失联党员 {totals['lost_contact']:,} 名。"
+            )
+            + _table(
+                pd.DataFrame(dgrids.drop(columns=dgrids.geometry.name)).round(
+                    {"members_per_100_households": 1}
+                ),
+                {
+                    "grid_code": "网格编码",
+                    "grid_name": "网格",
+                    "households": "户数(户)",
+                    "members": "党员(名)",
+                    "members_per_100_households": "每百户党员(名)",
+                    "in_service_registered": "双报到(名)",
+                },
+                "本社区没有网格。",
+            ),
+        )
+    )
+
+    # 4 hotspots (Gi* over the street's grids, shown for this community)
+    hot = request_hotspots(
+        requests, layers.grids, layers.buildings, unit="grid", permutations=permutations
+    )
+    cells = hot.cells[hot.cells["unit_id"].isin(grids["id"])]
+    canvas = _canvas(community)
+    handles = _base_layers(canvas, community, None, None)[:1]
+    for cls, (zh, _en, colour) in HOTSPOT_CLASSES.items():
+        rows = cells[cells["cls"] == cls]
+        if len(rows):
+            _draw(canvas, rows, color=colour, edgecolor="white", linewidth=0.5)
+            handles.append(Patch(color=colour, label=f"{zh}({len(rows)})"))
+    image = _png(canvas, f"{name} 诉求热点(Gi*)", handles)
+    lines = [
+        line for line in summarise_hotspots(hot, "zh") if name in line or "未发现" in line
+    ] or [f"{name}未处在全街道诉求热点的核心。"]
+    parts.append(_section("hotspots", _img(image, "诉求热点地图") + "".join(_p(x) for x in lines)))
+
+    # 5 request handling
+    shown = stats.round({"median_hours_to_resolve": 1, "mean_rating": 2})
+    total = int(stats["requests"].sum())
+    overdue = int(stats["overdue"].sum())
+    parts.append(
+        _section(
+            "requests",
+            _p(
+                f"本社区共受理诉求 {total:,} 件,未办结 {int(stats['open'].sum()):,} 件,"
+                f"其中超期 {overdue:,} 件。"
+            )
+            + _table(
+                shown,
+                {
+                    "grid_code": "网格编码",
+                    "grid_name": "网格",
+                    "requests": "诉求(件)",
+                    "open": "未办结(件)",
+                    "overdue": "超期(件)",
+                    "median_hours_to_resolve": "办结中位时长(小时)",
+                    "mean_rating": "平均评价(分)",
+                },
+                "本社区没有网格。",
+            ),
+        )
+    )
+
+    # 6 organisation-form advice
+    advice = organisation_advice(
+        layers.communities, layers.grids, layers.buildings,
+        read_table(engine, "party_org"), members,
+    )  # fmt: skip
+    rows = advice.problems()
+    rows = rows[rows["community_code"] == community_code].assign(
+        status_label=lambda f: f["status"].map(lambda s: STATUS_LABELS[s][0])
+    )
+    parts.append(
+        _section(
+            "organisation",
+            _table(
+                rows,
+                {
+                    "grid_code": "网格编码",
+                    "members": "党员(名)",
+                    "status_label": "情况",
+                    "advice": "建议",
+                },
+                "本社区各网格党组织设置合理。",
+            ),
+        )
+    )
+
+    # 7 under-covered ranking
+    classes = pd.DataFrame(hot.cells[["unit_id", "cls"]])
+    ranking = rank_areas(inputs, hotspots=classes, community_ids=[cid])
+    top = ranking.top(settings.PLANNING_TOP_AREAS)
+    canvas = _canvas(community)
+    _draw(canvas, ranking.table, column="score", cmap="OrRd", vmin=0, vmax=100,
+          edgecolor="white", linewidth=0.5)  # fmt: skip
+    handles = _base_layers(canvas, community, None, None)[:1]
+    for v in (0, 25, 50, 75):
+        handles.append(Patch(color=colormaps["OrRd"](v / 100), label=f"{v} 分及以上"))
+    _draw(canvas, top.head(3), facecolor="none", edgecolor="black", linewidth=2)
+    handles.append(Patch(facecolor="none", edgecolor="black", label="最薄弱的 3 个网格"))
+    handles += _stations(canvas, near)
+    image = _png(canvas, f"{name} 薄弱区域得分(越高越需加强)", handles)
+    weights = ",".join(f"{k} {v:g}" for k, v in ranking.weights.items())
+    parts.append(
+        _section(
+            "planning",
+            _img(image, "薄弱区域地图")
+            + _p("得分 0–100,越高越需要加强;各项按权重(分)合成:" + weights + "。")
+            + _table(
+                pd.DataFrame(top.drop(columns=top.geometry.name)),
+                {"rank": "排名", "label": "网格", "score": "得分", "why": "原因"},
+                "各网格指标均在合理范围内。",
+            ),
+        )
+    )
+
+    title = f"{name}网格化管理工作报告"
+    return (
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        f"<p class='meta'>{html.escape(street)} · 社区编码 {html.escape(community_code)} · "
+        f"生成于 {dt.datetime.now():%Y-%m-%d %H:%M}(gridmap)</p>"
+        + "".join(parts)
+        + "</body></html>"
+    )
+
+
+def _section(key: str, body: str) -> str:
+    title = SECTIONS[key][0]
+    return f"<section id='{key}'><h2>{html.escape(title)}</h2>{body}</section>"
+
+
+def html_to_pdf(page: str, chromium: str | None = None, timeout_s: int = 180) -> bytes:
+    """Print an HTML page to PDF with headless Chromium (A4, no header or footer).
+
+    Raises
+    ------
+    ReportError
+        When Chromium is missing or fails.
+    """
+    exe = chromium or os.environ.get("GRIDMAP_CHROMIUM") or settings.CHROMIUM
+    if not Path(exe).exists():
+        raise ReportError(
+            f"找不到 Chromium / Chromium not found at {exe}: install it (apt-get install "
+            "chromium) or set GRIDMAP_CHROMIUM; the HTML report needs nothing"
+        )
+    with tempfile.TemporaryDirectory(prefix="gridmap-report-") as tmp:
+        source = Path(tmp) / "report.html"
+        target = Path(tmp) / "report.pdf"
+        source.write_text(page, encoding="utf-8")
+        command = [
+            exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-extensions",
+            f"--user-data-dir={Path(tmp) / 'profile'}", "--no-pdf-header-footer",
+            f"--print-to-pdf={target}", source.as_uri(),
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ReportError(f"Chromium 打印 PDF 失败 / Chromium could not print: {exc}") from exc
+        if not target.exists() or target.stat().st_size == 0:
+            tail = done.stderr.decode("utf-8", "replace")[-400:]
+            raise ReportError(f"Chromium 未生成 PDF / Chromium made no PDF: {tail}")
+        return target.read_bytes()
+
+
+def build_community_report(
+    engine: Engine,
+    community_code: str,
+    fmt: str = "html",
+    radius_m: float | None = None,
+    now: dt.datetime | None = None,
+    permutations: int = settings.HOTSPOT_PERMUTATIONS,
+) -> bytes:
+    """The printable report of one community, as HTML (UTF-8) or PDF bytes.
+
+    Parameters
+    ----------
+    engine : Engine
+    community_code : str
+        e.g. ``"420303001-004"``.
+    fmt : {"html", "pdf"}
+        HTML: one self-contained page, maps as embedded PNG. PDF: that page printed by headless
+        Chromium.
+    radius_m : float, optional
+        Walking radius of a station; default ``settings.SERVICE_REACH_M``.
+    now : datetime, optional
+        For overdue requests; default the demo date on the demo street, else the clock.
+    permutations : int
+        Gi* permutations of the hotspot section.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"未知的报告格式 / unknown report format {fmt!r}; use html or pdf")
+    page = community_report_html(engine, community_code, radius_m, now, permutations)
+    if fmt == "html":
+        return page.encode("utf-8")
+    return html_to_pdf(page)

@@ -1,0 +1,129 @@
+"""gridmap.report: the printable community report, HTML (self-contained) and PDF (Chromium)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gridmap import settings
+from gridmap.bootstrap import create_demo_database
+from gridmap.db import open_database
+from gridmap.errors import InputError
+from gridmap.report import SECTIONS, ReportError, build_community_report, html_to_pdf
+from gridmap.repository import community_summary
+
+DEMO_COMMUNITIES = [f"420303001-00{i}" for i in range(1, 8)]
+PERMUTATIONS = 99  # the hotspot section's Gi*; fewer permutations keep the test quick
+
+
+@pytest.fixture(scope="module")
+def demo_engine(demo_db_url: str):
+    engine = open_database(demo_db_url)
+    yield engine
+    engine.dispose()
+
+
+def _html(engine, code: str) -> str:
+    return build_community_report(engine, code, "html", permutations=PERMUTATIONS).decode("utf-8")
+
+
+def _check_self_contained(page: str) -> None:
+    assert not re.search(r"https?://", page), "the report must not refer to any URL"
+    assert "<script" not in page and "<link" not in page
+    sources = re.findall(r"src='([^']*)'", page)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+
+
+@pytest.mark.parametrize("code", DEMO_COMMUNITIES)
+def test_html_report_for_every_demo_community(demo_engine, code: str) -> None:
+    page = _html(demo_engine, code)
+    _check_self_contained(page)
+    for key, (title, _en) in SECTIONS.items():
+        assert f"<section id='{key}'>" in page and title in page
+    assert page.count("data:image/png;base64,") == 4  # coverage, density, hotspots, ranking
+    figures = community_summary(demo_engine).set_index("code").loc[code]
+    assert f"{figures['name']}网格化管理工作报告" in page
+    assert f"住户<b>{figures['households']:,} 户</b>" in page
+    assert f"网格<b>{figures['grids']} 个</b>" in page
+    assert f"党员<b>{figures['members']:,} 名</b>" in page
+    assert "服务半径按 500 米计" in page
+
+
+def test_report_names_the_demo_defects(demo_engine) -> None:
+    from gridmap.demo import DEMO_DEFECTS
+
+    page = _html(demo_engine, "420303001-007")
+    for grid in DEMO_DEFECTS["far_from_station_grids"]:
+        assert grid in page
+    assert "服务半径外住户" in page and "未建党组织" in page
+    assert "米服务半径外" in page  # a "why" sentence of the ranking
+
+
+def test_pdf_report(demo_engine, tmp_path: Path) -> None:
+    pdf = build_community_report(demo_engine, "420303001-004", "pdf", permutations=PERMUTATIONS)
+    assert pdf.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+    assert pages >= len(SECTIONS)  # each section starts a page
+    target = tmp_path / "report.pdf"
+    target.write_bytes(pdf)
+    if shutil.which("pdftoppm"):  # the visual check runs where poppler is installed
+        subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(target),
+                        str(tmp_path / "page")], check=True)  # fmt: skip
+        pngs = list(tmp_path.glob("page*.png"))
+        assert pngs and pngs[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_on_each_backend(db_url: str) -> None:
+    engine = create_demo_database(db_url)
+    try:
+        page = _html(engine, "420303001-001")
+    finally:
+        engine.dispose()
+    _check_self_contained(page)
+    assert "东岳路社区" in page
+
+
+def test_bad_requests_are_refused(demo_engine) -> None:
+    with pytest.raises(InputError, match="no community with code"):
+        build_community_report(demo_engine, "999")
+    with pytest.raises(InputError, match="unknown report format"):
+        build_community_report(demo_engine, "420303001-001", "docx")
+
+
+def test_missing_font_fails_clearly(demo_engine, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "REPORT_CJK_FONT", "No Such Font CJK")
+    with pytest.raises(ReportError, match="fonts-noto-cjk"):
+        _html(demo_engine, "420303001-001")
+
+
+def test_missing_chromium_fails_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="GRIDMAP_CHROMIUM"):
+        html_to_pdf("<html></html>", chromium=str(tmp_path / "no-chromium"))
+
+
+def test_cli_report_and_sites(demo_db_url: str, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from gridmap.cli import main
+
+    runner = CliRunner()
+    out = tmp_path / "r.html"
+    done = runner.invoke(main, ["report", "--db", demo_db_url, "--community", "420303001-002",
+                                "--out", str(out)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "柏林路社区网格化管理工作报告" in out.read_text(encoding="utf-8")
+    bad = runner.invoke(main, ["report", "--db", demo_db_url, "--community", "x", "--out",
+                               str(out)])  # fmt: skip
+    assert bad.exit_code == 2 and "no community" in bad.output
+    done = runner.invoke(main, ["sites", "--db", demo_db_url, "--community", "420303001-007",
+                                "-k", "2", "--radius", "300", "--format", "json"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    payload = json.loads(done.output)
+    assert payload["status"] == "Optimal" and len(payload["sites"]) == 2
+    assert payload["after"] - payload["before"] == sum(s["gain"] for s in payload["sites"])
