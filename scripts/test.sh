@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # (a) Debian packages the tests drive: PostgreSQL+PostGIS, Chromium, CJK fonts.
-DEB_PKGS=(postgresql-15-postgis-3 chromium fonts-noto-cjk)
+DEB_PKGS=(postgresql-15-postgis-3 chromium fonts-noto-cjk poppler-utils)
 missing=()
 for pkg in "${DEB_PKGS[@]}"; do
   dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$pkg")
