@@ -30,6 +30,20 @@ LEAFLET_VERSION = "1.9.4"
 BROWSER_DECIMALS = 6
 
 
+def _embed_json_as_utf8() -> None:
+    """Let folium write GeoJSON with Chinese as UTF-8 instead of ``\\uXXXX`` escapes.
+
+    folium renders ``{{ this.data|tojson }}`` with Jinja's ``tojson``, which still escapes
+    ``< > & '`` (safe inside ``<script>``); only the 6-byte escapes of non-ASCII text go. On the
+    demo street this makes the overview page 6 % smaller (BENCHMARKS.md §4).
+    """
+    policies = folium.GeoJson._template.environment.policies
+    policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+
+
+_embed_json_as_utf8()
+
+
 class OfflineMap(folium.Map):
     """A folium map whose Leaflet JS/CSS come from the app's own static folder."""
 
@@ -109,6 +123,10 @@ def browser_geojson(
         Coordinate precision.
     """
     geoms = shapely.set_precision(np.asarray(frame.geometry.values), 10.0**-decimals)
+    single = (shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON) & (
+        shapely.get_num_geometries(geoms) == 1
+    )
+    geoms[single] = shapely.get_geometry(geoms[single], 0)  # a one-part building: a Polygon
     props = pd.DataFrame({name: escape_text(frame[name]) for name in properties})
     features = [
         {"type": "Feature", "properties": row, "geometry": geom}
@@ -296,13 +314,15 @@ def grid_fields(lang: Language) -> dict[str, str]:
 
 
 def building_fields(lang: Language) -> dict[str, str]:
-    """Pop-up fields of a building (column → label)."""
+    """Pop-up fields of a building (column → label).
+
+    Kept to three: buildings are most of every map's payload (a street has thousands), and
+    each extra field is sent once per building; codes and residents are in the tables.
+    """
     zh = lang == "zh"
     return {
         "name": label("building", lang),
-        "code": label("code", lang),
         "households": "户数(户)" if zh else "Households",
-        "residents": "人口(人)" if zh else "Residents",
         "leader_name": label("building_leader", lang),
     }
 

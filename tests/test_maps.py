@@ -30,6 +30,12 @@ def test_map_loads_nothing_from_the_internet(layers) -> None:
     assert f"{settings.STATIC_URL}/leaflet-1.9.4/leaflet.css" in page
 
 
+def test_chinese_is_sent_as_utf8_and_markup_still_escaped(layers) -> None:
+    page = street_map(layers).get_root().render()
+    assert "\\u7532" not in page and "甲社区" in page  # 甲 as UTF-8, not \\u7532
+    assert HOSTILE not in page
+
+
 def test_map_script_needs_no_jquery(layers) -> None:
     """Offline maps load Leaflet only: any folium element that needs jQuery would break."""
     page = street_map(layers).get_root().render()
@@ -66,7 +72,9 @@ def test_popups_show_leader_masked_and_missing_as_blank(layers) -> None:
 
 def test_geojson_rounds_coordinates(layers) -> None:
     data = browser_geojson(layers.buildings, ["code"], decimals=6)
-    ring = data["features"][0]["geometry"]["coordinates"][0][0]
+    geometry = data["features"][0]["geometry"]
+    assert geometry["type"] == "Polygon"  # a one-part building is sent as a plain polygon
+    ring = geometry["coordinates"][0]
     assert all(len(f"{x:.10f}".rstrip("0").split(".")[1]) <= 6 for x, _y in ring)
 
 
