@@ -315,8 +315,12 @@ def assign_buildings(
     """
     _check_frame(buildings, "buildings", ("id",), _POLYGONAL)
     _check_frame(grids, "grids", ("id",), _POLYGONAL)
-    crs = _analysis_crs(buildings, grids)
-    return _assign(_prepare(buildings, crs), _prepare(grids, crs), min_share)
+    # Shares are ratios of areas inside one building, the same in any CRS at this scale (in
+    # WGS 84 degrees too, to ~1e-6), so the buildings stay in their own CRS: reprojecting a
+    # million polygons would cost more than the whole assignment.
+    if pyproj.CRS.from_user_input(grids.crs) != pyproj.CRS.from_user_input(buildings.crs):
+        grids = grids.to_crs(buildings.crs)
+    return _assign(_prepare(buildings, None), _prepare(grids, None), min_share)
 
 
 def _assign(
