@@ -250,15 +250,18 @@ def _geojson_layer(
     group = folium.FeatureGroup(name=name, show=show)
     if frame.empty:
         return group
-    data = browser_geojson(frame, list(fields))
-    aliases = [fields[f] for f in fields]
+    # Short property keys (p0, p1 …): a key is sent once per feature, a label once per layer.
+    keys = [f"p{i}" for i in range(len(fields))]
+    short = frame.rename(columns=dict(zip(fields, keys, strict=True)))
+    data = browser_geojson(short, keys)
+    aliases = list(fields.values())
     folium.GeoJson(
         data,
         name=name,
         style_function=style.style,
         highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.35},
-        tooltip=folium.GeoJsonTooltip(fields=list(fields)[:2], aliases=aliases[:2]),
-        popup=folium.GeoJsonPopup(fields=list(fields), aliases=aliases, max_width=320),
+        tooltip=folium.GeoJsonTooltip(fields=keys[:2], aliases=aliases[:2]),
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, max_width=320),
         smooth_factor=0.5,
         marker=marker,
     ).add_to(group)

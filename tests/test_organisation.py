@@ -646,7 +646,7 @@ def test_zone_map_is_offline_with_a_legend_and_escaped_names(world: Engine) -> N
     )
     assert grids.loc[grids["id"] == 1, "workers"].iloc[0] == "<*******>(兼职)"
     html = zone_map(layers, zoned, grids=grids).get_root().render()
-    assert '"\\u515a\\u5458\\u8d23\\u4efb\\u533a (2)"' in html  # layer control: 党员责任区 (2)
+    assert '"党员责任区 (2)"' in html  # the layer control (Chinese sent as UTF-8)
     assert "gridmap-legend" in html and "党员责任区楼栋" in html
     assert re.findall(r"https?://[^\s\"'<>]+", html) == []
     html = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), html)
