@@ -32,6 +32,7 @@ from gridmap.auth import mask_names
 from gridmap.crs import metric_crs
 from gridmap.errors import InputError
 from gridmap.models import MemberCategory
+from gridmap.validation import require_frame
 
 __all__ = [
     "CATEGORY_LABELS",
@@ -128,19 +129,6 @@ class DensityReport:
         return out
 
 
-def _require(frame: object, name: str, columns: Sequence[str], geo: bool = False) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a (Geo)DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{name} 缺少列 / lacks the column(s) {', '.join(missing)}; "
-            f"it needs {', '.join(columns)}"
-        )
-    if geo and (not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None):
-        raise InputError(f"{name} must be a GeoDataFrame with a CRS (e.g. EPSG:4326)")
-
-
 def _check_categories(categories: Sequence[str] | None) -> tuple[str, ...]:
     if categories is None:
         return tuple(CATEGORY_LABELS)
@@ -206,9 +194,9 @@ def member_density(
     undefined (NaN) for a grid without households; per km² uses the grid's area in the local
     UTM zone.
     """
-    _require(grids, "grids", GRID_COLUMNS, geo=True)
-    _require(buildings, "buildings", BUILDING_COLUMNS, geo=True)
-    _require(members, "members", MEMBER_COLUMNS)
+    require_frame(grids, "grids", GRID_COLUMNS, geo=True)
+    require_frame(buildings, "buildings", BUILDING_COLUMNS, geo=True)
+    require_frame(members, "members", MEMBER_COLUMNS)
     cats = _check_categories(categories)
     grids_in = grids
     buildings_in = buildings
@@ -466,10 +454,10 @@ def member_roster(
         ``grid_code, building_code, name, category, registered_on``, ordered by grid,
         building and category.
     """
-    _require(members, "members", ("id", "person_id", "category", "building_id"))
-    _require(people, "people", ("id", "name"))
-    _require(buildings, "buildings", ("id", "code", "grid_id"))
-    _require(grids, "grids", ("id", "code"))
+    require_frame(members, "members", ("id", "person_id", "category", "building_id"))
+    require_frame(people, "people", ("id", "name"))
+    require_frame(buildings, "buildings", ("id", "code", "grid_id"))
+    require_frame(grids, "grids", ("id", "code"))
     names = people.set_index("id")["name"]
     bld = buildings.set_index("id")
     grid_codes = grids.set_index("id")["code"]

@@ -41,6 +41,7 @@ from gridmap import settings
 from gridmap.errors import InputError
 from gridmap.labels import Language
 from gridmap.models import RequestSource, RequestStatus
+from gridmap.validation import require_frame
 
 __all__ = [
     "HOTSPOT_CLASSES",
@@ -102,19 +103,6 @@ OPEN_STATUSES: tuple[str, ...] = (
 _RESOLVED = (RequestStatus.resolved.value, RequestStatus.evaluated.value)
 
 REQUEST_COLUMNS = ("id", "category", "source", "status", "received_at", "due_at", "resolved_at")
-
-
-def _require(frame: object, name: str, columns: Sequence[str], geo: bool = False) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a (Geo)DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{name} 缺少列 / lacks the column(s) {', '.join(missing)}; "
-            f"it needs {', '.join(columns)}"
-        )
-    if geo and (not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None):
-        raise InputError(f"{name} must be a GeoDataFrame with a CRS (e.g. EPSG:4326)")
 
 
 def is_demo_street(streets: pd.DataFrame) -> bool:
@@ -179,7 +167,7 @@ def filter_requests(
     InputError
         For an unknown source or status, an empty window, or "overdue" without ``now``.
     """
-    _require(requests, "requests", REQUEST_COLUMNS)
+    require_frame(requests, "requests", REQUEST_COLUMNS)
     if status not in STATUS_FILTERS:
         raise InputError(
             f"未知的状态筛选 / unknown status filter {status!r}; known: {list(STATUS_FILTERS)}"
@@ -213,7 +201,7 @@ def filter_requests(
 
 def open_requests(requests: gpd.GeoDataFrame, now: dt.datetime) -> gpd.GeoDataFrame:
     """Unresolved requests with ``overdue`` (past due at ``now``) and ``hours_overdue``."""
-    _require(requests, "requests", REQUEST_COLUMNS)
+    require_frame(requests, "requests", REQUEST_COLUMNS)
     rows = requests[_is_open(requests)].copy()
     late = pd.Timestamp(now) - pd.to_datetime(rows["due_at"])
     rows["overdue"] = (late > pd.Timedelta(0)).fillna(False).to_numpy(dtype=bool)
@@ -507,8 +495,8 @@ def request_hotspots(
     -------
     HotspotReport
     """
-    _require(requests, "requests", ("id", "category"), geo=True)
-    _require(grids, "grids", ("id", "code"), geo=True)
+    require_frame(requests, "requests", ("id", "category"), geo=True)
+    require_frame(grids, "grids", ("id", "code"), geo=True)
     if unit not in settings.HOTSPOT_UNITS:
         raise InputError(
             f"未知的分析单元 / unknown unit {unit!r}; known: {list(settings.HOTSPOT_UNITS)}"
@@ -760,8 +748,8 @@ def grid_request_stats(
         community_name, requests, open, overdue, median_hours_to_resolve, mean_rating``
         (NaN where nothing was resolved or rated).
     """
-    _require(requests, "requests", REQUEST_COLUMNS, geo=True)
-    _require(grids, "grids", ("id", "code"), geo=True)
+    require_frame(requests, "requests", REQUEST_COLUMNS, geo=True)
+    require_frame(grids, "grids", ("id", "code"), geo=True)
     grid_id = assign_grids(requests.to_crs(grids.crs), grids)
     received = pd.to_datetime(requests["received_at"])
     resolved = pd.to_datetime(requests["resolved_at"])

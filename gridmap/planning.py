@@ -50,6 +50,7 @@ from gridmap import settings
 from gridmap.crs import metric_crs
 from gridmap.errors import InputError
 from gridmap.hotspots import OPEN_STATUSES, assign_grids, request_hotspots
+from gridmap.validation import require_frame
 
 __all__ = [
     "FACTORS",
@@ -104,19 +105,6 @@ _WORKER_COLUMNS = ("grid_id",)
 _REQUEST_COLUMNS = ("id", "status", "due_at")
 
 
-def _require(frame: object, name: str, columns: Sequence[str], geo: bool = False) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a (Geo)DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{name} 缺少列 / lacks the column(s) {', '.join(missing)}; "
-            f"it needs {', '.join(columns)}"
-        )
-    if geo and (not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None):
-        raise InputError(f"{name} 须为带坐标系的图层 / must be a GeoDataFrame with a CRS")
-
-
 def _empty_points() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"id": pd.Series(dtype="int64")}, geometry=[], crs=4326)
 
@@ -160,12 +148,12 @@ class PlanningInputs:
     radius_m: float = settings.SERVICE_REACH_M
 
     def __post_init__(self) -> None:
-        _require(self.grids, "grids", _GRID_COLUMNS, geo=True)
-        _require(self.buildings, "buildings", _BUILDING_COLUMNS, geo=True)
-        _require(self.stations, "stations", ("id",), geo=True)
-        _require(self.members, "members", _MEMBER_COLUMNS)
-        _require(self.workers, "workers", _WORKER_COLUMNS)
-        _require(self.requests, "requests", _REQUEST_COLUMNS, geo=True)
+        require_frame(self.grids, "grids", _GRID_COLUMNS, geo=True)
+        require_frame(self.buildings, "buildings", _BUILDING_COLUMNS, geo=True)
+        require_frame(self.stations, "stations", ("id",), geo=True)
+        require_frame(self.members, "members", _MEMBER_COLUMNS)
+        require_frame(self.workers, "workers", _WORKER_COLUMNS)
+        require_frame(self.requests, "requests", _REQUEST_COLUMNS, geo=True)
         if not isinstance(self.radius_m, int | float) or not self.radius_m > 0:
             raise InputError(
                 f"服务半径须为正数(米) / radius_m must be positive, got {self.radius_m!r}"
@@ -567,7 +555,7 @@ def rank_areas(
     table["overdue"] = open_counts["sum"].to_numpy(dtype=float)
     cls = pd.Series("not_significant", index=table["unit_id"].to_numpy(), dtype=object)
     if hotspots is not None:
-        _require(hotspots, "hotspots", ("unit_id", "cls"))
+        require_frame(hotspots, "hotspots", ("unit_id", "cls"))
         given = hotspots.set_index("unit_id")["cls"]
         given = given[~given.index.duplicated()]
         cls = given.reindex(cls.index).fillna("not_significant")
@@ -719,7 +707,7 @@ def candidate_sites(
         ``site_id`` (``b<building id>`` or ``p<n>``), ``kind`` (``building`` / ``lattice``),
         ``label`` and points (EPSG:4326).
     """
-    _require(buildings, "buildings", ("id", "households"), geo=True)
+    require_frame(buildings, "buildings", ("id", "households"), geo=True)
     frames = []
     if include_buildings and len(buildings):
         public = buildings[_households(buildings) == 0]
@@ -894,9 +882,9 @@ def site_stations(
     the full problem with the existing stations fixed open. Sites covering nothing new are not
     offered to the solver and, when fewer than ``k`` sites add anything, fewer are returned.
     """
-    _require(buildings, "buildings", ("id", "households"), geo=True)
-    _require(stations, "stations", ("id",), geo=True)
-    _require(candidates, "candidates", ("site_id",), geo=True)
+    require_frame(buildings, "buildings", ("id", "households"), geo=True)
+    require_frame(stations, "stations", ("id",), geo=True)
+    require_frame(candidates, "candidates", ("site_id",), geo=True)
     if not isinstance(k, int | np.integer) or not 1 <= k <= settings.PLANNING_SITES_MAX_K:
         raise InputError(
             f"新增站点数须在 1–{settings.PLANNING_SITES_MAX_K} 之间 / k must be 1–"
