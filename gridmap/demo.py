@@ -1262,7 +1262,7 @@ def build_demo(seed: int = settings.DEMO_SEED) -> dict[str, pd.DataFrame]:
     # street, building and request above) stays as it was.
     extra = np.random.default_rng([seed, 2])
     members = _member_extras(_member_frame(demo.members), extra)
-    return {
+    tables = {
         "street": frames["street"],
         "community": frames["community"],
         "grid_plan": frames["grid_plan"],
@@ -1280,6 +1280,8 @@ def build_demo(seed: int = settings.DEMO_SEED) -> dict[str, pd.DataFrame]:
         "request_event": events,
         "member_point": _member_points(members, requests, extra),
     }
+    tables["building"] = _building_extras(tables["building"], extra)
+    return tables
 
 
 _SPECIALTIES = (
@@ -1387,3 +1389,47 @@ def _member_points(
     frame.insert(0, "id", np.arange(1, len(frame) + 1))
     frame["request_id"] = _nullable(list(frame["request_id"]))
     return frame
+
+
+#: What the demo's non-residential buildings are used for, by the end of their name.
+_NONRES_USE = {
+    "商业楼": "commercial",
+    "综合楼": "mixed",
+    "幼儿园": "public",
+    "农贸市场": "commercial",
+    "社区卫生服务站": "public",
+    "小学教学楼": "public",
+    "办公楼": "office",
+}
+#: The community of the demo's one new compound (2023) without reserved activity space.
+NEW_COMPOUND_COMMUNITY = "420303001-006"  # holds the new compound without space
+
+
+def _building_extras(buildings: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Building use (from the name of non-residential buildings), and for residential
+    compounds a completion year (1985–2016, a few 2019–2022 with activity space reserved) —
+    plus one compound completed in 2023 with no activity space reserved."""
+    names = buildings["name"].astype(str)
+    kind = pd.Series("residential", index=buildings.index, dtype=object)
+    for suffix, use in _NONRES_USE.items():
+        kind[(buildings["households"] == 0) & names.str.endswith(suffix)] = use
+    compound = names.str.replace(r"\d+栋$", "", regex=True).where(kind == "residential")
+    compounds = sorted(compound.dropna().unique())
+    years = dict(zip(compounds, rng.integers(1985, 2017, size=len(compounds)), strict=True))
+    newer = rng.choice(len(compounds), size=4, replace=False)
+    for i in newer:
+        years[compounds[i]] = int(rng.integers(2019, 2023))
+    in_community = buildings["code"].str.startswith(NEW_COMPOUND_COMMUNITY)
+    candidates = sorted(compound[in_community & compound.notna()].unique())
+    newest = candidates[int(rng.integers(len(candidates)))]
+    years[newest] = 2023
+    year = compound.map(years)
+    reserved = pd.Series([None] * len(buildings), index=buildings.index, dtype=object)
+    recent = year >= 2019
+    reserved[recent] = True
+    reserved[compound == newest] = False
+    return buildings.assign(
+        kind=kind,
+        completion_year=_nullable([None if pd.isna(y) else int(y) for y in year]),
+        activity_space_reserved=reserved,
+    )

@@ -203,6 +203,33 @@ class PointKind(enum.StrEnum):
     other = "other"
 
 
+class BuildingKind(enum.StrEnum):
+    """What a building is used for."""
+
+    residential = "residential"  # 住宅
+    office = "office"  # 写字楼
+    commercial = "commercial"  # 商业
+    mixed = "mixed"  # 商住混合
+    public = "public"  # 公共建筑 (学校、医院、机关)
+    industrial = "industrial"  # 工业
+
+
+class OrganisationKind(enum.StrEnum):
+    """两新组织: non-public enterprises and social organisations."""
+
+    enterprise = "enterprise"  # 非公有制企业
+    social = "social"  # 社会组织
+
+
+class PartyCoverage(enum.StrEnum):
+    """How an organisation is covered by Party organisation (党的组织覆盖)."""
+
+    own_branch = "own_branch"  # 单独建立党组织
+    joint_branch = "joint_branch"  # 联合党支部
+    liaison = "liaison"  # 仅选派党建指导员
+    none = "none"  # 未覆盖
+
+
 class UserRole(enum.StrEnum):
     """Application roles (DESIGN.md §3)."""
 
@@ -339,6 +366,36 @@ class Building(Base):
     leader_id: Mapped[int | None] = mapped_column(_fk("person.id"))
     party_org_id: Mapped[int | None] = mapped_column(_fk("party_org.id"))
     grid_id: Mapped[int | None] = mapped_column(_fk("grid.id"), index=True)
+    kind: Mapped[BuildingKind] = mapped_column(
+        _enum(BuildingKind), default=BuildingKind.residential, server_default="residential"
+    )
+    #: For compounds (小区): the year it was completed, and whether Party–mass activity space
+    #: was reserved (新建小区配建党群活动场所); None where unknown.
+    completion_year: Mapped[int | None] = mapped_column(Integer)
+    activity_space_reserved: Mapped[bool | None] = mapped_column()
+
+
+class Organisation(Base):
+    """两新组织: a non-public enterprise or social organisation located in a building, and how
+    Party organisation covers it."""
+
+    __tablename__ = "organisation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(_fk("community.id"), index=True)
+    building_id: Mapped[int | None] = mapped_column(_fk("building.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # 统一社会信用代码 or local code
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[OrganisationKind] = mapped_column(_enum(OrganisationKind))
+    industry: Mapped[str] = mapped_column(String(40))
+    employees: Mapped[int] = mapped_column(Integer, default=0)
+    #: Party members working there (their relation may sit anywhere).
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    coverage: Mapped[PartyCoverage] = mapped_column(
+        _enum(PartyCoverage), default=PartyCoverage.none
+    )
+    party_org_id: Mapped[int | None] = mapped_column(_fk("party_org.id"))
+    #: 党建指导员: the person sent to guide it.
+    liaison_id: Mapped[int | None] = mapped_column(_fk("person.id"))
 
 
 class ServiceStation(Base):
