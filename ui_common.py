@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from gridmap import settings
+from gridmap import auth, settings
 from gridmap.bootstrap import open_or_create_default
 from gridmap.coverage import CoverageReport, check_coverage
 from gridmap.errors import GridmapError
@@ -49,8 +49,22 @@ def coverage_report(url: str, radius_m: float) -> CoverageReport:
     """The coverage check of the whole street at one service radius, cached per database."""
     layers = street_layers(url)
     return check_coverage(
-        layers.communities, layers.grids, layers.buildings, layers.stations, radius_m
+        layers.communities,
+        layers.grids,
+        layers.buildings,
+        layers.stations,
+        radius_m,
+        organisations=organisations(url),
     )
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def organisations(url: str) -> pd.DataFrame:
+    """The 两新组织 of the communities the user may see, cached per database."""
+    from gridmap.repository import read_table
+
+    frame = read_table(engine(), "organisation")
+    return frame[frame["community_id"].isin(street_layers(url).communities["id"])]
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -60,8 +74,78 @@ def summary_table(url: str) -> pd.DataFrame:
 
 
 def database_key() -> str:
-    """A cache key naming the database in use (password hidden)."""
+    """A cache key naming the database in use (password hidden) and what the logged-in user
+    may see: cached layers and reports are never shared between scopes or roles."""
+    return f"{database_url()}#{auth.current_principal().scope_key}"
+
+
+def database_url() -> str:
+    """The database in use, password hidden (for display)."""
     return engine().url.render_as_string(hide_password=True)
+
+
+def principal() -> auth.Principal:
+    """The logged-in user of this session (after :func:`sidebar`)."""
+    return auth.current_principal()
+
+
+def _login_gate() -> auth.Principal:
+    """The logged-in principal; else the login form, and the page stops here."""
+    token = st.session_state.get("auth_token")
+    if token:
+        try:
+            found = auth.session_principal(engine(), token)
+            auth.set_current(found)
+            return found
+        except auth.SessionExpired as exc:
+            st.session_state.pop("auth_token", None)
+            st.warning(str(exc))
+    auth.set_current(None)
+    zh = st.session_state.get("lang") != "English"
+    st.title("登录 gridmap" if zh else "Log in to gridmap")
+    with st.form("login"):
+        name = st.text_input("用户名" if zh else "User name", key="login_name")
+        password = st.text_input("密码" if zh else "Password", type="password", key="login_pw")
+        submitted = st.form_submit_button("登录" if zh else "Log in", type="primary")
+    if submitted:
+        try:
+            found = auth.authenticate(engine(), name, password)
+        except GridmapError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["auth_token"] = auth.SESSIONS.start(found)
+            st.session_state.pop("login_pw", None)
+            st.rerun()
+    if auth.is_demo_database(engine()):
+        st.caption(
+            "示范数据库:可用 demo_admin / demo-admin-2026 等示范账号登录(见 README)。"
+            if zh
+            else "Demo database: log in as demo_admin / demo-admin-2026 or another demo "
+            "login (see README)."
+        )
+    elif not len(auth.list_users(engine())):
+        st.info(
+            "尚无用户:设置 GRIDMAP_ADMIN_PASSWORD 后重启,或运行 `gridmap user add`。"
+            if zh
+            else "No users yet: set GRIDMAP_ADMIN_PASSWORD and restart, or run `gridmap user add`."
+        )
+    st.stop()
+    raise RuntimeError("unreachable")  # st.stop() ends the script run
+
+
+def personal_data() -> bool:
+    """Names, phones and ID suffixes in clear: the role allows it and the user asked for it."""
+    return principal().personal_data and bool(st.session_state.get("show_personal"))
+
+
+def require(permission: str) -> None:
+    """Stop the page with a clear message unless the logged-in user's role allows it."""
+    if not principal().can(permission):
+        zh = st.session_state.get("lang") != "English"
+        st.error(
+            "您的角色无权查看此页面。" if zh else "Your role may not open this page."
+        )
+        st.stop()
 
 
 #: The app's pages: (script, Chinese title, English title). Streamlit's own page list is hidden
@@ -78,6 +162,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("pages/planning.py", "规划分析", "Planning"),
     ("pages/communities.py", "社区概况", "Communities"),
     ("pages/data_io.py", "数据导入导出", "Import and export"),
+    ("pages/audit.py", "操作日志", "Audit log"),
 ]
 #: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).
 ICON = Path(__file__).parent / "static" / "gridmap-icon.png"
@@ -90,8 +175,20 @@ def sidebar() -> tuple[Language, str]:
     -------
     (language, base map)
     """
+    user = _login_gate()
     with st.sidebar:
         lang: Language = "en" if st.session_state.get("lang") == "English" else "zh"
+        st.text(user.label(lang))  # plain text: a name is never rendered as HTML or markdown
+        if st.button("退出登录" if lang == "zh" else "Log out", key="logout"):
+            auth.SESSIONS.end(st.session_state.pop("auth_token", None))
+            auth.set_current(None)
+            st.rerun()
+        if user.personal_data:
+            st.toggle(
+                "显示完整姓名和电话" if lang == "zh" else "Show full names and phones",
+                key="show_personal",
+                help="默认脱敏显示(张*明、138****1234)。" if lang == "zh" else "Masked by default.",
+            )
         for script, zh_title, en_title in PAGES:
             st.page_link(script, label=zh_title if lang == "zh" else en_title)
         st.divider()
@@ -112,5 +209,5 @@ def sidebar() -> tuple[Language, str]:
         )
         if st.button("刷新数据" if lang == "zh" else "Reload data"):
             st.cache_data.clear()
-        st.caption(database_key())
+        st.caption(database_url())
     return lang, basemap

@@ -69,7 +69,11 @@ def load_demo(engine: Engine, seed: int = settings.DEMO_SEED, force: bool = Fals
             )
         clear_all(engine)
     tables = build_demo(seed)
-    return save_tables(engine, tables)
+    counts = save_tables(engine, tables)
+    from gridmap.auth import add_demo_users  # the demo logins (README; demo database only)
+
+    counts["user"] = len(add_demo_users(engine))
+    return counts
 
 
 def create_demo_database(

@@ -179,7 +179,8 @@ PROBLEMS_FOUND_EXIT = 1
 )
 @reports_errors
 def check(db_url: str | None, community_codes: tuple[str, ...], radius: str, fmt: str) -> None:
-    """Check grid coverage: gaps, overlaps, buildings, leaders, sizes and service reach.
+    """Check grid coverage: gaps, overlaps, buildings, leaders, sizes, service reach and blind
+    spots (两新组织 without Party coverage, blind-spot buildings, new compounds without space).
 
     Prints every problem and exits with 1 when any is found (0 when none), so it can run in a
     script or a nightly job.
@@ -187,9 +188,10 @@ def check(db_url: str | None, community_codes: tuple[str, ...], radius: str, fmt
     from gridmap.coverage import check_coverage, filter_problems, problem_table
     from gridmap.db import open_database
     from gridmap.errors import InputError
-    from gridmap.repository import load_street_layers
+    from gridmap.repository import load_street_layers, read_table
 
-    layers = load_street_layers(open_database(db_url))
+    engine = open_database(db_url)
+    layers = load_street_layers(engine)
     known = set(layers.communities["code"])
     unknown = sorted(set(community_codes) - known)
     if unknown:
@@ -197,8 +199,15 @@ def check(db_url: str | None, community_codes: tuple[str, ...], radius: str, fmt
             f"未知的社区编码 / unknown community code(s) {unknown}; "
             f"known: {', '.join(sorted(known))}"
         )
+    organisations = read_table(engine, "organisation")  # 两新组织: blind spots too
+    organisations = organisations[organisations["community_id"].isin(layers.communities["id"])]
     report = check_coverage(
-        layers.communities, layers.grids, layers.buildings, layers.stations, float(radius)
+        layers.communities,
+        layers.grids,
+        layers.buildings,
+        layers.stations,
+        float(radius),
+        organisations=organisations,
     )
     problems = filter_problems(report.problems, community_codes or None)
     table = problem_table(problems)
@@ -396,7 +405,9 @@ def requests_stats(
         click.echo(f"已导出 {len(stats)} 行 / {len(stats)} rows written to {out}", err=True)
 
 
-LAYER_CHOICES = ["communities", "grids", "buildings", "stations", "members", "requests"]
+LAYER_CHOICES = [
+    "communities", "grids", "buildings", "stations", "members", "requests", "organisations",
+]  # fmt: skip
 
 
 def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -482,8 +493,35 @@ def import_(
     click.echo(prefix + result.describe())
 
 
+def user_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--user NAME``: act as that user (scope and masking of gridmap.auth); the password
+    comes from GRIDMAP_PASSWORD or a prompt. Without it the command acts as the local operator."""
+    return click.option(
+        "--user",
+        "user_name",
+        envvar="GRIDMAP_USER",
+        default=None,
+        metavar="NAME",
+        help="Act as this gridmap user: their scope and masking apply (password from "
+        "GRIDMAP_PASSWORD, else a prompt). Default: the local operator, with full rights.",
+    )(func)
+
+
+def _login(engine: Any, user_name: str | None) -> Any:
+    """The principal of ``--user`` (authenticated), or None for the local operator."""
+    from gridmap.auth import authenticate
+
+    if not user_name:
+        return None
+    password = os.environ.get("GRIDMAP_PASSWORD") or click.prompt(
+        f"{user_name} 的密码 / password", hide_input=True
+    )
+    return authenticate(engine, user_name, password)
+
+
 @main.command()
 @db_option
+@user_option
 @click.argument("layer", type=click.Choice([*LAYER_CHOICES, "street"]))
 @click.option(
     "--format",
@@ -494,26 +532,37 @@ def import_(
 )
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @reports_errors
-def export(db_url: str | None, layer: str, fmt: str, out: Path) -> None:
-    """Export a layer, or the whole street, to GeoJSON, GeoPackage, Shapefile, XLSX or CSV."""
+def export(db_url: str | None, user_name: str | None, layer: str, fmt: str, out: Path) -> None:
+    """Export a layer, or the whole street, to GeoJSON, GeoPackage, Shapefile, XLSX or CSV.
+
+    With --user only that user's community or grid is exported, personal data masked for
+    their role (a planner's export holds no names, phones or request text)."""
+    from gridmap.auth import acting_as
     from gridmap.db import open_database
     from gridmap.io import export_layer
 
-    data = export_layer(open_database(db_url), layer, fmt)
+    engine = open_database(db_url)
+    with acting_as(_login(engine, user_name)):
+        data = export_layer(engine, layer, fmt)
     out.write_bytes(data)
     click.echo(f"已导出 / exported {layer} → {out} ({len(data):,} bytes)")
 
 
 @main.command()
 @db_option
+@user_option
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @reports_errors
-def backup(db_url: str | None, out: Path) -> None:
-    """Back the whole street up into one GeoPackage (every table, ids included)."""
+def backup(db_url: str | None, user_name: str | None, out: Path) -> None:
+    """Back the whole street up into one GeoPackage (every table, ids included; street
+    administrators only when --user is given)."""
+    from gridmap.auth import acting_as
     from gridmap.db import open_database
     from gridmap.io import backup as write_backup
 
-    counts = write_backup(open_database(db_url), out)
+    engine = open_database(db_url)
+    with acting_as(_login(engine, user_name)):
+        counts = write_backup(engine, out)
     click.echo(f"已备份 / backed up {sum(counts.values())} rows in {len(counts)} tables → {out}")
 
 
@@ -1294,6 +1343,7 @@ def serve(db_url: str | None, port: int, headless: bool) -> None:
     if not APP_PATH.exists():
         raise DatabaseError(f"找不到应用 / app not found at {APP_PATH}: install with pip -e .")
     engine = open_or_create_default(db_url)
+    _first_admin(engine)
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
@@ -1306,6 +1356,148 @@ def serve(db_url: str | None, port: int, headless: bool) -> None:
     ]  # fmt: skip
     click.echo(f"gridmap: http://localhost:{port}  ({engine.url.render_as_string()})")
     sys.exit(subprocess.call(cmd, cwd=REPO_ROOT, env=env))
+
+
+# --- users and the audit log (gridmap.auth) ---------------------------------------------------
+
+
+def _first_admin(engine: Any) -> None:
+    """On a database without users: create the first street administrator from
+    GRIDMAP_ADMIN_PASSWORD, else from a prompt (never a default password)."""
+    from gridmap.auth import ensure_admin, list_users
+
+    if len(list_users(engine)):
+        return
+    created = ensure_admin(engine)
+    if created is None and sys.stdin.isatty():
+        click.echo(
+            f"尚无用户:请为管理员 {settings.ADMIN_NAME} 设置密码 / no users yet: choose a "
+            f"password for the administrator {settings.ADMIN_NAME}"
+        )
+        password = click.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+        created = ensure_admin(engine, password)
+    if created is None:
+        click.secho(
+            "尚无用户,无人能登录:请设置 GRIDMAP_ADMIN_PASSWORD 或运行 `gridmap user add` / no "
+            "users yet, nobody can log in: set GRIDMAP_ADMIN_PASSWORD or run `gridmap user add`",
+            err=True,
+            fg="yellow",
+        )
+    else:
+        click.echo(f"已创建管理员 / administrator created: {settings.ADMIN_NAME}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Users of the app: add, list, disable, reset a password."""
+
+
+@user_group.command("add")
+@db_option
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["street_admin", "secretary", "grid_worker", "planner", "viewer"]),
+    required=True,
+)
+@click.option("--street", "street_code", default=None, help="Street code (street-wide roles).")
+@click.option("--community", "community_code", default=None, help="Community code (secretary).")
+@click.option("--grid", "grid_code", default=None, help="Grid code (grid worker).")
+@click.password_option(
+    envvar="GRIDMAP_NEW_PASSWORD", help="The password (GRIDMAP_NEW_PASSWORD, else a prompt)."
+)
+@reports_errors
+def user_add(db_url: str | None, name: str, role: str, street_code: str | None,
+             community_code: str | None, grid_code: str | None, password: str) -> None:  # fmt: skip
+    """Add a user with a role and a scope; the password is asked for (never echoed)."""
+    from gridmap.auth import create_user
+    from gridmap.db import open_database
+
+    user_id = create_user(open_database(db_url), name, password, role, street_code=street_code,
+                          community_code=community_code, grid_code=grid_code)  # fmt: skip
+    click.echo(f"已添加用户 / user added: {name} ({role}, id {user_id})")
+
+
+@user_group.command("list")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@reports_errors
+def user_list(db_url: str | None, fmt: str) -> None:
+    """Every user with role, scope and whether disabled (never a password hash)."""
+    from gridmap.auth import list_users
+    from gridmap.db import open_database
+
+    users = list_users(open_database(db_url))
+    if fmt == "json":
+        click.echo(json.dumps(users.to_dict("records"), ensure_ascii=False, indent=2))
+        return
+    for row in users.itertuples():
+        scope = row.grid_code or row.community_code or row.street_code or "—"
+        state = "已停用 / disabled" if row.disabled else ""
+        click.echo(f"{row.id:>4}  {row.name:<20} {row.role:<13} {scope:<20} {state}")
+
+
+@user_group.command("disable")
+@db_option
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Enable the user again instead.")
+@reports_errors
+def user_disable(db_url: str | None, name: str, enable: bool) -> None:
+    """Disable a user (they can no longer log in; open sessions end), or --enable again."""
+    from gridmap.auth import disable_user
+    from gridmap.db import open_database
+
+    disable_user(open_database(db_url), name, disabled=not enable)
+    click.echo(f"{'已启用 / enabled' if enable else '已停用 / disabled'}: {name}")
+
+
+@user_group.command("reset-password")
+@db_option
+@click.argument("name")
+@click.password_option(
+    envvar="GRIDMAP_NEW_PASSWORD", help="The new password (GRIDMAP_NEW_PASSWORD, else a prompt)."
+)
+@reports_errors
+def user_reset_password(db_url: str | None, name: str, password: str) -> None:
+    """Set a new password for a user (asked for, never echoed)."""
+    from gridmap.auth import reset_password
+    from gridmap.db import open_database
+
+    reset_password(open_database(db_url), name, password)
+    click.echo(f"密码已重置 / password reset: {name}")
+
+
+@main.command("audit")
+@db_option
+@click.option("--user", "user_filter", default=None, help="Only this user's rows.")
+@click.option("--action", default=None, help="Only this action (e.g. plan_approve, login_failed).")
+@click.option("--entity", default=None, help="Only this table (request, grid_plan, member …).")
+@click.option("--since", default=None, help="From this date (YYYY-MM-DD).")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@reports_errors
+def audit_command(db_url: str | None, user_filter: str | None, action: str | None,
+                  entity: str | None, since: str | None, limit: int, fmt: str) -> None:  # fmt: skip
+    """The audit log, newest first: who changed what, when, before and after."""
+    import datetime as dt
+
+    from gridmap.auth import audit_log
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+
+    try:
+        start = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        raise InputError(f"--since 应为 YYYY-MM-DD / --since must be YYYY-MM-DD: {since}") from None
+    rows = audit_log(open_database(db_url), user=user_filter, action=action, entity=entity,
+                     since=start, limit=limit)  # fmt: skip
+    if fmt == "json":
+        click.echo(rows.to_json(orient="records", force_ascii=False, date_format="iso"))
+        return
+    for row in rows.itertuples():
+        who = row.user or "system"
+        click.echo(f"{row.at:%Y-%m-%d %H:%M:%S}  {who:<16} {row.action:<22} {row.entity} "
+                   f"#{row.entity_id if row.entity_id is not None else '—'}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -108,6 +108,14 @@ PROBLEM_KINDS: dict[str, tuple[str, str, str]] = {
     "grid_too_small": ("网格户数偏少", "Grid below the household norm", "#b2df8a"),
     "grid_too_large": ("网格户数偏多", "Grid above the household norm", "#08519c"),
     "beyond_reach": ("服务半径外住户", "Households beyond service reach", "#f781bf"),
+    # Blind spots (gridmap.blindspots), only when check_coverage is given organisations:
+    "org_uncovered": ("两新组织未覆盖", "Organisation without Party coverage", "#d73027"),
+    "blind_spot_building": ("党建盲区楼宇", "Blind-spot building", "#8c2d04"),
+    "compound_no_activity_space": (
+        "新建小区未配建党群活动场所",
+        "New compound without Party–mass activity space",
+        "#4d9221",
+    ),
 }
 
 #: Columns of :attr:`CoverageReport.problems` (plus the geometry column ``geom``).
@@ -959,6 +967,7 @@ def check_coverage(
     buildings: gpd.GeoDataFrame,
     stations: gpd.GeoDataFrame | None = None,
     radius_m: float | None = None,
+    organisations: pd.DataFrame | None = None,
 ) -> CoverageReport:
     """Run every coverage check on a street (or part of one) and gather the problems.
 
@@ -975,6 +984,11 @@ def check_coverage(
         Service stations: ``id`` and points. None or empty: every household is beyond reach.
     radius_m : float, optional
         Service radius in metres (300 / 500 / 1000); default ``settings.SERVICE_REACH_M``.
+    organisations : pandas.DataFrame, optional
+        两新组织 (:data:`gridmap.blindspots.ORGANISATION_COLUMNS`). Given (even empty), the
+        blind spots of :mod:`gridmap.blindspots` are added: ``org_uncovered``,
+        ``blind_spot_building`` and ``compound_no_activity_space`` (the last from the
+        buildings' ``completion_year`` / ``activity_space_reserved``). None: neither.
 
     Returns
     -------
@@ -987,8 +1001,9 @@ def check_coverage(
         covered by two or more grids), ``overlaps, overlap_slivers, outside_area_m2,
         invalid_coverage_grids, unassigned_buildings, unassigned_households,
         split_buildings, grids_no_leader, grids_no_branch, buildings_no_leader,
-        grids_too_small, grids_too_large, households_beyond_reach, radius_m, problems`` and
-        ``score`` (mean of the community scores).
+        grids_too_small, grids_too_large, households_beyond_reach, organisations_uncovered,
+        blind_spot_buildings, compounds_no_activity_space, radius_m, problems`` and ``score``
+        (mean of the community scores).
 
     Raises
     ------
@@ -1021,7 +1036,8 @@ def check_coverage(
     reach = _reach(bld, sta, radius, assignment.buildings)
 
     ctx = _Context(com, grd, bld, assignment, radius)
-    problems = _problems(ctx, gaps, overlaps, outside, invalid, leadership, sizes, reach)
+    blind = [] if organisations is None else _blind_spot_problems(ctx, organisations, crs)
+    problems = _problems(ctx, gaps, overlaps, outside, invalid, leadership, sizes, reach, blind)
     grid_scores = _grid_scores(ctx, overlaps, outside, reach)
     community_scores = _community_scores(ctx, gaps, overlaps, grid_scores, reach)
     community_summary = _community_summary(ctx, problems, gaps, overlaps, community_scores)
@@ -1168,9 +1184,11 @@ def _problems(
     leadership: pd.DataFrame,
     sizes: pd.DataFrame,
     reach: ServiceReach,
+    extra: Sequence[gpd.GeoDataFrame] = (),
 ) -> gpd.GeoDataFrame:
     crs = ctx.grids.crs
     frames = [
+        *extra,
         *_gap_problems(ctx, gaps, crs),
         *_overlap_problems(ctx, overlaps, crs),
         _outside_problems(ctx, outside, crs),
@@ -1370,6 +1388,67 @@ def _leadership_problems(ctx: _Context, leadership: pd.DataFrame, crs: pyproj.CR
     ]
     geoms = _geoms(ctx.buildings)[pd.Index(ctx.buildings["id"]).get_indexer(ids)]
     frames.append(_problem_frame("building_no_leader", rows, geoms, crs))
+    return frames
+
+
+def _blind_spot_problems(
+    ctx: _Context, organisations: pd.DataFrame, crs: pyproj.CRS
+) -> list[gpd.GeoDataFrame]:
+    """Uncovered organisations (at their building, else their community), blind-spot buildings
+    and new compounds without activity space (:mod:`gridmap.blindspots`)."""
+    from gridmap import blindspots
+
+    status = blindspots.organisation_status(organisations)
+    bad = status[~status["covered"]]
+    bld_pos = pd.Index(ctx.buildings["id"]).get_indexer(bad["building_id"].to_numpy())
+    com_pos = pd.Index(ctx.communities["id"]).get_indexer(bad["community_id"].to_numpy())
+    seen = (bld_pos >= 0) | (com_pos >= 0)  # outside the layers given (another scope): skip
+    bad, bld_pos, com_pos = bad[seen], bld_pos[seen], com_pos[seen]
+    bgeo, cgeo = _geoms(ctx.buildings), _geoms(ctx.communities)
+    geoms = np.empty(len(bad), dtype=object)
+    inside = bld_pos >= 0
+    geoms[inside] = bgeo[bld_pos[inside]]
+    geoms[~inside] = shapely.point_on_surface(cgeo[com_pos[~inside]])
+    bid = ctx.buildings["id"].to_numpy()
+    building_ids = [bid[p] if p >= 0 else None for p in bld_pos]
+    com = [ctx.building_community[b] if b is not None else c
+           for b, c in zip(building_ids, bad["community_id"], strict=True)]  # fmt: skip
+    rows = {
+        "community_id": com,
+        "community_code": [ctx.community_code.get(c) for c in com],
+        "building_id": building_ids,
+        "building_code": [ctx.building_code.get(b) for b in building_ids],
+        "detail": list(bad["reason"]),
+    }
+    frames = [_problem_frame("org_uncovered", rows, geoms, crs)]
+
+    spots = blindspots.blind_spot_buildings(organisations, ctx.buildings)
+    rows = _building_rows(ctx, spots["building_id"])
+    rows["detail"] = [
+        f"{ctx.building_label[b]}：{n} 个两新组织中 {u} 个未覆盖（{codes}）"
+        for b, n, u, codes in zip(
+            spots["building_id"], spots["organisations"], spots["uncovered"],
+            spots["uncovered_codes"], strict=True,
+        )
+    ]  # fmt: skip
+    frames.append(_problem_frame("blind_spot_building", rows, _geoms(spots), crs))
+
+    compounds = blindspots.new_compounds_without_space(ctx.buildings)
+    com = list(compounds["community_id"])
+    rows = {
+        "community_id": com,
+        "community_code": [ctx.community_code.get(c) for c in com],
+        "households": list(compounds["households"]),
+        "detail": [
+            f"{ctx.community_name.get(c, '')} {name}（{int(y)} 年建成，{n} 栋 {h:,} 户）"
+            "未配建党群活动场所"
+            for c, name, y, n, h in zip(
+                com, compounds["compound"], compounds["completion_year"],
+                compounds["buildings"], compounds["households"], strict=True,
+            )
+        ],
+    }  # fmt: skip
+    frames.append(_problem_frame("compound_no_activity_space", rows, _geoms(compounds), crs))
     return frames
 
 
@@ -1607,6 +1686,9 @@ _COUNTED_KINDS = {
     "buildings_no_leader": "building_no_leader",
     "grids_too_small": "grid_too_small",
     "grids_too_large": "grid_too_large",
+    "organisations_uncovered": "org_uncovered",
+    "blind_spot_buildings": "blind_spot_building",
+    "compounds_no_activity_space": "compound_no_activity_space",
 }
 
 

@@ -46,7 +46,7 @@ import pyproj
 import shapely
 from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, bindparam, delete, select
 
-from gridmap import settings
+from gridmap import auth, settings
 from gridmap.auth import mask_name
 from gridmap.crs import (
     OFFSET_SYSTEMS,
@@ -63,6 +63,8 @@ from gridmap.models import (
     GEOMETRY_TABLES,
     Base,
     MemberCategory,
+    OrganisationKind,
+    PartyCoverage,
     PlanStatus,
     RequestSource,
     RequestStatus,
@@ -148,6 +150,12 @@ ENUM_WORDS: dict[str, dict[str, str]] = {
     "status": {"已受理": "received", "受理": "received", "已派单": "assigned",
                "已上报": "escalated", "已办结": "resolved", "办结": "resolved",
                "已评价": "evaluated", "不予受理": "rejected"},
+    "kind": {"企业": "enterprise", "非公企业": "enterprise", "非公有制企业": "enterprise",
+             "社会组织": "social"},
+    "coverage": {"单独建立党支部": "own_branch", "单独组建": "own_branch", "单建": "own_branch",
+                 "联合党支部": "joint_branch", "联合组建": "joint_branch", "联建": "joint_branch",
+                 "党建指导员": "liaison", "仅选派党建指导员": "liaison",
+                 "选派党建指导员": "liaison", "无": "none", "未覆盖": "none", "未建立": "none"},
 }  # fmt: skip
 
 
@@ -268,6 +276,26 @@ LAYERS: dict[str, LayerSpec] = {
          _f("rating", "评价", "int", aliases=("满意度", "评分"), minimum=1, maximum=5),
          _f("rating_note", "评价说明", aliases=("评价意见", "rating_not"))),
         "code"),
+    "organisations": LayerSpec(
+        "organisations", "organisation", "两新组织", "organisations", None,
+        (_f("code", "组织编码", required=True, aliases=("统一社会信用代码", "信用代码", "编码"),
+            max_len=40),
+         _f("name", "组织名称", required=True, aliases=("名称", "企业名称", "单位名称"),
+            max_len=100),
+         _f("community_code", "社区编码", "ref", required=True,
+            aliases=("所属社区编码", "comm_code", "community_", "社区代码")),
+         _f("building_code", "楼栋编码", "ref", aliases=("所在楼栋编码", "bldg_code",
+                                                      "building_c")),
+         _f("kind", "组织类型", "enum", required=True, aliases=("类型",),
+            choices=tuple(OrganisationKind)),
+         _f("industry", "行业", required=True, aliases=("所属行业", "行业类别"), max_len=40),
+         _f("employees", "从业人员", "int", aliases=("职工人数", "员工人数", "从业人数"),
+            minimum=0),
+         _f("members", "党员人数", "int", aliases=("党员数", "党员"), minimum=0),
+         _f("coverage", "党组织覆盖", "enum", aliases=("覆盖方式", "党组织覆盖方式"),
+            choices=tuple(PartyCoverage)),
+         _f("party_org", "所在党组织", "ref", aliases=("党组织", "党支部", "party_org"))),
+        "code"),
 }  # fmt: skip
 
 #: Layer names users type (CLI), Chinese included.
@@ -277,6 +305,7 @@ LAYER_ALIASES: dict[str, str] = {
     "building": "buildings", "楼栋": "buildings", "station": "stations",
     "service_station": "stations", "党群服务站": "stations", "member": "members",
     "党员": "members", "request": "requests", "诉求": "requests",
+    "organisation": "organisations", "两新组织": "organisations",
 }  # fmt: skip
 
 
@@ -1524,6 +1553,10 @@ def _rows_for_table(spec: LayerSpec, values: pd.DataFrame, refs: pd.DataFrame) -
         out["reporter"] = out["reporter"].map(lambda v: mask_name(v) if v else v)
     if spec.name == "members":
         out["status"] = out["status"].map(lambda v: v or "active")
+    if spec.name == "organisations":
+        for col in ("employees", "members"):
+            out[col] = out[col].map(lambda v: 0 if v is None else v)
+        out["coverage"] = out["coverage"].map(lambda v: v or PartyCoverage.none.value)
     if spec.name == "grids":
         out = out.drop(columns=["community_id"])
     return out
@@ -1804,7 +1837,12 @@ def apply_import(engine: Engine, plan: ImportPlan) -> dict[str, int]:
         ``added``, ``changed``, ``unchanged`` counts.
     """
     spec = plan.layer
+    principal = auth.current_principal()
+    principal.require("import")
     with transaction(engine) as conn:
+        auth.audit(conn, principal, "import", spec.table, None, None,
+                   {"layer": spec.name, "added": len(plan.added),
+                    "changed": len(plan.changed), "unchanged": plan.unchanged})  # fmt: skip
         if spec.name == "members" and plan.persons is not None:
             persons = plan.persons
             new_people = persons[persons["id"].isna()].drop(columns=["id"])
@@ -1867,14 +1905,25 @@ SHAPEFILE_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
-def export_frame(engine: Engine, layer: str | LayerSpec) -> pd.DataFrame:
+def export_frame(
+    engine: Engine, layer: str | LayerSpec, scope: auth.Principal | None = None
+) -> pd.DataFrame:
     """A layer as the table users get: the import fields, codes instead of ids.
 
-    Grids are those of each community's active plan. A GeoDataFrame for spatial layers.
+    Grids are those of each community's active plan. A GeoDataFrame for spatial layers. Only
+    the rows ``scope`` (default: :func:`gridmap.auth.current_principal`) may see, with names,
+    phones, ID suffixes and request text masked for its role (:func:`gridmap.auth.mask_frame`).
     """
     spec = layer if isinstance(layer, LayerSpec) else layer_spec(layer)
+    scope = scope if scope is not None else auth.current_principal()
+    scope.require("export")
     with engine.connect() as conn:
-        rows = read_table(conn, spec.table)
+        if spec.table == "organisation":  # 两新组织: those of the communities in scope
+            rows = read_table(conn, spec.table)
+            cids = auth.community_ids(conn, scope)
+            rows = rows if cids is None else rows[rows["community_id"].isin(sorted(cids))]
+        else:
+            rows = auth.scope_rows(conn, read_table(conn, spec.table), spec.table, scope)
         codes = {
             n: dict(zip(f["id"], f["code"], strict=True))
             for n, f in (
@@ -1896,6 +1945,9 @@ def export_frame(engine: Engine, layer: str | LayerSpec) -> pd.DataFrame:
             for col in ("name", "phone", "id_suffix"):
                 rows[col] = rows["person_id"].map(persons[col])
             rows["party_org"] = rows["party_org_id"].map(orgs)
+        if spec.name == "organisations":
+            orgs = read_table(conn, "party_org").set_index("id")["name"]
+            rows["party_org"] = rows["party_org_id"].map(orgs)
     for ref, source in (("street", "street"), ("community", "community"),
                         ("building", "building"), ("grid", "grid")):  # fmt: skip
         if f"{ref}_id" in rows and f"{ref}_code" in {f.name for f in spec.fields}:
@@ -1904,7 +1956,7 @@ def export_frame(engine: Engine, layer: str | LayerSpec) -> pd.DataFrame:
     frame = rows[columns + (["geom"] if spec.geometry else [])].reset_index(drop=True)
     for col in columns:
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-    return frame
+    return auth.mask_frame(frame, scope, names=["name"] if spec.name == "members" else [])
 
 
 def _spreadsheet_frame(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
@@ -1948,7 +2000,9 @@ def _write_vector(frame: gpd.GeoDataFrame, fmt: str, path: Path, layer: str) -> 
     pyogrio.write_dataframe(frame, path, driver=driver, **kwargs)
 
 
-def export_layer(engine: Engine, layer: str, fmt: str) -> bytes:
+def export_layer(
+    engine: Engine, layer: str, fmt: str, scope: auth.Principal | None = None
+) -> bytes:
     """One layer (or ``street`` for every layer) as the bytes of a file.
 
     Formats: ``geojson`` (a ``.zip`` of one file per layer for the street), ``gpkg`` (one layer
@@ -1966,7 +2020,7 @@ def export_layer(engine: Engine, layer: str, fmt: str) -> bytes:
             f"{specs[0].zh}没有位置,请导出为 XLSX、CSV 或 GeoPackage / {specs[0].en} have no "
             "location: export them as xlsx, csv or gpkg"
         )
-    frames = {spec.name: (spec, export_frame(engine, spec)) for spec in specs}
+    frames = {spec.name: (spec, export_frame(engine, spec, scope)) for spec in specs}
     if fmt == "xlsx":
         sheets = {n: _spreadsheet_frame(f, s) for n, (s, f) in frames.items()}
         for name, sheet in sheets.items():
@@ -2096,6 +2150,7 @@ def backup(engine: Engine, path: str | Path, progress: Callable[[str], None] | N
     dict
         Rows written per table.
     """
+    auth.current_principal().require("backup")  # every table, personal data in clear
     import pyogrio
 
     path = Path(path)
@@ -2154,6 +2209,8 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
         When the file is not a gridmap backup, was made by another schema revision, or the
         database is not empty and ``force`` is False. Nothing is changed.
     """
+    principal = auth.current_principal()
+    principal.require("backup")
     import pyogrio
 
     path = Path(path)
@@ -2230,4 +2287,7 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
                 counts[tbl.name] = insert_frame(conn, tbl.name, frames[tbl.name])
         if later is not None:
             _update_rows(conn, "user", later[["id", *late_cols]])
+        # The restored audit log is the backup's; this row records the restore itself.
+        auth.audit(conn, principal, "restore", "database", None, None,
+                   {"file": Path(path).name, "rows": counts})  # fmt: skip
         return counts

@@ -43,7 +43,15 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from gridmap import settings
-from gridmap.auth import mask_name, mask_phone
+from gridmap.auth import (
+    Principal,
+    audited,
+    community_ids,
+    current_principal,
+    mask_name,
+    mask_phone,
+    scope_rows,
+)
 from gridmap.db import transaction
 from gridmap.errors import ConflictError, InputError
 from gridmap.models import MemberCategory, OrgKind, PersonRole, PointKind
@@ -184,7 +192,9 @@ def mask_persons(persons: pd.DataFrame, personal_data: bool = False) -> pd.DataF
     return out
 
 
-def load_organisation(engine: Engine | Connection, personal_data: bool = False) -> OrgData:
+def load_organisation(
+    engine: Engine | Connection, personal_data: bool = False, scope: Principal | None = None
+) -> OrgData:
     """Load organisations, persons, members, grid workers, zones and points (one query each).
 
     Parameters
@@ -192,6 +202,9 @@ def load_organisation(engine: Engine | Connection, personal_data: bool = False) 
     engine : Engine or Connection
     personal_data : bool
         Show names, phones and ID suffixes unmasked (the roles hook; default masked).
+    scope : gridmap.auth.Principal, optional
+        Keep only what it may see, masked for its role (default: the acting principal,
+        :func:`gridmap.auth.current_principal`).
     """
     with _connect(engine) as conn:
         orgs = read_table(conn, "party_org")
@@ -202,13 +215,24 @@ def load_organisation(engine: Engine | Connection, personal_data: bool = False) 
         zones = read_table(conn, "member_zone")
         points = read_table(conn, "member_point")
     members = _members_with_people(members, persons, buildings, orgs)
-    return OrgData(
+    data = OrgData(
         orgs=org_tree(orgs, members),
         persons=persons,
         members=members,
         grid_workers=workers,
         zones=zones,
         points=points,
+    )
+    scope = scope if scope is not None else current_principal()
+    if community_ids(engine, scope) is None and scope.personal_data:
+        return data
+    return OrgData(
+        orgs=scope_rows(engine, data.orgs, "party_org", scope),
+        persons=scope_rows(engine, data.persons, "person", scope),
+        members=scope_rows(engine, data.members, "member", scope),
+        grid_workers=scope_rows(engine, data.grid_workers, "grid_worker", scope),
+        zones=scope_rows(engine, data.zones, "member_zone", scope),
+        points=scope_rows(engine, data.points, "member_point", scope),
     )
 
 
@@ -482,6 +506,13 @@ def _split(text: str | None) -> list[str]:
 # --- the tree ---------------------------------------------------------------------------------
 
 
+@audited(
+    "org_create",
+    "party_org",
+    permission="edit_organisation",
+    scope={"parent_id": "party_org", "community_id": "community", "grid_id": "grid"},
+    require_scope=True,
+)
 def create_org(
     engine: Engine,
     name: str,
@@ -554,6 +585,7 @@ def _kind(kind: str | OrgKind) -> str:
     return value
 
 
+@audited("org_rename", "party_org", "org_id", "edit_organisation", {"org_id": "party_org"})
 def rename_org(engine: Engine, org_id: int, name: str) -> None:
     """Rename an organisation."""
     with transaction(engine) as conn:
@@ -562,6 +594,7 @@ def rename_org(engine: Engine, org_id: int, name: str) -> None:
         conn.execute(update(org).where(org.c.id == int(org_id)).values(name=_clean_name(name)))
 
 
+@audited("org_change_kind", "party_org", "org_id", "edit_organisation", {"org_id": "party_org"})
 def change_org_kind(engine: Engine, org_id: int, kind: str | OrgKind) -> None:
     """Change an organisation's form (e.g. upgrade a branch to a general branch, 升格).
 
@@ -595,6 +628,13 @@ def _subtree(conn: Connection, org_id: int) -> set[int]:
     return seen
 
 
+@audited(
+    "org_move",
+    "party_org",
+    "org_id",
+    "edit_organisation",
+    {"org_id": "party_org", "new_parent_id": "party_org"},
+)
 def move_org(engine: Engine, org_id: int, new_parent_id: int | None) -> None:
     """Move an organisation (with everything under it) to another parent.
 
@@ -630,6 +670,13 @@ def move_org(engine: Engine, org_id: int, new_parent_id: int | None) -> None:
         _assert_tree(conn)
 
 
+@audited(
+    "org_dissolve",
+    "party_org",
+    "org_id",
+    "edit_organisation",
+    {"org_id": "party_org", "transfer_to": "party_org"},
+)
 def dissolve_org(engine: Engine, org_id: int, transfer_to: int | None = None) -> dict[str, int]:
     """Dissolve an organisation (撤销), handing what it holds to ``transfer_to``.
 
@@ -730,6 +777,7 @@ def _person_values(name: str, phone: str | None, id_suffix: str | None) -> dict[
     }
 
 
+@audited("person_add", "person", permission="edit_organisation")
 def add_person(
     engine: Engine, name: str, phone: str | None = None, id_suffix: str | None = None
 ) -> int:
@@ -742,6 +790,7 @@ def add_person(
         )
 
 
+@audited("person_edit", "person", "person_id", "edit_organisation", {"person_id": "person"})
 def edit_person(
     engine: Engine,
     person_id: int,
@@ -764,6 +813,13 @@ def edit_person(
             conn.execute(update(person).where(person.c.id == int(person_id)).values(**values))
 
 
+@audited(
+    "grid_set_leader",
+    "grid",
+    "grid_id",
+    "edit_organisation",
+    {"grid_id": "grid", "person_id": "person"},
+)
 def set_grid_leader(engine: Engine, grid_id: int, person_id: int | None, version: int) -> int:
     """Make a person the grid leader (网格长), or none; return the grid's new version."""
     with transaction(engine) as conn:
@@ -775,6 +831,13 @@ def set_grid_leader(engine: Engine, grid_id: int, person_id: int | None, version
     return new_version
 
 
+@audited(
+    "grid_add_worker",
+    "grid",
+    "grid_id",
+    "edit_organisation",
+    {"grid_id": "grid", "person_id": "person"},
+)
 def add_grid_worker(
     engine: Engine, grid_id: int, person_id: int, version: int, part_time: bool = False
 ) -> int:
@@ -799,6 +862,13 @@ def add_grid_worker(
     return new_version
 
 
+@audited(
+    "grid_remove_worker",
+    "grid",
+    "grid_id",
+    "edit_organisation",
+    {"grid_id": "grid", "person_id": "person"},
+)
 def remove_grid_worker(engine: Engine, grid_id: int, person_id: int, version: int) -> int:
     """Take a grid worker off a grid; return the grid's new version."""
     worker = table("grid_worker")
@@ -815,6 +885,13 @@ def remove_grid_worker(engine: Engine, grid_id: int, person_id: int, version: in
     return new_version
 
 
+@audited(
+    "building_set_leader",
+    "building",
+    "building_id",
+    "edit_organisation",
+    {"building_id": "building", "person_id": "person"},
+)
 def set_building_leader(engine: Engine, building_id: int, person_id: int | None) -> None:
     """Make a person the building leader (楼栋长) of a building, or none."""
     bld = table("building")
@@ -826,6 +903,9 @@ def set_building_leader(engine: Engine, building_id: int, person_id: int | None)
         _sync_roles(conn, [old, person_id])
 
 
+@audited(
+    "person_stairwell_leader", "person", "person_id", "edit_organisation", {"person_id": "person"}
+)
 def set_stairwell_leader(engine: Engine, person_id: int, on: bool = True) -> None:
     """Give or take the stairwell-leader role (单元长).
 
@@ -932,6 +1012,13 @@ _MEMBER_FIELDS = (
 )  # fmt: skip
 
 
+@audited(
+    "member_add",
+    "member",
+    permission="edit_organisation",
+    scope={"person_id": "person", "party_org_id": "party_org", "building_id": "building"},
+    require_scope=True,
+)
 def add_member(
     engine: Engine,
     person_id: int,
@@ -973,6 +1060,13 @@ def add_member(
         )
 
 
+@audited(
+    "member_add_new",
+    "member",
+    permission="edit_organisation",
+    scope={"party_org_id": "party_org", "building_id": "building"},
+    require_scope=True,
+)
 def add_new_member(
     engine: Engine,
     name: str,
@@ -1004,6 +1098,13 @@ def add_new_member(
     return int(pid), int(mid)
 
 
+@audited(
+    "member_edit",
+    "member",
+    "member_id",
+    "edit_organisation",
+    {"member_id": "member", "party_org_id": "party_org", "building_id": "building"},
+)
 def edit_member(engine: Engine, member_id: int, **changes: Any) -> None:
     """Change a member's fields (those of :func:`add_member`, plus ``party_org_id``)."""
     unknown = set(changes) - set(_MEMBER_FIELDS)
@@ -1018,6 +1119,12 @@ def edit_member(engine: Engine, member_id: int, **changes: Any) -> None:
         _assert_tree(conn)
 
 
+@audited(
+    "member_move",
+    "member",
+    permission="edit_organisation",
+    scope={"member_ids": "member", "to_org_id": "party_org"},
+)
 def move_members(engine: Engine, member_ids: Iterable[int], to_org_id: int) -> int:
     """Move members' relations to another organisation (组织关系转接); return how many."""
     ids = sorted({int(i) for i in member_ids})
@@ -1051,6 +1158,13 @@ def register_in_service(
     )
 
 
+@audited(
+    "member_zone",
+    "member",
+    "member_id",
+    "edit_organisation",
+    {"member_id": "member", "building_ids": "building"},
+)
 def set_member_zone(engine: Engine, member_id: int, building_ids: Iterable[int]) -> int:
     """Set a member's responsibility zone (党员责任区) to exactly these buildings; return count."""
     ids = sorted({int(b) for b in building_ids})
@@ -1122,6 +1236,9 @@ def points_for_entry(
     return max(0, min(value, room))
 
 
+@audited(
+    "member_points", "member_point", permission="edit_organisation", scope={"member_id": "member"}
+)
 def award_points(
     engine: Engine,
     member_id: int,
@@ -1299,6 +1416,7 @@ def _normal(text: str) -> str:
     return "".join(str(text).split()).replace("号楼", "栋").replace("幢", "栋")
 
 
+@audited("member_import", "member", permission="import")
 def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members") -> dict[str, int]:
     """Import members read by :func:`read_member_file`: all rows, or none.
 

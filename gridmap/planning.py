@@ -136,6 +136,10 @@ class PlanningInputs:
         The moment "overdue" is judged at.
     radius_m : float
         Walking radius of a station (300 / 500 / 1000 m).
+    organisations : DataFrame, optional
+        两新组织 (:data:`gridmap.blindspots.ORGANISATION_COLUMNS`). Given, the leadership factor
+        also counts blind spots (:mod:`gridmap.blindspots`): blind-spot buildings and new
+        compounds without Party–mass activity space.
     """
 
     grids: gpd.GeoDataFrame
@@ -146,6 +150,7 @@ class PlanningInputs:
     requests: gpd.GeoDataFrame
     now: dt.datetime
     radius_m: float = settings.SERVICE_REACH_M
+    organisations: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         require_frame(self.grids, "grids", _GRID_COLUMNS, geo=True)
@@ -221,6 +226,7 @@ def _building_facts(inputs: PlanningInputs, resolution: int | None) -> pd.DataFr
         no_leader[known] = grids["leader_id"].reindex(gid[known]).isna().to_numpy(dtype=float)
         no_branch[known] = grids["party_org_id"].reindex(gid[known]).isna().to_numpy(dtype=float)
     no_building_leader = (bld["leader_id"].isna().to_numpy() & (households > 0)).astype(float)
+    blind_spot = _blind_spot_buildings(inputs.organisations, bld)
 
     members = inputs.members
     by_building = members.groupby("building_id").size()
@@ -241,6 +247,7 @@ def _building_facts(inputs: PlanningInputs, resolution: int | None) -> pd.DataFr
             "no_leader": no_leader,
             "no_branch": no_branch,
             "no_building_leader": no_building_leader,
+            "blind_spot": blind_spot,
         }
     )
     if resolution is not None:
@@ -249,6 +256,23 @@ def _building_facts(inputs: PlanningInputs, resolution: int | None) -> pd.DataFr
         )
         facts["h3_cell"] = _cells(spots, resolution)
     return facts
+
+
+def _blind_spot_buildings(
+    organisations: pd.DataFrame | None, buildings: gpd.GeoDataFrame
+) -> np.ndarray:
+    """1.0 for each building that is a blind spot (a blind-spot building, or a building of a
+    new compound without activity space), else 0.0; all 0 without organisations."""
+    out = np.zeros(len(buildings))
+    if organisations is None or "kind" not in buildings:
+        return out
+    from gridmap import blindspots
+
+    spots = set(blindspots.blind_spot_buildings(organisations, buildings)["building_id"])
+    for ids in blindspots.new_compounds_without_space(buildings)["building_ids"]:
+        spots |= set(ids)
+    out[buildings["id"].isin(spots).to_numpy()] = 1.0
+    return out
 
 
 def _worker_fte(workers: pd.DataFrame) -> pd.Series:
@@ -374,6 +398,9 @@ def _phrase(factor: str, row: pd.Series, radius: float, zh: bool) -> str:
                 if zh
                 else f"{share:.0%} of households lack a building leader"
             )
+        if row.get("blind_spots", 0) > 0:
+            n = int(row["blind_spots"])
+            parts.append(f"党建盲区楼栋 {n} 栋" if zh else f"{n} blind-spot building(s)")
         return "、".join(parts) if zh else ", ".join(parts)
     if factor == "open_per_100_households":
         return (
@@ -503,6 +530,9 @@ def rank_areas(
     need is the household-weighted mean over its buildings of (no grid leader + no branch + no
     building leader) / 3, which for a grid is the same formula with the grid's own leader and
     branch. Units without households have no rates (need 0) but keep their leadership gaps.
+    With ``inputs.organisations`` the leadership need has a fourth part, 1 when the unit holds a
+    blind spot (``blind_spots``: blind-spot buildings and buildings of new compounds without
+    activity space, :mod:`gridmap.blindspots`): (… + blind spot) / 4. The weights are unchanged.
     """
     if unit not in UNITS:
         raise InputError(f"未知的分析单元 / unknown unit {unit!r}; known: {list(UNITS)}")
@@ -518,7 +548,7 @@ def rank_areas(
     )
     sums = facts.dropna(subset=[key]).groupby(key)[
         ["households", "workers", "members", "available_members", "hh_beyond", "hh_no_bl",
-         "hh_no_leader", "hh_no_branch"]
+         "hh_no_leader", "hh_no_branch", "blind_spot"]
     ].sum()  # fmt: skip
     if unit == "grid":
         grids = inputs.grids.reset_index(drop=True)
@@ -549,6 +579,9 @@ def rank_areas(
     table["available_members"] = sums["available_members"].to_numpy()
     table["households_beyond"] = sums["hh_beyond"].to_numpy()
     table["no_building_leader"] = _ratio(sums["hh_no_bl"], hh)
+    table["blind_spots"] = sums["blind_spot"].to_numpy().astype(np.int64)
+    # blind spots (with organisations): a fourth part, whether the unit holds any
+    blind_parts = 0 if inputs.organisations is None else 1
     open_counts = reqs.dropna(subset=[key]).groupby(key)["overdue"].agg(["size", "sum"])
     open_counts = open_counts.reindex(table["unit_id"].to_numpy(), fill_value=0)
     table["open"] = open_counts["size"].to_numpy(dtype=float)
@@ -584,7 +617,8 @@ def rank_areas(
                 table["no_leader"].to_numpy()
                 + table["no_branch"].to_numpy()
                 + table["no_building_leader"].to_numpy()
-            ) / 3.0,
+                + np.minimum(table["blind_spots"].to_numpy(), 1) * blind_parts
+            ) / (3.0 + blind_parts),
             "open_per_100_households": np.where(
                 has_hh, 100.0 * table["open"].to_numpy() / np.where(has_hh, hh, 1), np.nan
             ),

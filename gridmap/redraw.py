@@ -51,7 +51,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from gridmap import settings
+from gridmap import auth, settings
 from gridmap.coverage import (
     assign_buildings,
     find_gaps,
@@ -60,7 +60,7 @@ from gridmap.coverage import (
 )
 from gridmap.crs import metric_crs
 from gridmap.db import transaction
-from gridmap.errors import ConflictError, InputError
+from gridmap.errors import ConflictError, InputError, PermissionDenied
 from gridmap.models import AuditLog, Grid, GridPlan, PlanStatus, User
 from gridmap.repository import read_table, table
 
@@ -1253,13 +1253,24 @@ PLAN_ACTION_ROLES: dict[str, tuple[str, ...]] = {
 def authorise(conn: Connection, action: str, user_id: int | None, plan: GridPlan) -> None:
     """Role hook for plan actions: :data:`PLAN_ACTION_ROLES` names who may do what.
 
-    Not enforced yet: users, roles and scopes come with issue 11, which will raise
-    :class:`~gridmap.errors.PermissionDenied` here when the user's role is not allowed (e.g.
-    ``approve`` needs a ``street_admin`` of the plan's street). Until then every caller may act,
-    and the acting user id (possibly None) is recorded in the plan and the audit log.
+    Enforced by :mod:`gridmap.auth`: the acting principal is the stored user ``user_id`` when
+    given, else :func:`gridmap.auth.current_principal` (the logged-in user of the app, or the
+    local operator of the CLI). Its role must be listed for the action (``approve``,
+    ``activate`` and ``rollback`` need a ``street_admin``) and the plan's community must lie in
+    its scope; :class:`~gridmap.errors.PermissionDenied` otherwise.
     """
     if action not in PLAN_ACTION_ROLES:
         raise ValueError(f"unknown plan action {action!r}")
+    principal = auth.principal_for(conn, user_id) if user_id is not None else None
+    principal = principal or auth.current_principal()
+    if principal.role not in PLAN_ACTION_ROLES[action]:
+        principal.require(auth.PLAN_PERMISSIONS[action])
+        raise PermissionDenied(f"无权限 / permission denied: {action}")
+    if not auth.in_scope(conn, principal, "community", plan.community_id):
+        raise PermissionDenied(
+            "无权限:该社区不在您的管辖范围内 / permission denied: the plan's community is "
+            "outside your scope"
+        )
 
 
 def _user_name(conn: Connection, user_id: int | None) -> str:
@@ -1278,6 +1289,8 @@ def _audit(
     before: Any,
     after: Any,
 ) -> None:
+    if user_id is None:  # the logged-in user of the app (gridmap.auth), if any
+        user_id = auth.current_principal().user_id
     session.add(
         AuditLog(
             at=_now(),

@@ -104,6 +104,8 @@ def load_planning_inputs(
 ) -> tuple[PlanningInputs, StreetLayers]:
     """The layers :mod:`gridmap.planning` reads, loaded in one query each."""
     layers = load_street_layers(engine) if layers is None else layers
+    organisations = read_table(engine, "organisation")  # 两新组织: blind spots in the ranking
+    organisations = organisations[organisations["community_id"].isin(layers.communities["id"])]
     inputs = PlanningInputs(
         grids=layers.grids,
         buildings=layers.buildings,
@@ -113,6 +115,7 @@ def load_planning_inputs(
         requests=read_table(engine, "request"),
         now=report_now(layers) if now is None else now,
         radius_m=settings.SERVICE_REACH_M if radius_m is None else radius_m,
+        organisations=organisations,
     )
     return inputs, layers
 

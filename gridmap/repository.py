@@ -30,7 +30,13 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.sql import ColumnElement, Select
 
 from gridmap import settings
-from gridmap.auth import mask_names
+from gridmap.auth import (
+    Principal,
+    community_ids,
+    current_principal,
+    mask_names,
+    scope_layers,
+)
 from gridmap.db import transaction
 from gridmap.models import GEOMETRY_TABLES, Base, PlanStatus, RequestStatus
 
@@ -263,22 +269,31 @@ def buildings_with_leaders(
     return frame
 
 
-def load_street_layers(engine: Engine | Connection, mask_personal: bool = True) -> StreetLayers:
-    """Load the street, communities, active grids, buildings and stations (one query each)."""
+def load_street_layers(
+    engine: Engine | Connection, mask_personal: bool = True, scope: Principal | None = None
+) -> StreetLayers:
+    """Load the street, communities, active grids, buildings and stations (one query each).
+
+    Only what ``scope`` (a :class:`gridmap.auth.Principal`, default the acting one:
+    :func:`gridmap.auth.current_principal`) may see is returned, names masked for its role
+    (:func:`gridmap.auth.scope_layers`).
+    """
     with _connect(engine) as conn:
-        return StreetLayers(
+        layers = StreetLayers(
             streets=read_table(conn, "street"),
             communities=read_table(conn, "community"),
             grids=active_grids(conn, mask_personal),
             buildings=buildings_with_leaders(conn, mask_personal),
             stations=read_table(conn, "service_station"),
         )
+        scope = scope if scope is not None else current_principal()
+        return scope_layers(conn, layers, scope)
 
 
-def headline_figures(engine: Engine | Connection) -> dict[str, int]:
+def headline_figures(engine: Engine | Connection, scope: Principal | None = None) -> dict[str, int]:
     """The street's headline numbers: communities, grids, buildings, households, residents,
     members, stations and open requests (summed from :func:`community_summary`)."""
-    summary = community_summary(engine)
+    summary = community_summary(engine, scope)
     figures = {"communities": len(summary)}
     for col in (
         "grids",
@@ -305,7 +320,7 @@ def layer_counts(engine: Engine | Connection) -> dict[str, int]:
         }
 
 
-def community_summary(engine: Engine | Connection) -> pd.DataFrame:
+def community_summary(engine: Engine | Connection, scope: Principal | None = None) -> pd.DataFrame:
     """Per community: active grids, buildings, households, residents, members, stations, open
     requests, each from one grouped query.
 
@@ -352,6 +367,7 @@ def community_summary(engine: Engine | Connection) -> pd.DataFrame:
         out = out.set_index("id")
         for query in queries.values():
             out = out.join(_frame(conn, query).set_index("cid"), how="left")
+        allowed = community_ids(conn, scope if scope is not None else current_principal())
     counts = [col for col in out.columns if col not in ("code", "name")]
     out[counts] = out[counts].fillna(0).astype(int)
-    return out
+    return out if allowed is None else out[out.index.isin(list(allowed))]

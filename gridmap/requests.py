@@ -55,10 +55,19 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from gridmap import settings
-from gridmap.auth import mask_name, mask_names
+from gridmap.auth import (
+    Principal,
+    audit,
+    check_scope,
+    current_principal,
+    grid_ids,
+    mask_name,
+    mask_names,
+    scope_rows,
+)
 from gridmap.crs import gcj02_to_wgs84, metric_crs
 from gridmap.db import transaction
-from gridmap.errors import ConflictError, InputError
+from gridmap.errors import ConflictError, InputError, PermissionDenied
 from gridmap.models import (
     AssigneeKind,
     DecisionLevel,
@@ -557,9 +566,15 @@ def place_requests(
 # --- loading ----------------------------------------------------------------------------------
 
 
-def load_requests(engine: Engine | Connection) -> gpd.GeoDataFrame:
-    """Every request in one query (EPSG:4326 points), datetimes as datetime64."""
+def load_requests(engine: Engine | Connection, scope: Principal | None = None) -> gpd.GeoDataFrame:
+    """Every request in one query (EPSG:4326 points), datetimes as datetime64.
+
+    Only the requests ``scope`` (default: the acting principal) may see — its communities, a
+    grid worker's grid — with the text hidden from roles that may not read it
+    (:func:`gridmap.auth.scope_rows`).
+    """
     frame = read_table(engine, "request")
+    frame = scope_rows(engine, frame, "request", scope or current_principal())
     for col in ("received_at", "due_at", "resolved_at"):
         frame[col] = pd.to_datetime(frame[col])
     for col in ("building_id", "grid_id", "assignee_id", "rating"):
@@ -834,6 +849,14 @@ def _insert_requests(
 
     if frame.empty:
         return []
+    principal = current_principal()
+    principal.require("edit_requests")
+    allowed = grid_ids(conn, principal)
+    if allowed is not None and not frame["grid_id"].isin(list(allowed)).all():
+        raise PermissionDenied(
+            "无权限:诉求位置不在您的管辖范围内 / permission denied: the request lies outside "
+            "your community or grid"
+        )
     start = _next_id(conn)
     ids = np.arange(start, start + len(frame))
     street = _street_code(conn)
@@ -866,6 +889,10 @@ def _insert_requests(
             "诉求编号或工单号已存在(可能有人同时登记)，请重试 / a request with this code or "
             f"work-order number exists already (logged concurrently?): try again. ({exc.orig})"
         ) from exc
+    codes = rows["code"].tolist()
+    audit(conn, principal, "request_create" if len(ids) == 1 else "request_import", "request",
+          int(ids[0]) if len(ids) == 1 else None, None,
+          {"ids": [int(i) for i in ids], "codes": codes, "actor_id": actor_id})  # fmt: skip
     return [int(i) for i in ids]
 
 
@@ -935,6 +962,7 @@ def _move(
     now = _naive(now)
     with transaction(engine) as conn:
         _check_person(conn, actor_id)
+        principal = check_scope(conn, None, "edit_requests", "request", request_id)
         cur = _current(conn, request_id)
         to_status = _check_transition(cur.code, cur.status, action)
         if action is Action.reopen and cur.status != S.rejected:
@@ -954,6 +982,10 @@ def _move(
         _write(conn, cur, changes, now, actor_id, note, str(to_status))
         if after is not None:
             after(conn, cur, now)
+        audit(conn, principal, f"request_{action.value}", "request", cur.id,
+              {"status": cur.status, "assignee_kind": cur.assignee_kind,
+               "assignee_id": cur.assignee_id},
+              {**changes, "note": note, "actor_id": actor_id})  # fmt: skip
     return str(to_status)
 
 

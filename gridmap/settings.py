@@ -119,6 +119,18 @@ Organisation and members (gridmap.organisation, gridmap.orgform)
     FLOATING_CONTACT_DAYS : int
         A floating member not contacted for more than this many days (180) is overdue.
 
+Blind spots: 两新组织, office and commercial buildings, new compounds (gridmap.blindspots)
+    NEW_COMPOUND_SINCE_YEAR : int
+        Compounds completed in or after this year (2018) must reserve Party–mass activity space.
+    ORG_ADJACENT_M : float
+        Organisations whose buildings are this close (200 m) are adjacent (地域相邻) for a
+        proposed joint branch (an organisation's own branch needs BRANCH_MIN_MEMBERS members).
+    RELATED_INDUSTRIES : dict[str, tuple[str, ...]]
+        Industries counted as similar (行业相近) besides the same one; read both ways.
+    LIAISON_MAX_ORGANISATIONS : int
+        A Party-building liaison (党建指导员) guiding more organisations than this (6) is
+        overloaded.
+
 Planning and the community report (gridmap.planning, gridmap.report)
     PLANNING_WEIGHTS : dict[str, float]
         Points each factor of the under-covered score weighs (the page's sliders start here).
@@ -142,6 +154,19 @@ Planning and the community report (gridmap.planning, gridmap.report)
         Font of Chinese text in the report's maps ("Noto Sans CJK SC", Debian fonts-noto-cjk).
     REPORT_MAP_DPI : int
         Resolution of the report's map images (110 dpi).
+
+Users, sessions and the audit log (gridmap.auth)
+    PASSWORD_MIN_LENGTH : int
+        Shortest password accepted (10 characters).
+    SESSION_IDLE_MINUTES, SESSION_MAX_HOURS : float
+        A session ends after 30 minutes unused or 10 hours after login.
+    LOGIN_MAX_FAILURES, LOGIN_LOCKOUT_MINUTES : int
+        5 failed logins within 15 minutes lock the account for 15 minutes.
+    ADMIN_NAME : str
+        Name of the first administrator (``GRIDMAP_ADMIN_NAME``, default ``admin``); its
+        password comes from ``GRIDMAP_ADMIN_PASSWORD`` or a prompt, never a default.
+    AUDIT_MAX_ROWS : int
+        Most audit rows one query returns (2000).
 
 Demo
     DEMO_SEED : int
@@ -310,6 +335,25 @@ HOTSPOT_SUMMARY_TOP: int = 3
 ADJACENCY_TOLERANCE_M: float = 5.0
 #: Least cosine similarity (0–1) of two units' member-category mix for a joint branch (行业相近).
 JOINT_BRANCH_MIN_SIMILARITY: float = 0.5
+# --- blind spots: 两新组织, office/commercial buildings, new compounds (gridmap.blindspots) -----
+#: Compounds completed in or after this year must have reserved Party–mass activity space
+#: (新建小区配建党群活动场所).
+NEW_COMPOUND_SINCE_YEAR: int = 2018
+#: Metres between two organisations' buildings for them to be adjacent (地域相邻) when a joint
+#: branch (联合党支部) is proposed for small uncovered organisations.
+ORG_ADJACENT_M: float = 200.0
+#: Industries similar (行业相近) to each other besides the same industry (symmetric when read).
+RELATED_INDUSTRIES: dict[str, tuple[str, ...]] = {
+    "电子商务": ("物流快递", "商贸零售", "信息技术"),
+    "物流快递": ("商贸零售",),
+    "餐饮": ("商贸零售", "住宿"),
+    "法律服务": ("社会工作", "咨询服务"),
+    "社会工作": ("教育培训", "医疗健康"),
+    "信息技术": ("文化传媒", "咨询服务"),
+    "汽车零部件": ("物流快递",),
+}
+#: A Party-building liaison (党建指导员) guiding more organisations than this is overloaded.
+LIAISON_MAX_ORGANISATIONS: int = 6
 #: Points (党员积分) of one entry per kind; "other" entries carry their own points.
 MEMBER_POINTS: dict[str, int] = {
     "study": 2,  # 学习: one study session
@@ -376,6 +420,21 @@ CHROMIUM: str = os.environ.get("GRIDMAP_CHROMIUM", "/usr/bin/chromium")
 REPORT_CJK_FONT: str = "Noto Sans CJK SC"
 #: Dots per inch of the report's static map images.
 REPORT_MAP_DPI: int = 110
+
+# --- users, sessions and the audit log (gridmap.auth) -----------------------------------------
+#: Shortest password accepted for a user.
+PASSWORD_MIN_LENGTH: int = 10
+#: A session ends after this many minutes without use, and in any case this many hours after
+#: login (a working day).
+SESSION_IDLE_MINUTES: float = 30.0
+SESSION_MAX_HOURS: float = 10.0
+#: Failed logins within LOGIN_LOCKOUT_MINUTES that lock an account for that long.
+LOGIN_MAX_FAILURES: int = 5
+LOGIN_LOCKOUT_MINUTES: int = 15
+#: Name of the first street administrator created on first start (GRIDMAP_ADMIN_PASSWORD).
+ADMIN_NAME: str = os.environ.get("GRIDMAP_ADMIN_NAME", "admin")
+#: Most audit rows one query of the audit page or `gridmap audit` returns.
+AUDIT_MAX_ROWS: int = 2000
 
 # --- display ----------------------------------------------------------------------------------
 #: Tile layers offered by the map; "none" works offline and is what tests use.

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gridmap import settings
+from gridmap.auth import scope_rows
 from gridmap.density import (
     CATEGORY_LABELS,
     DENSITY_MEASURES,
@@ -27,13 +28,22 @@ from gridmap.density import (
 from gridmap.io import table_to_csv
 from gridmap.maps import density_map
 from gridmap.repository import read_table
-from ui_common import CACHE_TTL_S, ICON, database_key, engine, sidebar, street_layers
+from ui_common import (
+    CACHE_TTL_S,
+    ICON,
+    database_key,
+    engine,
+    personal_data,
+    principal,
+    sidebar,
+    street_layers,
+)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def members_table(url: str) -> pd.DataFrame:
     """The ``member`` rows (no personal data: names live in ``person``), cached per database."""
-    return read_table(engine(), "member")
+    return scope_rows(engine(), read_table(engine(), "member"), "member", principal())
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在统计党员分布…")
@@ -50,10 +60,9 @@ def density_report(
 def _roster_allowed() -> bool:
     """Whether the user may see the member list (names masked).
 
-    The hook for the roles work (issue 11): the planner role sees aggregates only and must get
-    False here; until roles exist every user gets the masked list.
+    Planners see aggregates only (gridmap.auth): no list, not even masked names.
     """
-    return True
+    return not principal().aggregates_only
 
 
 st.set_page_config(page_title="党员分布 · gridmap", page_icon=str(ICON), layout="wide")
@@ -215,7 +224,7 @@ if _roster_allowed():
             people,
             layers.buildings,
             layers.grids[layers.grids["code"] == grid_choice],
-            personal_data=False,
+            personal_data=personal_data(),
         )
         roster["category"] = roster["category"].map(lambda c: CATEGORY_LABELS[c][0 if zh else 1])
         st.dataframe(

@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gridmap import settings
+from gridmap.auth import scope_rows
 from gridmap.hotspots import (
     HOTSPOT_CLASSES,
     MEASURES,
@@ -31,13 +32,13 @@ from gridmap.hotspots import (
 from gridmap.io import table_to_csv
 from gridmap.maps import hotspot_map
 from gridmap.repository import read_table
-from ui_common import CACHE_TTL_S, ICON, database_key, engine, sidebar, street_layers
+from ui_common import CACHE_TTL_S, ICON, database_key, engine, principal, sidebar, street_layers
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载诉求…")
 def requests_table(url: str) -> pd.DataFrame:
     """Every request (reporters are stored masked), cached per database."""
-    return read_table(engine(), "request")
+    return scope_rows(engine(), read_table(engine(), "request"), "request", principal())
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在计算 Gi* 热点…")

@@ -28,14 +28,21 @@ from gridmap.orgform import (
     lost_contact_summary,
 )
 from gridmap.repository import read_table
-from ui_common import ICON, database_key, engine, sidebar, street_layers
-
-#: Whether this user may see names, phones and ID suffixes unmasked. Roles (issue 11) set it;
-#: until then everyone sees them masked.
-PERSONAL_DATA = False
+from ui_common import (
+    ICON,
+    database_key,
+    engine,
+    personal_data,
+    require,
+    sidebar,
+    street_layers,
+)
 
 st.set_page_config(page_title="组织与人员 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
+require("read_masked_names")  # planners: aggregates only
+#: Names, phones and ID suffixes unmasked: the role allows it and the user switched it on.
+PERSONAL_DATA = personal_data()
 zh = lang == "zh"
 key = database_key()
 
@@ -135,6 +142,7 @@ tabs = st.tabs(
         _t("党员责任区", "Responsibility zones"),
         _t("网格长与楼栋长", "Leaders"),
         _t("党员积分", "Points"),
+        _t("两新组织与党建盲区", "Blind spots"),
     ]
 )
 
@@ -561,3 +569,93 @@ with tabs[6]:
                 ),
                 _t("已记分", "Recorded"),
             )  # fmt: skip
+
+# --- blind spots: 两新组织, office and commercial buildings, new compounds ------------------------
+with tabs[7]:
+    from gridmap import blindspots
+
+    all_orgs = _table(key, "organisation")
+    scoped = all_orgs[all_orgs["community_id"].isin(layers.communities["id"])]
+    found = blindspots.analyse_blind_spots(scoped, layers.buildings, persons)
+    st.caption(
+        _t(
+            f"规则：党员 {settings.BRANCH_MIN_MEMBERS} 名以上单独建立党支部；1–"
+            f"{settings.BRANCH_MIN_MEMBERS - 1} 名建立或加入联合党支部；"
+            "没有党员的至少选派党建指导员。未达到的为党建盲区。联合党支部建议：相距 "
+            f"{settings.ORG_ADJACENT_M:,.0f} 米以内且行业相近。",
+            f"Rule: {settings.BRANCH_MIN_MEMBERS}+ members → own branch; fewer → a joint branch; "
+            "none → at least a Party-building liaison. Joint branches are proposed for "
+            f"organisations within {settings.ORG_ADJACENT_M:,.0f} m and in similar industries.",
+        )
+    )
+    counts = found.summary
+    blind_metrics = [
+        (_t("两新组织", "Organisations"), f"{counts['organisations']} 个"),
+        (_t("未覆盖", "Uncovered"), f"{counts['organisations_uncovered']} 个"),
+        (_t("党建盲区楼宇", "Blind-spot buildings"), f"{counts['blind_spot_buildings']} 栋"),
+        (_t("新建小区未配建活动场所", "New compounds, no space"),
+         f"{counts['compounds_no_activity_space']} 个"),
+        (_t("建议联合党支部", "Proposed joint branches"),
+         f"{counts['proposed_joint_branches']} 个"),
+    ]  # fmt: skip
+    for column, (name, value) in zip(st.columns(len(blind_metrics)), blind_metrics, strict=True):
+        column.metric(name, value)
+    st.subheader(_t("未覆盖的两新组织", "Organisations without Party coverage"))
+    if found.uncovered.empty:
+        st.info(_t("两新组织均已按规则覆盖。", "Every organisation meets its rule."))
+    else:
+        shown = found.uncovered.assign(
+            building=found.uncovered["building_id"].map(building_code),
+            community=found.uncovered["community_id"].map(community_name),
+            coverage_label=found.uncovered["coverage"].map(
+                lambda c: _pair(blindspots.COVERAGE_LABELS[c])
+            ),
+        )[["code", "name", "community", "building", "industry", "employees", "members",
+           "coverage_label", "reason"]]  # fmt: skip
+        shown.columns = [_t("编码", "Code"), _t("名称", "Name"), _t("社区", "Community"),
+                         _t("楼栋", "Building"), _t("行业", "Industry"),
+                         _t("从业人员(人)", "Employees"), _t("党员(名)", "Members"),
+                         _t("现覆盖方式", "Coverage"), _t("说明", "Why")]  # fmt: skip
+        st.dataframe(shown, hide_index=True, use_container_width=True, key="blind_uncovered")
+    st.subheader(_t("党建盲区楼宇", "Blind-spot buildings"))
+    spots = pd.DataFrame(found.buildings.drop(columns="geometry"))
+    if spots.empty:
+        st.info(_t("没有党建盲区楼宇。", "No blind-spot buildings."))
+    else:
+        st.dataframe(spots, hide_index=True, use_container_width=True, key="blind_buildings")
+    st.subheader(_t("新建小区未配建党群活动场所", "New compounds without activity space"))
+    compounds = pd.DataFrame(found.compounds.drop(columns="geometry"))
+    if compounds.empty:
+        st.info(_t("没有需要配建活动场所的新建小区。", "No new compound lacks activity space."))
+    else:
+        compounds["community_id"] = compounds["community_id"].map(community_name)
+        st.dataframe(compounds.drop(columns="building_ids"), hide_index=True,
+                     use_container_width=True, key="blind_compounds")  # fmt: skip
+    st.subheader(_t("建议组建的联合党支部", "Proposed joint branches"))
+    if found.proposals.empty:
+        st.info(_t("没有可联合组建的相邻、行业相近的小微组织。",
+                   "No adjacent, similar small organisations to group."))  # fmt: skip
+    else:
+        proposals = found.proposals.drop(columns="organisation_ids").assign(
+            community_id=found.proposals["community_id"].map(community_name),
+            viable=found.proposals["viable"].map(
+                lambda v: _t("党员人数已够，可组建", "enough members") if v
+                else _t("党员不足，需上级党组织选派党员", "too few members")
+            ),
+        )  # fmt: skip
+        st.dataframe(proposals, hide_index=True, use_container_width=True, key="blind_proposals")
+    st.subheader(_t("党建指导员工作量", "Liaisons' load"))
+    if found.liaisons.empty:
+        st.info(_t("尚未选派党建指导员。", "No liaisons assigned."))
+    else:
+        st.dataframe(found.liaisons, hide_index=True, use_container_width=True,
+                     key="blind_liaisons")  # fmt: skip
+        over = int(found.liaisons["overloaded"].sum())
+        if over:
+            st.warning(
+                _t(
+                    f"{over} 名党建指导员联系的组织超过 {settings.LIAISON_MAX_ORGANISATIONS} 个。",
+                    f"{over} liaison(s) guide more than {settings.LIAISON_MAX_ORGANISATIONS} "
+                    "organisations.",
+                )
+            )

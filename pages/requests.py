@@ -21,14 +21,21 @@ from gridmap.errors import GridmapError
 from gridmap.io import table_to_csv, table_to_xlsx
 from gridmap.maps import request_map
 from gridmap.repository import read_table
-from ui_common import ICON, database_key, engine, sidebar, street_layers
-
-#: Names in full only for roles allowed to see them; until roles exist (issue 11) the page
-#: shows every name masked. This is the hook.
-PERSONAL_DATA = False
+from ui_common import (
+    ICON,
+    database_key,
+    engine,
+    personal_data,
+    require,
+    sidebar,
+    street_layers,
+)
 
 st.set_page_config(page_title="诉求办理 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
+require("read_masked_names")  # planners: aggregates only (figures on the other pages)
+#: Names in full only for roles allowed to see them, and only when switched on.
+PERSONAL_DATA = personal_data()
 zh = lang == "zh"
 i = 0 if zh else 1
 db = engine()

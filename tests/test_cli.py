@@ -108,10 +108,14 @@ def test_environment_variable_selects_the_database(tmp_path: Path, monkeypatch) 
 def demo_report(demo_db_url: str):
     from gridmap.coverage import check_coverage
     from gridmap.db import open_database
-    from gridmap.repository import load_street_layers
+    from gridmap.repository import load_street_layers, read_table
 
-    layers = load_street_layers(open_database(demo_db_url))
-    return check_coverage(layers.communities, layers.grids, layers.buildings, layers.stations, 1000)
+    engine = open_database(demo_db_url)
+    layers = load_street_layers(engine)
+    organisations = read_table(engine, "organisation")
+    return check_coverage(
+        layers.communities, layers.grids, layers.buildings, layers.stations, 1000, organisations
+    )
 
 
 def test_check_lists_every_problem_and_fails(demo_db_url: str, demo_report) -> None:
@@ -120,9 +124,12 @@ def test_check_lists_every_problem_and_fails(demo_db_url: str, demo_report) -> N
     result = run("check", "--db", demo_db_url, "--radius", "1000")
     assert result.exit_code == 1
     assert f"发现 {len(demo_report.problems)} 个问题" in result.output
-    for label in ("网格未覆盖区域", "网格重叠", "楼栋跨网格", "网格户数偏多", "服务半径外住户"):
+    for label in ("网格未覆盖区域", "网格重叠", "楼栋跨网格", "网格户数偏多", "服务半径外住户",
+                  "两新组织未覆盖", "党建盲区楼宇", "新建小区未配建党群活动场所"):  # fmt: skip
         assert f"【{label}】" in result.output
     for code in DEMO_DEFECTS["buildings_split"] + DEMO_DEFECTS["grids_over_norm"]:
+        assert code in result.output
+    for code in DEMO_DEFECTS["blind_spot_buildings"]:
         assert code in result.output
     assert "coverage score" in result.output
 

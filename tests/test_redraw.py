@@ -266,11 +266,16 @@ def test_bad_geojson_is_refused_with_a_sentence() -> None:
 # --- locking ----------------------------------------------------------------------------------
 
 
-def _user(engine: Engine, name: str) -> int:
+def _user(engine: Engine, name: str, role: str = "secretary") -> int:
+    """A user; a secretary is the secretary of the world's community (gridmap.auth scope)."""
     with transaction(engine) as conn:
+        com = table("community")
+        cid = conn.execute(select(com.c.id).where(com.c.code == COMMUNITY)).scalar_one()
         conn.execute(
-            table("user").insert(), {"name": name, "password_hash": "x", "role": "secretary"}
-        )
+            table("user").insert(),
+            {"name": name, "password_hash": "x", "role": role,
+             "community_id": cid if role == "secretary" else None},
+        )  # fmt: skip
         return conn.execute(select(User.id).where(User.name == name)).scalar_one()
 
 
@@ -354,7 +359,7 @@ def test_activation_recomputes_building_grids_and_rollback_restores_exactly(
     with pytest.raises(ConflictError):
         r.activate(world, plan_id)  # a draft must be proposed and approved first
     assert r.propose(world, plan_id) == []
-    approver = _user(world, "街道管理员")
+    approver = _user(world, "街道管理员", "street_admin")
     r.approve(world, plan_id, approver_id=approver)
     plan = r.load_plan(world, plan_id).plan
     assert plan["status"] == "approved" and plan["approved_by"] == approver

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 
 from gridmap import settings
@@ -29,7 +30,7 @@ def fresh_caches() -> Iterator[None]:
 
 
 def _run(path: str) -> AppTest:
-    return AppTest.from_file(path, default_timeout=120).run()
+    return login(AppTest.from_file(path, default_timeout=120)).run()
 
 
 def test_overview_shows_the_demo_street(demo_db_url: str, monkeypatch) -> None:

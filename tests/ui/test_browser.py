@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from auth_helpers import browser_login
 from playwright.sync_api import sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -29,6 +30,7 @@ def test_street_map_draws_offline_in_chromium(demo_db_url: str, output_dir: Path
         blocked = block_external_network(context, base)
         page = context.new_page()
         page.goto(base, wait_until="domcontentloaded")
+        browser_login(page)
         page.get_by_text("党建网格总览").first.wait_for(timeout=90_000)
         frame = page.frame_locator(MAP_FRAME)
         paths = frame.locator(".leaflet-overlay-pane path")

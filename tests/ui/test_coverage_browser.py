@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from auth_helpers import browser_login
 from playwright.sync_api import Page, sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -37,6 +38,7 @@ def test_problem_layers_render_and_a_row_centres_the_map(
         blocked = block_external_network(context, base)
         page = context.new_page()
         page.goto(f"{base}/coverage", wait_until="domcontentloaded")
+        browser_login(page)
         frame = page.frame_locator(MAP_FRAME)
         frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
         page.wait_for_timeout(1_500)

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 import streamlit as st
+from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
 from gridmap.coverage import check_coverage, filter_problems
 from gridmap.db import open_database
-from gridmap.repository import load_street_layers
+from gridmap.repository import load_street_layers, read_table
 
 PAGE = "pages/coverage.py"
 
@@ -26,16 +27,17 @@ def fresh_caches() -> Iterator[None]:
 @pytest.fixture
 def page(demo_db_url: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_db_url)
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = login(AppTest.from_file(APP, default_timeout=120)).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
 
 
 def _report(url: str, radius: float):
-    layers = load_street_layers(open_database(url))
+    engine = open_database(url)
+    layers = load_street_layers(engine)
     return check_coverage(layers.communities, layers.grids, layers.buildings, layers.stations,
-                          radius)  # fmt: skip
+                          radius, organisations=read_table(engine, "organisation"))  # fmt: skip
 
 
 def _metrics(at: AppTest) -> dict[str, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -40,7 +41,7 @@ def world_url(tmp_path: Path, monkeypatch) -> str:
 
 @pytest.fixture
 def page(world_url: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = login(AppTest.from_file(APP, default_timeout=120)).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at

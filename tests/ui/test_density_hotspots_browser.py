@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from auth_helpers import browser_login
 from playwright.sync_api import sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -27,6 +28,8 @@ def test_density_and_hotspot_maps_render_with_legends(demo_db_url: str, output_d
         page.on("requestfinished", lambda r: loaded.append(r.url))
 
         page.goto(f"{base}/density", wait_until="domcontentloaded")
+
+        browser_login(page)
         frame = page.frame_locator(MAP_FRAME)
         frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
         page.get_by_text("显示党员分布热力图层").click()
@@ -43,6 +46,8 @@ def test_density_and_hotspot_maps_render_with_legends(demo_db_url: str, output_d
         page.screenshot(path=str(output_dir / "density.png"), full_page=True)
 
         page.goto(f"{base}/hotspots", wait_until="domcontentloaded")
+
+        browser_login(page)
         frame = page.frame_locator(MAP_FRAME)
         frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
         page.wait_for_timeout(2_000)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import streamlit as st
+from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -24,7 +25,7 @@ def fresh_caches() -> Iterator[None]:
 @pytest.fixture
 def page(demo_db_url: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_db_url)
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = login(AppTest.from_file(APP, default_timeout=120)).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at

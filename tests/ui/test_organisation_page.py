@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -33,7 +34,7 @@ def fresh_caches() -> Iterator[None]:
 
 def _open(url: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = login(AppTest.from_file(APP, default_timeout=120)).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at

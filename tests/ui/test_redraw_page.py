@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -41,7 +42,7 @@ def demo_copy(demo_db_url: str, tmp_path: Path) -> str:
 @pytest.fixture
 def page(demo_copy: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_copy)
-    at = AppTest.from_file(APP, default_timeout=180).run()
+    at = login(AppTest.from_file(APP, default_timeout=180)).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     at.selectbox(key="community").set_value(COMMUNITY).run()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from auth_helpers import browser_login
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy.engine import make_url
 
@@ -54,6 +55,7 @@ def test_log_a_request_by_clicking_the_map(
         blocked = block_external_network(context, base)
         page = context.new_page()
         page.goto(f"{base}/requests", wait_until="domcontentloaded")
+        browser_login(page)
         _wait_for_map(page)
         shown_before = _open_on_map(page)
 
@@ -77,6 +79,7 @@ def test_log_a_request_by_clicking_the_map(
         page.get_by_role("button", name="登记诉求").click()
         page.get_by_text("已登记诉求").wait_for(timeout=60_000)
         page.reload(wait_until="domcontentloaded")  # a fresh page: what anyone now sees
+        browser_login(page)  # a reload is a new session: log in again
         _wait_for_map(page)
         shown_after = _open_on_map(page)
         page.screenshot(path=str(output_dir / "requests.png"), full_page=True)
