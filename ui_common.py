@@ -142,9 +142,7 @@ def require(permission: str) -> None:
     """Stop the page with a clear message unless the logged-in user's role allows it."""
     if not principal().can(permission):
         zh = st.session_state.get("lang") != "English"
-        st.error(
-            "您的角色无权查看此页面。" if zh else "Your role may not open this page."
-        )
+        st.error("您的角色无权查看此页面。" if zh else "Your role may not open this page.")
         st.stop()
 
 
