@@ -3,11 +3,8 @@ street, a fresh machine, and an empty or broken database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 
@@ -18,15 +15,6 @@ from gridmap.repository import headline_figures
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = str(REPO_ROOT / "app.py")
 COMMUNITY_PAGE = "pages/communities.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _run(path: str) -> AppTest:

@@ -4,10 +4,6 @@ liaisons' load."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-import streamlit as st
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
@@ -19,15 +15,6 @@ NEW_KINDS = {
     "blind_spot_building": "党建盲区楼宇",
     "compound_no_activity_space": "新建小区未配建党群活动场所",
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _open(url: str, page: str, monkeypatch) -> AppTest:

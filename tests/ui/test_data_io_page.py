@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
@@ -17,15 +15,6 @@ from worlds import small_world
 
 PAGE = "pages/data_io.py"
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import streamlit as st
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
@@ -15,13 +12,6 @@ from gridmap.density import member_density
 from gridmap.repository import load_street_layers, read_table
 
 PAGE = "pages/density.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
 
 
 @pytest.fixture

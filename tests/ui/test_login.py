@@ -4,11 +4,9 @@ and one real login through the form in Chromium."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from auth_helpers import DEMO_ADMIN, browser_login, login
 from playwright.sync_api import sync_playwright
 from sqlalchemy.engine import make_url
@@ -20,13 +18,6 @@ from gridmap import auth
 from gridmap.db import make_engine
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ through the forms (on a copy of the demo street)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
@@ -21,15 +19,6 @@ from gridmap.orgform import lost_contact_members, lost_contact_summary
 from gridmap.repository import read_table
 
 PAGE = "pages/organisation.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _open(url: str, monkeypatch) -> AppTest:

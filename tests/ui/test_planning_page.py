@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
@@ -17,13 +15,6 @@ from gridmap.planning import candidate_sites, site_stations
 from gridmap.repository import load_street_layers
 
 PAGE = "pages/planning.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
 
 
 @pytest.fixture

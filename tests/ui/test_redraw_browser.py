@@ -3,7 +3,6 @@ page's own controls, and see the live figures change — with nothing requested 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,8 @@ def _wait_for_metric(page: Page, name: str, value: str) -> None:
 
 
 @pytest.mark.browser
-def test_merge_two_grids_in_the_browser(demo_db_url: str, tmp_path: Path, output_dir: Path) -> None:
-    source = Path(demo_db_url.removeprefix("sqlite:///"))
-    copy = tmp_path / "demo.db"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{source}{suffix}").exists():
-            shutil.copy(f"{source}{suffix}", f"{copy}{suffix}")
-    env = {"GRIDMAP_DATABASE_URL": f"sqlite:///{copy}"}
+def test_merge_two_grids_in_the_browser(demo_copy: str, output_dir: Path) -> None:
+    env = {"GRIDMAP_DATABASE_URL": demo_copy}
     with streamlit_server(REPO_ROOT / "app.py", env) as base, sync_playwright() as pw:
         browser = launch_chromium(pw)
         context = browser.new_context(viewport={"width": 1440, "height": 1800}, locale="zh-CN")

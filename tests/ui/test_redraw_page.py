@@ -4,12 +4,7 @@ activate → rollback from the buttons."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
 from test_app import APP
@@ -19,24 +14,6 @@ from gridmap.db import open_database
 
 PAGE = "pages/redraw.py"
 COMMUNITY = "420303001-002"  # 柏林路社区: one grid above the norm, a gap, a building outside
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-
-
-@pytest.fixture
-def demo_copy(demo_db_url: str, tmp_path: Path) -> str:
-    """A writable copy of the demo street (the shared demo database is read-only)."""
-    source = Path(demo_db_url.removeprefix("sqlite:///"))
-    target = tmp_path / "demo.db"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{source}{suffix}").exists():
-            shutil.copy(f"{source}{suffix}", f"{target}{suffix}")
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture

@@ -5,14 +5,9 @@ shown as messages, statistics by member, English."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from auth_helpers import login
-from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -20,23 +15,6 @@ from gridmap import requests as rq
 from gridmap.db import open_database
 
 PAGE = "pages/requests.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def demo_copy(demo_db_url: str, tmp_path: Path) -> str:
-    """A writable copy of the demo street (the shared one is read only)."""
-    target = tmp_path / "demo.db"
-    shutil.copy(make_url(demo_db_url).database, target)
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture
