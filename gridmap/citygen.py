@@ -21,7 +21,6 @@ The same ``(buildings, seed)`` always gives identical frames; nothing depends on
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import geopandas as gpd
@@ -49,8 +48,9 @@ from gridmap.demo import (
     _nullable,
     _scale_households,
     _to_lonlat,
+    active_plans,
 )
-from gridmap.models import OrgKind, PersonRole, PlanStatus, StationLevel
+from gridmap.models import OrgKind, PersonRole, StationLevel
 
 __all__ = [
     "CITY_BUILDINGS",
@@ -334,8 +334,6 @@ def _admin(rng: np.random.Generator, quads: np.ndarray, com_index: np.ndarray) -
     n_streets = int(street_of.max()) + 1
     street_codes = [f"{int(STREET_CODE) + s:09d}" for s in range(n_streets)]
     street_geoms = [shapely.union_all(com_geoms[street_of == s]) for s in range(n_streets)]
-    created = dt.datetime(2024, 3, 1, 9, 0)
-    approved = dt.datetime(2024, 3, 15, 10, 30)
     names = [
         f"{_COMPOUND_PREFIXES[i % len(_COMPOUND_PREFIXES)]}"
         f"{_COMMUNITY_SUFFIXES[(i // len(_COMPOUND_PREFIXES)) % len(_COMMUNITY_SUFFIXES)]}社区"
@@ -363,19 +361,7 @@ def _admin(rng: np.random.Generator, quads: np.ndarray, com_index: np.ndarray) -
                 "geom": _as_multi(com_geoms),
             }
         ),
-        "grid_plan": pd.DataFrame(
-            {
-                "id": np.arange(1, n_com + 1),
-                "community_id": np.arange(1, n_com + 1),
-                "name": ["2024年网格划分方案"] * n_com,
-                "status": [PlanStatus.active.value] * n_com,
-                "created_by": _nullable([None] * n_com),
-                "created_at": [created] * n_com,
-                "approved_by": _nullable([None] * n_com),
-                "approved_at": [approved] * n_com,
-                "note": ["按每格300–500户划分，支部建在网格上"] * n_com,
-            }
-        ),
+        "grid_plan": active_plans(n_com),
     }
 
 

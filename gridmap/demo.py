@@ -613,6 +613,27 @@ class _Demo:
     stations: list[dict] = field(default_factory=list)
 
 
+def active_plans(n_communities: int) -> pd.DataFrame:
+    """One active grid plan per community (ids 1…n, community ids 1…n), approved in March 2024.
+
+    Shared by the demo street and the synthetic city (:mod:`gridmap.citygen`).
+    """
+    n = n_communities
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "community_id": np.arange(1, n + 1),
+            "name": ["2024年网格划分方案"] * n,
+            "status": [PlanStatus.active.value] * n,
+            "created_by": _nullable([None] * n),
+            "created_at": [dt.datetime(2024, 3, 1, 9, 0)] * n,
+            "approved_by": _nullable([None] * n),
+            "approved_at": [dt.datetime(2024, 3, 15, 10, 30)] * n,
+            "note": ["按每格300–500户划分，支部建在网格上"] * n,
+        }
+    )
+
+
 def _admin_frames(cells: list[_Cell]) -> dict[str, pd.DataFrame]:
     """street, community and grid_plan."""
     n_comm = len(COMMUNITY_NAMES)
@@ -623,8 +644,6 @@ def _admin_frames(cells: list[_Cell]) -> dict[str, pd.DataFrame]:
     ]
     street = shapely.union_all(communities)
     letters = sorted(COMMUNITY_NAMES)
-    created = dt.datetime(2024, 3, 1, 9, 0)
-    approved = dt.datetime(2024, 3, 15, 10, 30)
     return {
         "street": _geoframe(
             {"id": [1], "code": [STREET_CODE], "name": [STREET_NAME], "geom": _multi([street])}
@@ -638,19 +657,7 @@ def _admin_frames(cells: list[_Cell]) -> dict[str, pd.DataFrame]:
                 "geom": _multi(communities),
             }
         ),
-        "grid_plan": pd.DataFrame(
-            {
-                "id": np.arange(1, n_comm + 1),
-                "community_id": np.arange(1, n_comm + 1),
-                "name": ["2024年网格划分方案"] * n_comm,
-                "status": [PlanStatus.active.value] * n_comm,
-                "created_by": _nullable([None] * n_comm),
-                "created_at": [created] * n_comm,
-                "approved_by": _nullable([None] * n_comm),
-                "approved_at": [approved] * n_comm,
-                "note": ["按每格300–500户划分，支部建在网格上"] * n_comm,
-            }
-        ),
+        "grid_plan": active_plans(n_comm),
     }
 
 
