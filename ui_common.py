@@ -17,10 +17,12 @@ from gridmap.bootstrap import open_or_create_default
 from gridmap.coverage import CoverageReport, check_coverage
 from gridmap.errors import GridmapError
 from gridmap.labels import Language, label
-from gridmap.repository import StreetLayers, community_summary, load_street_layers
+from gridmap.repository import StreetLayers, community_summary, data_version, load_street_layers
 
-#: Seconds a loaded layer stays cached; the "刷新数据" button clears it at once.
-CACHE_TTL_S = 60
+#: Seconds a cached layer or analysis is kept at most. Caches are keyed on the data version
+#: (:func:`gridmap.repository.data_version`), so gridmap's own writes refresh them at once; the
+#: limit only bounds how long a change made outside gridmap (e.g. by a DBA) stays unseen.
+CACHE_TTL_S = 600
 
 
 @st.cache_resource(show_spinner="正在打开数据库…")
@@ -74,9 +76,11 @@ def summary_table(url: str) -> pd.DataFrame:
 
 
 def database_key() -> str:
-    """A cache key naming the database in use (password hidden) and what the logged-in user
-    may see: cached layers and reports are never shared between scopes or roles."""
-    return f"{database_url()}#{auth.current_principal().scope_key}"
+    """A cache key naming the database in use (password hidden), its data version and what the
+    logged-in user may see: cached layers and analyses are never shared between scopes or
+    roles, and any write through gridmap (which changes the data version) refreshes them."""
+    version = data_version(engine())
+    return f"{database_url()}@{version}#{auth.current_principal().scope_key}"
 
 
 def database_url() -> str:

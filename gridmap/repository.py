@@ -371,3 +371,24 @@ def community_summary(engine: Engine | Connection, scope: Principal | None = Non
     counts = [col for col in out.columns if col not in ("code", "name")]
     out[counts] = out[counts].fillna(0).astype(int)
     return out if allowed is None else out[out.index.isin(list(allowed))]
+
+
+def data_version(engine: Engine | Connection) -> str:
+    """A short fingerprint of the database's content that changes whenever gridmap writes.
+
+    Every write through gridmap appends an audit row (and request moves an event), and imports
+    change the row counts, so the newest audit row, the newest request event and the layers'
+    row counts together change with every edit. One small query; the app keys its caches on it
+    so a rerun costs nothing until the data changes.
+    """
+    parts = [
+        select(func.max(table("audit_log").c.id)).scalar_subquery(),
+        select(func.max(table("request_event").c.id)).scalar_subquery(),
+        *(
+            select(func.count()).select_from(table(name)).scalar_subquery()
+            for name in ("community", "grid", "building", "member", "request", "organisation")
+        ),
+    ]
+    with _connect(engine) as conn:
+        row = conn.execute(select(*parts)).one()
+    return "-".join("0" if value is None else str(value) for value in row)

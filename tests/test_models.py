@@ -107,3 +107,18 @@ def test_orm_geometry_and_optimistic_locking(engine) -> None:
         grid.name = "改名"
         with pytest.raises(StaleDataError):
             stale.commit()
+
+
+def test_data_version_changes_with_every_write_and_only_then(engine) -> None:
+    from gridmap import auth
+    from gridmap.db import transaction
+    from gridmap.repository import data_version
+
+    empty = data_version(engine)
+    assert data_version(engine) == empty  # reading changes nothing
+    save_tables(engine, small_world())
+    loaded = data_version(engine)
+    assert loaded != empty
+    with transaction(engine) as conn:  # an edit that leaves every count as it was
+        auth.audit(conn, auth.SYSTEM, "update", "grid", 1, {"name": "第1网格"}, {"name": "一"})
+    assert data_version(engine) not in (empty, loaded)
