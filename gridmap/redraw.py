@@ -1921,8 +1921,9 @@ def approve(engine: Engine, plan_id: int, approver_id: int | None = None) -> Non
 
 
 def _make_active(session: Session, plan: GridPlan) -> int | None:
-    """Retire the community's active plan, activate ``plan``, and recompute building grids and
-    branch links. Returns the plan retired (None when there was none)."""
+    """Retire the community's active plan, activate ``plan``, recompute building grids and
+    branch links, and let requests, grid workers and grid-scoped users follow into the new
+    grids. Returns the plan retired (None when there was none)."""
     conn = session.connection()
     previous = session.scalars(
         select(GridPlan).where(
@@ -1958,7 +1959,71 @@ def _make_active(session: Session, plan: GridPlan) -> int | None:
             update(org).where(org.c.id == bindparam("o_id")).values(grid_id=bindparam("g_id")),
             links,
         )
+    old_ids = [
+        int(i) for i in read_table(conn, "grid", grid.c.plan_id.in_([p.id for p in previous]))["id"]
+    ]
+    _follow_new_grids(conn, old_ids, grids)
     return previous[0].id if previous else None
+
+
+def _follow_new_grids(conn: Connection, old_ids: list[int], grids: gpd.GeoDataFrame) -> None:
+    """What pointed at the retired plan's grids follows into the new plan's grids.
+
+    Requests go to the new grid that holds their point; grid workers of an old grid are copied
+    to the new grid that holds most of it when that grid has none yet; users scoped to an old
+    grid (grid workers) are scoped to that same new grid. The retired grids keep their own rows,
+    so a rollback finds them as they were.
+    """
+    if not old_ids or grids.empty:
+        return
+    grid, req, worker, user = table("grid"), table("request"), table("grid_worker"), table("user")
+    old = read_table(conn, "grid", grid.c.id.in_(old_ids))
+    new_geoms = np.asarray(grids.geometry.values)
+    o, n = shapely.STRtree(new_geoms).query(np.asarray(old.geometry.values), "intersects")
+    overlap = shapely.area(shapely.intersection(old.geometry.values[o], new_geoms[n]))
+    pairs = pd.DataFrame({"old": old["id"].to_numpy()[o], "new": grids["id"].to_numpy()[n],
+                          "area": overlap}).sort_values("area", ascending=False)  # fmt: skip
+    successor = pairs.drop_duplicates("old").set_index("old")["new"]  # where most of it went
+    predecessor = pairs.drop_duplicates("new").set_index("new")["old"]  # where most came from
+
+    requests = read_table(conn, "request", req.c.grid_id.in_(old_ids))
+    if len(requests):
+        r, g = shapely.STRtree(new_geoms).query(np.asarray(requests.geometry.values), "intersects")
+        holder = pd.Series(grids["id"].to_numpy()[g], index=requests["id"].to_numpy()[r])
+        holder = holder[~holder.index.duplicated()]
+        moves = [
+            {"r_id": int(i), "g_id": int(holder[i]) if i in holder.index else None}
+            for i in requests["id"]
+        ]
+        conn.execute(
+            update(req).where(req.c.id == bindparam("r_id")).values(grid_id=bindparam("g_id")),
+            moves,
+        )
+
+    workers = read_table(conn, "grid_worker", worker.c.grid_id.in_(old_ids))
+    staffed = set(
+        read_table(conn, "grid_worker", worker.c.grid_id.in_(list(grids["id"])))["grid_id"]
+    )
+    copies = [
+        {"grid_id": int(new), "person_id": int(w.person_id), "part_time": bool(w.part_time)}
+        for new, old_id in predecessor.items()
+        if new not in staffed
+        for w in workers[workers["grid_id"] == old_id].itertuples()
+    ]
+    if copies:
+        conn.execute(worker.insert(), copies)
+
+    users = read_table(conn, "user", user.c.grid_id.in_(old_ids))
+    scoped = [
+        {"u_id": int(u), "g_id": int(successor[g])}
+        for u, g in zip(users["id"], users["grid_id"], strict=True)
+        if g in successor.index
+    ]
+    if scoped:
+        conn.execute(
+            update(user).where(user.c.id == bindparam("u_id")).values(grid_id=bindparam("g_id")),
+            scoped,
+        )
 
 
 def activate(engine: Engine, plan_id: int, user_id: int | None = None) -> int | None:

@@ -287,7 +287,12 @@ def community_report_html(
 
     # 1 overview
     coverage = check_coverage(
-        layers.communities, layers.grids, layers.buildings, layers.stations, radius
+        layers.communities,
+        layers.grids,
+        layers.buildings,
+        layers.stations,
+        radius,
+        organisations=inputs.organisations,  # 两新组织: blind spots among the problems
     )
     summary = coverage.community_summary.set_index("code").loc[community_code]
     members = inputs.members

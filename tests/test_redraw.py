@@ -387,6 +387,34 @@ def test_activation_recomputes_building_grids_and_rollback_restores_exactly(
     assert actions[-4:] == ["plan_propose", "plan_approve", "plan_activate", "plan_rollback"]
 
 
+def test_requests_workers_and_grid_users_follow_the_activated_plan(world: Engine) -> None:
+    with transaction(world) as conn:  # a worker and a grid worker's login on grid 1
+        conn.execute(table("grid_worker").insert(), {"grid_id": 1, "person_id": 1,
+                                                      "part_time": True})  # fmt: skip
+        cid = conn.execute(select(table("community").c.id)).scalar_one()
+        conn.execute(table("user").insert(), {"name": "网格员小王", "password_hash": "x",
+                                              "role": "grid_worker", "community_id": cid,
+                                              "grid_id": 1})  # fmt: skip
+    plan_id = _draft(world)
+    assert r.propose(world, plan_id) == []
+    r.approve(world, plan_id, approver_id=_user(world, "街道管理员", "street_admin"))
+    r.activate(world, plan_id)
+    new_ids = dict(zip(*r.load_plan(world, plan_id).grids[["code", "id"]].T.values, strict=True))
+
+    request = read_table(world, "request").iloc[0]  # its point lies in grid 01
+    assert request["grid_id"] == new_ids[G1]
+    workers = read_table(world, "grid_worker")
+    assert set(workers.loc[workers["grid_id"] == new_ids[G1], "person_id"]) == {1}
+    assert set(workers["grid_id"]) == {1, new_ids[G1]}  # the retired grid keeps its own row
+    users = read_table(world, "user").set_index("name")
+    assert users.loc["网格员小王", "grid_id"] == new_ids[G1]
+
+    r.rollback(world, COMMUNITY)
+    assert read_table(world, "request").iloc[0]["grid_id"] == 1
+    assert read_table(world, "user").set_index("name").loc["网格员小王", "grid_id"] == 1
+    assert len(read_table(world, "grid_worker")) == 2  # nothing copied twice
+
+
 # --- auto-balance -----------------------------------------------------------------------------
 
 

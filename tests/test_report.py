@@ -128,3 +128,14 @@ def test_cli_report_and_sites(demo_db_url: str, tmp_path: Path) -> None:
     payload = json.loads(done.output)
     assert payload["status"] == "Optimal" and len(payload["sites"]) == 2
     assert payload["after"] - payload["before"] == sum(s["gain"] for s in payload["sites"])
+
+
+def test_report_lists_the_blind_spots_of_its_community(demo_engine) -> None:
+    from gridmap.demo import DEMO_DEFECTS
+
+    page = build_community_report(
+        demo_engine, "420303001-003", "html", permutations=PERMUTATIONS
+    ).decode("utf-8")
+    assert "两新组织未覆盖" in page and "党建盲区楼宇" in page
+    quarter = [c for c in DEMO_DEFECTS["organisations_uncovered"] if c in page]
+    assert quarter, "no uncovered organisation of the quarter is named"
