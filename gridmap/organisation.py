@@ -433,10 +433,24 @@ def _assert_tree(conn: Connection) -> None:
 # --- small shared checks ----------------------------------------------------------------------
 
 
-def _row(conn: Connection, name: str, row_id: int | None, what: str) -> dict:
-    """One row as a dict, or an InputError naming what was not found."""
+def _row(
+    conn: Connection,
+    name: str,
+    row_id: int | None,
+    what: str,
+    known: Mapping[int, dict] | None = None,
+) -> dict:
+    """One row as a dict, or an InputError naming what was not found.
+
+    ``known`` holds the table's rows already read (bulk imports): looked up there, not queried.
+    """
     if row_id is None:
         raise InputError(f"未指定{what} / no {name} given")
+    if known is not None:
+        row = known.get(int(row_id))
+        if row is None:
+            raise InputError(f"{what} {row_id} 不存在 / {name} {row_id} does not exist")
+        return dict(row)
     tbl = table(name)
     row = conn.execute(select(tbl).where(tbl.c.id == int(row_id))).mappings().first()
     if row is None:
@@ -954,18 +968,27 @@ def _specialties(value: str | Iterable[str] | None) -> str | None:
     return text or None
 
 
-def _member_values(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise a member's fields (after merging edits into the stored row)."""
+def _member_values(
+    conn: Connection,
+    values: dict[str, Any],
+    known: Mapping[str, Mapping[int, dict]] | None = None,
+) -> dict[str, Any]:
+    """Check and normalise a member's fields (after merging edits into the stored row).
+
+    ``known`` maps ``"party_org"`` and ``"building"`` to their rows already read, so a bulk
+    import checks thousands of rows without a query per row.
+    """
+    known = known or {}
     out = dict(values)
     out["category"] = _category(out["category"])
-    org = _row(conn, "party_org", out.get("party_org_id"), "党组织")
+    org = _row(conn, "party_org", out.get("party_org_id"), "党组织", known.get("party_org"))
     if org["kind"] not in MEMBER_ORG_KINDS:
         raise InputError(
             f"党员组织关系不能放在{KIND_LABELS[org['kind']][0]}「{org['name']}」/ a member's "
             f"relation cannot sit in a {org['kind']}"
         )
     if out.get("building_id") is not None:
-        _row(conn, "building", out["building_id"], "楼栋")
+        _row(conn, "building", out["building_id"], "楼栋", known.get("building"))
     for key in ("joined_on", "registered_on", "last_contact_on"):
         out[key] = _date(out.get(key), key)
     if out["category"] == MemberCategory.in_service.value:
@@ -1454,6 +1477,10 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
             if p is not None
         }
         member_people = set(members["person_id"].astype(int))
+        known = {
+            "party_org": {int(r["id"]): r for r in orgs.to_dict("records")},
+            "building": {int(i): {"id": int(i)} for i in buildings["id"]},
+        }
         seen: set[tuple[str, str | None]] = set()
         prepared: list[tuple[dict, dict]] = []
         for rec in rows.to_dict("records"):
@@ -1504,7 +1531,7 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
                                             "specialties", "last_contact_on")},
             }  # fmt: skip
             try:
-                values = _member_values(conn, values)
+                values = _member_values(conn, values, known)
             except InputError as exc:
                 errors.append(f"{where}: {exc}")
                 continue
@@ -1517,17 +1544,27 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
                 "imported:\n" + "\n".join(shown) + (f"\n… 另有 {more} 行" if more else "")
             )
         person_t, member_t = table("person"), table("member")
-        added = 0
-        for person, values in prepared:
-            pid = person.pop("id")
-            if pid is None:
-                pid = conn.execute(
-                    insert(person_t).values(**person, roles="").returning(person_t.c.id)
-                ).scalar_one()
-                added += 1
-            conn.execute(insert(member_t).values(person_id=int(pid), **values))
+        new_people = [{**p, "roles": ""} for p, _ in prepared if p["id"] is None]
+        for person in new_people:
+            del person["id"]
+        new_ids = iter(())
+        if new_people:  # one executemany, ids back in the rows' order
+            new_ids = iter(
+                conn.execute(
+                    insert(person_t).returning(person_t.c.id, sort_by_parameter_order=True),
+                    new_people,
+                )
+                .scalars()
+                .all()
+            )
+        rows_out = [
+            {"person_id": int(p["id"] if p["id"] is not None else next(new_ids)), **values}
+            for p, values in prepared
+        ]
+        if rows_out:
+            conn.execute(insert(member_t), rows_out)
         _assert_tree(conn)
-    return {"members": len(prepared), "persons": added}
+    return {"members": len(prepared), "persons": len(new_people)}
 
 
 def grid_versions(engine: Engine | Connection) -> Mapping[int, int]:
