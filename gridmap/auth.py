@@ -894,17 +894,18 @@ def _demo_hash(name: str, password: str) -> str:
     ).decode()
 
 
-def add_demo_users(engine: Engine) -> dict[str, int]:
+def add_demo_users(bind: Engine | Connection) -> dict[str, int]:
     """Add the demo logins of :data:`DEMO_USERS` to the demo database (README lists them).
 
     Written directly (no audit row, deterministic hashes) so the demo database stays
-    byte-identical per seed; their passwords are refused on any other database.
+    byte-identical per seed; their passwords are refused on any other database. A demo login
+    that exists already (``demo --force`` keeps accounts) is reset to its demo role and scope.
     """
     from gridmap.db import transaction
 
     user, com = _t("user"), _t("community")
     ids = {}
-    with transaction(engine) as conn:
+    with transaction(bind) as conn:
         cid = _code_id(conn, "community", DEMO_COMMUNITY_CODE)
         gid = _active_grid_id(conn, DEMO_GRID_CODE)
         sid = conn.execute(select(com.c.street_id).where(com.c.id == cid)).scalar()
@@ -918,8 +919,72 @@ def add_demo_users(engine: Engine) -> dict[str, int]:
                 "grid_id": gid if role == "grid_worker" else None,
                 "disabled": False,
             }
-            ids[name] = int(conn.execute(user.insert().values(**values)).inserted_primary_key[0])
+            found = conn.execute(select(user.c.id).where(user.c.name == name)).scalar()
+            if found is None:
+                found = conn.execute(user.insert().values(**values)).inserted_primary_key[0]
+            else:
+                conn.execute(user.update().where(user.c.id == found).values(**values))
+            ids[name] = int(found)
     return ids
+
+
+# --- accounts across a replaced street (demo --force, restore) ------------------------------
+
+
+def detach_users(conn: Connection) -> pd.DataFrame:
+    """Take every user's scope off before the street's data is deleted; return it by code.
+
+    Accounts and the audit log outlive the street's data (:data:`~gridmap.models.
+    ACCOUNT_TABLES`), but a user's street/community/grid keys point into it. They are set
+    empty here and given back by :func:`reattach_users` once the new data is in. Columns:
+    ``id, name, street_code, community_code, grid_code``.
+    """
+    user, street, com, grid = _t("user"), _t("street"), _t("community"), _t("grid")
+    query = (
+        select(
+            user.c.id,
+            user.c.name,
+            street.c.code.label("street_code"),
+            com.c.code.label("community_code"),
+            grid.c.code.label("grid_code"),
+        )
+        .outerjoin(street, street.c.id == user.c.street_id)
+        .outerjoin(com, com.c.id == user.c.community_id)
+        .outerjoin(grid, grid.c.id == user.c.grid_id)
+        .where(
+            (user.c.street_id.is_not(None))
+            | (user.c.community_id.is_not(None))
+            | (user.c.grid_id.is_not(None))
+        )
+    )
+    result = conn.execute(query)
+    detached = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+    detached = detached.astype(object).where(detached.notna(), None)
+    conn.execute(user.update().values(street_id=None, community_id=None, grid_id=None))
+    return detached
+
+
+def reattach_users(conn: Connection, detached: pd.DataFrame) -> list[str]:
+    """Give each detached user their scope back, found by code in the new data.
+
+    A user whose street, community or grid (of an active plan) no longer exists is disabled,
+    never left with an empty scope (which would widen what they see); their names are
+    returned so the caller can audit and report them.
+    """
+    user = _t("user")
+    lost = []
+    for row in detached.itertuples(index=False):  # accounts: a handful of rows
+        try:
+            values = {
+                "street_id": _code_id(conn, "street", row.street_code),
+                "community_id": _code_id(conn, "community", row.community_code),
+                "grid_id": _active_grid_id(conn, row.grid_code) if row.grid_code else None,
+            }
+        except InputError:
+            values = {"disabled": True}
+            lost.append(str(row.name))
+        conn.execute(user.update().where(user.c.id == int(row.id)).values(**values))
+    return lost
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -1084,9 +1149,10 @@ def audited(
         A community-scoped principal must name at least one scoped argument (e.g. a new
         organisation needs a parent or a community inside the scope).
 
-    Before the call the checks run (nothing is written when one fails); after a successful
-    call one audit row records the arguments, the entity's row before and after (no geometry)
-    and the result, in a transaction of its own.
+    The checks, the write and its audit row are one transaction: the function gets the open
+    connection in place of the engine (its own ``transaction(...)`` joins it), nothing is
+    written when a check fails, and a write is never committed without its audit row (the
+    arguments, the entity's row before and after — no geometry — and the result).
     """
 
     def wrap(fn: F) -> F:
@@ -1096,7 +1162,7 @@ def audited(
 
         @functools.wraps(fn)
         def wrapper(engine: Engine, *args: Any, **kwargs: Any) -> Any:
-            from gridmap.db import transaction
+            from gridmap.db import transaction  # db imports nothing from auth; no cycle
 
             p = current_principal()
             bound = signature.bind(engine, *args, **kwargs)
@@ -1105,44 +1171,53 @@ def audited(
                 if param.kind is inspect.Parameter.VAR_KEYWORD:
                     given |= given.pop(param.name, {})
             entity_id = given.get(id_arg) if id_arg else None
-            with _connect(engine) as c:
-                if permission:
-                    p.require(permission)
-                checked = 0
-                for arg, kind in (scope or {}).items():
-                    value = given.get(arg)
-                    values = value if isinstance(value, list | tuple | set) else [value]
-                    for one in values:
-                        if one is None:
-                            continue
-                        checked += 1
-                        check_scope(c, p, permission or "read", kind, int(one))
-                if require_scope and not checked and community_ids(c, p) is not None:
-                    raise PermissionDenied(
-                        "无权限:只能在本社区内操作 / permission denied: only inside your "
-                        "own community"
-                    )
+            with transaction(engine) as c:
+                _check_call(c, p, given, permission, scope or {}, require_scope)
                 before = _row_snapshot(c, entity, entity_id)
-            result = fn(engine, *args, **kwargs)
-            target = entity_id
-            if target is None and isinstance(result, int) and not isinstance(result, bool):
-                target = result
-            if isinstance(target, list | tuple | set):
-                target = None
-            arguments = {k: v for k, v in given.items() if k != "engine" and not _bulky(v)}
-            with transaction(engine) as conn:
-                after = _row_snapshot(conn, entity, target)
+                result = fn(c, *args, **kwargs)
+                target = entity_id
+                if target is None and isinstance(result, int) and not isinstance(result, bool):
+                    target = result
+                if isinstance(target, list | tuple | set):
+                    target = None
+                arguments = {k: v for k, v in given.items() if k != "engine" and not _bulky(v)}
                 record = {
                     "call": arguments,
-                    "row": after,
+                    "row": _row_snapshot(c, entity, target),
                     "result": None if _bulky(result) else result,
                 }
-                audit(conn, p, action, entity, target, before, record)
+                audit(c, p, action, entity, target, before, record)
             return result
 
         return wrapper  # type: ignore[return-value]
 
     return wrap
+
+
+def _check_call(
+    c: Connection,
+    p: Principal,
+    given: dict[str, Any],
+    permission: str,
+    scope: dict[str, str],
+    require_scope: bool,
+) -> None:
+    """The role and scope checks of :func:`audited` (raise PermissionDenied)."""
+    if permission:
+        p.require(permission)
+    checked = 0
+    for arg, kind in scope.items():
+        value = given.get(arg)
+        values = value if isinstance(value, list | tuple | set) else [value]
+        for one in values:
+            if one is None:
+                continue
+            checked += 1
+            check_scope(c, p, permission or "read", kind, int(one))
+    if require_scope and not checked and community_ids(c, p) is not None:
+        raise PermissionDenied(
+            "无权限:只能在本社区内操作 / permission denied: only inside your own community"
+        )
 
 
 def _bulky(value: Any) -> bool:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine
 
 from gridmap import settings
 from gridmap.db import (
@@ -23,22 +25,54 @@ from gridmap.db import (
     transaction,
 )
 from gridmap.errors import ConflictError
-from gridmap.models import Base
+from gridmap.models import street_tables
 from gridmap.repository import save_tables
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-def clear_all(engine: Engine) -> None:
-    """Delete every row of every gridmap table in one transaction (the schema stays)."""
-    names = list(Base.metadata.tables)  # any order: keys are checked at commit / TRUNCATE CASCADE
-    with transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
-            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                conn.execute(Base.metadata.tables[name].delete())
+
+def replace_street(
+    bind: Engine | Connection,
+    write: Callable[[Connection], T],
+    action: str,
+    details: dict | None = None,
+) -> tuple[T, list[str]]:
+    """Delete the street's data and write new data with ``write``, in one transaction.
+
+    Every table but the accounts and the audit log (:data:`~gridmap.models.ACCOUNT_TABLES`)
+    is emptied; users keep their accounts and get their scope back by code in the new data
+    (or are disabled when it is gone); one audit row ``action`` records what happened, with
+    ``details``, the rows written (when ``write`` returns counts) and the disabled users.
+
+    Returns
+    -------
+    tuple
+        What ``write`` returned, and the names of the users disabled for a lost scope.
+    """
+    from gridmap import auth
+
+    auth.current_principal().require("backup")  # street administrators (and the operator)
+    with transaction(bind) as conn:
+        detached = auth.detach_users(conn)
+        for tbl in reversed(street_tables()):  # children first; grid ↔ party_org deferred
+            conn.execute(tbl.delete())
+        written = write(conn)
+        lost = auth.reattach_users(conn, detached)
+        record = {**(details or {}), "disabled_users": lost}
+        if isinstance(written, dict):
+            record["rows"] = written
+        auth.audit(conn, None, action, "database", None, None, record)
+    return written, lost
+
+
+def clear_all(bind: Engine | Connection) -> list[str]:
+    """Delete the street's data in one transaction; the schema, accounts and audit log stay.
+
+    Returns the names of the users disabled because their community or grid is gone.
+    """
+    return replace_street(bind, lambda conn: None, "clear")[1]
 
 
 def load_demo(engine: Engine, seed: int = settings.DEMO_SEED, force: bool = False) -> dict:
@@ -58,22 +92,28 @@ def load_demo(engine: Engine, seed: int = settings.DEMO_SEED, force: bool = Fals
     dict
         Rows written per table.
     """
+    from gridmap.auth import add_demo_users  # the demo logins (README; demo database only)
     from gridmap.demo import build_demo
 
-    if not is_empty(engine):
-        if not force:
-            where = engine.url.render_as_string(hide_password=True)
-            raise ConflictError(
-                f"数据库中已有数据 / the database {where} already holds a street; nothing was "
-                "changed. Use --force to replace it with the demo street."
-            )
-        clear_all(engine)
+    empty = is_empty(engine)
+    if not empty and not force:
+        where = engine.url.render_as_string(hide_password=True)
+        raise ConflictError(
+            f"数据库中已有数据 / the database {where} already holds a street; nothing was "
+            "changed. Use --force to replace it with the demo street (accounts and the audit "
+            "log are kept)."
+        )
     tables = build_demo(seed)
-    counts = save_tables(engine, tables)
-    from gridmap.auth import add_demo_users  # the demo logins (README; demo database only)
 
-    counts["user"] = len(add_demo_users(engine))
-    return counts
+    def write(conn: Connection) -> dict:
+        counts = save_tables(conn, tables)
+        counts["user"] = len(add_demo_users(conn))
+        return counts
+
+    if empty:
+        with transaction(engine) as conn:
+            return write(conn)
+    return replace_street(engine, write, "demo_replace")[0]
 
 
 def create_demo_database(

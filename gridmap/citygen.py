@@ -569,17 +569,17 @@ def save_city(engine, frames: dict[str, pd.DataFrame], force: bool = False) -> d
     Like :func:`gridmap.bootstrap.load_demo`: a database that already holds a street is left
     untouched (:class:`~gridmap.errors.ConflictError`) unless ``force`` replaces it.
     """
-    from gridmap.bootstrap import clear_all
+    from gridmap.bootstrap import replace_street
     from gridmap.db import is_empty
     from gridmap.errors import ConflictError
     from gridmap.repository import save_tables
 
-    if not is_empty(engine):
-        if not force:
-            where = engine.url.render_as_string(hide_password=True)
-            raise ConflictError(
-                f"数据库中已有数据 / the database {where} already holds a street; nothing was "
-                "changed. Use --force to replace it."
-            )
-        clear_all(engine)
-    return save_tables(engine, frames)
+    if is_empty(engine):
+        return save_tables(engine, frames)
+    if not force:
+        where = engine.url.render_as_string(hide_password=True)
+        raise ConflictError(
+            f"数据库中已有数据 / the database {where} already holds a street; nothing was "
+            "changed. Use --force to replace it."
+        )
+    return replace_street(engine, lambda conn: save_tables(conn, frames), "city_replace")[0]

@@ -36,13 +36,57 @@ db_option = click.option(
 )
 
 
+#: Where ``--user`` is kept for the sub-command (click shares ``meta`` with nested contexts).
+_USER_KEY = "gridmap.user"
+#: Commands that act on the schema or the machine, not as a user of the data.
+OPERATOR_ONLY = frozenset({"init", "serve"})
+USER_HELP = (
+    "Act as this gridmap user: their role, scope and masking apply to what the command reads, "
+    "writes and exports, and the audit log names them (password from GRIDMAP_PASSWORD, else a "
+    "prompt). Default: the local operator, with full rights (who can run gridmap here can read "
+    "the database file anyway)."
+)
+
+
+def _remember_user(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[_USER_KEY] = value
+
+
+def _login(engine: Any, user_name: str | None) -> Any:
+    """The principal of ``--user`` (authenticated), or None for the local operator."""
+    from gridmap.auth import authenticate
+
+    if not user_name:
+        return None
+    password = os.environ.get("GRIDMAP_PASSWORD") or click.prompt(
+        f"{user_name} 的密码 / password", hide_input=True
+    )
+    return authenticate(engine, user_name, password)
+
+
+def _run_as_user(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """Run a sub-command as the ``--user`` given (anywhere on the line), if one was."""
+    from gridmap.auth import acting_as
+    from gridmap.db import open_database
+
+    ctx = click.get_current_context(silent=True)
+    user_name = ctx.meta.get(_USER_KEY) if ctx is not None else None
+    if not user_name or (ctx is not None and ctx.command.name in OPERATOR_ONLY):
+        return func(**kwargs)  # init and serve: the schema and the server (it has its login)
+    principal = _login(open_database(kwargs.get("db_url")), user_name)
+    with acting_as(principal):
+        return func(**kwargs)
+
+
 def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a GridmapError into a clear message and its exit code, with no traceback."""
+    """Turn a GridmapError into a clear message and its exit code, with no traceback, and run
+    the command as the ``--user`` given (:func:`_run_as_user`)."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(**kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            return _run_as_user(func, kwargs)
         except GridmapError as exc:
             click.secho(f"错误 / error: {exc}", err=True, fg="red")
             sys.exit(exc.exit_code)
@@ -52,6 +96,14 @@ def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group()
 @click.version_option(package_name="gridmap")
+@click.option(
+    "--user",
+    metavar="NAME",
+    envvar="GRIDMAP_USER",
+    expose_value=False,
+    callback=_remember_user,
+    help=USER_HELP,
+)
 def main() -> None:
     """gridmap — 社区党建网格化管理: coverage gaps, member density and request hotspots."""
 
@@ -493,20 +545,6 @@ def import_(
     click.echo(prefix + result.describe())
 
 
-def user_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--user NAME``: act as that user (scope and masking of gridmap.auth); the password
-    comes from GRIDMAP_PASSWORD or a prompt. Without it the command acts as the local operator."""
-    return click.option(
-        "--user",
-        "user_name",
-        envvar="GRIDMAP_USER",
-        default=None,
-        metavar="NAME",
-        help="Act as this gridmap user: their scope and masking apply (password from "
-        "GRIDMAP_PASSWORD, else a prompt). Default: the local operator, with full rights.",
-    )(func)
-
-
 def _login(engine: Any, user_name: str | None) -> Any:
     """The principal of ``--user`` (authenticated), or None for the local operator."""
     from gridmap.auth import authenticate
@@ -521,7 +559,6 @@ def _login(engine: Any, user_name: str | None) -> Any:
 
 @main.command()
 @db_option
-@user_option
 @click.argument("layer", type=click.Choice([*LAYER_CHOICES, "street"]))
 @click.option(
     "--format",
@@ -532,37 +569,30 @@ def _login(engine: Any, user_name: str | None) -> Any:
 )
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @reports_errors
-def export(db_url: str | None, user_name: str | None, layer: str, fmt: str, out: Path) -> None:
+def export(db_url: str | None, layer: str, fmt: str, out: Path) -> None:
     """Export a layer, or the whole street, to GeoJSON, GeoPackage, Shapefile, XLSX or CSV.
 
     With --user only that user's community or grid is exported, personal data masked for
     their role (a planner's export holds no names, phones or request text)."""
-    from gridmap.auth import acting_as
     from gridmap.db import open_database
     from gridmap.io import export_layer
 
-    engine = open_database(db_url)
-    with acting_as(_login(engine, user_name)):
-        data = export_layer(engine, layer, fmt)
+    data = export_layer(open_database(db_url), layer, fmt)
     out.write_bytes(data)
     click.echo(f"已导出 / exported {layer} → {out} ({len(data):,} bytes)")
 
 
 @main.command()
 @db_option
-@user_option
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @reports_errors
-def backup(db_url: str | None, user_name: str | None, out: Path) -> None:
+def backup(db_url: str | None, out: Path) -> None:
     """Back the whole street up into one GeoPackage (every table, ids included; street
     administrators only when --user is given)."""
-    from gridmap.auth import acting_as
     from gridmap.db import open_database
     from gridmap.io import backup as write_backup
 
-    engine = open_database(db_url)
-    with acting_as(_login(engine, user_name)):
-        counts = write_backup(engine, out)
+    counts = write_backup(open_database(db_url), out)
     click.echo(f"已备份 / backed up {sum(counts.values())} rows in {len(counts)} tables → {out}")
 
 
@@ -1006,14 +1036,6 @@ plan_option = click.option(
     metavar="ID",
     help="The plan (default: the community's newest plan in the state the command needs).",
 )
-user_option = click.option(
-    "--user",
-    "user_id",
-    type=int,
-    default=None,
-    metavar="ID",
-    help="The acting user's id, recorded in the plan and the audit log.",
-)
 
 
 def _plan_in_state(engine: Any, community_code: str, plan_id: int | None, status: str) -> int:
@@ -1059,17 +1081,16 @@ def plan_list(db_url: str | None, community_code: str) -> None:
 @db_option
 @community_option
 @click.option("--name", default=None, help="The draft's name (default: community and time).")
-@user_option
 @reports_errors
 def plan_new(
-    db_url: str | None, community_code: str, name: str | None, user_id: int | None
+    db_url: str | None, community_code: str, name: str | None
 ) -> None:
     """Start a draft as a copy of the community's active plan."""
     from gridmap.db import open_database
     from gridmap.redraw import load_plan, new_draft
 
     engine = open_database(db_url)
-    plan_id = new_draft(engine, community_code, name, user_id)
+    plan_id = new_draft(engine, community_code, name)
     grids = len(load_plan(engine, plan_id).grids)
     click.echo(f"已建草案 #{plan_id}({grids} 个网格) / draft {plan_id} created ({grids} grids)")
 
@@ -1133,14 +1154,12 @@ def plan_validate(db_url: str | None, community_code: str, plan_id: int | None) 
 @community_option
 @plan_option
 @click.option("--reason", default=None, help="Why the plan may go ahead despite its issues.")
-@user_option
 @reports_errors
 def plan_propose(
     db_url: str | None,
     community_code: str,
     plan_id: int | None,
     reason: str | None,
-    user_id: int | None,
 ) -> None:
     """Propose a draft for the street's approval (a plan with issues needs --reason)."""
     from gridmap.db import open_database
@@ -1148,7 +1167,7 @@ def plan_propose(
 
     engine = open_database(db_url)
     plan_id = _plan_in_state(engine, community_code, plan_id, "draft")
-    issues = propose(engine, plan_id, reason, user_id)
+    issues = propose(engine, plan_id, reason)
     extra = f",附理由接受 {len(issues)} 项问题" if issues else ""
     click.echo(f"方案 #{plan_id} 已提交{extra} / plan {plan_id} proposed")
 
@@ -1157,10 +1176,9 @@ def plan_propose(
 @db_option
 @community_option
 @plan_option
-@user_option
 @reports_errors
 def plan_approve(
-    db_url: str | None, community_code: str, plan_id: int | None, user_id: int | None
+    db_url: str | None, community_code: str, plan_id: int | None
 ) -> None:
     """Approve a proposed plan (the street's decision), recording the approver."""
     from gridmap.db import open_database
@@ -1168,7 +1186,7 @@ def plan_approve(
 
     engine = open_database(db_url)
     plan_id = _plan_in_state(engine, community_code, plan_id, "proposed")
-    approve(engine, plan_id, user_id)
+    approve(engine, plan_id)
     click.echo(f"方案 #{plan_id} 已批准 / plan {plan_id} approved")
 
 
@@ -1176,10 +1194,9 @@ def plan_approve(
 @db_option
 @community_option
 @plan_option
-@user_option
 @reports_errors
 def plan_activate(
-    db_url: str | None, community_code: str, plan_id: int | None, user_id: int | None
+    db_url: str | None, community_code: str, plan_id: int | None
 ) -> None:
     """Activate an approved plan: the previous one is retired, building grids recomputed."""
     from gridmap.db import open_database
@@ -1187,7 +1204,7 @@ def plan_activate(
 
     engine = open_database(db_url)
     plan_id = _plan_in_state(engine, community_code, plan_id, "approved")
-    retired = activate(engine, plan_id, user_id)
+    retired = activate(engine, plan_id)
     was = f",方案 #{retired} 已停用" if retired else ""
     click.echo(f"方案 #{plan_id} 已生效{was} / plan {plan_id} is active")
 
@@ -1195,14 +1212,13 @@ def plan_activate(
 @plan_group.command("rollback")
 @db_option
 @community_option
-@user_option
 @reports_errors
-def plan_rollback(db_url: str | None, community_code: str, user_id: int | None) -> None:
+def plan_rollback(db_url: str | None, community_code: str) -> None:
     """Re-activate the plan the active one replaced, exactly as it was."""
     from gridmap.db import open_database
     from gridmap.redraw import rollback
 
-    plan_id = rollback(open_database(db_url), community_code, user_id)
+    plan_id = rollback(open_database(db_url), community_code)
     click.echo(f"已回退到方案 #{plan_id} / rolled back to plan {plan_id}")
 
 
@@ -1210,10 +1226,9 @@ def plan_rollback(db_url: str | None, community_code: str, user_id: int | None) 
 @db_option
 @community_option
 @click.option("--name", default=None, help="The draft's name.")
-@user_option
 @reports_errors
 def plan_balance(
-    db_url: str | None, community_code: str, name: str | None, user_id: int | None
+    db_url: str | None, community_code: str, name: str | None
 ) -> None:
     """Propose a draft that regroups the community's buildings into contiguous grids within
     the household norm (METIS). Exits 1 when the norm cannot be met (the draft is still
@@ -1231,7 +1246,7 @@ def plan_balance(
                 bar.update(step)
                 done[0] += step
 
-        plan_id, result = balance_draft(engine, community_code, name, user_id, progress)
+        plan_id, result = balance_draft(engine, community_code, name, progress=progress)
     sizes = result.grids["households"]
     click.echo(f"草案 #{plan_id}: {len(sizes)} 个网格 / grids, 户数 {sizes.min()}–{sizes.max()}")
     click.echo(result.message)
@@ -1469,7 +1484,9 @@ def user_reset_password(db_url: str | None, name: str, password: str) -> None:
 
 @main.command("audit")
 @db_option
-@click.option("--user", "user_filter", default=None, help="Only this user's rows.")
+@click.option(
+    "--by", "user_filter", default=None, metavar="NAME", help="Only rows written by this user."
+)
 @click.option("--action", default=None, help="Only this action (e.g. plan_approve, login_failed).")
 @click.option("--entity", default=None, help="Only this table (request, grid_plan, member …).")
 @click.option("--since", default=None, help="From this date (YYYY-MM-DD).")
@@ -1502,3 +1519,24 @@ def audit_command(db_url: str | None, user_filter: str | None, action: str | Non
 
 if __name__ == "__main__":
     main()
+
+
+def _accept_user_anywhere(group: click.Group) -> None:
+    """Give every sub-command its own ``--user`` too (``gridmap export --user li ...``)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_user_anywhere(command)
+        elif command.name not in OPERATOR_ONLY:
+            command.params.append(
+                click.Option(
+                    ["--user"],
+                    metavar="NAME",
+                    envvar="GRIDMAP_USER",
+                    expose_value=False,
+                    callback=_remember_user,
+                    help=USER_HELP,
+                )
+            )
+
+
+_accept_user_anywhere(main)

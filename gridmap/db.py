@@ -156,18 +156,34 @@ def _probe(engine: Engine) -> None:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
+def transaction(bind: Engine | Connection) -> Iterator[Connection]:
     """One transaction: everything inside commits together or not at all.
 
     Foreign keys are checked at commit (deferred), so rows that refer to each other
-    (grid ↔ party_org) can be written in one go.
+    (grid ↔ party_org) can be written in one go. Given a :class:`Connection` (the caller's
+    transaction), the work joins it: the caller commits or rolls back the whole, so a write
+    and its audit row (:func:`gridmap.auth.audited`) or several steps (``demo --force``) are
+    one transaction.
     """
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(text("PRAGMA defer_foreign_keys = ON"))
-        else:
-            conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+    if isinstance(bind, Connection):
+        if bind.in_transaction():
+            _defer_foreign_keys(bind)
+            yield bind
+            return
+        with bind.begin():
+            _defer_foreign_keys(bind)
+            yield bind
+        return
+    with bind.begin() as conn:
+        _defer_foreign_keys(conn)
         yield conn
+
+
+def _defer_foreign_keys(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+    else:
+        conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
 
 
 # --- schema version ---------------------------------------------------------------------------

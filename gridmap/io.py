@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, bindparam, delete, select
+from sqlalchemy import Boolean, Connection, Date, DateTime, Engine, Integer, bindparam, select
 
 from gridmap import auth, settings
 from gridmap.auth import mask_name
@@ -61,7 +61,6 @@ from gridmap.db import head_revision, transaction
 from gridmap.errors import InputError
 from gridmap.models import (
     GEOMETRY_TABLES,
-    Base,
     MemberCategory,
     OrganisationKind,
     PartyCoverage,
@@ -69,8 +68,10 @@ from gridmap.models import (
     RequestSource,
     RequestStatus,
     StationLevel,
+    street_tables,
+    table_order,
 )
-from gridmap.repository import insert_frame, read_table, table
+from gridmap.repository import insert_frame, read_query, read_table, table
 
 log = logging.getLogger(__name__)
 
@@ -431,6 +432,50 @@ class SourceTable:
     @property
     def columns(self) -> list[str]:
         return [str(c) for c in self.frame.columns]
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+
+
+def upload_name(name: str) -> str:
+    """The base name of an uploaded file as its sender gave it, safe to show and log.
+
+    Browsers send a bare name, but nothing stops a client from sending ``../../x.csv``,
+    ``C:\\x\\y.csv`` or control characters: directories (either separator) are dropped,
+    control and reserved characters replaced, the length capped. The name is never used as a
+    path (:func:`read_upload`).
+    """
+    base = re.split(r"[/\\]", str(name or ""))[-1].strip().lstrip(".") or "upload"
+    return _UNSAFE_NAME.sub("_", base)[-120:]
+
+
+def read_upload(name: str, data: bytes) -> SourceTable:
+    """Read an uploaded file for import (the app's upload widget, an HTTP client).
+
+    The size is checked before anything touches the disk; the bytes go to a private
+    temporary folder under a fixed name (``upload`` + the recognised suffix), which is removed
+    afterwards, so a crafted file name can neither write nor read outside it.
+
+    Raises
+    ------
+    ImportRejected
+        As :func:`read_source`; oversized uploads are refused without being written.
+    """
+    shown = upload_name(name)
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        limit = settings.IMPORT_MAX_BYTES / 2**20
+        raise _file_error(
+            shown,
+            f"文件过大({len(data) / 2**20:.1f} MB,上限 {limit:.0f} MB);请按社区拆分后分批导入",
+            f"file too large ({len(data) / 2**20:.1f} MB, the limit is {limit:.0f} MB); "
+            "split it, e.g. by community",
+        )
+    suffix = Path(shown).suffix.lower()
+    suffix = suffix if suffix in SUFFIXES else ""
+    with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return read_source(path, shown)
 
 
 def read_source(path: str | Path, name: str | None = None) -> SourceTable:
@@ -2098,22 +2143,6 @@ BACKUP_FORMAT = 1
 _META_LAYER = "gridmap_backup"
 
 
-def _table_order() -> tuple[list[Any], list[Any]]:
-    """Tables in an order that inserts parents first, and the foreign keys filled in last.
-
-    The model has cycles: grid ↔ party_org (deferrable keys, checked at commit) and
-    grid → grid_plan → user → grid. The user's street/community/grid keys break the second:
-    users are written with them empty and updated once every table is in.
-    """
-    from sqlalchemy.schema import sort_tables
-
-    late = list(table("user").foreign_keys)
-    order = sort_tables(
-        Base.metadata.tables.values(), skip_fn=lambda fk: bool(fk.deferrable) or fk in late
-    )
-    return order, late
-
-
 def _missing(value: Any) -> bool:
     """None, NaN, NaT or NA — but not an empty string, which a backup keeps as it is."""
     return (
@@ -2159,7 +2188,7 @@ def backup(engine: Engine, path: str | Path, progress: Callable[[str], None] | N
     meta: dict[str, Any] = {"format": BACKUP_FORMAT, "schema": head_revision(), "tables": {}}
     counts: dict[str, int] = {}
     with engine.connect() as conn:
-        for tbl in _table_order()[0]:
+        for tbl in table_order()[0]:
             if progress:
                 progress(tbl.name)
             frame = read_table(conn, tbl.name)
@@ -2237,7 +2266,7 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
             f"备份的数据库版本 {meta.get('schema')} 与当前 {head_revision()} 不同",
             f"the backup has schema {meta.get('schema')}, this gridmap {head_revision()}",
         )
-    order, late = _table_order()
+    order, late = table_order()
     frames: dict[str, pd.DataFrame] = {}
     for tbl in order:
         info = meta["tables"].get(tbl.name, {"rows": 0, "columns": {}})
@@ -2263,6 +2292,8 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
                 out[col] = [None if _missing(v) else str(v) for v in series]
             out[col] = out[col].astype(object)
         frames[tbl.name] = out
+    from gridmap.bootstrap import replace_street
+
     with transaction(engine) as conn:
         holds = conn.execute(select(_max_id(table("street")))).scalar() is not None
         if holds and not force:
@@ -2271,23 +2302,95 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
                 "holds data; restoring replaces all of it: confirm with --force. Nothing was "
                 "changed."
             )
-        late_cols = [fk.parent.name for fk in late]
-        user = table("user")
-        conn.execute(user.update().values(dict.fromkeys(late_cols)))
-        for tbl in reversed(order):
-            conn.execute(delete(tbl))
-        later = frames.pop("user", None)
-        counts = {}
-        for tbl in order:
-            if tbl.name == "user" and later is not None:
-                counts["user"] = insert_frame(
-                    conn, "user", later.assign(**dict.fromkeys(late_cols))
-                )
-            elif tbl.name in frames:
-                counts[tbl.name] = insert_frame(conn, tbl.name, frames[tbl.name])
-        if later is not None:
-            _update_rows(conn, "user", later[["id", *late_cols]])
-        # The restored audit log is the backup's; this row records the restore itself.
-        auth.audit(conn, principal, "restore", "database", None, None,
-                   {"file": Path(path).name, "rows": counts})  # fmt: skip
-        return counts
+        counts, _ = replace_street(
+            conn, lambda c: _restore_frames(c, frames, late), "restore", {"file": shown}
+        )
+    return counts
+
+
+def _restore_frames(conn: Connection, frames: dict[str, pd.DataFrame], late: list) -> dict:
+    """Write a backup's tables into a street emptied by ``replace_street``.
+
+    The live accounts and audit log stay (append-only): the backup's users are merged by name
+    (:func:`_merge_users`), its audit rows appended where the live log lacks them
+    (:func:`_append_audit_rows`), and every reference to a user follows the merge.
+    """
+    late_cols = [fk.parent.name for fk in late]
+    users = frames.pop("user", pd.DataFrame(columns=["id", "name", *late_cols]))
+    log_rows = frames.pop("audit_log", None)
+    user_ids = _merge_users(conn, users, late_cols)
+    refs = [(t.name, fk.parent.name) for t in street_tables() for fk in t.foreign_keys
+            if fk.column.table.name == "user"]  # fmt: skip
+    for name, col in refs:
+        if name in frames and col in frames[name]:
+            frames[name][col] = frames[name][col].map(lambda v: user_ids.get(v, v))
+    counts = {t.name: insert_frame(conn, t.name, frames[t.name])
+              for t in street_tables() if t.name in frames}  # fmt: skip
+    added = users[users["id"].map(lambda v: user_ids.get(v) == v)]
+    if not added.empty:  # their scope points into the data just written
+        _update_rows(conn, "user", added[["id", *late_cols]])
+    counts["user"] = len(users)
+    counts["audit_log"] = _append_audit_rows(conn, log_rows, user_ids)
+    return counts
+
+
+def _merge_users(conn: Connection, users: pd.DataFrame, late_cols: list[str]) -> dict:
+    """Add the backup's users the database lacks; return backup id → live id.
+
+    A live user of the same name is the same account (kept as it is). Others keep their id
+    when it is free and get a new one when it is not.
+    """
+    user = table("user")
+    live = dict(conn.execute(select(user.c.name, user.c.id)).all())
+    taken = set(live.values())
+    user_ids: dict[int, int] = {}
+    fresh = users[~users["name"].isin(list(live))]
+    keep_id = fresh[~fresh["id"].isin(list(taken))]
+    insert_frame(conn, "user", keep_id.assign(**dict.fromkeys(late_cols)))
+    user_ids |= {int(i): int(i) for i in keep_id["id"]}
+    for row in fresh[fresh["id"].isin(list(taken))].to_dict("records"):  # clashes: a few
+        values = {k: v for k, v in row.items() if k != "id"} | dict.fromkeys(late_cols)
+        user_ids[int(row["id"])] = int(
+            conn.execute(user.insert().values(**values)).inserted_primary_key[0]
+        )
+    user_ids |= {int(r["id"]): live[r["name"]] for r in users.to_dict("records")
+                 if r["name"] in live}  # fmt: skip
+    return user_ids
+
+
+_AUDIT_CONTENT = ["at", "action", "entity", "before", "after"]
+
+
+def _audit_keys(frame: pd.DataFrame) -> pd.Series:
+    """One comparable text per audit row: its time (to the microsecond) and content."""
+    at = pd.to_datetime(frame["at"]).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    rest = frame[_AUDIT_CONTENT[1:]].astype(object).where(frame[_AUDIT_CONTENT[1:]].notna(), "")
+    return at.str.cat(rest.astype(str), sep="\x1f")
+
+
+def _append_audit_rows(
+    conn: Connection, rows: pd.DataFrame | None, user_ids: dict[int, int]
+) -> int:
+    """Append the backup's audit rows the live log lacks; return how many.
+
+    A live row with the same id and the same content is the same event (the backup came from
+    this database) and is not written twice. Rows whose id is free keep it (a restore into a
+    fresh database brings the whole history back, ids and all); rows whose id the live log uses
+    for another event get a new one. User ids follow the account merge.
+    """
+    if rows is None or rows.empty:
+        return 0
+    log = table("audit_log")
+    rows = rows.assign(user_id=rows["user_id"].map(lambda v: user_ids.get(v, v)))
+    is_user = rows["entity"] == "user"
+    rows.loc[is_user, "entity_id"] = rows.loc[is_user, "entity_id"].map(
+        lambda v: user_ids.get(v, v)
+    )
+    query = select(*(log.c[c] for c in ["id", *_AUDIT_CONTENT]))
+    live = read_query(conn, query.where(log.c.id.in_([int(i) for i in rows["id"]])), False)
+    live_keys = dict(zip(live["id"], _audit_keys(live), strict=True))
+    same = rows["id"].map(live_keys).eq(_audit_keys(rows))
+    clash = rows["id"].isin(list(live_keys)) & ~same
+    insert_frame(conn, "audit_log", rows[~same & ~clash])
+    insert_frame(conn, "audit_log", rows[clash].drop(columns="id"))
+    return int((~same).sum())

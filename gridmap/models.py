@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -574,3 +575,29 @@ for _table in GEOMETRY_TABLES:
         Base.metadata.tables[_table].c.geom,
         postgresql_using="gist",
     ).ddl_if(dialect="postgresql")
+
+
+#: Tables that belong to the installation rather than to the street's data: the accounts and
+#: the append-only audit log. Replacing a street (``demo --force``, ``restore``) keeps them.
+ACCOUNT_TABLES = ("user", "audit_log")
+
+
+def table_order() -> tuple[list[Table], list[ForeignKey]]:
+    """Tables in an order that inserts parents first, and the foreign keys filled in last.
+
+    The model has cycles: grid ↔ party_org (deferrable keys, checked at commit) and
+    grid → grid_plan → user → grid. The user's street/community/grid keys break the second:
+    users are written with them empty and updated once every table is in.
+    """
+    from sqlalchemy.schema import sort_tables
+
+    late = list(Base.metadata.tables["user"].foreign_keys)
+    order = sort_tables(
+        Base.metadata.tables.values(), skip_fn=lambda fk: bool(fk.deferrable) or fk in late
+    )
+    return order, late
+
+
+def street_tables() -> list[Table]:
+    """The street's data tables, parents first: every table but :data:`ACCOUNT_TABLES`."""
+    return [t for t in table_order()[0] if t.name not in ACCOUNT_TABLES]

@@ -170,11 +170,11 @@ def insert_frame(conn: Connection, name: str, frame: pd.DataFrame) -> int:
     if records:
         conn.execute(table(name).insert(), records)
         if conn.dialect.name == "postgresql" and "id" in frame:
-            _advance_sequence(conn, name)
+            advance_sequence(conn, name)
     return len(records)
 
 
-def _advance_sequence(conn: Connection, name: str) -> None:
+def advance_sequence(conn: Connection, name: str) -> None:
     """After inserting explicit ids on PostgreSQL, move the id sequence past them."""
     quoted = conn.dialect.identifier_preparer.quote(name)
     conn.execute(
@@ -185,13 +185,16 @@ def _advance_sequence(conn: Connection, name: str) -> None:
     )
 
 
-def save_tables(engine: Engine, tables: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+def save_tables(
+    bind: Engine | Connection, tables: Mapping[str, pd.DataFrame]
+) -> dict[str, int]:
     """Write several tables in one transaction (all or nothing); return rows written per table.
 
     Foreign keys are checked at commit, so tables that refer to each other may come in any
-    order that keeps each table's own parent rows first.
+    order that keeps each table's own parent rows first. Given a connection, the write joins
+    its transaction.
     """
-    with transaction(engine) as conn:
+    with transaction(bind) as conn:
         return {name: insert_frame(conn, name, frame) for name, frame in tables.items()}
 
 

@@ -21,7 +21,7 @@ import streamlit as st
 from gridmap import io as gio
 from gridmap import settings
 from gridmap.errors import GridmapError
-from ui_common import ICON, engine, sidebar
+from ui_common import ICON, engine, md_text, sidebar
 
 st.set_page_config(page_title="数据导入导出 · gridmap", page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
@@ -65,7 +65,7 @@ def layer_name(key: str) -> str:
 def show_rejection(exc: GridmapError) -> None:
     """The error sentence, and for an import every problem as a table."""
     if isinstance(exc, gio.ImportRejected):
-        st.error(str(exc).splitlines()[0])
+        st.error(md_text(str(exc).splitlines()[0]))
         unit = exc.unit
         rows = [
             {
@@ -77,16 +77,13 @@ def show_rejection(exc: GridmapError) -> None:
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
     else:
-        st.error(str(exc))
+        st.error(md_text(exc))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def read_upload(name: str, data: bytes) -> gio.SourceTable:
     """The uploaded file read once per content (cached by its bytes)."""
-    folder = Path(tempfile.mkdtemp(prefix="gridmap-upload-"))
-    path = folder / f"upload{Path(name).suffix.lower()}"
-    path.write_bytes(data)
-    return gio.read_source(path, name)
+    return gio.read_upload(name, data)
 
 
 st.title(t("数据导入导出", "Import and export"))
@@ -127,13 +124,16 @@ with tab_import:
             show_rejection(exc)
     if source is not None:
         spreadsheet = source.geometry is None
-        declared = source.crs.to_string() if source.crs is not None else t("未声明", "none")
+        declared = (
+            md_text(source.crs.to_string()) if source.crs is not None else t("未声明", "none")
+        )
+        file_name, encoding = md_text(source.name), md_text(source.encoding or None)
         st.markdown(
             t(
-                f"**{source.name}**:{len(source.frame)} 条记录,编码 {source.encoding or '—'},"
+                f"**{file_name}**:{len(source.frame)} 条记录,编码 {encoding},"
                 f"文件声明的坐标系 {declared}。",
-                f"**{source.name}**: {len(source.frame)} records, encoding "
-                f"{source.encoding or '—'}, declared CRS {declared}.",
+                f"**{file_name}**: {len(source.frame)} records, encoding {encoding}, "
+                f"declared CRS {declared}.",
             )
         )
         st.dataframe(
@@ -152,7 +152,7 @@ with tab_import:
         file_hash = hashlib.sha1(uploaded.getvalue()).hexdigest()[:8]
         for i, col in enumerate(source.columns):
             choice = columns[i % 3].selectbox(
-                col,
+                md_text(col),  # a column name of the file: a label renders markdown
                 options,
                 index=options.index(suggested.get(col, "")),
                 format_func=lambda f: names.get(f, t("(不导入)", "(skip)")),
@@ -221,7 +221,8 @@ with tab_import:
                 strict=True,
             ):  # fmt: skip
                 column.metric(t(zh_name, en_name), f"{summary[key]} {t('条', 'rows')}")
-            st.caption(t(f"坐标系:{plan.source_crs}", f"Coordinates read as {plan.source_crs}"))
+            read_as = md_text(plan.source_crs)  # may be named by the file's .prj
+            st.caption(t(f"坐标系:{read_as}", f"Coordinates read as {read_as}"))
             if plan.repaired:
                 st.warning(
                     t("已修复无效几何的位置:", "Geometry repaired at: ")

@@ -391,8 +391,9 @@ def test_organisation_and_import_writes_are_audited(world: Engine, tmp_path: Pat
 
 
 def test_the_app_cannot_change_or_delete_an_audit_row() -> None:
-    """No code path in gridmap updates or deletes audit rows (restore replaces the whole
-    database and records itself); auth offers reading only."""
+    """No code path in gridmap updates or deletes audit rows (restore and demo --force keep
+    the log; the database refuses it anyway, tests/test_security.py); auth offers reading
+    only."""
     root = Path(__file__).resolve().parent.parent
     pattern = re.compile(r"(audit(_log)?|AuditLog)[^\n]{0,40}\.(update|delete)\(|"
                          r"(UPDATE|DELETE FROM)\s+\"?audit_log", re.I)  # fmt: skip

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import shapely
 
+from gridmap.auth import DEMO_USERS
 from gridmap.bootstrap import clear_all, create_demo_database, load_demo, open_or_create_default
 from gridmap.db import is_empty
 from gridmap.errors import ConflictError, DatabaseError
-from gridmap.models import Base
+from gridmap.models import ACCOUNT_TABLES, Base
 from gridmap.repository import layer_counts, read_table
 
 
@@ -60,9 +61,13 @@ def test_demo_refuses_to_overwrite_then_replaces_with_force(engine) -> None:
     assert layer_counts(engine) == before
     load_demo(engine, seed=4, force=True)
     assert layer_counts(engine)["grid"] == before["grid"]
-    clear_all(engine)
-    assert is_empty(engine) and sum(layer_counts(engine).values()) == 0
-    assert set(layer_counts(engine)) == set(Base.metadata.tables)
+    assert layer_counts(engine)["user"] == before["user"]  # the demo logins, kept and reset
+    assert layer_counts(engine)["audit_log"] == before["audit_log"] + 1  # "demo_replace"
+    assert sorted(clear_all(engine)) == sorted(DEMO_USERS)  # scoped to a street that is gone
+    counts = layer_counts(engine)
+    assert is_empty(engine) and set(counts) == set(Base.metadata.tables)
+    assert not sum(n for name, n in counts.items() if name not in ACCOUNT_TABLES)
+    assert counts["audit_log"] == before["audit_log"] + 2  # the log only grows
 
 
 def test_default_database_is_created_with_the_demo(tmp_path: Path, monkeypatch) -> None:
