@@ -314,3 +314,45 @@ def test_cli_user_may_follow_the_sub_command(demo: Engine, tmp_path: Path) -> No
         env={"GRIDMAP_PASSWORD": auth.DEMO_USERS["demo_planner"][1]},
     )  # fmt: skip
     assert result.exit_code == 6 and not (tmp_path / "b.gpkg").exists()
+
+
+# --- the community report: scoped, aggregate, escaped -----------------------------------------
+
+
+def _report(demo: Engine, code: str) -> str:
+    from gridmap.report import build_community_report
+
+    return build_community_report(demo, code, "html", permutations=99).decode("utf-8")
+
+
+def test_report_of_another_community_is_refused_to_a_secretary(demo: Engine) -> None:
+    secretary = auth.principal_for(demo, _user_id(demo, "demo_secretary"))
+    with auth.acting_as(secretary), pytest.raises(InputError, match="社区编码不存在") as info:
+        _report(demo, _other_community(demo))
+    assert _other_community(demo) not in str(info.value).split("known:")[1]  # not even listed
+
+
+def test_a_planners_report_holds_no_name_or_phone(demo: Engine) -> None:
+    planner = auth.principal_for(demo, _user_id(demo, "demo_planner"))
+    with auth.acting_as(planner):
+        page = _report(demo, auth.DEMO_COMMUNITY_CODE)
+    people = read_table(demo, "person")
+    names = {n for n in people["name"].dropna() if len(n) >= 2}
+    assert not [n for n in names if n in page]
+    assert not re.search(r"1[3-9]\d{9}", page)  # no mobile number
+
+
+def test_hostile_names_are_escaped_in_the_report(demo: Engine) -> None:
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    grids = read_table(demo, "grid")
+    gid = int(grids.loc[grids["code"].str.startswith(auth.DEMO_COMMUNITY_CODE), "id"].iloc[0])
+    with demo.begin() as conn:  # as an import would store it: verbatim
+        conn.execute(text("UPDATE grid SET name = :n WHERE id = :i"), {"n": hostile, "i": gid})
+    page = _report(demo, auth.DEMO_COMMUNITY_CODE)
+    assert "<script" not in page and "onerror=alert(2)>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def _user_id(demo: Engine, name: str) -> int:
+    users = auth.list_users(demo)
+    return int(users.loc[users["name"] == name, "id"].iloc[0])
