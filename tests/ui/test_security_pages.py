@@ -89,3 +89,16 @@ def test_a_planner_sees_no_name_or_phone_on_any_page(demo_copy: str, page: str) 
     blob = "\n".join(str(s) for s in shown)
     assert not [n for n in names if n in blob]
     assert not [p for p in phones if p in blob]
+
+
+def test_query_parameters_do_not_widen_a_secretarys_scope(demo_copy: str) -> None:
+    communities = read_table(make_engine(demo_copy), "community")
+    other = communities[communities["code"] != auth.DEMO_COMMUNITY_CODE]
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key in ("community", "community_id", "scope", "role", "user"):
+        at.query_params[key] = str(other["id"].iloc[0]) if "community" in key else "street_admin"
+    at = login(at, name="demo_secretary").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["社区数"] == "1 个"
+    shown = "\n".join(str(f.value.to_csv()) for f in at.dataframe)
+    assert not [n for n in other["name"] if n in shown]
