@@ -13,14 +13,14 @@ from streamlit_folium import st_folium
 from gridmap.labels import label
 from gridmap.maps import street_map
 from gridmap.repository import headline_figures
-from ui_common import ICON, database_key, engine, sidebar, street_layers
+from ui_common import ICON, database_key, engine, md_text, sidebar, street_layers
 
 st.set_page_config(page_title="gridmap 社区党建网格化管理", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 db = engine()
 layers = street_layers(database_key())
-street_name = layers.streets["name"].iloc[0] if len(layers.streets) else ""
+street_name = md_text(layers.streets["name"].iloc[0]) if len(layers.streets) else ""
 
 st.title(f"{street_name} 党建网格总览" if zh else f"{street_name} — grid overview")
 st.caption(

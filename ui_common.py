@@ -6,6 +6,8 @@ Streamlit (caching, sidebar widgets, error display).
 
 from __future__ import annotations
 
+import re
+import string
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +27,56 @@ from gridmap.repository import StreetLayers, community_summary, data_version, lo
 CACHE_TTL_S = 600
 
 
+#: What :func:`md_text` escapes: any ASCII punctuation character (CommonMark lets each be
+#: escaped with a backslash) except where markdown gives it no meaning, so that codes and
+#: sentences read as typed: a hyphen or underscore between two letters or digits (no list, rule
+#: or emphasis starts there) and a colon before a non-ASCII character (Streamlit's ``:red[``,
+#: ``:material/``, emoji and ``http:`` all go on in ASCII; at worst a shortcode's closing colon
+#: there shows an emoji glyph).
+_MD_PUNCTUATION = re.compile(
+    rf"(?<=[^\W_])[-_](?=[^\W_])|:(?=[^\x00-\x7f])|([{re.escape(string.punctuation)}])"
+)
+#: Line breaks and tabs: a value is shown on one line, so it can start no block of its own.
+_MD_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
+
+
+def md_text(value: object) -> str:
+    r"""A value as literal text inside a Streamlit markdown string.
+
+    Streamlit renders markdown (never raw HTML) in ``st.markdown``, ``st.caption``,
+    ``st.info``/``warning``/``error``/``success``, titles, headers, expander, tab and widget
+    labels: a stored name such as ``![x](http://host/t.png)`` would make every browser fetch
+    that image, ``[x](http://host)`` would be a link, ``:red[x]`` or ``$x$`` would be styled.
+    Every piece of stored or typed data put into such a string goes through this function.
+
+    Parameters
+    ----------
+    value : object
+        Any single value; ``None`` and NaN/NaT/NA show as "—".
+
+    Returns
+    -------
+    str
+        ``str(value)`` on one line (line breaks and tabs become spaces, outer blanks dropped)
+        with every ASCII punctuation character backslash-escaped, which also neutralises
+        Streamlit's ``:color[…]``/``:material/…:`` directives, emoji shortcodes and ``$`` LaTeX.
+        A hyphen or underscore between two letters or digits (``420303001-001-B0101``,
+        ``comm_code``) and a colon before a non-ASCII character (``热点 1:车城``) mean nothing
+        to markdown and are left as is.
+
+    Examples
+    --------
+    >>> md_text("![x](http://e.example/t.png) :red[a] $b$")
+    '\\!\\[x\\]\\(http\\:\\/\\/e\\.example\\/t\\.png\\) \\:red\\[a\\] \\$b\\$'
+    >>> md_text(None), md_text("NO-SUCH"), md_text("a_b *c*\n- d")
+    ('—', 'NO-SUCH', 'a_b \\*c\\* \\- d')
+    """
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return "—"
+    text = _MD_BREAKS.sub(" ", str(value)).strip()
+    return _MD_PUNCTUATION.sub(lambda m: "\\" + m[1] if m[1] else m[0], text)
+
+
 @st.cache_resource(show_spinner="正在打开数据库…")
 def _engine(url: str | None) -> Engine:
     return open_or_create_default(url)
@@ -35,7 +87,7 @@ def engine() -> Engine:
     try:
         return _engine(None)
     except GridmapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the script run
 
@@ -103,7 +155,7 @@ def _login_gate() -> auth.Principal:
             return found
         except auth.SessionExpired as exc:
             st.session_state.pop("auth_token", None)
-            st.warning(str(exc))
+            st.warning(md_text(exc))
     auth.set_current(None)
     zh = st.session_state.get("lang") != "English"
     st.title("登录 gridmap" if zh else "Log in to gridmap")
@@ -115,7 +167,7 @@ def _login_gate() -> auth.Principal:
         try:
             found = auth.authenticate(engine(), name, password)
         except GridmapError as exc:
-            st.error(str(exc))
+            st.error(md_text(exc))  # may quote the user name typed
         else:
             st.session_state["auth_token"] = auth.SESSIONS.start(found)
             st.session_state.pop("login_pw", None)
@@ -211,5 +263,5 @@ def sidebar() -> tuple[Language, str]:
         )
         if st.button("刷新数据" if lang == "zh" else "Reload data"):
             st.cache_data.clear()
-        st.caption(database_url())
+        st.caption(md_text(database_url()))
     return lang, basemap

@@ -32,7 +32,16 @@ from gridmap.hotspots import (
 from gridmap.io import table_to_csv
 from gridmap.maps import hotspot_map
 from gridmap.repository import read_table
-from ui_common import CACHE_TTL_S, ICON, database_key, engine, principal, sidebar, street_layers
+from ui_common import (
+    CACHE_TTL_S,
+    ICON,
+    database_key,
+    engine,
+    md_text,
+    principal,
+    sidebar,
+    street_layers,
+)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载诉求…")
@@ -171,7 +180,8 @@ in_window = filter_requests(requests, tuple(categories) or None, tuple(sources) 
 unresolved = open_requests(in_window, now)
 
 # --- summary and headline figures -------------------------------------------------------------
-st.info("\n\n".join(summarise_hotspots(report, lang)))
+# Each sentence names communities, grids and a request category as stored: literal text.
+st.info("\n\n".join(map(md_text, summarise_hotspots(report, lang))))
 counts = report.counts()
 hot = sum(v for k, v in counts.items() if k.startswith("hot"))
 cold = sum(v for k, v in counts.items() if k.startswith("cold"))

@@ -32,6 +32,7 @@ from ui_common import (
     ICON,
     database_key,
     engine,
+    md_text,
     personal_data,
     require,
     sidebar,
@@ -83,7 +84,7 @@ def _run(action, message: str) -> None:
     try:
         action()
     except GridmapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
         return
     _edited(message)
 
@@ -184,7 +185,7 @@ with tabs[0]:
         if st.form_submit_button(_t("新建", "Create")):
             _run(
                 lambda: org.create_org(engine(), name, kind, parent),
-                _t(f"已新建「{name}」", f"Created {name}"),
+                _t(f"已新建「{md_text(name)}」", f"Created {md_text(name)}"),
             )
     with right.form("edit_org"):
         st.markdown(_t("**改名 / 调整隶属 / 撤销**", "**Rename, move or dissolve**"))

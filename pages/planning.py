@@ -39,7 +39,7 @@ from gridmap.planning import (
     what_if_worker,
 )
 from gridmap.report import build_community_report, load_planning_inputs
-from ui_common import ICON, database_key, engine, sidebar, street_layers
+from ui_common import ICON, database_key, engine, md_text, sidebar, street_layers
 
 st.set_page_config(page_title="规划分析 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -344,7 +344,7 @@ try:
         key="whatif_table",
     )
 except GridmapError as exc:
-    st.error(str(exc))
+    st.error(md_text(exc))
 
 # --- the community report ---------------------------------------------------------------------
 st.subheader("社区工作报告" if zh else "Community report")
@@ -362,7 +362,7 @@ if r3.button("生成报告" if zh else "Make the report", key="report_button"):
             data = build_community_report(engine(), report_community, fmt, radius_m=float(radius))
         st.session_state["report"] = (report_community, fmt, data)
     except GridmapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
 made = st.session_state.get("report")
 if made is not None:
     code, made_fmt, data = made

@@ -16,7 +16,7 @@ from gridmap import redraw, settings
 from gridmap.errors import GridmapError
 from gridmap.maps import redraw_map
 from gridmap.repository import read_table
-from ui_common import ICON, engine, sidebar
+from ui_common import ICON, engine, md_text, sidebar
 
 st.set_page_config(page_title="网格调整 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -48,7 +48,7 @@ def run(action, *args, success: str, **kwargs):
     try:
         result = action(*args, **kwargs)
     except GridmapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
         return None
     st.session_state["redraw_message"] = success
     st.rerun()
@@ -108,7 +108,7 @@ with right:
         try:
             st.session_state["redraw_pending_plan"] = redraw.new_draft(db, community)
         except GridmapError as exc:
-            st.error(str(exc))
+            st.error(md_text(exc))
         else:
             st.session_state["redraw_message"] = t("已新建草案。", "Draft created.")
             st.rerun()
@@ -122,11 +122,11 @@ if balance:
             db, community, progress=lambda f, m: bar.progress(min(f, 1.0), text=m)
         )
     except GridmapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
     else:
         st.session_state["redraw_pending_plan"] = new_id
         st.session_state["redraw_message"] = (
-            f"{t('已生成草案', 'Draft created')} #{new_id}: {result.message}"
+            f"{t('已生成草案', 'Draft created')} #{new_id}: {md_text(result.message)}"
         )
         st.rerun()
 
@@ -281,7 +281,10 @@ if is_draft and can("edit"):
                     shape,
                     seen,
                     insist=insist,
-                    success=t(f"已修改网格 {target} 的边界。", f"Grid {target} reshaped."),
+                    success=t(
+                        f"已修改网格 {md_text(target)} 的边界。",
+                        f"Grid {md_text(target)} reshaped.",
+                    ),
                 )
     with tabs[1]:
         new_name = st.text_input(t("名称(可留空)", "Name (optional)"), key="create_name")
@@ -315,7 +318,7 @@ if is_draft and can("edit"):
                     target,
                     line,
                     seen,
-                    success=t(f"已分割网格 {target}。", f"Grid {target} split."),
+                    success=t(f"已分割网格 {md_text(target)}。", f"Grid {md_text(target)} split."),
                 )
     with tabs[3]:
         a, b = st.columns(2)
@@ -330,7 +333,10 @@ if is_draft and can("edit"):
                 keep,
                 other,
                 seen,
-                success=t(f"已将 {other} 并入 {keep}。", f"{other} merged into {keep}."),
+                success=t(
+                    f"已将 {md_text(other)} 并入 {md_text(keep)}。",
+                    f"{md_text(other)} merged into {md_text(keep)}.",
+                ),
             )
     with tabs[4]:
         labels = dict(zip(buildings["code"], buildings["name"], strict=True))
@@ -349,7 +355,7 @@ if is_draft and can("edit"):
                 chosen,
                 target,
                 seen,
-                success=t(f"已移入网格 {target}。", f"Moved into {target}."),
+                success=t(f"已移入网格 {md_text(target)}。", f"Moved into {md_text(target)}."),
             )
     with tabs[5]:
         target = st.selectbox(t("网格", "Grid"), codes, key="delete_grid")
@@ -367,14 +373,14 @@ if is_draft and can("edit"):
                 target,
                 seen,
                 insist=insist,
-                success=t(f"已删除网格 {target}。", f"Grid {target} deleted."),
+                success=t(f"已删除网格 {md_text(target)}。", f"Grid {md_text(target)} deleted."),
             )
     with tabs[6]:
         if st.button(t("撤销上一步修改", "Undo the last edit"), key="undo_go"):
             try:
                 undone = redraw.undo_last_edit(db, plan_id, versions=seen)
             except GridmapError as exc:
-                st.error(str(exc))
+                st.error(md_text(exc))
             else:
                 st.session_state["redraw_message"] = (
                     t("已撤销。", "Undone.")
@@ -390,7 +396,7 @@ if issues:
     st.warning(
         t(f"未通过 {len(issues)} 项检查:", f"{len(issues)} checks fail:")
         + "\n"
-        + "\n".join(f"- {i.message}" for i in issues)
+        + "\n".join(f"- {md_text(i.message)}" for i in issues)
     )
 else:
     st.success(t("全覆盖、无重叠、楼栋归属唯一、户数均在规范内。", "The plan passes every check."))
@@ -474,7 +480,7 @@ if active_id is not None and can("rollback"):  # noqa: SIM102
         run(redraw.rollback, db, community, success=t("已回退到上一方案。", "Rolled back."))
 
 with st.expander(t("方案说明与操作记录", "Plan note and history")):
-    st.write(layers.plan.get("note") or "—")
+    st.write(md_text(layers.plan.get("note") or None))
     audit = read_table(db, "audit_log")
     mine = audit[(audit["entity"] == "grid_plan") & (audit["entity_id"] == plan_id)]
     st.dataframe(

@@ -25,6 +25,7 @@ from ui_common import (
     ICON,
     database_key,
     engine,
+    md_text,
     personal_data,
     require,
     sidebar,
@@ -156,7 +157,7 @@ def run_action(func, *args, **kwargs) -> None:
     try:
         result = func(*args, **kwargs)
     except GridmapError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))
         return
     st.session_state["rq_flash"] = result
     st.rerun()
@@ -169,7 +170,7 @@ with tab_list:
         st.success(
             t(f"已保存。当前状态:{rq.STATUS_LABELS[flash][0]}", f"Saved: now {flash}")
             if flash in rq.STATUS_LABELS
-            else t(f"已保存:{flash}", f"Saved: {flash}")
+            else t(f"已保存:{md_text(flash)}", f"Saved: {md_text(flash)}")
         )
     late = rq.overdue_mask(listed, now)
     table = pd.DataFrame(
@@ -208,14 +209,16 @@ with tab_list:
     if code:
         match = requests.loc[requests["code"] == code.strip(), "id"]
         if match.empty:
-            st.warning(t(f"没有编号为 {code} 的诉求。", f"No request with code {code}."))
+            st.warning(
+                t(f"没有编号为 {md_text(code)} 的诉求。", f"No request with code {md_text(code)}.")
+            )
         elif int(match.iloc[0]) != st.session_state.get("rq_selected"):
             st.session_state["rq_selected"] = int(match.iloc[0])
             st.rerun()
 
     if selected_id is not None and (requests["id"] == selected_id).any():
         detail = rq.request_detail(db, selected_id, personal_data=PERSONAL_DATA)
-        st.subheader(f"{t('诉求', 'Request')} {detail['code']}")
+        st.subheader(f"{t('诉求', 'Request')} {md_text(detail['code'])}")
         assignee = detail["assignee_kind"]
         facts = {
             t("状态", "Status"): rq.STATUS_LABELS[detail["status"]][i],
@@ -247,7 +250,7 @@ with tab_list:
             hide_index=True,
             use_container_width=True,
         )
-        st.markdown(f"**{t('诉求描述', 'Description')}:** {detail['description']}")
+        st.markdown(f"**{t('诉求描述', 'Description')}:** {md_text(detail['description'])}")
         events = rq.timeline(db, selected_id, personal_data=PERSONAL_DATA)
         st.markdown(f"**{t('办理时间线', 'Timeline')}**")
         st.dataframe(
@@ -421,7 +424,7 @@ with tab_log:
                 actor_id=actor,
             )
         except GridmapError as exc:
-            st.error(str(exc))
+            st.error(md_text(exc))
         else:
             st.session_state["rq_selected"] = new
             st.session_state["rq_flash"] = t("已登记新诉求", "request logged")
@@ -430,9 +433,8 @@ with tab_log:
     if st.session_state.get("rq_logged"):
         logged = requests.loc[requests["id"] == st.session_state["rq_logged"]]
         if len(logged):
-            st.success(
-                t(f"已登记诉求 {logged['code'].iloc[0]}", f"Logged {logged['code'].iloc[0]}")
-            )
+            logged_code = md_text(logged["code"].iloc[0])
+            st.success(t(f"已登记诉求 {logged_code}", f"Logged {logged_code}"))
 
 # --- statistics and export --------------------------------------------------------------------
 with tab_stats:
@@ -501,7 +503,7 @@ with tab_import:
         try:
             raw = rq.read_hotline(upload.getvalue(), upload.name)
         except GridmapError as exc:
-            st.error(str(exc))
+            st.error(md_text(exc))
             raw = None
         if raw is not None:
             guessed = rq.guess_mapping(raw.columns)
@@ -529,7 +531,7 @@ with tab_import:
             try:
                 preview = rq.preview_hotline(db, raw, mapping, crs)
             except GridmapError as exc:
-                st.error(str(exc))
+                st.error(md_text(exc))
                 preview = None
             if preview is not None:
                 st.info(preview.summary())
@@ -558,7 +560,7 @@ with tab_import:
                             crs=crs, actor_id=actor,
                         )  # fmt: skip
                     except GridmapError as exc:
-                        st.error(str(exc))
+                        st.error(md_text(exc))
                     else:
                         st.session_state["rq_flash"] = done.summary()
                         st.rerun()
