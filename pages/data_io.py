@@ -285,9 +285,11 @@ with tab_backup:
     st.markdown(
         t(
             "把整个街道(全部表,含人员、用户和日志,编号不变)备份为一个 GeoPackage 文件。"
-            "恢复请在命令行运行 `gridmap restore 文件.gpkg`(会替换数据库全部内容)。",
+            "恢复请在命令行运行 `gridmap restore 文件.gpkg --force`:街道数据整体替换,"
+            "用户账号与操作日志保留(备份中的日志补入)。",
             "Back the whole street up as one GeoPackage (every table, ids kept). Restore with "
-            "`gridmap restore FILE.gpkg` on the command line (it replaces everything).",
+            "`gridmap restore FILE.gpkg --force` on the command line: the street's data is "
+            "replaced; accounts and the audit log are kept (the backup's log rows are added).",
         )
     )
     if st.button(t("生成备份", "Make backup"), key="backup_go"):
