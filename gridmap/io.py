@@ -2318,7 +2318,7 @@ def _restore_frames(conn: Connection, frames: dict[str, pd.DataFrame], late: lis
     late_cols = [fk.parent.name for fk in late]
     users = frames.pop("user", pd.DataFrame(columns=["id", "name", *late_cols]))
     log_rows = frames.pop("audit_log", None)
-    user_ids = _merge_users(conn, users, late_cols)
+    user_ids, added = _merge_users(conn, users, late_cols)
     refs = [(t.name, fk.parent.name) for t in street_tables() for fk in t.foreign_keys
             if fk.column.table.name == "user"]  # fmt: skip
     for name, col in refs:
@@ -2326,7 +2326,6 @@ def _restore_frames(conn: Connection, frames: dict[str, pd.DataFrame], late: lis
             frames[name][col] = frames[name][col].map(lambda v: user_ids.get(v, v))
     counts = {t.name: insert_frame(conn, t.name, frames[t.name])
               for t in street_tables() if t.name in frames}  # fmt: skip
-    added = users[users["id"].map(lambda v: user_ids.get(v) == v)]
     if not added.empty:  # their scope points into the data just written
         _update_rows(conn, "user", added[["id", *late_cols]])
     counts["user"] = len(users)
@@ -2334,11 +2333,19 @@ def _restore_frames(conn: Connection, frames: dict[str, pd.DataFrame], late: lis
     return counts
 
 
-def _merge_users(conn: Connection, users: pd.DataFrame, late_cols: list[str]) -> dict:
-    """Add the backup's users the database lacks; return backup id → live id.
+def _merge_users(
+    conn: Connection, users: pd.DataFrame, late_cols: list[str]
+) -> tuple[dict[int, int], pd.DataFrame]:
+    """Add the backup's users the database lacks.
 
     A live user of the same name is the same account (kept as it is). Others keep their id
-    when it is free and get a new one when it is not.
+    when it is free and get a new one when it is not; they are written with an empty scope.
+
+    Returns
+    -------
+    tuple
+        Backup id → live id for every backup user, and the added users' rows (under their
+        live ids) with the scope the backup gave them, to set once the street is in.
     """
     user = table("user")
     live = dict(conn.execute(select(user.c.name, user.c.id)).all())
@@ -2353,9 +2360,10 @@ def _merge_users(conn: Connection, users: pd.DataFrame, late_cols: list[str]) ->
         user_ids[int(row["id"])] = int(
             conn.execute(user.insert().values(**values)).inserted_primary_key[0]
         )
+    added = fresh.assign(id=fresh["id"].map(lambda v: user_ids[int(v)]))
     user_ids |= {int(r["id"]): live[r["name"]] for r in users.to_dict("records")
                  if r["name"] in live}  # fmt: skip
-    return user_ids
+    return user_ids, added
 
 
 _AUDIT_CONTENT = ["at", "action", "entity", "before", "after"]
