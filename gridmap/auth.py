@@ -661,33 +661,74 @@ def create_user(
         _check_password(conn, password)
         if conn.execute(select(user.c.id).where(user.c.name == name)).first() is not None:
             raise InputError(f"用户 {name} 已存在 / user {name} exists already")
-        street_id = _code_id(conn, "street", street_code)
-        community_id = _code_id(conn, "community", community_code)
-        grid_id = _active_grid_id(conn, grid_code) if grid_code else None
-        if grid_id is not None:
-            community_id = next(iter(_community_of(conn, "grid", grid_id)))
-        if role == "secretary" and community_id is None:
-            raise InputError("社区书记需要指定社区 / a secretary needs --community")
-        if role == "grid_worker" and grid_id is None:
-            raise InputError("网格员需要指定网格 / a grid worker needs --grid")
-        if community_id is not None and street_id is None:
-            com = _t("community")
-            street_id = conn.execute(
-                select(com.c.street_id).where(com.c.id == community_id)
-            ).scalar()
         values = {
             "name": name,
             "password_hash": hash_password(password),
-            "role": role,
-            "street_id": street_id,
-            "community_id": community_id,
-            "grid_id": grid_id,
+            **_role_and_scope(conn, role, street_code, community_code, grid_code),
             "disabled": False,
         }
         new_id = conn.execute(user.insert().values(**values)).inserted_primary_key[0]
         shown = {k: v for k, v in values.items() if k != "password_hash"}
         audit(conn, p, "user_create", "user", new_id, None, shown)
     return int(new_id)
+
+
+def _role_and_scope(
+    conn: Connection,
+    role: str,
+    street_code: str | None,
+    community_code: str | None,
+    grid_code: str | None,
+) -> dict[str, Any]:
+    """The ``role, street_id, community_id, grid_id`` of a user, checked (InputError)."""
+    if role not in ROLES:
+        raise InputError(f"未知角色 / unknown role {role!r}: {', '.join(ROLES)}")
+    street_id = _code_id(conn, "street", street_code)
+    community_id = _code_id(conn, "community", community_code)
+    grid_id = _active_grid_id(conn, grid_code) if grid_code else None
+    if grid_id is not None:
+        community_id = next(iter(_community_of(conn, "grid", grid_id)))
+    if role == "secretary" and community_id is None:
+        raise InputError("社区书记需要指定社区 / a secretary needs --community")
+    if role == "grid_worker" and grid_id is None:
+        raise InputError("网格员需要指定网格 / a grid worker needs --grid")
+    if community_id is not None and street_id is None:
+        com = _t("community")
+        street_id = conn.execute(select(com.c.street_id).where(com.c.id == community_id)).scalar()
+    return {"role": role, "street_id": street_id, "community_id": community_id, "grid_id": grid_id}
+
+
+def change_user(
+    engine: Engine,
+    name: str,
+    role: str | None = None,
+    *,
+    street_code: str | None = None,
+    community_code: str | None = None,
+    grid_code: str | None = None,
+    principal: Principal | None = None,
+) -> None:
+    """Give a user a new role and/or scope (the scope is exactly the codes given).
+
+    ``role`` None keeps the user's role. A secretary needs ``community_code``, a grid worker
+    ``grid_code``. A disabled user is enabled again (e.g. one whose community was replaced by
+    ``demo --force`` or ``restore``); their open sessions end. Audited as ``user_change``.
+    """
+    from gridmap.db import transaction
+
+    p = _resolve(principal)
+    p.require("manage_users")
+    user = _t("user")
+    with transaction(engine) as conn:
+        row = _user_row(conn, name)
+        values = _role_and_scope(
+            conn, role or str(row["role"]), street_code, community_code, grid_code
+        )
+        values["disabled"] = False
+        conn.execute(user.update().where(user.c.id == row["id"]).values(**values))
+        before = {k: row[k] for k in values}
+        audit(conn, p, "user_change", "user", row["id"], before, values)
+    SESSIONS.end_user(int(row["id"]))
 
 
 def list_users(engine: Engine | Connection) -> pd.DataFrame:

@@ -1466,6 +1466,30 @@ def user_disable(db_url: str | None, name: str, enable: bool) -> None:
     click.echo(f"{'已启用 / enabled' if enable else '已停用 / disabled'}: {name}")
 
 
+@user_group.command("change")
+@db_option
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["street_admin", "secretary", "grid_worker", "planner", "viewer"]),
+    default=None,
+    help="The new role (default: keep it).",
+)
+@click.option("--street", "street_code", default=None, help="Street code (street-wide roles).")
+@click.option("--community", "community_code", default=None, help="Community code (secretary).")
+@click.option("--grid", "grid_code", default=None, help="Grid code (grid worker).")
+@reports_errors
+def user_change(db_url: str | None, name: str, role: str | None, street_code: str | None,
+                community_code: str | None, grid_code: str | None) -> None:  # fmt: skip
+    """Give a user a new role or scope (and enable them again); their sessions end."""
+    from gridmap.auth import change_user
+    from gridmap.db import open_database
+
+    change_user(open_database(db_url), name, role, street_code=street_code,
+                community_code=community_code, grid_code=grid_code)  # fmt: skip
+    click.echo(f"已修改 / changed: {name}")
+
+
 @user_group.command("reset-password")
 @db_option
 @click.argument("name")

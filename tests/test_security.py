@@ -356,3 +356,22 @@ def test_hostile_names_are_escaped_in_the_report(demo: Engine) -> None:
 def _user_id(demo: Engine, name: str) -> int:
     users = auth.list_users(demo)
     return int(users.loc[users["name"] == name, "id"].iloc[0])
+
+
+def test_a_user_disabled_by_a_replaced_street_is_re_scoped_by_the_cli(engine: Engine) -> None:
+    load_demo(engine, seed=3)
+    code = auth.DEMO_COMMUNITY_CODE
+    auth.create_user(engine, "li_shuji", PASSWORD, "secretary", community_code=code,
+                     principal=auth.SYSTEM)  # fmt: skip
+    with engine.begin() as conn:  # li's community gets a code the new data does not have
+        conn.execute(text("UPDATE community SET code = 'X-001' WHERE code = :c"), {"c": code})
+    assert load_demo(engine, seed=3, force=True)  # li's community "X-001" is gone
+    with pytest.raises(PermissionDenied):
+        auth.authenticate(engine, "li_shuji", PASSWORD)
+    url = engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(cli, ["user", "change", "li_shuji", "--community", code,
+                                      "--db", url])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    li = auth.authenticate(engine, "li_shuji", PASSWORD)
+    assert li.role == "secretary" and li.community_id is not None
+    assert _log(engine)["action"].iloc[-2:].tolist() == ["user_change", "login"]
