@@ -1,0 +1,581 @@
+"""Reading files for import: any supported format as a :class:`SourceTable`.
+
+GeoJSON, GeoPackage, zipped Shapefile (honouring ``.cpg``; GBK attributes), KML (GDAL's LIBKML
+driver through pyogrio), CSV and XLSX are read as a table of text plus geometry and the CRS the
+file declares, without judging the content yet; damaged, empty, oversized or mislabelled files
+are refused with an :class:`~gridmap.io.layers.ImportRejected` naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from gridmap import settings
+from gridmap.io.layers import ImportRejected, Issue, _file_error
+from gridmap.io.spreadsheets import unneutralise_formula
+
+log = logging.getLogger(__name__)
+
+
+#: File kinds by suffix.
+SUFFIXES: dict[str, str] = {
+    ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile",
+    ".shp": "shapefile", ".kml": "kml", ".kmz": "kml", ".csv": "csv", ".txt": "csv",
+    ".xlsx": "xlsx",
+}  # fmt: skip
+
+_CPG_ENCODINGS = {
+    "UTF-8": "UTF-8", "UTF8": "UTF-8", "65001": "UTF-8", "GBK": "GB18030", "CP936": "GB18030",
+    "936": "GB18030", "ANSI 936": "GB18030", "GB2312": "GB18030", "GB18030": "GB18030",
+    "CP_GBK": "GB18030", "EUC-CN": "GB18030",
+}  # fmt: skip
+_LDID_ENCODINGS = {0x4D: "GB18030", 0x7A: "GB18030", 0x57: None}  # 0x57: "ANSI", undecided
+
+
+@dataclass
+class SourceTable:
+    """A file read for import: its columns as text, its geometry and the CRS it declares.
+
+    Attributes
+    ----------
+    name : str
+        The file name shown in messages.
+    kind : str
+        ``geojson``, ``gpkg``, ``shapefile``, ``kml``, ``csv`` or ``xlsx``.
+    frame : pandas.DataFrame
+        The attribute columns, as read (text for spreadsheets).
+    geometry : numpy.ndarray or None
+        Shapely geometries of vector files; None for spreadsheets (built from mapped columns).
+    crs : pyproj.CRS or None
+        The CRS the file declares (GeoJSON: WGS 84); None when it declares none.
+    row_base : int
+        Add to a 0-based record index to get the number users see: 2 for spreadsheets (the
+        header is row 1), 1 for features.
+    encoding : str or None
+        The text encoding used (spreadsheets and shapefiles).
+    issues : list of Issue
+        Problems found while reading cells (formula cells), reported with the rest.
+    """
+
+    name: str
+    kind: str
+    frame: pd.DataFrame
+    geometry: np.ndarray | None
+    crs: pyproj.CRS | None
+    row_base: int
+    encoding: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def unit(self) -> tuple[str, str]:
+        return ("行", "row") if self.geometry is None else ("个要素", "feature")
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+
+
+def upload_name(name: str) -> str:
+    """The base name of an uploaded file as its sender gave it, safe to show and log.
+
+    Browsers send a bare name, but nothing stops a client from sending ``../../x.csv``,
+    ``C:\\x\\y.csv`` or control characters: directories (either separator) are dropped,
+    control and reserved characters replaced, the length capped. The name is never used as a
+    path (:func:`read_upload`).
+    """
+    base = re.split(r"[/\\]", str(name or ""))[-1].strip().lstrip(".") or "upload"
+    return _UNSAFE_NAME.sub("_", base)[-120:]
+
+
+def read_upload(name: str, data: bytes) -> SourceTable:
+    """Read an uploaded file for import (the app's upload widget, an HTTP client).
+
+    The size is checked before anything touches the disk; the bytes go to a private
+    temporary folder under a fixed name (``upload`` + the recognised suffix), which is removed
+    afterwards, so a crafted file name can neither write nor read outside it.
+
+    Raises
+    ------
+    ImportRejected
+        As :func:`read_source`; oversized uploads are refused without being written.
+    """
+    shown = upload_name(name)
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        limit = settings.IMPORT_MAX_BYTES / 2**20
+        raise _file_error(
+            shown,
+            f"文件过大({len(data) / 2**20:.1f} MB,上限 {limit:.0f} MB);请按社区拆分后分批导入",
+            f"file too large ({len(data) / 2**20:.1f} MB, the limit is {limit:.0f} MB); "
+            "split it, e.g. by community",
+        )
+    suffix = Path(shown).suffix.lower()
+    suffix = suffix if suffix in SUFFIXES else ""
+    with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return read_source(path, shown)
+
+
+def read_source(path: str | Path, name: str | None = None) -> SourceTable:
+    """Read a file for import, whatever its format, without judging its content yet.
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str, optional
+        The name shown in messages (an uploaded file's own name); default the file name.
+
+    Raises
+    ------
+    ImportRejected
+        When the file is empty, too large, damaged, of an unknown kind or not what its name
+        says, with a sentence naming the file.
+    """
+    path = Path(path)
+    shown = name or path.name
+    kind = SUFFIXES.get(Path(shown).suffix.lower()) or SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise _file_error(
+            shown,
+            f"不支持的文件类型 {Path(shown).suffix or '(无扩展名)'};支持 GeoJSON、GeoPackage、"
+            "Shapefile(zip 压缩包)、KML、CSV、XLSX",
+            f"unsupported file type {Path(shown).suffix or '(no extension)'!r}; use GeoJSON, "
+            "GeoPackage, zipped Shapefile, KML, CSV or XLSX (save .xls files as .xlsx)",
+        )
+    if not path.is_file():
+        raise _file_error(shown, "文件不存在", "file not found")
+    size = path.stat().st_size
+    if size == 0:
+        raise _file_error(shown, "文件是空的(0 字节)", "the file is empty (0 bytes)")
+    if size > settings.IMPORT_MAX_BYTES:
+        limit = settings.IMPORT_MAX_BYTES / 2**20
+        raise _file_error(
+            shown,
+            f"文件过大({size / 2**20:.1f} MB,上限 {limit:.0f} MB);请按社区拆分后分批导入",
+            f"file too large ({size / 2**20:.1f} MB, the limit is {limit:.0f} MB); "
+            "split it, e.g. by community",
+        )
+    reader = {
+        "geojson": _read_geojson,
+        "gpkg": _read_gpkg,
+        "shapefile": _read_shapefile,
+        "kml": _read_kml,
+        "csv": _read_csv,
+        "xlsx": _read_xlsx,
+    }[kind]
+    return reader(path, shown)
+
+
+def _sniff_binary(head: bytes) -> bool:
+    """True for bytes that are not text: NUL bytes, or a line neither UTF-8 nor GB18030."""
+    if b"\x00" in head:
+        return True
+    lines = head.splitlines()
+    if len(head) >= 4096 and lines:
+        lines = lines[:-1]  # the sample may cut the last line inside a character
+    for line in lines:
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                line.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            return True
+    return False
+
+
+def _vector_table(gdf: gpd.GeoDataFrame, kind: str, shown: str, encoding: str | None = None):
+    geoms = np.asarray(gdf.geometry.values, dtype=object) if gdf.geometry is not None else None
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
+    crs = pyproj.CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
+    return SourceTable(shown, kind, frame, geoms, crs, 1, encoding)
+
+
+def _pyogrio_read(path: str | Path, shown: str, what: str, **kwargs: Any) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return pyogrio.read_dataframe(path, **kwargs)
+    except Exception as exc:  # GDAL's errors are many and untyped; all mean "unreadable"
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise _file_error(
+            shown, f"无法读取为 {what}(文件损坏或不是该格式)", f"cannot read it as {what}: {reason}"
+        ) from exc
+
+
+def _read_geojson(path: Path, shown: str) -> SourceTable:
+    raw = path.read_bytes()
+    if _sniff_binary(raw[:4096]):
+        raise _file_error(
+            shown,
+            "文件内容是二进制数据,不是 GeoJSON 文本",
+            "the file holds binary data, not GeoJSON text",
+        )
+    text = raw.decode("utf-8-sig", errors="replace")
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        raise _file_error(
+            shown,
+            "文件内容是 HTML/XML(可能是下载时得到的网页),不是 GeoJSON",
+            "the file holds HTML/XML (perhaps a web page saved by mistake), not GeoJSON",
+        )
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _file_error(
+            shown,
+            f"JSON 语法错误(第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg}),文件可能不完整",
+            f"JSON syntax error at line {exc.lineno} column {exc.colno} ({exc.msg}); "
+            "the file may be truncated",
+        ) from exc
+    if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
+        found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        raise _file_error(
+            shown,
+            f"不是 GeoJSON 要素集合(type 为 {found!r})",
+            f"not a GeoJSON FeatureCollection (its type is {found!r})",
+        )
+    if doc["type"] == "FeatureCollection" and not doc.get("features"):
+        raise _file_error(shown, "文件中没有要素", "the file has no features")
+    gdf = _pyogrio_read(path, shown, "GeoJSON")
+    return _vector_table(gdf, "geojson", shown, "UTF-8")
+
+
+def _read_gpkg(path: Path, shown: str) -> SourceTable:
+    import pyogrio
+
+    with path.open("rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            raise _file_error(
+                shown, "不是有效的 GeoPackage 文件", "not a GeoPackage (not an SQLite file)"
+            )
+    try:
+        listed = [(str(n), g) for n, g in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise _file_error(shown, "GeoPackage 已损坏", f"damaged GeoPackage: {exc}") from exc
+    layers = [n for n, _ in listed]
+    if not layers:
+        raise _file_error(shown, "GeoPackage 中没有图层", "the GeoPackage has no layer")
+    if len(layers) > 1:
+        raise _file_error(
+            shown,
+            f"GeoPackage 含多个图层({', '.join(layers)}),请每次导入一个",
+            f"the GeoPackage holds several layers ({', '.join(layers)}); export one per file",
+        )
+    read = _pyogrio_read(path, shown, "GeoPackage", layer=layers[0])
+    if listed[0][1] is None:  # an attribute table (e.g. Party members)
+        frame = pd.DataFrame(read).reset_index(drop=True)
+        return SourceTable(shown, "gpkg", frame, None, None, 1, "UTF-8")
+    return _vector_table(read, "gpkg", shown)
+
+
+def _shapefile_encoding(shp: Path, shown: str) -> str:
+    """The encoding of a shapefile's attributes: its .cpg, else the .dbf language byte, else
+    whichever of UTF-8 and GB18030 decodes the records."""
+    cpg = shp.with_suffix(".cpg")
+    if not cpg.exists():
+        cpg = next(
+            (p for p in shp.parent.iterdir() if p.name.lower() == shp.stem.lower() + ".cpg"), cpg
+        )
+    if cpg.exists():
+        declared = cpg.read_bytes().decode("ascii", errors="replace").strip().upper()
+        encoding = _CPG_ENCODINGS.get(declared)
+        if encoding is None:
+            try:
+                encoding = __import__("codecs").lookup(declared).name
+            except LookupError as exc:
+                raise _file_error(
+                    shown,
+                    f".cpg 声明了未知的编码 {declared!r}",
+                    f"the .cpg declares an unknown encoding {declared!r}",
+                ) from exc
+        return encoding
+    dbf = _sidecar(shp, ".dbf")
+    data = dbf.read_bytes()
+    if len(data) > 32 and _LDID_ENCODINGS.get(data[29]):
+        return str(_LDID_ENCODINGS[data[29]])
+    header = int.from_bytes(data[8:10], "little") if len(data) > 10 else 0
+    records = data[header:]
+    try:
+        records.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        return "GB18030"
+
+
+def _sidecar(shp: Path, suffix: str) -> Path:
+    for p in shp.parent.iterdir():
+        if p.stem == shp.stem and p.suffix.lower() == suffix:
+            return p
+    return shp.with_suffix(suffix)
+
+
+def _read_shapefile(path: Path, shown: str) -> SourceTable:
+    if path.suffix.lower() == ".shp":
+        return _read_shp(path, shown)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _file_error(
+            shown,
+            "zip 压缩包已损坏或不完整(下载中断?)",
+            "the zip file is damaged or truncated (an interrupted download?)",
+        ) from exc
+    with archive, tempfile.TemporaryDirectory(prefix="gridmap-import-") as tmp:
+        members = [
+            m
+            for m in archive.infolist()
+            if not m.is_dir() and not m.filename.startswith("__MACOSX")
+        ]
+        total = sum(m.file_size for m in members)
+        if total > settings.IMPORT_MAX_BYTES:
+            raise _file_error(
+                shown,
+                f"解压后过大({total / 2**20:.1f} MB)",
+                f"too large once unzipped ({total / 2**20:.1f} MB)",
+            )
+        shps = [m for m in members if m.filename.lower().endswith(".shp")]
+        if not shps:
+            names = ", ".join(m.filename for m in members[:8]) or "(空 / empty)"
+            raise _file_error(
+                shown,
+                f"压缩包中没有 .shp 文件(内容:{names})",
+                f"no .shp file in the zip (it holds: {names})",
+            )
+        if len(shps) > 1:
+            names = ", ".join(m.filename for m in shps)
+            raise _file_error(
+                shown,
+                f"压缩包中有多个 Shapefile({names}),请每次导入一个",
+                f"the zip holds several shapefiles ({names}); zip one per file",
+            )
+        stem = Path(shps[0].filename).stem
+        wanted = [m for m in members if Path(m.filename).stem == stem]
+        try:
+            for member in wanted:  # flat, by base name only: no path from the zip is trusted
+                target = Path(tmp) / (stem + Path(member.filename).suffix.lower())
+                target.write_bytes(archive.read(member))
+        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+            raise _file_error(
+                shown,
+                "zip 压缩包已损坏或不完整(下载中断?)",
+                f"the zip file is damaged or truncated: {exc}",
+            ) from exc
+        return _read_shp(Path(tmp) / f"{stem}.shp", shown)
+
+
+def _read_shp(shp: Path, shown: str) -> SourceTable:
+    for suffix in (".dbf", ".shx"):
+        if not _sidecar(shp, suffix).exists():
+            raise _file_error(
+                shown,
+                f"Shapefile 缺少 {suffix} 文件(请把同名的 .shp .shx .dbf .prj .cpg 一起压缩)",
+                f"the shapefile lacks its {suffix} file (zip .shp, .shx, .dbf, .prj and .cpg "
+                "together)",
+            )
+    encoding = _shapefile_encoding(shp, shown)
+    gdf = _pyogrio_read(shp, shown, "Shapefile", encoding=encoding)
+    return _vector_table(gdf, "shapefile", shown, encoding)
+
+
+def _read_kml(path: Path, shown: str) -> SourceTable:
+    import pyogrio
+
+    if path.suffix.lower() == ".kml" or Path(shown).suffix.lower() == ".kml":
+        head = path.read_bytes()[:4096]
+        if _sniff_binary(head) or (b"<kml" not in head.lower() and b"<?xml" not in head.lower()):
+            raise _file_error(shown, "不是 KML 文件(没有 <kml> 标记)", "not a KML file (no <kml>)")
+    driver = "LIBKML" if "LIBKML" in pyogrio.list_drivers() else "KML"
+    try:
+        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise _file_error(shown, "无法读取 KML", f"cannot read the KML: {exc}") from exc
+    frames = []
+    for layer in layers:
+        gdf = _pyogrio_read(path, shown, "KML", layer=layer)
+        if len(gdf):
+            frames.append(gdf)
+    if not frames:
+        raise _file_error(shown, "KML 中没有地标", "the KML holds no placemarks")
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
+    keep = [c for c in gdf.columns if c == gdf.geometry.name or gdf[c].notna().any()]
+    log.debug("KML read with the %s driver", driver)
+    return _vector_table(gdf[keep], "kml", shown, "UTF-8")
+
+
+def _decode_text(raw: bytes, shown: str) -> tuple[str, str]:
+    """Text of a CSV: BOM-marked UTF-8/16, else UTF-8, else GB18030; a file mixing UTF-8 and GBK
+    lines is refused, naming the first row of each."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return _strict(raw[3:], "utf-8", shown), "UTF-8 (BOM)"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _strict(raw, "utf-16", shown), "UTF-16"
+    if _sniff_binary(raw[:4096]):
+        raise _file_error(
+            shown, "文件内容是二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text"
+        )
+    try:
+        return raw.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    utf8_row = other_row = None
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_row = utf8_row or number
+        except UnicodeDecodeError:
+            other_row = other_row or number
+    if utf8_row is not None and other_row is not None:
+        raise ImportRejected(
+            shown,
+            [
+                Issue(
+                    f"文件混用了两种编码:第 {utf8_row} 行是 UTF-8,第 {other_row} 行不是"
+                    "(多半是 GBK);请用同一种编码另存",
+                    f"the file mixes encodings: row {utf8_row} is UTF-8 but row {other_row} is "
+                    "not (GBK?); save it again in one encoding",
+                    row=other_row,
+                )
+            ],
+        )
+    return _strict(raw, "gb18030", shown), "GB18030"
+
+
+def _strict(raw: bytes, encoding: str, shown: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        row = raw[: exc.start].count(b"\n") + 1
+        raise ImportRejected(
+            shown,
+            [Issue(f"无法按 {encoding} 解码", f"cannot be decoded as {encoding}", row=row)],
+        ) from exc
+
+
+def _read_csv(path: Path, shown: str) -> SourceTable:
+    text, encoding = _decode_text(path.read_bytes(), shown)
+    if not text.strip():
+        raise _file_error(shown, "文件没有内容", "the file has no content")
+    if text.lstrip().lower().startswith(("<!doctype", "<html", "<?xml")):
+        raise _file_error(
+            shown,
+            "文件内容是 HTML/XML(可能是下载时得到的网页),不是 CSV",
+            "the file holds HTML/XML (perhaps a web page saved by mistake), not CSV",
+        )
+    sample = text[:4096]
+    try:
+        delimiter = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    header, body = rows[0], rows[1:]
+    _check_header(header, shown)
+    issues = []
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            issues.append(
+                Issue(
+                    f"有 {len(row)} 列,表头有 {len(header)} 列",
+                    f"has {len(row)} columns, the header has {len(header)}",
+                    row=number,
+                )
+            )
+    if issues:
+        raise ImportRejected(shown, issues)
+    frame = pd.DataFrame(body, columns=[h.strip() for h in header], dtype=object)
+    frame = frame.map(lambda v: unneutralise_formula(v.strip()) if isinstance(v, str) else v)
+    return SourceTable(shown, "csv", frame, None, None, 2, encoding)
+
+
+def _check_header(header: list[Any], shown: str) -> None:
+    names = [str(h).strip() if h is not None else "" for h in header]
+    if not any(names):
+        raise _file_error(shown, "第 1 行(表头)是空的", "row 1 (the header) is empty")
+    blank = [i + 1 for i, n in enumerate(names) if not n]
+    if blank:
+        raise _file_error(
+            shown, f"表头第 {blank[0]} 列没有列名", f"header column {blank[0]} has no name"
+        )
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise _file_error(shown, f"表头中列名 {n!r} 重复", f"column {n!r} appears twice")
+        seen.add(n)
+
+
+def _read_xlsx(path: Path, shown: str) -> SourceTable:
+    from openpyxl import load_workbook
+
+    if not zipfile.is_zipfile(path):
+        raise _file_error(
+            shown,
+            "不是有效的 XLSX 文件(已损坏,或是改了扩展名的 .xls/CSV)",
+            "not a valid XLSX workbook (damaged, or an .xls/CSV renamed)",
+        )
+    try:
+        book = load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:
+        raise _file_error(
+            shown, "XLSX 文件已损坏,无法打开", f"the XLSX workbook is damaged: {exc}"
+        ) from exc
+    try:
+        sheet = book.worksheets[0]
+        rows = list(sheet.iter_rows())
+    finally:
+        book.close()
+    rows = [r for r in rows if any(c.value not in (None, "") for c in r)]
+    if not rows:
+        raise _file_error(shown, "工作表是空的", "the worksheet is empty")
+    header = [c.value for c in rows[0]]
+    while header and header[-1] in (None, ""):
+        header.pop()
+    _check_header(header, shown)
+    names = [str(h).strip() for h in header]
+    issues: list[Issue] = []
+    records = []
+    for row in rows[1:]:
+        values = []
+        for col, cell in enumerate(row[: len(names)]):
+            value = cell.value
+            if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
+                issues.append(
+                    Issue(
+                        f"单元格是公式({str(value)[:40]}),只接受数值或文字",
+                        f"the cell is a formula ({str(value)[:40]}); only values are accepted",
+                        row=cell.row,
+                        field=names[col],
+                    )
+                )
+            values.append(unneutralise_formula(value))
+        values += [None] * (len(names) - len(values))
+        records.append(values)
+    frame = pd.DataFrame(records, columns=names, dtype=object)
+    source = SourceTable(shown, "xlsx", frame, None, None, 2, "XLSX")
+    source.row_base = 2
+    source.issues = issues
+    # rows were filtered for blank lines: keep the worksheet's own row numbers for messages
+    source.frame.index = [r[0].row - 2 for r in rows[1:]]
+    return source
