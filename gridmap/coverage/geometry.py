@@ -1,0 +1,262 @@
+"""Coverage geometry: gaps, overlaps, grid parts outside their community, and coverage validity
+(grid edges that do not match their neighbours')."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gridmap import settings
+from gridmap.coverage.prepare import (
+    _POLYGONAL,
+    COMMUNITY_COLUMNS,
+    _analysis_crs,
+    _check_frame,
+    _geoms,
+    _households,
+    _polygon_parts,
+    _polygonal,
+    _prepare,
+    _some_ids,
+)
+from gridmap.errors import InputError
+
+
+def _empty_geoframe(columns: Sequence[str], crs: pyproj.CRS | int | None) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=crs)
+
+
+def find_gaps(
+    communities: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Parts of each community that none of its grids cover.
+
+    Per community: the community minus the union of its grids, split into separate polygons.
+    A community with no grids is one big gap. Parts of at most ``OVERLAP_TOLERANCE_M2`` are
+    dropped as noise.
+
+    Parameters
+    ----------
+    communities : geopandas.GeoDataFrame
+        ``id, code`` and polygons.
+    grids : geopandas.GeoDataFrame
+        ``community_id`` and polygons.
+    buildings : geopandas.GeoDataFrame, optional
+        With ``households``: counted in the gap holding a point inside each building.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``community_id, community_code, area_m2, is_sliver`` (area below ``SLIVER_MAX_M2``),
+        ``buildings, households`` and the gap polygon, in the metric CRS; largest first within
+        each community.
+    """
+    _check_frame(communities, "communities", COMMUNITY_COLUMNS, _POLYGONAL)
+    _check_frame(grids, "grids", ("community_id",), _POLYGONAL)
+    if buildings is not None:
+        _check_frame(buildings, "buildings", (), _POLYGONAL)
+    crs = _analysis_crs(communities, grids, buildings)
+    b = None if buildings is None else _prepare(buildings, crs)
+    return _gaps(_prepare(communities, crs), _prepare(grids, crs), b)
+
+
+def _gaps(
+    communities: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
+) -> gpd.GeoDataFrame:
+    columns = ("community_id", "community_code", "area_m2", "is_sliver", "buildings", "households")
+    if len(communities) == 0:
+        return _empty_geoframe(columns, communities.crs).rename_geometry("geom")
+    cgeo = _geoms(communities)
+    covered = np.full(len(cgeo), None, dtype=object)
+    if len(grids):
+        union = grids[["community_id", grids.geometry.name]].dissolve(by="community_id")
+        covered = np.asarray(union.geometry.reindex(communities["id"]).values, dtype=object)
+    has_grids = ~shapely.is_missing(covered)
+    gap = cgeo.copy()
+    gap[has_grids] = shapely.difference(cgeo[has_grids], covered[has_grids])
+    parts, index = _polygon_parts(gap)
+    area = shapely.area(parts)
+    keep = area > settings.OVERLAP_TOLERANCE_M2
+    parts, index, area = parts[keep], index[keep], area[keep]
+    counts, households = _points_in(parts, buildings)
+    frame = gpd.GeoDataFrame(
+        {
+            "community_id": communities["id"].to_numpy()[index],
+            "community_code": communities["code"].to_numpy()[index],
+            "area_m2": area,
+            "is_sliver": area < settings.SLIVER_MAX_M2,
+            "buildings": counts,
+            "households": households,
+            "_order": index,
+        },
+        geometry=parts,
+        crs=communities.crs,
+    ).rename_geometry("geom")
+    frame = frame.sort_values(["_order", "area_m2"], ascending=[True, False], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)
+
+
+def _points_in(
+    areas: np.ndarray, buildings: gpd.GeoDataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Buildings and households whose point-on-surface lies in each area."""
+    counts = np.zeros(len(areas), dtype=np.int64)
+    households = np.zeros(len(areas), dtype=np.int64)
+    if buildings is None or len(buildings) == 0 or len(areas) == 0:
+        return counts, households
+    points = shapely.point_on_surface(_geoms(buildings))
+    p, a = shapely.STRtree(areas).query(points, predicate="intersects")
+    first = np.unique(p, return_index=True)[1]  # a point on a shared edge counts once
+    p, a = p[first], a[first]
+    counts += np.bincount(a, minlength=len(areas))
+    households += np.bincount(a, weights=_households(buildings)[p], minlength=len(areas)).astype(
+        np.int64
+    )
+    return counts, households
+
+
+def find_overlaps(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Pairs of grids that share area.
+
+    Pairs come from an STRtree self-query; the intersection is computed only for pairs whose
+    interiors meet. Pairs sharing at most ``OVERLAP_TOLERANCE_M2`` are dropped (no overlap);
+    pairs sharing less than ``SLIVER_MAX_M2`` are kept with ``is_sliver`` set.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        ``id`` and polygons; ``code`` and ``community_id`` carried when present.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``grid_a, grid_b`` (ids, in input order), ``grid_a_code, grid_b_code, community_id``
+        (of grid a), ``area_m2, is_sliver`` and the shared polygon, in the metric CRS.
+    """
+    _check_frame(grids, "grids", ("id",), _POLYGONAL)
+    return _overlaps(_prepare(grids, _analysis_crs(grids)))
+
+
+def _overlaps(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geo = _geoms(grids)
+    a = b = np.zeros(0, dtype=np.int64)
+    if len(geo):
+        a, b = shapely.STRtree(geo).query(geo, predicate="intersects")
+        a, b = a[a < b], b[a < b]
+        inner = shapely.relate_pattern(geo[a], geo[b], "2********")  # interiors share area
+        a, b = a[inner], b[inner]
+    shared = _polygonal(shapely.intersection(geo[a], geo[b]))
+    area = shapely.area(shared)
+    keep = area > settings.OVERLAP_TOLERANCE_M2
+    a, b, shared, area = a[keep], b[keep], shared[keep], area[keep]
+    codes = grids["code"] if "code" in grids else grids["id"]
+    community = grids["community_id"] if "community_id" in grids else pd.Series([pd.NA] * len(geo))
+    return gpd.GeoDataFrame(
+        {
+            "grid_a": grids["id"].to_numpy()[a],
+            "grid_b": grids["id"].to_numpy()[b],
+            "grid_a_code": codes.to_numpy()[a],
+            "grid_b_code": codes.to_numpy()[b],
+            "community_id": community.to_numpy()[a],
+            "area_m2": area,
+            "is_sliver": area < settings.SLIVER_MAX_M2,
+        },
+        geometry=shared if len(shared) else [],
+        crs=grids.crs,
+    ).rename_geometry("geom")
+
+
+def grids_outside_community(
+    grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """The part of each grid lying outside its own community (when above the tolerance).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``grid_id, grid_code, community_id, area_m2, share`` (of the grid's area) and the
+        outside part, in the metric CRS.
+
+    Raises
+    ------
+    InputError
+        When a grid's ``community_id`` is not among the communities.
+    """
+    _check_frame(grids, "grids", ("id", "code", "community_id"), _POLYGONAL)
+    _check_frame(communities, "communities", ("id",), _POLYGONAL)
+    _check_grid_communities(grids, communities)
+    crs = _analysis_crs(communities, grids)
+    return _outside(_prepare(grids, crs), _prepare(communities, crs))
+
+
+def _check_grid_communities(grids: pd.DataFrame, communities: pd.DataFrame) -> None:
+    unknown = ~grids["community_id"].isin(communities["id"]).to_numpy()
+    if unknown.any():
+        raise InputError(
+            f"网格所属社区不存在 / grids {_some_ids(grids, unknown)} belong to no community given "
+            "(their community_id is missing or unknown); pass their communities too"
+        )
+
+
+def _outside(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    ggeo = _geoms(grids)
+    cpos = pd.Index(communities["id"]).get_indexer(grids["community_id"])
+    outside = _polygonal(shapely.difference(ggeo, _geoms(communities)[cpos]))
+    area = shapely.area(outside)
+    keep = area > settings.OVERLAP_TOLERANCE_M2
+    return gpd.GeoDataFrame(
+        {
+            "grid_id": grids["id"].to_numpy()[keep],
+            "grid_code": grids["code"].to_numpy()[keep],
+            "community_id": grids["community_id"].to_numpy()[keep],
+            "area_m2": area[keep],
+            "share": area[keep] / shapely.area(ggeo[keep]),
+        },
+        geometry=outside[keep] if keep.any() else [],
+        crs=grids.crs,
+    ).rename_geometry("geom")
+
+
+def coverage_validity(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Grids whose edges do not form a valid coverage with their community's other grids.
+
+    Uses :func:`shapely.coverage_invalid_edges` on each community's grids: adjacent grids must
+    share their edges exactly, vertex for vertex, and must not overlap. Gaps are allowed here
+    (:func:`find_gaps` reports them).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``grid_id, grid_code, community_id, length_m`` (of invalid edges) and the invalid edges
+        as lines, in the metric CRS; only grids with invalid edges.
+    """
+    _check_frame(grids, "grids", ("id", "code", "community_id"), _POLYGONAL)
+    return _invalid_coverage(_prepare(grids, _analysis_crs(grids)))
+
+
+def _invalid_coverage(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geo = _geoms(grids)
+    edges = shapely.empty(len(geo), geom_type=shapely.GeometryType.LINESTRING)
+    for positions in grids.groupby("community_id", sort=False).indices.values():
+        edges[positions] = shapely.coverage_invalid_edges(geo[positions])
+    length = shapely.length(edges)
+    bad = length > 0
+    return gpd.GeoDataFrame(
+        {
+            "grid_id": grids["id"].to_numpy()[bad],
+            "grid_code": grids["code"].to_numpy()[bad],
+            "community_id": grids["community_id"].to_numpy()[bad],
+            "length_m": length[bad],
+        },
+        geometry=edges[bad] if bad.any() else [],
+        crs=grids.crs,
+    ).rename_geometry("geom")

@@ -1,0 +1,421 @@
+"""Problems of the whole check: one row per problem, of every kind, with a Chinese sentence
+naming the thing and the number, in report order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gridmap.coverage.context import _Context
+from gridmap.coverage.kinds import PROBLEM_COLUMNS, PROBLEM_KINDS
+from gridmap.coverage.prepare import _geoms, _households, _ids_at
+from gridmap.coverage.rules import ServiceReach
+
+
+def _m2(area: float) -> str:
+    return f"{area:,.1f} 平方米" if area < 10 else f"{area:,.0f} 平方米"
+
+
+def _m(distance: float) -> str:
+    return f"{distance:,.0f} 米"
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def _problem_frame(
+    kind: str, rows: dict[str, Sequence], geoms: Sequence, crs: pyproj.CRS | None
+) -> gpd.GeoDataFrame:
+    """Problems of one kind with every column of :data:`PROBLEM_COLUMNS`."""
+    n = len(geoms)
+    data: dict[str, object] = {}
+    for column in PROBLEM_COLUMNS:
+        if column == "kind":
+            data[column] = [kind] * n
+        elif column == "label":
+            data[column] = [PROBLEM_KINDS[kind][0]] * n
+        elif column in rows:
+            data[column] = pd.Series(list(rows[column]), dtype=object)
+        else:
+            data[column] = pd.Series([None] * n, dtype=object)
+    geometry = np.asarray(list(geoms), dtype=object) if n else []
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=crs).rename_geometry("geom")
+
+
+def _problems(
+    ctx: _Context,
+    gaps: gpd.GeoDataFrame,
+    overlaps: gpd.GeoDataFrame,
+    outside: gpd.GeoDataFrame,
+    invalid: gpd.GeoDataFrame,
+    leadership: pd.DataFrame,
+    sizes: pd.DataFrame,
+    reach: ServiceReach,
+    extra: Sequence[gpd.GeoDataFrame] = (),
+) -> gpd.GeoDataFrame:
+    crs = ctx.grids.crs
+    frames = [
+        *extra,
+        *_gap_problems(ctx, gaps, crs),
+        *_overlap_problems(ctx, overlaps, crs),
+        _outside_problems(ctx, outside, crs),
+        _invalid_problems(ctx, invalid, crs),
+        *_assignment_problems(ctx, crs),
+        *_leadership_problems(ctx, leadership, crs),
+        *_size_problems(ctx, sizes, crs),
+        _reach_problems(ctx, reach, crs),
+    ]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _problem_frame("gap", {}, [], crs)
+    problems = pd.concat(frames, ignore_index=True)
+    order = {kind: i for i, kind in enumerate(PROBLEM_KINDS)}
+    code_order = {c: i for i, c in enumerate(sorted(ctx.community_code.values()))}
+    problems = problems.assign(
+        _k=problems["kind"].map(order),
+        _c=problems["community_code"].map(code_order).fillna(len(code_order)),
+        _a=-pd.to_numeric(problems["area_m2"], errors="coerce").fillna(0.0),
+    )
+    problems = problems.sort_values(["_k", "_c", "_a"], kind="stable")
+    problems = problems.drop(columns=["_k", "_c", "_a"]).reset_index(drop=True)
+    return gpd.GeoDataFrame(problems, geometry="geom", crs=crs)
+
+
+def _gap_problems(ctx: _Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list:
+    names = ctx.community_name
+    frames = []
+    for kind, mask in (("gap", ~gaps["is_sliver"]), ("gap_sliver", gaps["is_sliver"])):
+        part = gaps[mask.to_numpy(dtype=bool)]
+        if kind == "gap":
+            details = [
+                f"{names[c]} 有 {_m2(a)}未被任何网格覆盖（{n} 栋楼、{h:,} 户）"
+                for c, a, n, h in zip(
+                    part["community_id"],
+                    part["area_m2"],
+                    part["buildings"],
+                    part["households"],
+                    strict=True,
+                )
+            ]
+        else:
+            details = [
+                f"{names[c]} 网格之间有 {_m2(a)}的细小缝隙"
+                for c, a in zip(part["community_id"], part["area_m2"], strict=True)
+            ]
+        rows = {
+            "community_id": part["community_id"],
+            "community_code": part["community_code"],
+            "area_m2": part["area_m2"],
+            "households": part["households"],
+            "detail": details,
+        }
+        frames.append(_problem_frame(kind, rows, part.geometry, crs))
+    return frames
+
+
+def _overlap_problems(ctx: _Context, overlaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list:
+    codes = ctx.community_code
+    frames = []
+    for kind, mask in (
+        ("overlap", ~overlaps["is_sliver"]),
+        ("overlap_sliver", overlaps["is_sliver"]),
+    ):
+        part = overlaps[mask.to_numpy(dtype=bool)]
+        word = "重叠" if kind == "overlap" else "有细小重叠"
+        rows = {
+            "community_id": part["community_id"],
+            "community_code": [codes[c] for c in part["community_id"]],
+            "grid_id": part["grid_a"],
+            "grid_code": part["grid_a_code"],
+            "other_grid_code": part["grid_b_code"],
+            "area_m2": part["area_m2"],
+            "detail": [
+                f"{_grid_pair(ctx, a, b)} {word} {_m2(s)}"
+                for a, b, s in zip(part["grid_a"], part["grid_b"], part["area_m2"], strict=True)
+            ],
+        }
+        frames.append(_problem_frame(kind, rows, part.geometry, crs))
+    return frames
+
+
+def _grid_pair(ctx: _Context, a: object, b: object) -> str:
+    """Two grids named for a message: the community once when both are in it."""
+    com_a, com_b = ctx.grid_community[a], ctx.grid_community[b]
+    if com_a == com_b and com_a in ctx.community_name:
+        return f"{ctx.community_name[com_a]} {ctx.grid_name[a]} 与 {ctx.grid_name[b]}"
+    return f"{ctx.grid_label[a]} 与 {ctx.grid_label[b]}"
+
+
+def _outside_problems(
+    ctx: _Context, outside: gpd.GeoDataFrame, crs: pyproj.CRS
+) -> gpd.GeoDataFrame:
+    codes = ctx.community_code
+    rows = {
+        "community_id": outside["community_id"],
+        "community_code": [codes[c] for c in outside["community_id"]],
+        "grid_id": outside["grid_id"],
+        "grid_code": outside["grid_code"],
+        "area_m2": outside["area_m2"],
+        "share": outside["share"],
+        "detail": [
+            f"{ctx.grid_label[g]} 有 {_m2(a)}（{_pct(s)}）超出本社区边界"
+            for g, a, s in zip(
+                outside["grid_id"], outside["area_m2"], outside["share"], strict=True
+            )
+        ],
+    }
+    return _problem_frame("outside_community", rows, outside.geometry, crs)
+
+
+def _invalid_problems(
+    ctx: _Context, invalid: gpd.GeoDataFrame, crs: pyproj.CRS
+) -> gpd.GeoDataFrame:
+    names, codes = ctx.grid_label, ctx.community_code
+    rows = {
+        "community_id": invalid["community_id"],
+        "community_code": [codes[c] for c in invalid["community_id"]],
+        "grid_id": invalid["grid_id"],
+        "grid_code": invalid["grid_code"],
+        "detail": [
+            f"{names[g]} 边界与相邻网格不吻合（无效边长 {length:,.1f} 米）"
+            for g, length in zip(invalid["grid_id"], invalid["length_m"], strict=True)
+        ],
+    }
+    return _problem_frame("invalid_coverage", rows, invalid.geometry, crs)
+
+
+def _building_rows(ctx: _Context, building_ids: pd.Series) -> dict[str, list]:
+    communities, codes = ctx.building_community, ctx.community_code
+    com = [communities[b] for b in building_ids]
+    return {
+        "community_id": com,
+        "community_code": [codes.get(c) for c in com],
+        "building_id": list(building_ids),
+        "building_code": [ctx.building_code[b] for b in building_ids],
+    }
+
+
+def _assignment_problems(ctx: _Context, crs: pyproj.CRS) -> list:
+    table = ctx.assignment.buildings
+    geoms = _geoms(ctx.buildings)
+    households = _households(ctx.buildings)
+    names, grid_names = ctx.building_label, ctx.grid_name
+    lone = table["grid_id"].isna().to_numpy()
+    ids = table.loc[lone, "building_id"]
+    rows = _building_rows(ctx, ids)
+    rows["households"] = households[lone]
+    rows["detail"] = [
+        f"{names[b]}（{h:,} 户）不在任何网格内" for b, h in zip(ids, households[lone], strict=True)
+    ]
+    unassigned = _problem_frame("building_unassigned", rows, geoms[lone], crs)
+
+    split = table["is_split"].to_numpy()
+    ids = table.loc[split, "building_id"]
+    shares = ctx.assignment.splits.groupby("building_id", sort=False)
+    listed = {
+        b: "、".join(
+            f"{grid_names[g]} {_pct(s)}" for g, s in zip(f["grid_id"], f["share"], strict=True)
+        )
+        for b, f in shares
+    }
+    grids = table.loc[split, "grid_id"]
+    rows = _building_rows(ctx, ids)
+    rows |= {
+        "grid_id": list(grids),
+        "grid_code": [ctx.grid_code[g] for g in grids],
+        "households": households[split],
+        "share": table.loc[split, "share"],
+        "detail": [
+            f"{names[b]} 跨 {n} 个网格：{listed[b]}"
+            for b, n in zip(ids, table.loc[split, "n_grids"], strict=True)
+        ],
+    }
+    return [unassigned, _problem_frame("building_split", rows, geoms[split], crs)]
+
+
+def _leadership_problems(ctx: _Context, leadership: pd.DataFrame, crs: pyproj.CRS) -> list:
+    frames = []
+    for kind, text in (
+        ("grid_no_leader", "未配备网格长"),
+        ("grid_no_branch", "未建立党支部或党小组"),
+    ):
+        ids = leadership.loc[leadership["kind"] == kind, "grid_id"]
+        frames.append(
+            _grid_problem(ctx, kind, ids, [f"{ctx.grid_label[g]} {text}" for g in ids], crs)
+        )
+    part = leadership[leadership["kind"] == "building_no_leader"]
+    ids = part["building_id"]
+    rows = _building_rows(ctx, ids)
+    rows["grid_id"] = _ids_at(ctx.grids["id"], _grid_positions(ctx, ids)).tolist()
+    rows["grid_code"] = [None if pd.isna(g) else ctx.grid_code[g] for g in rows["grid_id"]]
+    rows["households"] = part["households"]
+    rows["detail"] = [
+        f"{ctx.building_label[b]}（{h:,} 户）未配备楼栋长"
+        for b, h in zip(ids, part["households"], strict=True)
+    ]
+    geoms = _geoms(ctx.buildings)[pd.Index(ctx.buildings["id"]).get_indexer(ids)]
+    frames.append(_problem_frame("building_no_leader", rows, geoms, crs))
+    return frames
+
+
+def _blind_spot_problems(
+    ctx: _Context, organisations: pd.DataFrame, crs: pyproj.CRS
+) -> list[gpd.GeoDataFrame]:
+    """Uncovered organisations (at their building, else their community), blind-spot buildings
+    and new compounds without activity space (:mod:`gridmap.blindspots`)."""
+    from gridmap import blindspots
+
+    status = blindspots.organisation_status(organisations)
+    bad = status[~status["covered"]]
+    bld_pos = pd.Index(ctx.buildings["id"]).get_indexer(bad["building_id"].to_numpy())
+    com_pos = pd.Index(ctx.communities["id"]).get_indexer(bad["community_id"].to_numpy())
+    seen = (bld_pos >= 0) | (com_pos >= 0)  # outside the layers given (another scope): skip
+    bad, bld_pos, com_pos = bad[seen], bld_pos[seen], com_pos[seen]
+    bgeo, cgeo = _geoms(ctx.buildings), _geoms(ctx.communities)
+    geoms = np.empty(len(bad), dtype=object)
+    inside = bld_pos >= 0
+    geoms[inside] = bgeo[bld_pos[inside]]
+    geoms[~inside] = shapely.point_on_surface(cgeo[com_pos[~inside]])
+    bid = ctx.buildings["id"].to_numpy()
+    building_ids = [bid[p] if p >= 0 else None for p in bld_pos]
+    com = [ctx.building_community[b] if b is not None else c
+           for b, c in zip(building_ids, bad["community_id"], strict=True)]  # fmt: skip
+    rows = {
+        "community_id": com,
+        "community_code": [ctx.community_code.get(c) for c in com],
+        "building_id": building_ids,
+        "building_code": [ctx.building_code.get(b) for b in building_ids],
+        "detail": list(bad["reason"]),
+    }
+    frames = [_problem_frame("org_uncovered", rows, geoms, crs)]
+
+    spots = blindspots.blind_spot_buildings(organisations, ctx.buildings)
+    rows = _building_rows(ctx, spots["building_id"])
+    rows["detail"] = [
+        f"{ctx.building_label[b]}：{n} 个两新组织中 {u} 个未覆盖（{codes}）"
+        for b, n, u, codes in zip(
+            spots["building_id"], spots["organisations"], spots["uncovered"],
+            spots["uncovered_codes"], strict=True,
+        )
+    ]  # fmt: skip
+    frames.append(_problem_frame("blind_spot_building", rows, _geoms(spots), crs))
+
+    compounds = blindspots.new_compounds_without_space(ctx.buildings)
+    com = list(compounds["community_id"])
+    rows = {
+        "community_id": com,
+        "community_code": [ctx.community_code.get(c) for c in com],
+        "households": list(compounds["households"]),
+        "detail": [
+            f"{ctx.community_name.get(c, '')} {name}（{int(y)} 年建成，{n} 栋 {h:,} 户）"
+            "未配建党群活动场所"
+            for c, name, y, n, h in zip(
+                com, compounds["compound"], compounds["completion_year"],
+                compounds["buildings"], compounds["households"], strict=True,
+            )
+        ],
+    }  # fmt: skip
+    frames.append(_problem_frame("compound_no_activity_space", rows, _geoms(compounds), crs))
+    return frames
+
+
+def _grid_positions(ctx: _Context, building_ids: pd.Series) -> np.ndarray:
+    """Position in the grids of the grid each building is assigned to (-1 for none)."""
+    table = ctx.assignment.buildings.set_index("building_id")["grid_id"]
+    grid_ids = table.reindex(building_ids.to_numpy())
+    positions = pd.Index(ctx.grids["id"]).get_indexer(grid_ids.dropna().to_numpy())
+    out = np.full(len(grid_ids), -1, dtype=np.int64)
+    out[grid_ids.notna().to_numpy()] = positions
+    return out
+
+
+def _grid_problem(
+    ctx: _Context, kind: str, grid_ids: pd.Series, details: list[str], crs: pyproj.CRS, **extra
+) -> gpd.GeoDataFrame:
+    positions = pd.Index(ctx.grids["id"]).get_indexer(grid_ids.to_numpy())
+    communities = ctx.grids["community_id"].to_numpy()[positions]
+    rows = {
+        "community_id": communities,
+        "community_code": [ctx.community_code[c] for c in communities],
+        "grid_id": list(grid_ids),
+        "grid_code": ctx.grids["code"].to_numpy()[positions],
+        "detail": details,
+        **extra,
+    }
+    return _problem_frame(kind, rows, _geoms(ctx.grids)[positions], crs)
+
+
+def _size_problems(ctx: _Context, sizes: pd.DataFrame, crs: pyproj.CRS) -> list:
+    frames = []
+    for kind, text in (("grid_too_small", "低于下限"), ("grid_too_large", "超过上限")):
+        part = sizes[sizes["kind"] == kind]
+        details = [
+            f"{ctx.grid_label[g]} {h:,} 户，{text} {limit:,} 户"
+            for g, h, limit in zip(part["grid_id"], part["households"], part["limit"], strict=True)
+        ]
+        frames.append(
+            _grid_problem(ctx, kind, part["grid_id"], details, crs, households=part["households"])
+        )
+    return frames
+
+
+def _reach_problems(ctx: _Context, reach: ServiceReach, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """One problem per grid (and per community for buildings in no grid) holding households
+    beyond reach; its geometry is the union of those buildings."""
+    far = reach.buildings["beyond"].to_numpy() & (reach.buildings["households"].to_numpy() > 0)
+    if not far.any():
+        return _problem_frame("beyond_reach", {}, [], crs)
+    grid_ids = ctx.assignment.buildings["grid_id"]
+    frame = gpd.GeoDataFrame(
+        {
+            "community_id": ctx.buildings["community_id"].to_numpy()[far],
+            "grid_id": grid_ids.to_numpy()[far],
+            "households": reach.buildings["households"].to_numpy()[far],
+            "distance_m": reach.buildings["distance_m"].to_numpy()[far],
+            "_key": grid_ids.astype(object).where(grid_ids.notna(), None).to_numpy()[far],
+        },
+        geometry=_geoms(ctx.buildings)[far],
+        crs=crs,
+    )
+    frame["_key"] = [
+        f"g{g}" if g is not None else f"c{c}"
+        for g, c in zip(frame["_key"], frame["community_id"], strict=True)
+    ]
+    grouped = frame.dissolve(
+        by="_key",
+        aggfunc={
+            "community_id": "first",
+            "grid_id": "first",
+            "households": "sum",
+            "distance_m": "max",
+        },
+        sort=False,
+    )
+    grids = grouped["grid_id"]
+    in_grid = grids.notna().to_numpy()
+    who = [
+        ctx.grid_label[g] if ok else f"{ctx.community_name.get(c, c)} 网格外"
+        for g, c, ok in zip(grids, grouped["community_id"], in_grid, strict=True)
+    ]
+    rows = {
+        "community_id": grouped["community_id"],
+        "community_code": [ctx.community_code.get(c) for c in grouped["community_id"]],
+        "grid_id": grids,
+        "grid_code": [
+            ctx.grid_code[g] if ok else None for g, ok in zip(grids, in_grid, strict=True)
+        ],
+        "households": grouped["households"],
+        "distance_m": grouped["distance_m"],
+        "detail": [
+            f"{w} 有 {h:,} 户距最近党群服务站超过 {_m(ctx.radius)}"
+            + (f"（最远 {_m(d)}）" if np.isfinite(d) else "（本街道无党群服务站）")
+            for w, h, d in zip(who, grouped["households"], grouped["distance_m"], strict=True)
+        ],
+    }
+    return _problem_frame("beyond_reach", rows, grouped.geometry, crs)
