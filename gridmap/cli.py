@@ -545,18 +545,6 @@ def import_(
     click.echo(prefix + result.describe())
 
 
-def _login(engine: Any, user_name: str | None) -> Any:
-    """The principal of ``--user`` (authenticated), or None for the local operator."""
-    from gridmap.auth import authenticate
-
-    if not user_name:
-        return None
-    password = os.environ.get("GRIDMAP_PASSWORD") or click.prompt(
-        f"{user_name} 的密码 / password", hide_input=True
-    )
-    return authenticate(engine, user_name, password)
-
-
 @main.command()
 @db_option
 @click.argument("layer", type=click.Choice([*LAYER_CHOICES, "street"]))
