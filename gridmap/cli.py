@@ -1354,6 +1354,7 @@ def serve(db_url: str | None, port: int, headless: bool) -> None:
         sys.executable, "-m", "streamlit", "run", str(APP_PATH),
         "--server.port", str(port),
         "--server.headless", "true" if headless else "false",
+        "--server.showEmailPrompt", "false",  # a first start must not stop to ask for an email
         "--browser.gatherUsageStats", "false",
         "--server.enableStaticServing", "true",
     ]  # fmt: skip
