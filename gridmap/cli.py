@@ -1391,6 +1391,22 @@ def _first_admin(engine: Any) -> None:
         click.echo(f"已创建管理员 / administrator created: {settings.ADMIN_NAME}")
 
 
+ROLE_CHOICE = click.Choice(["street_admin", "secretary", "grid_worker", "planner", "viewer"])
+
+
+def scope_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--street`` / ``--community`` / ``--grid``: the codes of a user's scope."""
+    for flag, name, help_text in reversed(
+        [
+            ("--street", "street_code", "Street code (street-wide roles)."),
+            ("--community", "community_code", "Community code (secretary)."),
+            ("--grid", "grid_code", "Grid code (grid worker)."),
+        ]
+    ):
+        func = click.option(flag, name, default=None, help=help_text)(func)
+    return func
+
+
 @main.group("user")
 def user_group() -> None:
     """Users of the app: add, list, disable, reset a password."""
@@ -1401,12 +1417,10 @@ def user_group() -> None:
 @click.argument("name")
 @click.option(
     "--role",
-    type=click.Choice(["street_admin", "secretary", "grid_worker", "planner", "viewer"]),
+    type=ROLE_CHOICE,
     required=True,
 )
-@click.option("--street", "street_code", default=None, help="Street code (street-wide roles).")
-@click.option("--community", "community_code", default=None, help="Community code (secretary).")
-@click.option("--grid", "grid_code", default=None, help="Grid code (grid worker).")
+@scope_options
 @click.password_option(
     envvar="GRIDMAP_NEW_PASSWORD", help="The password (GRIDMAP_NEW_PASSWORD, else a prompt)."
 )
@@ -1460,13 +1474,11 @@ def user_disable(db_url: str | None, name: str, enable: bool) -> None:
 @click.argument("name")
 @click.option(
     "--role",
-    type=click.Choice(["street_admin", "secretary", "grid_worker", "planner", "viewer"]),
+    type=ROLE_CHOICE,
     default=None,
     help="The new role (default: keep it).",
 )
-@click.option("--street", "street_code", default=None, help="Street code (street-wide roles).")
-@click.option("--community", "community_code", default=None, help="Community code (secretary).")
-@click.option("--grid", "grid_code", default=None, help="Grid code (grid worker).")
+@scope_options
 @reports_errors
 def user_change(db_url: str | None, name: str, role: str | None, street_code: str | None,
                 community_code: str | None, grid_code: str | None) -> None:  # fmt: skip

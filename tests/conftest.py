@@ -8,14 +8,19 @@ start.
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from _services import PostgisCluster, create_database, drop_database, start_postgis_cluster
+from gridmap import auth
 from gridmap.db import init_database, make_engine
+from gridmap.repository import save_tables
+from worlds import ADMIN_PASSWORD, small_world
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = REPO_ROOT / "test-output"
@@ -80,3 +85,21 @@ def output_dir() -> Path:
     """Where tests leave screenshots and other artefacts for people to look at."""
     OUTPUT_DIR.mkdir(exist_ok=True)
     return OUTPUT_DIR
+
+
+@pytest.fixture
+def world(engine: Engine) -> Engine:
+    """The small world (tests/worlds.py) with one street administrator ``admin`` (password
+    :data:`worlds.ADMIN_PASSWORD`), on each backend. Modules with a world of their own
+    override it."""
+    save_tables(engine, small_world())
+    auth.create_user(engine, "admin", ADMIN_PASSWORD, "street_admin", principal=auth.SYSTEM)
+    return engine
+
+
+@pytest.fixture
+def demo(demo_db_url: str, tmp_path: Path) -> Engine:
+    """A writable copy of the demo street, with its demo logins."""
+    target = tmp_path / "demo.db"
+    shutil.copy(make_url(demo_db_url).database, target)
+    return make_engine(f"sqlite:///{target}")

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from gridmap import auth, settings
 from gridmap import organisation as org
@@ -20,11 +18,11 @@ from gridmap import redraw as r
 from gridmap import requests as rq
 from gridmap.auth import mask_name, mask_names, mask_phone
 from gridmap.cli import main as cli
-from gridmap.db import make_engine, transaction
+from gridmap.db import transaction
 from gridmap.errors import InputError, PermissionDenied
 from gridmap.io import export_frame
-from gridmap.repository import load_street_layers, read_table, save_tables
-from worlds import small_world
+from gridmap.repository import load_street_layers, read_table
+from worlds import ADMIN_PASSWORD
 
 
 @pytest.mark.parametrize(
@@ -57,23 +55,8 @@ def test_mask_names_keeps_missing() -> None:
 
 # --- users, passwords, sessions, roles, scope and audit (the security test list) -------------
 
-PASSWORD = "correct horse battery"
+PASSWORD = ADMIN_PASSWORD
 T0 = dt.datetime(2026, 11, 1, 9, 0)
-
-
-@pytest.fixture
-def world(engine: Engine) -> Engine:
-    save_tables(engine, small_world())
-    auth.create_user(engine, "admin", PASSWORD, "street_admin", principal=auth.SYSTEM)
-    return engine
-
-
-@pytest.fixture
-def demo(demo_db_url: str, tmp_path: Path) -> Engine:
-    """A writable copy of the demo street, with its demo logins."""
-    target = tmp_path / "demo.db"
-    shutil.copy(make_url(demo_db_url).database, target)
-    return make_engine(f"sqlite:///{target}")
 
 
 def _as(engine: Engine, name: str) -> auth.Principal:

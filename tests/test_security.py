@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import tempfile
 import tomllib
 import zipfile
@@ -17,7 +16,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from gridmap import auth, settings
@@ -29,26 +27,12 @@ from gridmap.cli import main as cli
 from gridmap.db import init_database, make_engine
 from gridmap.errors import InputError, PermissionDenied
 from gridmap.models import ACCOUNT_TABLES
-from gridmap.repository import layer_counts, read_table, save_tables
-from worlds import small_world
+from gridmap.repository import layer_counts, read_table
+from worlds import ADMIN_PASSWORD, small_world
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).parent / "data" / "samples"
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def world(engine: Engine) -> Engine:
-    save_tables(engine, small_world())
-    auth.create_user(engine, "admin", PASSWORD, "street_admin", principal=auth.SYSTEM)
-    return engine
-
-
-@pytest.fixture
-def demo(demo_db_url: str, tmp_path: Path) -> Engine:
-    target = tmp_path / "demo.db"
-    shutil.copy(make_url(demo_db_url).database, target)
-    return make_engine(f"sqlite:///{target}")
+PASSWORD = ADMIN_PASSWORD
 
 
 def _log(engine: Engine) -> pd.DataFrame:

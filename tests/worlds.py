@@ -23,6 +23,10 @@ def _gdf(rows: list[dict]) -> gpd.GeoDataFrame:
 
 
 # fmt: off
+#: The password of the ``admin`` user of the ``world`` fixture (tests/conftest.py).
+ADMIN_PASSWORD = "correct horse battery"
+
+
 def small_world() -> dict[str, pd.DataFrame]:
     """Two communities (one a multipolygon), one active plan with two grids, two buildings,
     a member, a station and a request: every table kind the model has."""
