@@ -1070,9 +1070,7 @@ def plan_list(db_url: str | None, community_code: str) -> None:
 @community_option
 @click.option("--name", default=None, help="The draft's name (default: community and time).")
 @reports_errors
-def plan_new(
-    db_url: str | None, community_code: str, name: str | None
-) -> None:
+def plan_new(db_url: str | None, community_code: str, name: str | None) -> None:
     """Start a draft as a copy of the community's active plan."""
     from gridmap.db import open_database
     from gridmap.redraw import load_plan, new_draft
@@ -1165,9 +1163,7 @@ def plan_propose(
 @community_option
 @plan_option
 @reports_errors
-def plan_approve(
-    db_url: str | None, community_code: str, plan_id: int | None
-) -> None:
+def plan_approve(db_url: str | None, community_code: str, plan_id: int | None) -> None:
     """Approve a proposed plan (the street's decision), recording the approver."""
     from gridmap.db import open_database
     from gridmap.redraw import approve
@@ -1183,9 +1179,7 @@ def plan_approve(
 @community_option
 @plan_option
 @reports_errors
-def plan_activate(
-    db_url: str | None, community_code: str, plan_id: int | None
-) -> None:
+def plan_activate(db_url: str | None, community_code: str, plan_id: int | None) -> None:
     """Activate an approved plan: the previous one is retired, building grids recomputed."""
     from gridmap.db import open_database
     from gridmap.redraw import activate
@@ -1215,9 +1209,7 @@ def plan_rollback(db_url: str | None, community_code: str) -> None:
 @community_option
 @click.option("--name", default=None, help="The draft's name.")
 @reports_errors
-def plan_balance(
-    db_url: str | None, community_code: str, name: str | None
-) -> None:
+def plan_balance(db_url: str | None, community_code: str, name: str | None) -> None:
     """Propose a draft that regroups the community's buildings into contiguous grids within
     the household norm (METIS). Exits 1 when the norm cannot be met (the draft is still
     written, with the reason)."""

@@ -185,9 +185,7 @@ def advance_sequence(conn: Connection, name: str) -> None:
     )
 
 
-def save_tables(
-    bind: Engine | Connection, tables: Mapping[str, pd.DataFrame]
-) -> dict[str, int]:
+def save_tables(bind: Engine | Connection, tables: Mapping[str, pd.DataFrame]) -> dict[str, int]:
     """Write several tables in one transaction (all or nothing); return rows written per table.
 
     Foreign keys are checked at commit, so tables that refer to each other may come in any

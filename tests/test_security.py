@@ -81,7 +81,7 @@ def test_demo_force_keeps_accounts_and_the_whole_log(engine: Engine) -> None:
     after = _log(engine)
     kept = after.iloc[: len(before)]  # nothing rewritten
     pd.testing.assert_frame_equal(kept, before, check_dtype=False)
-    assert after["action"].iloc[len(before):].tolist() == ["demo_replace"]
+    assert after["action"].iloc[len(before) :].tolist() == ["demo_replace"]
     li = auth.principal_for(engine, uid)  # same account, same id, scope found again by code
     community = read_table(engine, "community").set_index("id").loc[li.community_id, "code"]
     assert li.role == "secretary" and community == auth.DEMO_COMMUNITY_CODE
@@ -96,7 +96,7 @@ def test_restore_keeps_the_live_log_and_accounts(world: Engine, tmp_path: Path) 
     gio.restore(world, path, force=True)
     after = _log(world)
     pd.testing.assert_frame_equal(after.iloc[: len(before)], before, check_dtype=False)
-    assert after["action"].iloc[len(before):].tolist() == ["restore"]
+    assert after["action"].iloc[len(before) :].tolist() == ["restore"]
     assert set(read_table(world, "user")["name"]) == {"admin", "wang"}
     assert auth.authenticate(world, "wang", PASSWORD).role == "viewer"
 
@@ -203,7 +203,7 @@ def test_the_server_upload_limit_matches_the_core_limit() -> None:
 
 # --- SQL injection ----------------------------------------------------------------------------
 
-INJECTIONS = ["'; DROP TABLE grid; --", "x' OR '1'='1", "1; DELETE FROM person", "\" OR \"\"=\""]
+INJECTIONS = ["'; DROP TABLE grid; --", "x' OR '1'='1", "1; DELETE FROM person", '" OR ""="']
 
 
 def _fingerprint(engine: Engine) -> dict[str, int]:

@@ -56,10 +56,14 @@ def test_a_secretary_cannot_steer_the_page_to_another_community(demo_copy: str) 
     """Crafted page state: the id of a request of another community put into the session."""
     engine = make_engine(demo_copy)
     with engine.connect() as conn:
-        foreign = conn.execute(text(
-            "SELECT r.id FROM request r JOIN grid g ON g.id = r.grid_id "
-            "JOIN grid_plan p ON p.id = g.plan_id JOIN community c ON c.id = p.community_id "
-            "WHERE c.code <> :code LIMIT 1"), {"code": auth.DEMO_COMMUNITY_CODE}).scalar_one()
+        foreign = conn.execute(
+            text(
+                "SELECT r.id FROM request r JOIN grid g ON g.id = r.grid_id "
+                "JOIN grid_plan p ON p.id = g.plan_id JOIN community c ON c.id = p.community_id "
+                "WHERE c.code <> :code LIMIT 1"
+            ),
+            {"code": auth.DEMO_COMMUNITY_CODE},
+        ).scalar_one()
     code = read_table(engine, "request").set_index("id").loc[foreign, "code"]
     at = login(AppTest.from_file(APP, default_timeout=120), name="demo_secretary").run()
     at.switch_page("pages/requests.py").run()
@@ -73,8 +77,16 @@ def test_a_secretary_cannot_steer_the_page_to_another_community(demo_copy: str) 
 
 @pytest.mark.parametrize(
     "page",
-    ["app.py", "pages/coverage.py", "pages/density.py", "pages/hotspots.py", "pages/planning.py",
-     "pages/communities.py", "pages/redraw.py", "pages/data_io.py"],
+    [
+        "app.py",
+        "pages/coverage.py",
+        "pages/density.py",
+        "pages/hotspots.py",
+        "pages/planning.py",
+        "pages/communities.py",
+        "pages/redraw.py",
+        "pages/data_io.py",
+    ],
 )
 def test_a_planner_sees_no_name_or_phone_on_any_page(demo_copy: str, page: str) -> None:
     people = read_table(make_engine(demo_copy), "person")
