@@ -52,6 +52,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection, Engine, func, select
 
 from gridmap import settings
+from gridmap.db import connect
 from gridmap.errors import InputError, PermissionDenied
 from gridmap.models import Base, UserRole
 
@@ -253,7 +254,7 @@ def community_ids(conn: Engine | Connection, principal: Principal | None) -> set
     if p.street_id is None:
         return None
     com = _t("community")
-    with _connect(conn) as c:
+    with connect(conn) as c:
         return set(c.execute(select(com.c.id).where(com.c.street_id == p.street_id)).scalars())
 
 
@@ -266,7 +267,7 @@ def grid_ids(conn: Engine | Connection, principal: Principal | None) -> set[int]
     if cids is None:
         return None
     grid, plan = _t("grid"), _t("grid_plan")
-    with _connect(conn) as c:
+    with connect(conn) as c:
         query = select(grid.c.id).join(plan, plan.c.id == grid.c.plan_id)
         return set(c.execute(query.where(plan.c.community_id.in_(sorted(cids)))).scalars())
 
@@ -328,7 +329,7 @@ def in_scope(
     street-level organisation or station is only in a street-wide scope.
     """
     p = _resolve(principal)
-    with _connect(conn) as c:
+    with connect(conn) as c:
         cids = community_ids(c, p)
         if cids is None or entity_id is None:
             return cids is None
@@ -384,7 +385,7 @@ def scope_rows(
     ``member_zone``/``member_point`` (by ``member_id``), ``person``.
     """
     p = _resolve(principal)
-    with _connect(conn) as c:
+    with connect(conn) as c:
         cids = community_ids(c, p)
         gids = grid_ids(c, p)
         if cids is None and gids is None:
@@ -535,7 +536,7 @@ def mask_frame(
 def scope_layers(conn: Engine | Connection, layers: Any, principal: Principal | None) -> Any:
     """:class:`~gridmap.repository.StreetLayers` cut to ``principal``'s scope and masked."""
     p = _resolve(principal)
-    with _connect(conn) as c:
+    with connect(conn) as c:
         communities = scope_rows(c, layers.communities, "community", p)
         street_ids = set(pd.to_numeric(communities["street_id"]).dropna().astype(int))
         streets = layers.streets
@@ -589,7 +590,7 @@ def is_demo_database(conn: Engine | Connection) -> bool:
     from gridmap.demo import STREET_CODE, STREET_NAME
 
     street = _t("street")
-    with _connect(conn) as c:
+    with connect(conn) as c:
         rows = c.execute(select(street.c.code, street.c.name)).all()
     return len(rows) == 1 and tuple(rows[0]) == (STREET_CODE, STREET_NAME)
 
@@ -749,7 +750,7 @@ def list_users(engine: Engine | Connection) -> pd.DataFrame:
         .outerjoin(grid, grid.c.id == user.c.grid_id)
         .order_by(user.c.id)
     )
-    with _connect(engine) as c:
+    with connect(engine) as c:
         result = c.execute(query)
         frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
     frame["role"] = frame["role"].astype(str)
@@ -809,7 +810,7 @@ def reset_password(
 def principal_for(conn: Engine | Connection, user_id: int) -> Principal:
     """The principal of a stored user (PermissionDenied when missing or disabled)."""
     user = _t("user")
-    with _connect(conn) as c:
+    with connect(conn) as c:
         row = c.execute(select(user).where(user.c.id == int(user_id))).mappings().first()
         if row is None or row["disabled"]:
             raise PermissionDenied("用户不存在或已停用 / the user does not exist or is disabled")
@@ -907,7 +908,7 @@ def ensure_admin(
     """
     import os
 
-    with _connect(engine) as c:
+    with connect(engine) as c:
         if c.execute(select(func.count()).select_from(_t("user"))).scalar_one():
             return None
     password = password or os.environ.get("GRIDMAP_ADMIN_PASSWORD")
@@ -1315,7 +1316,7 @@ def audit_log(
             end += dt.timedelta(days=1)
         query = query.where(log.c.at < end)
     query = query.limit(limit or settings.AUDIT_MAX_ROWS)
-    with _connect(engine) as c:
+    with connect(engine) as c:
         result = c.execute(query)
         frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
     return frame
@@ -1328,12 +1329,3 @@ def _as_datetime(value: dt.datetime | dt.date) -> dt.datetime:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def _connect(bind: Engine | Connection) -> Iterator[Connection]:
-    if isinstance(bind, Connection):
-        yield bind
-    else:
-        with bind.connect() as conn:
-            yield conn

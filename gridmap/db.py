@@ -156,6 +156,20 @@ def _probe(engine: Engine) -> None:
 
 
 @contextmanager
+def connect(bind: Engine | Connection) -> Iterator[Connection]:
+    """Read through ``bind``: a :class:`Connection` is used as is, an Engine opens one.
+
+    The one helper every reader uses, so a caller's open connection (and its transaction)
+    is joined rather than a second one opened.
+    """
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+@contextmanager
 def transaction(bind: Engine | Connection) -> Iterator[Connection]:
     """One transaction: everything inside commits together or not at all.
 

@@ -52,10 +52,10 @@ from gridmap.auth import (
     mask_phone,
     scope_rows,
 )
-from gridmap.db import transaction
+from gridmap.db import connect, transaction
 from gridmap.errors import ConflictError, InputError
 from gridmap.models import MemberCategory, OrgKind, PersonRole, PointKind
-from gridmap.repository import _connect, read_table, table
+from gridmap.repository import read_table, table
 
 __all__ = [
     "ALLOWED_PARENTS",
@@ -206,7 +206,7 @@ def load_organisation(
         Keep only what it may see, masked for its role (default: the acting principal,
         :func:`gridmap.auth.current_principal`).
     """
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         orgs = read_table(conn, "party_org")
         persons = mask_persons(read_table(conn, "person"), personal_data)
         members = read_table(conn, "member")
@@ -1570,7 +1570,7 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
 def grid_versions(engine: Engine | Connection) -> Mapping[int, int]:
     """The current version of every grid (what an edit form reads before it writes)."""
     grid = table("grid")
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         return {int(i): int(v) for i, v in conn.execute(select(grid.c.id, grid.c.version))}
 
 
@@ -1582,7 +1582,7 @@ def street_advice(engine: Engine | Connection):
     from gridmap.orgform import organisation_advice
     from gridmap.repository import active_grids
 
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         communities = read_table(conn, "community")
         grids = active_grids(conn)
         buildings = read_table(conn, "building").drop(columns="geom")

@@ -59,7 +59,7 @@ from gridmap.coverage import (
     grid_households,
 )
 from gridmap.crs import metric_crs
-from gridmap.db import transaction
+from gridmap.db import connect, transaction
 from gridmap.errors import ConflictError, InputError, PermissionDenied
 from gridmap.models import AuditLog, Grid, GridPlan, PlanStatus, User
 from gridmap.repository import read_table, table
@@ -1163,7 +1163,7 @@ def list_plans(engine: Engine | Connection, community_code: str | None = None) -
         .outerjoin(counts, counts.c.plan_id == plan.c.id)
         .order_by(plan.c.id.desc())
     )
-    with _connection(engine) as conn:
+    with connect(engine) as conn:
         if community_code is not None:
             cid = _community_row(conn, community_code)["id"]
             query = query.where(plan.c.community_id == cid)
@@ -1173,19 +1173,10 @@ def list_plans(engine: Engine | Connection, community_code: str | None = None) -
     return frame
 
 
-@contextmanager
-def _connection(bind: Engine | Connection) -> Iterator[Connection]:
-    if isinstance(bind, Connection):
-        yield bind
-    else:
-        with bind.connect() as conn:
-            yield conn
-
-
 def active_plan_id(engine: Engine | Connection, community_code: str) -> int | None:
     """Id of the community's active plan, or None."""
     plan = table("grid_plan")
-    with _connection(engine) as conn:
+    with connect(engine) as conn:
         cid = _community_row(conn, community_code)["id"]
         return conn.execute(
             select(plan.c.id).where(
@@ -1198,7 +1189,7 @@ def load_plan(engine: Engine | Connection, plan_id: int) -> PlanLayers:
     """The plan, its community, its grids and the community's buildings (with member counts)."""
     plan, com, grid = table("grid_plan"), table("community"), table("grid")
     bld, member = table("building"), table("member")
-    with _connection(engine) as conn:
+    with connect(engine) as conn:
         row = conn.execute(select(plan).where(plan.c.id == plan_id)).first()
         if row is None:
             raise InputError(f"方案不存在 / no grid plan with id {plan_id}")
@@ -2133,7 +2124,7 @@ def balance_draft(
         The draft is written even when the norm is infeasible; ``result.feasible`` and
         ``result.message`` say so.
     """
-    with _connection(engine) as conn:
+    with connect(engine) as conn:
         com = _community_row(conn, community_code)
         community = read_table(conn, "community", table("community").c.id == com["id"])
         buildings = read_table(conn, "building", table("building").c.community_id == com["id"])

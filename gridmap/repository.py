@@ -7,8 +7,7 @@ go through :func:`gridmap.db.transaction`: all rows land, or none do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -37,7 +36,7 @@ from gridmap.auth import (
     mask_names,
     scope_layers,
 )
-from gridmap.db import transaction
+from gridmap.db import connect, transaction
 from gridmap.models import GEOMETRY_TABLES, Base, PlanStatus, RequestStatus
 
 #: Request statuses that count as open (not yet handled to the end).
@@ -57,7 +56,7 @@ def table(name: str) -> Table:
         raise ValueError(f"unknown table {name!r}; known tables: {known}") from None
 
 
-def _plain_columns(tbl: Table, dialect: str) -> list[ColumnElement]:
+def plain_columns(tbl: Table, dialect: str) -> list[ColumnElement]:
     """Columns to select: WKB for geometry, plain strings for enums."""
     cols: list[ColumnElement] = []
     for col in tbl.columns:
@@ -115,21 +114,11 @@ def read_table(
         DataFrame; enums as their string values; rows ordered by ``id``.
     """
     tbl = table(name)
-    with _connect(engine) as conn:
-        query = select(*_plain_columns(tbl, conn.dialect.name)).order_by(tbl.c.id)
+    with connect(engine) as conn:
+        query = select(*plain_columns(tbl, conn.dialect.name)).order_by(tbl.c.id)
         if where is not None:
             query = query.where(where)
         return read_query(conn, query, name in GEOMETRY_TABLES)
-
-
-@contextmanager
-def _connect(bind: Engine | Connection) -> Iterator[Connection]:
-    """Use a Connection as is, or open one from an Engine for the duration of a block."""
-    if isinstance(bind, Connection):
-        yield bind
-    else:
-        with bind.connect() as conn:
-            yield conn
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -228,10 +217,10 @@ def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd
         .group_by(bld.c.grid_id)
         .subquery()
     )
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         query = (
             select(
-                *_plain_columns(grid, conn.dialect.name),
+                *plain_columns(grid, conn.dialect.name),
                 plan.c.community_id,
                 com.c.name.label("community_name"),
                 person.c.name.label("leader_name"),
@@ -258,9 +247,9 @@ def buildings_with_leaders(
 ) -> gpd.GeoDataFrame:
     """Every building in one query, with ``leader_name`` (masked unless asked otherwise)."""
     bld, person = table("building"), table("person")
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         query = (
-            select(*_plain_columns(bld, conn.dialect.name), person.c.name.label("leader_name"))
+            select(*plain_columns(bld, conn.dialect.name), person.c.name.label("leader_name"))
             .outerjoin(person, person.c.id == bld.c.leader_id)
             .order_by(bld.c.id)
         )
@@ -279,7 +268,7 @@ def load_street_layers(
     :func:`gridmap.auth.current_principal`) may see is returned, names masked for its role
     (:func:`gridmap.auth.scope_layers`).
     """
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         layers = StreetLayers(
             streets=read_table(conn, "street"),
             communities=read_table(conn, "community"),
@@ -314,7 +303,7 @@ def headline_figures(engine: Engine | Connection, scope: Principal | None = None
 
 def layer_counts(engine: Engine | Connection) -> dict[str, int]:
     """Rows per table, for every table of the model (one small query each)."""
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         return {
             name: conn.execute(select(func.count()).select_from(tbl)).scalar_one()
             for name, tbl in Base.metadata.tables.items()
@@ -363,7 +352,7 @@ def community_summary(engine: Engine | Connection, scope: Principal | None = Non
         .group_by(p.c.community_id),
     }
     com = c["community"]
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         out = _frame(conn, select(com.c.id, com.c.code, com.c.name).order_by(com.c.code))
         out = out.set_index("id")
         for query in queries.values():
@@ -390,6 +379,6 @@ def data_version(engine: Engine | Connection) -> str:
             for name in ("community", "grid", "building", "member", "request", "organisation")
         ),
     ]
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         row = conn.execute(select(*parts)).one()
     return "-".join("0" if value is None else str(value) for value in row)

@@ -66,7 +66,7 @@ from gridmap.auth import (
     scope_rows,
 )
 from gridmap.crs import gcj02_to_wgs84, metric_crs
-from gridmap.db import transaction
+from gridmap.db import connect, transaction
 from gridmap.errors import ConflictError, InputError, PermissionDenied
 from gridmap.models import (
     AssigneeKind,
@@ -76,7 +76,7 @@ from gridmap.models import (
     RequestSource,
     RequestStatus,
 )
-from gridmap.repository import _connect, active_grids, read_table, table
+from gridmap.repository import active_grids, read_table, table
 
 log = logging.getLogger(__name__)
 
@@ -585,10 +585,10 @@ def load_requests(engine: Engine | Connection, scope: Principal | None = None) -
 def _buildings(conn: Connection) -> gpd.GeoDataFrame:
     """Buildings with their community name (for address matching), one query."""
     bld, com = table("building"), table("community")
-    from gridmap.repository import _plain_columns, read_query
+    from gridmap.repository import plain_columns, read_query
 
     query = (
-        select(*_plain_columns(bld, conn.dialect.name), com.c.name.label("community_name"))
+        select(*plain_columns(bld, conn.dialect.name), com.c.name.label("community_name"))
         .outerjoin(com, com.c.id == bld.c.community_id)
         .order_by(bld.c.id)
     )
@@ -611,7 +611,7 @@ def member_table(engine: Engine | Connection, personal_data: bool = False) -> pd
         ``id, person_id, name, category, status, building_id, grid_id, specialties``.
     """
     mem, person, bld = table("member"), table("person"), table("building")
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         query = (
             select(
                 mem.c.id,
@@ -1347,7 +1347,7 @@ def timeline(
         ``at, from_status, to_status, actor_name, note``.
     """
     ev, person = table("request_event"), table("person")
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         result = conn.execute(
             select(
                 ev.c.at, ev.c.from_status, ev.c.to_status, person.c.name.label("actor_name"),
@@ -1373,7 +1373,7 @@ def request_detail(
     req, grid, bld, person, mem = (
         table("request"), table("grid"), table("building"), table("person"), table("member"),
     )  # fmt: skip
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         row = conn.execute(
             select(
                 *[c for c in req.columns if c.name != "geom"],
@@ -1532,7 +1532,7 @@ def stats_for(
     engine: Engine | Connection, now: dt.datetime, by: str = "grid", personal_data: bool = False
 ) -> pd.DataFrame:
     """:func:`request_stats` for a database (requests, grids, members, points: one query each)."""
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         requests = load_requests(conn)
         grids = active_grids(conn)[["id", "code", "name"]]
         members = member_table(conn, personal_data=personal_data) if by == "member" else None
@@ -1772,7 +1772,7 @@ def preview_hotline(
 ) -> HotlineImport:
     """:func:`prepare_hotline` against a database's grids, buildings and stored work orders."""
     req = table("request")
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         wanted = (
             mapping.get("external_id") if mapping else guess_mapping(raw.columns).get("external_id")
         )
@@ -1989,7 +1989,7 @@ def export_open311(
         ``services.json`` / ``requests.json`` endpoints return.
     """
     ev = table("request_event")
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         requests = load_requests(conn)
         result = conn.execute(select(ev.c.request_id, func.max(ev.c.at)).group_by(ev.c.request_id))
         updated = pd.Series(dict(result.fetchall()), dtype="datetime64[ns]")
@@ -2022,7 +2022,7 @@ def map_frame(requests: gpd.GeoDataFrame, now: dt.datetime, lang: str = "zh") ->
 def latest_event_at(engine: Engine | Connection) -> dt.datetime | None:
     """Time of the latest request event (for :func:`clock`)."""
     ev = table("request_event")
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         return conn.execute(select(func.max(ev.c.at))).scalar()
 
 
@@ -2041,7 +2041,7 @@ def staff(
         workers = select(gw.c.person_id).where(gw.c.grid_id == int(grid_id))
         leaders = select(grid.c.leader_id).where(grid.c.id == int(grid_id))
         query = query.where(person.c.id.in_(workers) | person.c.id.in_(leaders))
-    with _connect(engine) as conn:
+    with connect(engine) as conn:
         result = conn.execute(query)
         frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
     if not personal_data:
