@@ -587,12 +587,13 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 def is_demo_database(conn: Engine | Connection) -> bool:
     """Whether the database holds the built-in demo street (and nothing else)."""
-    from gridmap.demo import STREET_CODE, STREET_NAME
-
     street = _t("street")
     with connect(conn) as c:
         rows = c.execute(select(street.c.code, street.c.name)).all()
-    return len(rows) == 1 and tuple(rows[0]) == (STREET_CODE, STREET_NAME)
+    return len(rows) == 1 and tuple(rows[0]) == (
+        settings.DEMO_STREET_CODE,
+        settings.DEMO_STREET_NAME,
+    )
 
 
 def _check_password(conn: Connection, password: str) -> None:

@@ -47,8 +47,8 @@ __all__ = ["DEMO_DEFECTS", "HOTSPOT_CATEGORY", "STREET_CODE", "STREET_NAME", "bu
 
 # --- the layout -------------------------------------------------------------------------------
 
-STREET_CODE = "420303001"
-STREET_NAME = "车城路街道"
+STREET_CODE = settings.DEMO_STREET_CODE
+STREET_NAME = settings.DEMO_STREET_NAME
 #: Local metric plane the layout is built in (centred on the street, metres).
 LOCAL_PROJ = (
     "+proj=tmerc +lat_0=32.635 +lon_0=110.785 +k=1 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"

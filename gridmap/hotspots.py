@@ -107,11 +107,12 @@ REQUEST_COLUMNS = ("id", "category", "source", "status", "received_at", "due_at"
 
 def is_demo_street(streets: pd.DataFrame) -> bool:
     """Whether the street is the built-in demo street (its "now" is the demo reference date)."""
-    from gridmap.demo import STREET_CODE, STREET_NAME
-
     if "code" not in streets or len(streets) != 1:
         return False
-    return streets["code"].iloc[0] == STREET_CODE and streets["name"].iloc[0] == STREET_NAME
+    return (
+        streets["code"].iloc[0] == settings.DEMO_STREET_CODE
+        and streets["name"].iloc[0] == settings.DEMO_STREET_NAME
+    )
 
 
 # --- filters ----------------------------------------------------------------------------------

@@ -173,6 +173,10 @@ Demo
         Seed of the built-in demo street; the same seed gives byte-identical database content.
     DEMO_REFERENCE_DATE : datetime.date
         "Today" of the demo data: requests span the 12 months before it.
+    DEMO_STREET_CODE, DEMO_STREET_NAME : str
+        Code and name of the demo street (车城路街道, 420303001). A database whose only street
+        has both is the demo database: its "now" is ``DEMO_REFERENCE_DATE`` and its demo logins
+        work. The core recognises the demo by these values and never imports :mod:`gridmap.demo`.
 """
 
 from __future__ import annotations
@@ -448,3 +452,5 @@ STATIC_URL: str = "/app/static/vendor"
 # --- demo -------------------------------------------------------------------------------------
 DEMO_SEED: int = 20241
 DEMO_REFERENCE_DATE: dt.date = dt.date(2026, 10, 31)
+DEMO_STREET_CODE: str = "420303001"
+DEMO_STREET_NAME: str = "车城路街道"
