@@ -189,6 +189,11 @@ def _login_gate() -> auth.Principal:
     raise RuntimeError("unreachable")  # st.stop() ends the script run
 
 
+def t(zh_text: str, en_text: str) -> str:
+    """The text in the language the user chose in the sidebar (Chinese unless English)."""
+    return en_text if st.session_state.get("lang") == "English" else zh_text
+
+
 def personal_data() -> bool:
     """Names, phones and ID suffixes in clear: the role allows it and the user asked for it."""
     return principal().personal_data and bool(st.session_state.get("show_personal"))

@@ -20,7 +20,7 @@ import shapely
 from sqlalchemy import Engine
 
 from gridmap.models import GEOMETRY_TABLES
-from gridmap.repository import _geometry_wkb, table
+from gridmap.repository import geometry_wkb, table
 
 #: Rows per chunk handed to the server (bounds the text buffer held in memory).
 COPY_CHUNK_ROWS = 100_000
@@ -32,7 +32,7 @@ def _copy_text(name: str, frame: pd.DataFrame) -> str:
     for col in frame.columns:
         values = frame[col]
         if col == "geom" and name in GEOMETRY_TABLES:
-            wkb = _geometry_wkb(frame, GEOMETRY_TABLES[name])
+            wkb = geometry_wkb(frame, GEOMETRY_TABLES[name])
             geoms = shapely.from_wkb(wkb)
             geoms = shapely.set_srid(geoms, 4326)
             plain[col] = shapely.to_wkb(geoms, hex=True, include_srid=True)

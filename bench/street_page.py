@@ -53,9 +53,9 @@ def plain_folium(layers):
     """The same layers as a plain folium dump: every column, full precision, on OfflineMap."""
     import folium
 
-    from gridmap.maps import OfflineMap, _bounds, _centre
+    from gridmap.maps import OfflineMap, street_bounds, street_centre
 
-    fmap = OfflineMap(location=_centre(layers), zoom_start=15, tiles=None)
+    fmap = OfflineMap(location=street_centre(layers), zoom_start=15, tiles=None)
     for name, frame in (("community", layers.communities), ("grid", layers.grids),
                         ("building", layers.buildings), ("station", layers.stations)):  # fmt: skip
         if frame.empty:
@@ -69,7 +69,7 @@ def plain_folium(layers):
             tooltip=folium.GeoJsonTooltip(fields=fields[:2]),
         ).add_to(fmap)  # fmt: skip
     folium.LayerControl().add_to(fmap)
-    fmap.fit_bounds(_bounds(layers))
+    fmap.fit_bounds(street_bounds(layers))
     return fmap
 
 

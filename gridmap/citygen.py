@@ -2,7 +2,7 @@
 
 :func:`build_city` returns the rows of the tables the map and the coverage check read — street,
 community, grid_plan, person, party_org, grid, building and service_station — for a city of any
-number of buildings, up to the issue's 1,000,000 buildings in 20,012 grids and 322 communities.
+number of buildings (1,000,000 buildings make 20,012 grids in 322 communities and 33 streets).
 It is pure data (no database is touched) and vectorised throughout, so a million buildings take
 seconds, not minutes. :func:`save_city` writes it into an initialised database.
 
@@ -30,25 +30,25 @@ import shapely
 
 from gridmap import settings
 from gridmap.demo import (
-    _COMPOUND_PREFIXES,
-    _FOOTPRINT,
-    _GAP_BUILDING_UV,
-    _GAP_ZONE,
-    _KIND_P,
-    _KINDS,
-    _SPLIT_BUILDING_UV,
-    _SPLIT_ZONE,
     CELL_H,
     CELL_W,
+    COMPOUND_PREFIXES,
+    FOOTPRINT,
+    GAP_BUILDING_UV,
+    GAP_ZONE,
+    KIND_P,
+    KINDS,
+    SPLIT_BUILDING_UV,
+    SPLIT_ZONE,
     STREET_CODE,
-    _bilinear,
-    _geoframe,
-    _multi,
-    _names,
-    _nullable,
-    _scale_households,
-    _to_lonlat,
     active_plans,
+    bilinear,
+    geoframe,
+    nullable_ints,
+    person_names,
+    scale_households,
+    to_lonlat,
+    to_multipolygons,
 )
 from gridmap.models import OrgKind, PersonRole, StationLevel
 
@@ -252,19 +252,19 @@ def _slots(
     kinds = np.empty((n_cells, _SLOTS), dtype=object)
     for r in ("normal", "over", "under"):
         mask = role == r
-        kinds[mask] = rng.choice(np.array(_KINDS), size=(mask.sum(), _SLOTS), p=_KIND_P[r])
-    fu = np.vectorize(lambda k: _FOOTPRINT[k][0], otypes=[float])(kinds)
-    fv = np.vectorize(lambda k: _FOOTPRINT[k][1], otypes=[float])(kinds)
+        kinds[mask] = rng.choice(np.array(KINDS), size=(mask.sum(), _SLOTS), p=KIND_P[r])
+    fu = np.vectorize(lambda k: FOOTPRINT[k][0], otypes=[float])(kinds)
+    fv = np.vectorize(lambda k: FOOTPRINT[k][1], otypes=[float])(kinds)
     jitter = rng.uniform(-0.04, 0.04, (n_cells, _SLOTS, 2))
     cu = 0.1 + (a + 0.5) * du + jitter[..., 0] * du
     cv = 0.9 - (bb + 0.5) * dv + jitter[..., 1] * dv
     u0, u1 = cu - fu * du / 2, cu + fu * du / 2
     v0, v1 = cv - fv * dv / 2, cv + fv * dv / 2
     present = rng.random((n_cells, _SLOTS)) >= VACANT_SHARE
-    split_zone = _SPLIT_ZONE.union(
-        shapely.box(*np.take(_SPLIT_BUILDING_UV, [0, 2, 1, 3])).buffer(0.02)
+    split_zone = SPLIT_ZONE.union(
+        shapely.box(*np.take(SPLIT_BUILDING_UV, [0, 2, 1, 3])).buffer(0.02)
     )  # as the demo keeps it free
-    for kind, zone in (("gap", _GAP_ZONE), ("split", split_zone)):
+    for kind, zone in (("gap", GAP_ZONE), ("split", split_zone)):
         rows = np.flatnonzero(edge == kind)
         boxes = shapely.box(u0[rows], v0[rows], u1[rows], v1[rows])
         present[rows] &= ~shapely.intersects(boxes, zone)
@@ -287,13 +287,13 @@ def _slots(
     weights = np.where(present, base, 0.0)
     has = weights.sum(axis=1) > 0
     for c in np.flatnonzero(has):  # largest remainder per block, as the demo does
-        households[c] = _scale_households(weights[c], int(target[c]))
+        households[c] = scale_households(weights[c], int(target[c]))
     slot_no = np.tile(np.arange(1, _SLOTS + 1), (n_cells, 1))
     cell_of = np.repeat(np.arange(n_cells), _SLOTS).reshape(n_cells, _SLOTS)
     # The special building of a gap or split block (the demo's slots 90 and 91).
     special = np.flatnonzero(np.isin(edge, ("gap", "split")))
     sp_uv = np.array(
-        [_GAP_BUILDING_UV if edge[c] == "gap" else _SPLIT_BUILDING_UV for c in special]
+        [GAP_BUILDING_UV if edge[c] == "gap" else SPLIT_BUILDING_UV for c in special]
     ).reshape(-1, 4)
     flat = {
         "cell": cell_of[present],
@@ -319,13 +319,13 @@ def _corners(quads: np.ndarray, cell: np.ndarray, uv: np.ndarray) -> np.ndarray:
     """Corners (n, 4, 2) in metres of unit-square boxes ``uv`` (u0, u1, v0, v1) of blocks."""
     u = uv[:, [0, 1, 1, 0]]
     v = uv[:, [2, 2, 3, 3]]
-    q = quads[cell].transpose(1, 0, 2)[:, :, None, :]  # (4, n, 1, 2) for demo._bilinear
-    return _bilinear(q, u, v)
+    q = quads[cell].transpose(1, 0, 2)[:, :, None, :]  # (4, n, 1, 2) for demo.bilinear
+    return bilinear(q, u, v)
 
 
 def _admin(rng: np.random.Generator, quads: np.ndarray, com_index: np.ndarray) -> dict:
     """street, community and grid_plan: communities are the union of their blocks."""
-    blocks = shapely.polygons(_to_lonlat(quads))
+    blocks = shapely.polygons(to_lonlat(quads))
     n_com = int(com_index.max()) + 1
     com_geoms = np.array(
         [shapely.union_all(blocks[com_index == i]) for i in range(n_com)], dtype=object
@@ -335,16 +335,16 @@ def _admin(rng: np.random.Generator, quads: np.ndarray, com_index: np.ndarray) -
     street_codes = [f"{int(STREET_CODE) + s:09d}" for s in range(n_streets)]
     street_geoms = [shapely.union_all(com_geoms[street_of == s]) for s in range(n_streets)]
     names = [
-        f"{_COMPOUND_PREFIXES[i % len(_COMPOUND_PREFIXES)]}"
-        f"{_COMMUNITY_SUFFIXES[(i // len(_COMPOUND_PREFIXES)) % len(_COMMUNITY_SUFFIXES)]}社区"
-        + ("" if i < len(_COMPOUND_PREFIXES) * len(_COMMUNITY_SUFFIXES) else str(i))
+        f"{COMPOUND_PREFIXES[i % len(COMPOUND_PREFIXES)]}"
+        f"{_COMMUNITY_SUFFIXES[(i // len(COMPOUND_PREFIXES)) % len(_COMMUNITY_SUFFIXES)]}社区"
+        + ("" if i < len(COMPOUND_PREFIXES) * len(_COMMUNITY_SUFFIXES) else str(i))
         for i in range(n_com)
     ]
     com_codes = [
         f"{street_codes[street_of[i]]}-{i % STREET_COMMUNITIES + 1:03d}" for i in range(n_com)
     ]
     return {
-        "street": _geoframe(
+        "street": geoframe(
             {
                 "id": np.arange(1, n_streets + 1),
                 "code": street_codes,
@@ -352,7 +352,7 @@ def _admin(rng: np.random.Generator, quads: np.ndarray, com_index: np.ndarray) -
                 "geom": _as_multi(street_geoms),
             }
         ),
-        "community": _geoframe(
+        "community": geoframe(
             {
                 "id": np.arange(1, n_com + 1),
                 "street_id": street_of + 1,
@@ -383,19 +383,19 @@ def _grid_rings(quads: np.ndarray, edge: np.ndarray) -> np.ndarray:
         q = quads[c]
         kind = edge[c]
         if kind in west_pts:
-            pts = [_bilinear(q, u, v) for u, v in west_pts[kind]]
+            pts = [bilinear(q, u, v) for u, v in west_pts[kind]]
             ring = [q[0], q[1], *pts, q[2], q[3]]
         elif kind == "overlap":  # into the east block, as far as 7 % of its width
             east = quads[c + 1]
-            ring = [q[0], q[1], _bilinear(east, 0.07, 0.2), _bilinear(east, 0.07, 0.8), q[2], q[3]]
+            ring = [q[0], q[1], bilinear(east, 0.07, 0.2), bilinear(east, 0.07, 0.8), q[2], q[3]]
         else:
             ring = [q[0], q[1], q[2], q[3]]
         if c > 0 and edge[c - 1] == "split":  # the east block follows the moved boundary
-            pts = [_bilinear(quads[c - 1], u, v) for u, v in west_pts["split"]]
+            pts = [bilinear(quads[c - 1], u, v) for u, v in west_pts["split"]]
             ring = [*ring, pts[1], pts[0]]
         rings.append(np.asarray(ring))
     counts = np.array([len(r) for r in rings])
-    coords = _to_lonlat(np.concatenate(rings))
+    coords = to_lonlat(np.concatenate(rings))
     closed = shapely.linearrings(coords, indices=np.repeat(np.arange(n), counts))
     return shapely.polygons(closed)
 
@@ -431,7 +431,7 @@ def _grids_and_people(
     person = pd.DataFrame(
         {
             "id": np.arange(1, n_people + 1),
-            "name": _names(rng, n_people),
+            "name": person_names(rng, n_people),
             "phone": [f"139{int(d):08d}" for d in rng.integers(0, 10**8, n_people)],
             "id_suffix": [f"{int(d):04d}" for d in rng.integers(0, 10**4, n_people)],
             "roles": roles,
@@ -447,15 +447,15 @@ def _grids_and_people(
     party_org = pd.DataFrame(
         {
             "id": np.r_[committee_id, branch_id[branch_grids]],
-            "parent_id": _nullable([None] * n_com + list(com_index[branch_grids] + 1)),
+            "parent_id": nullable_ints([None] * n_com + list(com_index[branch_grids] + 1)),
             "kind": [OrgKind.committee.value] * n_com + [OrgKind.branch.value] * len(branch_grids),
             "name": [f"{c}党委" for c in com_names]
             + [f"{com_names[com_index[g]]}第{int(grid_no[g])}网格党支部" for g in branch_grids],
-            "community_id": _nullable(list(committee_id) + list(com_index[branch_grids] + 1)),
-            "grid_id": _nullable([None] * n_com + list(branch_grids + 1)),
+            "community_id": nullable_ints(list(committee_id) + list(com_index[branch_grids] + 1)),
+            "grid_id": nullable_ints([None] * n_com + list(branch_grids + 1)),
         }
     )
-    grid = _geoframe(
+    grid = geoframe(
         {
             "id": np.arange(1, n + 1),
             "plan_id": com_index + 1,
@@ -463,9 +463,9 @@ def _grids_and_people(
                 f"{com_codes[c]}-{int(g):02d}" for c, g in zip(com_index, grid_no, strict=True)
             ],
             "name": [f"第{int(g)}网格" for g in grid_no],
-            "geom": _multi(_grid_rings(quads, edge)),
-            "leader_id": _nullable([int(p) if p else None for p in leader_person]),
-            "party_org_id": _nullable([int(o) if o else None for o in branch_id]),
+            "geom": to_multipolygons(_grid_rings(quads, edge)),
+            "leader_id": nullable_ints([int(p) if p else None for p in leader_person]),
+            "party_org_id": nullable_ints([int(o) if o else None for o in branch_id]),
             "version": np.ones(n, dtype=int),
         }
     )
@@ -483,7 +483,7 @@ def _building_frame(
 ) -> gpd.GeoDataFrame:
     """Buildings in WGS 84, with their cached grid (none for a gap's building)."""
     com_codes = frames["community"]["code"].to_numpy()
-    corners = _to_lonlat(_corners(quads, b["cell"], b["uv"]))
+    corners = to_lonlat(_corners(quads, b["cell"], b["uv"]))
     cells, slots = b["cell"], b["slot"]
     households = b["households"]
     residents = np.round(households * rng.uniform(2.3, 2.9, len(households))).astype(np.int64)
@@ -512,7 +512,7 @@ def _building_frame(
             "party_org_id": pd.array([pd.NA] * len(cells), dtype="Int64"),
             "grid_id": grid_id,
         },
-        geometry=_multi(shapely.polygons(corners)),
+        geometry=to_multipolygons(shapely.polygons(corners)),
         crs=f"EPSG:{settings.STORAGE_SRID}",
     ).rename_geometry("geom")
     cols = ["id", "community_id", "code", "name", "geom", "households", "residents"]
@@ -548,10 +548,10 @@ def _stations(
         else StationLevel.compound.value
         for i, _, j in picks
     ]
-    return _geoframe(
+    return geoframe(
         {
             "id": np.arange(1, n + 1),
-            "community_id": _nullable([i + 1 for i, _, _ in picks]),
+            "community_id": nullable_ints([i + 1 for i, _, _ in picks]),
             "name": [
                 f"{com_names[i]}党群服务站" if j == 0 else f"{com_names[i]}第{j}党群服务点"
                 for i, _, j in picks

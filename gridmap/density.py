@@ -11,8 +11,8 @@ the active grids and buildings of :func:`gridmap.repository.load_street_layers`)
 zone (:func:`gridmap.crs.metric_crs`).
 
 Personal data: :func:`member_density` returns aggregates only. :func:`member_roster` is the one
-function that returns member rows with names; it masks them (张*明) unless asked otherwise, and is
-the hook the roles work (issue 11) switches off for the planner role.
+function that returns member rows with names; it masks them (张*明) unless asked otherwise, and
+the planner role never receives it (aggregates only).
 """
 
 from __future__ import annotations
@@ -431,9 +431,9 @@ def member_roster(
 ) -> pd.DataFrame:
     """The members of some grids, one row each: name, category, building, grid, 双报到 date.
 
-    This is the only function of the module that returns names; it is the hook for the roles
-    work (issue 11): the planner role must never call it (aggregates only), the others get
-    masked names (张*明) unless they may see personal data.
+    This is the only function of the module that returns names: the planner role never calls
+    it (aggregates only), the others get masked names (张*明) unless they may see personal
+    data.
 
     Parameters
     ----------

@@ -49,7 +49,7 @@ from gridmap.hotspots import (
     request_hotspots,
     summarise_hotspots,
 )
-from gridmap.orgform import STATUS_LABELS, organisation_advice
+from gridmap.organisation import STATUS_LABELS, organisation_advice
 from gridmap.planning import PlanningInputs, rank_areas
 from gridmap.repository import StreetLayers, load_street_layers, read_table
 

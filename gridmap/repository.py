@@ -124,7 +124,9 @@ def read_table(
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _geometry_wkb(frame: pd.DataFrame, geometry_type: str) -> np.ndarray:
+def geometry_wkb(frame: pd.DataFrame, geometry_type: str) -> np.ndarray:
+    """WKB of the frame's ``geom`` column for a column of ``geometry_type`` (a polygon is
+    stored as a one-part multipolygon where the column holds multipolygons), NULL kept."""
     geoms = np.asarray(frame["geom"].values, dtype=object)
     if geometry_type == "MULTIPOLYGON":
         is_polygon = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
@@ -148,7 +150,7 @@ def frame_records(name: str, frame: pd.DataFrame) -> list[dict]:
         raise ValueError(f"table {name!r} has no column(s) {sorted(unknown)}")
     plain = pd.DataFrame(frame).copy()
     if name in GEOMETRY_TABLES and "geom" in plain:
-        plain["geom"] = _geometry_wkb(plain, GEOMETRY_TABLES[name])
+        plain["geom"] = geometry_wkb(plain, GEOMETRY_TABLES[name])
     plain = plain.astype(object).where(plain.notna(), None)
     return plain.to_dict("records")
 

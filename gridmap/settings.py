@@ -105,7 +105,7 @@ Member density and request hotspots
     HOTSPOT_SUMMARY_TOP : int
         How many hotspot clusters the plain-language summary names (3).
 
-Organisation and members (gridmap.organisation, gridmap.orgform)
+Organisation and members (gridmap.organisation)
     ADJACENCY_TOLERANCE_M : float
         Grids (or communities) closer than this (5 m) are adjacent (地域相邻) for joint branches.
     JOINT_BRANCH_MIN_SIMILARITY : float
@@ -333,7 +333,7 @@ HOTSPOT_FDR: bool = False
 #: Hotspot clusters named in the plain-language summary.
 HOTSPOT_SUMMARY_TOP: int = 3
 
-# --- organisation and members (gridmap.organisation, gridmap.orgform) -------------------------
+# --- organisation and members (gridmap.organisation) -------------------------
 #: Metres: grids or communities closer than this are adjacent (地域相邻); absorbs the small gaps
 #: between hand-drawn boundaries.
 ADJACENCY_TOLERANCE_M: float = 5.0

@@ -21,16 +21,12 @@ import streamlit as st
 from gridmap import io as gio
 from gridmap import settings
 from gridmap.errors import GridmapError
-from ui_common import ICON, engine, md_text, sidebar
+from ui_common import ICON, engine, md_text, sidebar, t
 
 st.set_page_config(page_title="数据导入导出 · gridmap", page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
 zh = lang == "zh"
 db = engine()
-
-
-def t(zh_text: str, en_text: str) -> str:
-    return zh_text if zh else en_text
 
 
 #: Coordinate systems offered, besides "as the file says / detected".

@@ -2,9 +2,9 @@
 responsibility zones on a map, organisation-form advice, lost-contact and floating members, and
 member points; with forms that edit them.
 
-UI only: reads and edits go through :mod:`gridmap.organisation`, the advice and lists are
-:mod:`gridmap.orgform`, the map :func:`gridmap.maps.zone_map`. Personal data is shown masked:
-``PERSONAL_DATA`` is the hook for the roles of issue 11.
+UI only: reads, edits, the advice and the lists go through :mod:`gridmap.organisation`, the map
+:func:`gridmap.maps.zone_map`. Names and phones are masked unless the user's role allows them in
+clear and the user switched that on (``PERSONAL_DATA``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from gridmap.errors import GridmapError, InputError
 from gridmap.io import table_to_csv
 from gridmap.labels import label
 from gridmap.maps import zone_map
-from gridmap.orgform import (
+from gridmap.organisation import (
     FORM_LABELS,
     STATUS_LABELS,
     lost_contact_members,
@@ -37,6 +37,7 @@ from ui_common import (
     require,
     sidebar,
     street_layers,
+    t,
 )
 
 st.set_page_config(page_title="组织与人员 · gridmap", page_icon=str(ICON), layout="wide")
@@ -62,10 +63,6 @@ def _advice(url: str):
 def _table(url: str, name: str) -> pd.DataFrame:
     frame = read_table(engine(), name)
     return frame.drop(columns="geom") if "geom" in frame else frame
-
-
-def _t(zh_text: str, en_text: str) -> str:
-    return zh_text if zh else en_text
 
 
 def _pair(pair: tuple[str, str]) -> str:
@@ -97,9 +94,9 @@ advice = _advice(key)
 orgs = data.orgs
 members = data.members
 
-st.title(_t("组织与人员", "Organisation and people"))
+st.title(t("组织与人员", "Organisation and people"))
 st.caption(
-    _t(
+    t(
         "党组织体系(街道党工委—社区党委—网格党支部—楼栋党小组)、网格长与网格员、党员(含双报到在职党员)、"
         "党员责任区、党组织设置建议与失联流动党员。姓名与电话按权限脱敏显示。",
         "The Party organisation (street working committee → community committee → grid branch "
@@ -114,15 +111,15 @@ if flash:
 
 problems = advice.problems()
 metrics = [
-    (_t("党组织", "Organisations"), f"{len(orgs)} 个"),
-    (_t("党员", "Members"), f"{len(members):,} 名"),
+    (t("党组织", "Organisations"), f"{len(orgs)} 个"),
+    (t("党员", "Members"), f"{len(members):,} 名"),
     (
-        _t("双报到在职党员", "In-service (双报到)"),
+        t("双报到在职党员", "In-service (双报到)"),
         f"{int((members['category'] == 'in_service').sum())} 名",
     ),
-    (_t("失联党员", "Lost contact"), f"{int((members['category'] == 'lost_contact').sum())} 名"),
-    (_t("流动党员", "Floating"), f"{int((members['category'] == 'floating').sum())} 名"),
-    (_t("设置待调整", "Advice items"), f"{len(problems)} 项"),
+    (t("失联党员", "Lost contact"), f"{int((members['category'] == 'lost_contact').sum())} 名"),
+    (t("流动党员", "Floating"), f"{int((members['category'] == 'floating').sum())} 名"),
+    (t("设置待调整", "Advice items"), f"{len(problems)} 项"),
 ]
 for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
     column.metric(name, value)
@@ -136,14 +133,14 @@ building_code = dict(zip(buildings["id"], buildings["code"], strict=True))
 
 tabs = st.tabs(
     [
-        _t("组织架构", "Organisation tree"),
-        _t("党员", "Members"),
-        _t("设置建议", "Form advice"),
-        _t("失联与流动党员", "Lost contact"),
-        _t("党员责任区", "Responsibility zones"),
-        _t("网格长与楼栋长", "Leaders"),
-        _t("党员积分", "Points"),
-        _t("两新组织与党建盲区", "Blind spots"),
+        t("组织架构", "Organisation tree"),
+        t("党员", "Members"),
+        t("设置建议", "Form advice"),
+        t("失联与流动党员", "Lost contact"),
+        t("党员责任区", "Responsibility zones"),
+        t("网格长与楼栋长", "Leaders"),
+        t("党员积分", "Points"),
+        t("两新组织与党建盲区", "Blind spots"),
     ]
 )
 
@@ -151,14 +148,14 @@ tabs = st.tabs(
 with tabs[0]:
     tree = pd.DataFrame(
         {
-            _t("党组织", "Organisation"): [
+            t("党组织", "Organisation"): [
                 "　" * max(int(d), 0) + str(n)
                 for d, n in zip(orgs["depth"], orgs["name"], strict=True)
             ],
-            _t("类型", "Kind"): orgs["kind"].map(lambda k: _pair(org.KIND_LABELS[k])),
-            _t("社区", "Community"): orgs["community_id"].map(community_name).fillna(""),
-            _t("直属党员(名)", "Members held"): orgs["members"],
-            _t("党员合计(名)", "Members in total"): orgs["members_total"],
+            t("类型", "Kind"): orgs["kind"].map(lambda k: _pair(org.KIND_LABELS[k])),
+            t("社区", "Community"): orgs["community_id"].map(community_name).fillna(""),
+            t("直属党员(名)", "Members held"): orgs["members"],
+            t("党员合计(名)", "Members in total"): orgs["members_total"],
             "id": orgs["id"],
         }
     )
@@ -166,73 +163,71 @@ with tabs[0]:
     ids = orgs["id"].astype(int).tolist()
 
     def org_label(i: int | None) -> str:
-        return _t("(无,顶层)", "(none, top level)") if i is None else f"{org_names[i]} (#{i})"
+        return t("(无,顶层)", "(none, top level)") if i is None else f"{org_names[i]} (#{i})"
 
     left, right = st.columns(2)
     with left.form("create_org"):
-        st.markdown(_t("**新建党组织**", "**New organisation**"))
-        name = st.text_input(_t("名称", "Name"), key="new_org_name")
+        st.markdown(t("**新建党组织**", "**New organisation**"))
+        name = st.text_input(t("名称", "Name"), key="new_org_name")
         kind = st.selectbox(
-            _t("类型", "Kind"),
+            t("类型", "Kind"),
             list(org.KIND_LABELS),
             index=3,
             format_func=lambda k: _pair(org.KIND_LABELS[k]),
             key="new_org_kind",
         )
         parent = st.selectbox(
-            _t("上级组织", "Parent"), [None, *ids], format_func=org_label, key="new_org_parent"
+            t("上级组织", "Parent"), [None, *ids], format_func=org_label, key="new_org_parent"
         )
-        if st.form_submit_button(_t("新建", "Create")):
+        if st.form_submit_button(t("新建", "Create")):
             _run(
                 lambda: org.create_org(engine(), name, kind, parent),
-                _t(f"已新建「{md_text(name)}」", f"Created {md_text(name)}"),
+                t(f"已新建「{md_text(name)}」", f"Created {md_text(name)}"),
             )
     with right.form("edit_org"):
-        st.markdown(_t("**改名 / 调整隶属 / 撤销**", "**Rename, move or dissolve**"))
-        target = st.selectbox(_t("党组织", "Organisation"), ids, format_func=org_label,
+        st.markdown(t("**改名 / 调整隶属 / 撤销**", "**Rename, move or dissolve**"))
+        target = st.selectbox(t("党组织", "Organisation"), ids, format_func=org_label,
                               key="edit_org_id")  # fmt: skip
-        new_name = st.text_input(
-            _t("新名称(改名时填)", "New name (to rename)"), key="edit_org_name"
-        )
+        new_name = st.text_input(t("新名称(改名时填)", "New name (to rename)"), key="edit_org_name")
         new_parent = st.selectbox(
-            _t("新上级 / 接收组织", "New parent / receiving organisation"),
+            t("新上级 / 接收组织", "New parent / receiving organisation"),
             [None, *ids],
             format_func=org_label,
             key="edit_org_parent",
         )
         action = st.radio(
-            _t("操作", "Action"),
+            t("操作", "Action"),
             ["rename", "move", "dissolve"],
             format_func=lambda a: {
-                "rename": _t("改名", "Rename"),
-                "move": _t("调整隶属", "Move"),
-                "dissolve": _t("撤销(下级、党员、楼栋、网格转入接收组织)", "Dissolve"),
+                "rename": t("改名", "Rename"),
+                "move": t("调整隶属", "Move"),
+                "dissolve": t("撤销(下级、党员、楼栋、网格转入接收组织)", "Dissolve"),
             }[a],
             horizontal=True,
             key="edit_org_action",
         )
-        if st.form_submit_button(_t("执行", "Apply")):
+        if st.form_submit_button(t("执行", "Apply")):
             if action == "rename":
-                _run(lambda: org.rename_org(engine(), target, new_name), _t("已改名", "Renamed"))
+                _run(lambda: org.rename_org(engine(), target, new_name), t("已改名", "Renamed"))
             elif action == "move":
-                _run(lambda: org.move_org(engine(), target, new_parent), _t("已调整", "Moved"))
+                _run(lambda: org.move_org(engine(), target, new_parent), t("已调整", "Moved"))
             else:
                 _run(
                     lambda: org.dissolve_org(engine(), target, new_parent),
-                    _t("已撤销", "Dissolved"),
+                    t("已撤销", "Dissolved"),
                 )
 
 # --- members ----------------------------------------------------------------------------------
 with tabs[1]:
     f1, f2 = st.columns(2)
     chosen_c = f1.selectbox(
-        _t("社区", "Community"),
+        t("社区", "Community"),
         [None, *communities["id"].astype(int)],
-        format_func=lambda c: _t("全街道", "Whole street") if c is None else community_name[c],
+        format_func=lambda c: t("全街道", "Whole street") if c is None else community_name[c],
         key="member_community",
     )
     chosen_cat = f2.multiselect(
-        _t("类别", "Categories"),
+        t("类别", "Categories"),
         list(org.CATEGORY_LABELS),
         format_func=lambda c: _pair(org.CATEGORY_LABELS[c]),
         key="member_categories",
@@ -245,39 +240,39 @@ with tabs[1]:
     member_table = pd.DataFrame(
         {
             "id": shown["id"],
-            _t("姓名", "Name"): shown["name"],
-            _t("类别", "Category"): shown["category"].map(lambda c: _pair(org.CATEGORY_LABELS[c])),
-            _t("党组织", "Organisation"): shown["party_org_id"].map(org_names),
-            _t("楼栋", "Building"): shown["building_id"].map(building_code),
-            _t("工作单位", "Work unit"): shown["work_unit"],
-            _t("报到日期", "Registered"): shown["registered_on"],
-            _t("志愿服务特长", "Specialties"): shown["specialties"],
-            _t("状态", "Status"): shown["status"],
+            t("姓名", "Name"): shown["name"],
+            t("类别", "Category"): shown["category"].map(lambda c: _pair(org.CATEGORY_LABELS[c])),
+            t("党组织", "Organisation"): shown["party_org_id"].map(org_names),
+            t("楼栋", "Building"): shown["building_id"].map(building_code),
+            t("工作单位", "Work unit"): shown["work_unit"],
+            t("报到日期", "Registered"): shown["registered_on"],
+            t("志愿服务特长", "Specialties"): shown["specialties"],
+            t("状态", "Status"): shown["status"],
         }
     )
-    st.caption(_t(f"共 {len(shown)} 名", f"{len(shown)} members"))
+    st.caption(t(f"共 {len(shown)} 名", f"{len(shown)} members"))
     st.dataframe(member_table, hide_index=True, use_container_width=True, height=360,
                  key="member_table")  # fmt: skip
     member_orgs = [int(i) for i in ids if kind_of[i] in org.MEMBER_ORG_KINDS]
     add_col, edit_col = st.columns(2)
     with add_col.form("add_member"):
-        st.markdown(_t("**新增党员**", "**Add a member**"))
-        m_name = st.text_input(_t("姓名", "Name"), key="add_member_name")
-        m_phone = st.text_input(_t("手机", "Phone"), key="add_member_phone")
-        m_cat = st.selectbox(_t("类别", "Category"), list(org.CATEGORY_LABELS),
+        st.markdown(t("**新增党员**", "**Add a member**"))
+        m_name = st.text_input(t("姓名", "Name"), key="add_member_name")
+        m_phone = st.text_input(t("手机", "Phone"), key="add_member_phone")
+        m_cat = st.selectbox(t("类别", "Category"), list(org.CATEGORY_LABELS),
                              format_func=lambda c: _pair(org.CATEGORY_LABELS[c]),
                              key="add_member_category")  # fmt: skip
-        m_org = st.selectbox(_t("党组织", "Organisation"), member_orgs, format_func=org_label,
+        m_org = st.selectbox(t("党组织", "Organisation"), member_orgs, format_func=org_label,
                              key="add_member_org")  # fmt: skip
-        m_building = st.text_input(_t("楼栋编码", "Building code"), key="add_member_building")
+        m_building = st.text_input(t("楼栋编码", "Building code"), key="add_member_building")
         m_unit = st.text_input(
-            _t("工作单位(双报到)", "Work unit (in-service)"), key="add_member_unit"
+            t("工作单位(双报到)", "Work unit (in-service)"), key="add_member_unit"
         )
-        m_reg = st.date_input(_t("报到日期(双报到)", "Registered on"), value=None,
+        m_reg = st.date_input(t("报到日期(双报到)", "Registered on"), value=None,
                               key="add_member_registered")  # fmt: skip
-        m_spec = st.text_input(_t("志愿服务特长(逗号分隔)", "Specialties (comma-separated)"),
+        m_spec = st.text_input(t("志愿服务特长(逗号分隔)", "Specialties (comma-separated)"),
                                key="add_member_specialties")  # fmt: skip
-        if st.form_submit_button(_t("新增", "Add")):
+        if st.form_submit_button(t("新增", "Add")):
             code_to_id = {v: k for k, v in building_code.items()}
 
             def add() -> None:
@@ -289,28 +284,28 @@ with tabs[1]:
                     registered_on=m_reg, specialties=m_spec or None,
                 )  # fmt: skip
 
-            _run(add, _t("已新增党员", "Member added"))
+            _run(add, t("已新增党员", "Member added"))
     with edit_col.form("edit_member"):
-        st.markdown(_t("**修改 / 转接党员**", "**Edit or move a member**"))
-        e_id = st.number_input(_t("党员编号(id)", "Member id"), min_value=1, step=1,
+        st.markdown(t("**修改 / 转接党员**", "**Edit or move a member**"))
+        e_id = st.number_input(t("党员编号(id)", "Member id"), min_value=1, step=1,
                                key="edit_member_id")  # fmt: skip
         e_cat = st.selectbox(
-            _t("新类别", "New category"),
+            t("新类别", "New category"),
             [None, *org.CATEGORY_LABELS],
             format_func=lambda c: (
-                _t("(不变)", "(unchanged)") if c is None else _pair(org.CATEGORY_LABELS[c])
+                t("(不变)", "(unchanged)") if c is None else _pair(org.CATEGORY_LABELS[c])
             ),
             key="edit_member_category",
         )
-        e_org = st.selectbox(_t("转入党组织", "Move to"), [None, *member_orgs],
-                             format_func=lambda i: _t("(不变)", "(unchanged)") if i is None
+        e_org = st.selectbox(t("转入党组织", "Move to"), [None, *member_orgs],
+                             format_func=lambda i: t("(不变)", "(unchanged)") if i is None
                              else org_label(i), key="edit_member_org")  # fmt: skip
-        e_unit = st.text_input(_t("工作单位", "Work unit"), key="edit_member_unit")
-        e_reg = st.date_input(_t("报到日期", "Registered on"), value=None, key="edit_member_reg")
-        e_contact = st.date_input(_t("最后联系日期", "Last contact"), value=None,
+        e_unit = st.text_input(t("工作单位", "Work unit"), key="edit_member_unit")
+        e_reg = st.date_input(t("报到日期", "Registered on"), value=None, key="edit_member_reg")
+        e_contact = st.date_input(t("最后联系日期", "Last contact"), value=None,
                                   key="edit_member_contact")  # fmt: skip
-        e_spec = st.text_input(_t("志愿服务特长", "Specialties"), key="edit_member_spec")
-        if st.form_submit_button(_t("保存", "Save")):
+        e_spec = st.text_input(t("志愿服务特长", "Specialties"), key="edit_member_spec")
+        if st.form_submit_button(t("保存", "Save")):
             changes = {
                 k: v
                 for k, v in {
@@ -320,10 +315,10 @@ with tabs[1]:
                 }.items()
                 if v is not None
             }  # fmt: skip
-            _run(lambda: org.edit_member(engine(), int(e_id), **changes), _t("已保存", "Saved"))
-    with st.expander(_t("批量导入党员(CSV/Excel)", "Import members (CSV/Excel)")):
+            _run(lambda: org.edit_member(engine(), int(e_id), **changes), t("已保存", "Saved"))
+    with st.expander(t("批量导入党员(CSV/Excel)", "Import members (CSV/Excel)")):
         st.caption(
-            _t(
+            t(
                 "列:姓名、党员类别、党组织、楼栋编码或地址,可选 手机、身份证后四位、"
                 "入党日期、报到日期、工作单位、志愿服务特长、最后联系日期。"
                 "CSV 可为 UTF-8 或 GBK;有错误的行会逐行列出,且不导入任何数据。",
@@ -332,20 +327,20 @@ with tabs[1]:
                 "UTF-8 or GBK. Bad rows are listed and nothing is imported.",
             )
         )
-        upload = st.file_uploader(_t("选择文件", "File"), type=["csv", "xlsx"], key="member_file")
-        if upload is not None and st.button(_t("导入", "Import"), key="member_import"):
+        upload = st.file_uploader(t("选择文件", "File"), type=["csv", "xlsx"], key="member_file")
+        if upload is not None and st.button(t("导入", "Import"), key="member_import"):
 
             def do_import() -> None:
                 rows = org.read_member_file(upload.getvalue(), upload.name)
                 result = org.import_members(engine(), rows, upload.name)
                 st.session_state["import_result"] = result
 
-            _run(do_import, _t("导入完成", "Imported"))
+            _run(do_import, t("导入完成", "Imported"))
 
 # --- form advice ------------------------------------------------------------------------------
 with tabs[2]:
     st.caption(
-        _t(
+        t(
             f"党员 {settings.BRANCH_MIN_MEMBERS} 名以上可单独建支部,"
             f"{settings.GENERAL_BRANCH_MIN_MEMBERS}–{settings.COMMITTEE_MIN_MEMBERS - 1} "
             f"名设党总支,{settings.COMMITTEE_MIN_MEMBERS - 1} 名以上设党委;"
@@ -361,32 +356,32 @@ with tabs[2]:
     cols = st.columns(len(STATUS_LABELS))
     for column, (status, pair) in zip(cols, STATUS_LABELS.items(), strict=True):
         column.metric(_pair(pair), f"{advice.summary[status]} 项")
-    show_all = st.toggle(_t("显示全部(含设置合理)", "Show all (incl. fitting)"), key="advice_all")
+    show_all = st.toggle(t("显示全部(含设置合理)", "Show all (incl. fitting)"), key="advice_all")
     rows = advice.table if show_all else problems
-    level_names = {"community": _t("社区", "Community"), "grid": _t("网格", "Grid"),
-                   "organisation": _t("党组织", "Organisation")}  # fmt: skip
+    level_names = {"community": t("社区", "Community"), "grid": t("网格", "Grid"),
+                   "organisation": t("党组织", "Organisation")}  # fmt: skip
     advice_table = pd.DataFrame(
         {
-            _t("层级", "Level"): rows["level"].map(level_names),
-            _t("社区", "Community"): rows["community_name"],
-            _t("网格编码", "Grid code"): rows["grid_code"],
-            _t("党组织", "Organisation"): rows["org_name"],
-            _t("党员(名)", "Members"): rows["members"],
-            _t("应设", "Form needed"): rows["form_needed"].map(lambda f: _pair(FORM_LABELS[f])),
-            _t("现设", "Form it has"): rows["form_has"].map(lambda f: _pair(FORM_LABELS[f])),
-            _t("结论", "Status"): rows["status"].map(lambda s: _pair(STATUS_LABELS[s])),
-            _t("建议", "Advice"): rows["advice" if zh else "advice_en"],
+            t("层级", "Level"): rows["level"].map(level_names),
+            t("社区", "Community"): rows["community_name"],
+            t("网格编码", "Grid code"): rows["grid_code"],
+            t("党组织", "Organisation"): rows["org_name"],
+            t("党员(名)", "Members"): rows["members"],
+            t("应设", "Form needed"): rows["form_needed"].map(lambda f: _pair(FORM_LABELS[f])),
+            t("现设", "Form it has"): rows["form_has"].map(lambda f: _pair(FORM_LABELS[f])),
+            t("结论", "Status"): rows["status"].map(lambda s: _pair(STATUS_LABELS[s])),
+            t("建议", "Advice"): rows["advice" if zh else "advice_en"],
         }
     )
     if advice_table.empty:
-        st.success(_t("各社区、网格的党组织设置均合理。", "Every unit's form fits."))
+        st.success(t("各社区、网格的党组织设置均合理。", "Every unit's form fits."))
     st.dataframe(advice_table, hide_index=True, use_container_width=True, key="advice_table")
-    st.download_button(_t("下载 CSV", "Download CSV"), table_to_csv(advice_table),
+    st.download_button(t("下载 CSV", "Download CSV"), table_to_csv(advice_table),
                        file_name="org_advice.csv", mime="text/csv")  # fmt: skip
 
 # --- lost contact -----------------------------------------------------------------------------
 with tabs[3]:
-    today = st.date_input(_t("统计日期", "As of"), value=dt.date.today(), key="lost_today")
+    today = st.date_input(t("统计日期", "As of"), value=dt.date.today(), key="lost_today")
     lost = lost_contact_members(members, communities, orgs, today)
     summary = lost_contact_summary(lost)
     st.dataframe(
@@ -394,10 +389,10 @@ with tabs[3]:
             columns={
                 "community_code": label("community_code", lang),
                 "community_name": label("community", lang),
-                "lost_contact": _t("失联党员(名)", "Lost contact"),
-                "floating": _t("流动党员(名)", "Floating"),
-                "overdue": _t("需联系(名)", "Overdue"),
-                "longest_days": _t("最长未联系(天)", "Longest (days)"),
+                "lost_contact": t("失联党员(名)", "Lost contact"),
+                "floating": t("流动党员(名)", "Floating"),
+                "overdue": t("需联系(名)", "Overdue"),
+                "longest_days": t("最长未联系(天)", "Longest (days)"),
             }
         ),
         hide_index=True,
@@ -408,14 +403,14 @@ with tabs[3]:
         pd.DataFrame(
             {
                 label("community", lang): lost["community_name"],
-                _t("姓名", "Name"): lost["name"],
-                _t("类别", "Category"): lost["category"].map(
+                t("姓名", "Name"): lost["name"],
+                t("类别", "Category"): lost["category"].map(
                     lambda c: _pair(org.CATEGORY_LABELS[c])
                 ),
-                _t("党组织", "Organisation"): lost["org_name"],
-                _t("最后联系", "Last contact"): lost["last_contact_on"],
-                _t("未联系时长", "Since contact"): lost["since_text" if zh else "since_text_en"],
-                _t("需联系", "Overdue"): lost["overdue"],
+                t("党组织", "Organisation"): lost["org_name"],
+                t("最后联系", "Last contact"): lost["last_contact_on"],
+                t("未联系时长", "Since contact"): lost["since_text" if zh else "since_text_en"],
+                t("需联系", "Overdue"): lost["overdue"],
             }
         ),
         hide_index=True,
@@ -426,7 +421,7 @@ with tabs[3]:
 # --- responsibility zones ---------------------------------------------------------------------
 with tabs[4]:
     zone_c = st.selectbox(
-        _t("社区", "Community"),
+        t("社区", "Community"),
         communities["id"].astype(int).tolist(),
         format_func=lambda c: community_name[c],
         key="zone_community",
@@ -435,7 +430,7 @@ with tabs[4]:
     zoned = org.zone_buildings(in_c, data.zones, members)
     grids = layers.grids.assign(workers=org.grid_staff(layers.grids, data.grid_workers, persons))
     st.caption(
-        _t(
+        t(
             f"本社区 {zoned['id'].nunique()} 栋楼划入党员责任区,共 "
             f"{data.zones[data.zones['building_id'].isin(in_c['id'])]['member_id'].nunique()} "
             "名党员负责。点击楼栋可查看责任党员,点击网格可查看网格长、网格员与党组织。",
@@ -446,15 +441,15 @@ with tabs[4]:
     fmap = zone_map(layers, zoned, grids=grids, lang=lang, basemap=basemap)
     st_folium(fmap, height=560, use_container_width=True, returned_objects=[], key="zone_map")
     with st.form("zone_form"):
-        st.markdown(_t("**划定责任区**", "**Set a member's zone**"))
-        z_member = st.number_input(_t("党员编号(id)", "Member id"), min_value=1, step=1,
+        st.markdown(t("**划定责任区**", "**Set a member's zone**"))
+        z_member = st.number_input(t("党员编号(id)", "Member id"), min_value=1, step=1,
                                    key="zone_member")  # fmt: skip
-        z_codes = st.multiselect(_t("负责的楼栋", "Buildings"), in_c["code"].tolist(),
+        z_codes = st.multiselect(t("负责的楼栋", "Buildings"), in_c["code"].tolist(),
                                  key="zone_buildings")  # fmt: skip
-        if st.form_submit_button(_t("保存责任区", "Save zone")):
+        if st.form_submit_button(t("保存责任区", "Save zone")):
             chosen = in_c.loc[in_c["code"].isin(z_codes), "id"].astype(int).tolist()
             _run(lambda: org.set_member_zone(engine(), int(z_member), chosen),
-                 _t("责任区已保存", "Zone saved"))  # fmt: skip
+                 t("责任区已保存", "Zone saved"))  # fmt: skip
 
 # --- leaders ----------------------------------------------------------------------------------
 with tabs[5]:
@@ -466,7 +461,7 @@ with tabs[5]:
             {
                 label("grid_code", lang): grid_rows["code"],
                 label("leader", lang): grid_rows["leader_name"],
-                _t("网格员", "Grid workers"): grid_rows["workers"],
+                t("网格员", "Grid workers"): grid_rows["workers"],
                 label("branch", lang): grid_rows["branch_name"],
             }
         ),
@@ -478,28 +473,28 @@ with tabs[5]:
     grid_code = dict(zip(grid_rows["id"], grid_rows["code"], strict=True))
     person_ids = list(person_label)
     with st.form("leader_form"):
-        st.markdown(_t("**网格长 / 网格员**", "**Grid leader / workers**"))
+        st.markdown(t("**网格长 / 网格员**", "**Grid leader / workers**"))
         l_grid = st.selectbox(label("grid", lang), grid_ids, format_func=lambda g: grid_code[g],
                               key="leader_grid")  # fmt: skip
         l_person = st.selectbox(
-            _t("人员", "Person"),
+            t("人员", "Person"),
             person_ids,
             format_func=lambda p: person_label[p],
             key="leader_person",
         )
         l_action = st.radio(
-            _t("操作", "Action"),
+            t("操作", "Action"),
             ["leader", "worker", "part_time", "remove"],
             format_func=lambda a: {
-                "leader": _t("设为网格长", "Make grid leader"),
-                "worker": _t("加为专职网格员", "Add full-time worker"),
-                "part_time": _t("加为兼职网格员", "Add part-time worker"),
-                "remove": _t("移出网格员", "Remove worker"),
+                "leader": t("设为网格长", "Make grid leader"),
+                "worker": t("加为专职网格员", "Add full-time worker"),
+                "part_time": t("加为兼职网格员", "Add part-time worker"),
+                "remove": t("移出网格员", "Remove worker"),
             }[a],
             horizontal=True,
             key="leader_action",
         )
-        if st.form_submit_button(_t("保存", "Save")):
+        if st.form_submit_button(t("保存", "Save")):
             version = org.grid_versions(engine())[l_grid]
 
             def leader_edit() -> None:
@@ -511,14 +506,14 @@ with tabs[5]:
                     org.add_grid_worker(engine(), l_grid, l_person, version,
                                         part_time=l_action == "part_time")  # fmt: skip
 
-            _run(leader_edit, _t("已保存", "Saved"))
+            _run(leader_edit, t("已保存", "Saved"))
     with st.form("building_leader_form"):
-        st.markdown(_t("**楼栋长 / 单元长**", "**Building / stairwell leader**"))
-        b_code = st.text_input(_t("楼栋编码", "Building code"), key="bl_building")
-        b_person = st.selectbox(_t("人员", "Person"), person_ids,
+        st.markdown(t("**楼栋长 / 单元长**", "**Building / stairwell leader**"))
+        b_code = st.text_input(t("楼栋编码", "Building code"), key="bl_building")
+        b_person = st.selectbox(t("人员", "Person"), person_ids,
                                 format_func=lambda p: person_label[p], key="bl_person")  # fmt: skip
-        b_stair = st.checkbox(_t("同时设为单元长", "Also stairwell leader"), key="bl_stair")
-        if st.form_submit_button(_t("保存", "Save")):
+        b_stair = st.checkbox(t("同时设为单元长", "Also stairwell leader"), key="bl_stair")
+        if st.form_submit_button(t("保存", "Save")):
             code_to_id = {v: k for k, v in building_code.items()}
 
             def building_edit() -> None:
@@ -528,47 +523,47 @@ with tabs[5]:
                 if b_stair:
                     org.set_stairwell_leader(engine(), b_person)
 
-            _run(building_edit, _t("已保存", "Saved"))
+            _run(building_edit, t("已保存", "Saved"))
 
 # --- points -----------------------------------------------------------------------------------
 with tabs[6]:
-    year = st.number_input(_t("年度", "Year"), min_value=2000, max_value=2100,
+    year = st.number_input(t("年度", "Year"), min_value=2000, max_value=2100,
                            value=dt.date.today().year, step=1, key="points_year")  # fmt: skip
     summary = org.points_summary(data.points, int(year))
     rules = pd.DataFrame(
         {
-            _t("积分项目", "Kind"): [_pair(org.POINT_LABELS[k]) for k in settings.MEMBER_POINTS],
-            _t("每次(分)", "Per entry"): list(settings.MEMBER_POINTS.values()),
-            _t("年度上限(分)", "Yearly cap"): [
+            t("积分项目", "Kind"): [_pair(org.POINT_LABELS[k]) for k in settings.MEMBER_POINTS],
+            t("每次(分)", "Per entry"): list(settings.MEMBER_POINTS.values()),
+            t("年度上限(分)", "Yearly cap"): [
                 settings.MEMBER_POINTS_YEAR_CAP[k] for k in settings.MEMBER_POINTS
             ],
         }
     )
     st.dataframe(rules, hide_index=True, key="points_rules")
     if summary.empty:
-        st.info(_t("本年度尚无积分记录。", "No points recorded this year."))
+        st.info(t("本年度尚无积分记录。", "No points recorded this year."))
     else:
         named = summary.assign(name=summary["member_id"].map(members.set_index("id")["name"]))
         st.dataframe(named.sort_values("total", ascending=False), hide_index=True,
                      use_container_width=True, key="points_table")  # fmt: skip
     with st.form("points_form"):
-        p_member = st.number_input(_t("党员编号(id)", "Member id"), min_value=1, step=1,
+        p_member = st.number_input(t("党员编号(id)", "Member id"), min_value=1, step=1,
                                    key="points_member")  # fmt: skip
-        p_kind = st.selectbox(_t("积分项目", "Kind"), list(settings.MEMBER_POINTS),
+        p_kind = st.selectbox(t("积分项目", "Kind"), list(settings.MEMBER_POINTS),
                               format_func=lambda k: _pair(org.POINT_LABELS[k]),
                               key="points_kind")  # fmt: skip
-        p_value = st.number_input(_t("分值(仅“其他”)", "Points (other only)"), value=0, step=1,
+        p_value = st.number_input(t("分值(仅“其他”)", "Points (other only)"), value=0, step=1,
                                   key="points_value")  # fmt: skip
-        p_request = st.number_input(_t("诉求编号(办理诉求)", "Request id (requests)"), value=0,
+        p_request = st.number_input(t("诉求编号(办理诉求)", "Request id (requests)"), value=0,
                                     min_value=0, step=1, key="points_request")  # fmt: skip
-        if st.form_submit_button(_t("记分", "Record")):
+        if st.form_submit_button(t("记分", "Record")):
             _run(
                 lambda: org.award_points(
                     engine(), int(p_member), p_kind, dt.datetime.now().replace(microsecond=0),
                     points=int(p_value) if p_kind == "other" else None,
                     request_id=int(p_request) if p_kind == "request" else None,
                 ),
-                _t("已记分", "Recorded"),
+                t("已记分", "Recorded"),
             )  # fmt: skip
 
 # --- blind spots: 两新组织, office and commercial buildings, new compounds ------------------------
@@ -579,7 +574,7 @@ with tabs[7]:
     scoped = all_orgs[all_orgs["community_id"].isin(layers.communities["id"])]
     found = blindspots.analyse_blind_spots(scoped, layers.buildings, persons)
     st.caption(
-        _t(
+        t(
             f"规则：党员 {settings.BRANCH_MIN_MEMBERS} 名以上单独建立党支部；1–"
             f"{settings.BRANCH_MIN_MEMBERS - 1} 名建立或加入联合党支部；"
             "没有党员的至少选派党建指导员。未达到的为党建盲区。联合党支部建议：相距 "
@@ -591,19 +586,19 @@ with tabs[7]:
     )
     counts = found.summary
     blind_metrics = [
-        (_t("两新组织", "Organisations"), f"{counts['organisations']} 个"),
-        (_t("未覆盖", "Uncovered"), f"{counts['organisations_uncovered']} 个"),
-        (_t("党建盲区楼宇", "Blind-spot buildings"), f"{counts['blind_spot_buildings']} 栋"),
-        (_t("新建小区未配建活动场所", "New compounds, no space"),
+        (t("两新组织", "Organisations"), f"{counts['organisations']} 个"),
+        (t("未覆盖", "Uncovered"), f"{counts['organisations_uncovered']} 个"),
+        (t("党建盲区楼宇", "Blind-spot buildings"), f"{counts['blind_spot_buildings']} 栋"),
+        (t("新建小区未配建活动场所", "New compounds, no space"),
          f"{counts['compounds_no_activity_space']} 个"),
-        (_t("建议联合党支部", "Proposed joint branches"),
+        (t("建议联合党支部", "Proposed joint branches"),
          f"{counts['proposed_joint_branches']} 个"),
     ]  # fmt: skip
     for column, (name, value) in zip(st.columns(len(blind_metrics)), blind_metrics, strict=True):
         column.metric(name, value)
-    st.subheader(_t("未覆盖的两新组织", "Organisations without Party coverage"))
+    st.subheader(t("未覆盖的两新组织", "Organisations without Party coverage"))
     if found.uncovered.empty:
-        st.info(_t("两新组织均已按规则覆盖。", "Every organisation meets its rule."))
+        st.info(t("两新组织均已按规则覆盖。", "Every organisation meets its rule."))
     else:
         shown = found.uncovered.assign(
             building=found.uncovered["building_id"].map(building_code),
@@ -613,48 +608,48 @@ with tabs[7]:
             ),
         )[["code", "name", "community", "building", "industry", "employees", "members",
            "coverage_label", "reason"]]  # fmt: skip
-        shown.columns = [_t("编码", "Code"), _t("名称", "Name"), _t("社区", "Community"),
-                         _t("楼栋", "Building"), _t("行业", "Industry"),
-                         _t("从业人员(人)", "Employees"), _t("党员(名)", "Members"),
-                         _t("现覆盖方式", "Coverage"), _t("说明", "Why")]  # fmt: skip
+        shown.columns = [t("编码", "Code"), t("名称", "Name"), t("社区", "Community"),
+                         t("楼栋", "Building"), t("行业", "Industry"),
+                         t("从业人员(人)", "Employees"), t("党员(名)", "Members"),
+                         t("现覆盖方式", "Coverage"), t("说明", "Why")]  # fmt: skip
         st.dataframe(shown, hide_index=True, use_container_width=True, key="blind_uncovered")
-    st.subheader(_t("党建盲区楼宇", "Blind-spot buildings"))
+    st.subheader(t("党建盲区楼宇", "Blind-spot buildings"))
     spots = pd.DataFrame(found.buildings.drop(columns="geometry"))
     if spots.empty:
-        st.info(_t("没有党建盲区楼宇。", "No blind-spot buildings."))
+        st.info(t("没有党建盲区楼宇。", "No blind-spot buildings."))
     else:
         st.dataframe(spots, hide_index=True, use_container_width=True, key="blind_buildings")
-    st.subheader(_t("新建小区未配建党群活动场所", "New compounds without activity space"))
+    st.subheader(t("新建小区未配建党群活动场所", "New compounds without activity space"))
     compounds = pd.DataFrame(found.compounds.drop(columns="geometry"))
     if compounds.empty:
-        st.info(_t("没有需要配建活动场所的新建小区。", "No new compound lacks activity space."))
+        st.info(t("没有需要配建活动场所的新建小区。", "No new compound lacks activity space."))
     else:
         compounds["community_id"] = compounds["community_id"].map(community_name)
         st.dataframe(compounds.drop(columns="building_ids"), hide_index=True,
                      use_container_width=True, key="blind_compounds")  # fmt: skip
-    st.subheader(_t("建议组建的联合党支部", "Proposed joint branches"))
+    st.subheader(t("建议组建的联合党支部", "Proposed joint branches"))
     if found.proposals.empty:
-        st.info(_t("没有可联合组建的相邻、行业相近的小微组织。",
+        st.info(t("没有可联合组建的相邻、行业相近的小微组织。",
                    "No adjacent, similar small organisations to group."))  # fmt: skip
     else:
         proposals = found.proposals.drop(columns="organisation_ids").assign(
             community_id=found.proposals["community_id"].map(community_name),
             viable=found.proposals["viable"].map(
-                lambda v: _t("党员人数已够，可组建", "enough members") if v
-                else _t("党员不足，需上级党组织选派党员", "too few members")
+                lambda v: t("党员人数已够，可组建", "enough members") if v
+                else t("党员不足，需上级党组织选派党员", "too few members")
             ),
         )  # fmt: skip
         st.dataframe(proposals, hide_index=True, use_container_width=True, key="blind_proposals")
-    st.subheader(_t("党建指导员工作量", "Liaisons' load"))
+    st.subheader(t("党建指导员工作量", "Liaisons' load"))
     if found.liaisons.empty:
-        st.info(_t("尚未选派党建指导员。", "No liaisons assigned."))
+        st.info(t("尚未选派党建指导员。", "No liaisons assigned."))
     else:
         st.dataframe(found.liaisons, hide_index=True, use_container_width=True,
                      key="blind_liaisons")  # fmt: skip
         over = int(found.liaisons["overloaded"].sum())
         if over:
             st.warning(
-                _t(
+                t(
                     f"{over} 名党建指导员联系的组织超过 {settings.LIAISON_MAX_ORGANISATIONS} 个。",
                     f"{over} liaison(s) guide more than {settings.LIAISON_MAX_ORGANISATIONS} "
                     "organisations.",

@@ -22,9 +22,9 @@ from gridmap.maps import (
     STYLES,
     LayerStyle,
     Legend,
-    _geojson_layer,
     add_street_layers,
     base_map,
+    geojson_layer,
     legend_entry,
 )
 from gridmap.planning import (
@@ -145,7 +145,7 @@ fmap = base_map(layers, basemap, lang)
 add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
 top_style = LayerStyle("top", "#d7301f", 0.55, 2.0)
 shown_top = top.assign(score_text=top["score"].map(lambda s: f"{s:.1f} 分"))
-_geojson_layer(
+geojson_layer(
     shown_top,
     f"{'薄弱区域' if zh else 'Under-covered'} ({len(top)})",
     top_style,
@@ -225,14 +225,12 @@ bld = layers.buildings.assign(
 fields = {"name": "楼栋" if zh else "Building", "households": "户数(户)" if zh else "Households"}
 still = ~bld["before"].astype(bool) & ~bld["after"].astype(bool) & (bld["households"] > 0)
 gained = ~bld["before"].astype(bool) & bld["after"].astype(bool)
-_geojson_layer(
+geojson_layer(
     bld[still], "仍在服务半径外" if zh else "Still beyond reach", before_style, fields
 ).add_to(smap)
-_geojson_layer(bld[gained], "新增覆盖" if zh else "Newly in reach", after_style, fields).add_to(
-    smap
-)
+geojson_layer(bld[gained], "新增覆盖" if zh else "Newly in reach", after_style, fields).add_to(smap)
 sites = result.sites.assign(gain_text=result.sites["gain"].map(lambda g: f"{g:,} 户"))
-_geojson_layer(
+geojson_layer(
     gpd.GeoDataFrame(sites, crs=4326),
     "新站点" if zh else "New sites",
     new_style,

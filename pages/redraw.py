@@ -16,7 +16,7 @@ from gridmap import redraw, settings
 from gridmap.errors import GridmapError
 from gridmap.maps import redraw_map
 from gridmap.repository import read_table
-from ui_common import ICON, engine, md_text, sidebar
+from ui_common import ICON, engine, md_text, principal, sidebar, t
 
 st.set_page_config(page_title="网格调整 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -32,15 +32,11 @@ STATUS = {
 }
 
 
-def t(zh_text: str, en_text: str) -> str:
-    return zh_text if zh else en_text
-
-
 def can(action: str) -> bool:
-    """Role hook: who may take a plan action. Every user may until users and roles arrive
-    (issue 11), when this asks :data:`gridmap.redraw.PLAN_ACTION_ROLES` for the signed-in
-    user's role; the core's :func:`gridmap.redraw.authorise` enforces the same."""
-    return action in redraw.PLAN_ACTION_ROLES
+    """Whether the logged-in user's role may take a plan action, so the page shows only the
+    buttons it may use (:data:`gridmap.redraw.PLAN_ACTION_ROLES`); the core's
+    :func:`gridmap.redraw.authorise` refuses the rest, scope included, whatever the page shows."""
+    return principal().role in redraw.PLAN_ACTION_ROLES.get(action, ())
 
 
 def run(action, *args, success: str, **kwargs):
@@ -466,7 +462,7 @@ if status == "draft" and can("propose"):
                 success=t("已提交审批。", "Proposed for approval."),
             )
 if status == "proposed" and can("approve"):
-    cols[1].caption(t("街道审批(角色校验待用户功能上线)", "The street approves (roles: issue 11)"))
+    cols[1].caption(t("由街道审批", "The street approves"))
     if cols[1].button(t("批准", "Approve"), key="approve_go"):
         run(redraw.approve, db, plan_id, success=t("已批准。", "Approved."))
 if (

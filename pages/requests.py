@@ -30,6 +30,7 @@ from ui_common import (
     require,
     sidebar,
     street_layers,
+    t,
 )
 
 st.set_page_config(page_title="诉求办理 · gridmap", page_icon=str(ICON), layout="wide")
@@ -44,10 +45,6 @@ layers = street_layers(database_key())
 now = rq.clock(rq.latest_event_at(db))
 requests = rq.load_requests(db)
 grid_codes = dict(zip(layers.grids["id"], layers.grids["code"], strict=True))
-
-
-def t(zh_text: str, en_text: str) -> str:
-    return zh_text if zh else en_text
 
 
 def fmt_time(value: object) -> str:
@@ -143,7 +140,11 @@ actor = st.selectbox(
         t("未指定", "not given") if p is None else f"{people.set_index('id').loc[p, 'name']} (#{p})"
     ),
     key="rq_actor",
-    help=t("账号与角色上线后由登录用户自动带出。", "Will come from the signed-in user."),
+    help=t(
+        "记入每一步流转记录的网格员或网格长(操作日志另记登录用户)。",
+        "The grid worker or leader recorded on each step (the audit log records the logged-in "
+        "user as well).",
+    ),
 )
 
 tab_list, tab_log, tab_stats, tab_import = st.tabs(

@@ -1,6 +1,5 @@
-"""Organisation and people: the tree's invariants, leaders and roles, members, zones, points,
-the bulk import (gridmap.organisation); organisation-form advice and the lost-contact list
-(gridmap.orgform)."""
+"""Organisation and people (gridmap.organisation): the tree's invariants, leaders and roles,
+members, zones, points, the bulk import, organisation-form advice and the lost-contact list."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from sqlalchemy import Engine, select
 from gridmap import organisation as org
 from gridmap import settings
 from gridmap.errors import ConflictError, InputError
-from gridmap.orgform import (
+from gridmap.organisation import (
     joint_partners,
     lost_contact_members,
     lost_contact_summary,

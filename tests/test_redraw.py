@@ -295,7 +295,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_the_grid(world: Engine) -> N
 def test_the_orm_version_lock_refuses_a_concurrent_write(world: Engine) -> None:
     plan_id = _draft(world)
     with pytest.raises(ConflictError, match="same moment"):  # noqa: SIM117
-        with r._editing(world, plan_id, "grid_reshape", None, None) as d:
+        with r.draft.editing(world, plan_id, "grid_reshape", None, None) as d:
             d.set_geom(G1, box(LON, LAT, LON + 0.9 * D, LAT + 2 * D))
             d.session.connection().execute(  # another writer bumps the version first
                 text("UPDATE grid SET version = version + 1 WHERE id = :id"),
@@ -507,7 +507,7 @@ def test_a_random_split_keeps_the_area_and_the_households(x0: float, x1: float) 
     )
     mine = buildings[buildings["grid_id"] == 1]
     metrics = r.grid_metrics(pieces, mine)
-    assigned = r._assignment(mine, pieces)
+    assigned = r.metrics.building_assignment(mine, pieces)
     assert assigned["grid_id"].notna().all()
     assert metrics["households"].sum() == 400
 

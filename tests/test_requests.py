@@ -245,13 +245,14 @@ def test_a_stale_move_is_a_conflict(db: Engine) -> None:
     """Two workers act on the same request: the second, acting on what it read before the
     first wrote, is refused and writes nothing."""
     from gridmap.db import transaction
+    from gridmap.requests.workflow import current_state, write_move
 
     rid = log(db)
     with db.connect() as conn:
-        stale = rq._current(conn, rid)
+        stale = current_state(conn, rid)
     rq.assign(db, rid, 2, now=NOW + HOUR)
     with pytest.raises(ConflictError, match="changed by someone else"), transaction(db) as conn:
-        rq._write(conn, stale, {"status": "rejected"}, NOW + HOUR, None, "x", "rejected")
+        write_move(conn, stale, {"status": "rejected"}, NOW + HOUR, None, "x", "rejected")
     assert status_of(db, rid) == "assigned"
     assert len(rq.timeline(db, rid)) == 2
 

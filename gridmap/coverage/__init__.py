@@ -41,6 +41,11 @@ The package's modules, each with one job (import the names below from ``gridmap.
 - :mod:`~gridmap.coverage.check` — :func:`check_coverage` and :class:`CoverageReport`;
 - :mod:`~gridmap.coverage.lists` — :func:`filter_problems`, :func:`problem_table`
   (:data:`TABLE_COLUMNS`) for the UI, the CLI and exports.
+
+Inside the package, the public checks have ``*_prepared`` twins (e.g.
+:func:`~gridmap.coverage.geometry.gaps_prepared`) that take layers already checked and prepared
+by :func:`~gridmap.coverage.prepare.prepare_layer`: :func:`check_coverage` prepares each layer
+once and runs the twins.
 """
 
 from __future__ import annotations
@@ -61,9 +66,6 @@ from gridmap.coverage.prepare import (
     GRID_COLUMNS,
     STATION_COLUMNS,
 )
-
-# Private, but gridmap.orgform imports it from here: kept importable as before.
-from gridmap.coverage.prepare import _check_frame as _check_frame
 from gridmap.coverage.rules import (
     ServiceReach,
     grid_households,

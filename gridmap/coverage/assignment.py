@@ -11,7 +11,7 @@ import pyproj
 import shapely
 
 from gridmap import settings
-from gridmap.coverage.prepare import _POLYGONAL, _check_frame, _geoms, _ids_at, _prepare
+from gridmap.coverage.prepare import POLYGONAL, check_frame, geom_array, ids_at, prepare_layer
 
 
 class Assignment(NamedTuple):
@@ -53,21 +53,22 @@ def assign_buildings(
     -------
     Assignment
     """
-    _check_frame(buildings, "buildings", ("id",), _POLYGONAL)
-    _check_frame(grids, "grids", ("id",), _POLYGONAL)
+    check_frame(buildings, "buildings", ("id",), POLYGONAL)
+    check_frame(grids, "grids", ("id",), POLYGONAL)
     # Shares are ratios of areas inside one building, the same in any CRS at this scale (in
     # WGS 84 degrees too, to ~1e-6), so the buildings stay in their own CRS: reprojecting a
     # million polygons would cost more than the whole assignment.
     if pyproj.CRS.from_user_input(grids.crs) != pyproj.CRS.from_user_input(buildings.crs):
         grids = grids.to_crs(buildings.crs)
-    return _assign(_prepare(buildings, None), _prepare(grids, None), min_share)
+    return assign_prepared(prepare_layer(buildings, None), prepare_layer(grids, None), min_share)
 
 
-def _assign(
+def assign_prepared(
     buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, min_share: float | None = None
 ) -> Assignment:
+    """:func:`assign_buildings` on layers already prepared (:func:`prepare_layer`)."""
     min_share = settings.SPLIT_MIN_SHARE if min_share is None else min_share
-    bgeo, ggeo = _geoms(buildings), _geoms(grids)
+    bgeo, ggeo = geom_array(buildings), geom_array(grids)
     pairs = _assignment_pairs(bgeo, ggeo)
     pairs = pairs[pairs["share"] > 0]
     best = pairs.sort_values(["b", "share", "g"], ascending=[True, False, True])
@@ -79,7 +80,7 @@ def _assign(
     table = pd.DataFrame(
         {
             "building_id": buildings["id"].to_numpy(),
-            "grid_id": _ids_at(grids["id"], grid_pos).to_numpy(),
+            "grid_id": ids_at(grids["id"], grid_pos).to_numpy(),
             "share": best["share"].reindex(range(len(bgeo)), fill_value=0.0).to_numpy(),
             "covered_share": covered.clip(upper=1.0).to_numpy(),
             "n_grids": n_grids,

@@ -13,36 +13,36 @@ import pyproj
 import shapely
 
 from gridmap import settings
-from gridmap.coverage.assignment import _assign
-from gridmap.coverage.context import _Context
+from gridmap.coverage.assignment import assign_prepared
+from gridmap.coverage.context import Context
 from gridmap.coverage.geometry import (
-    _check_grid_communities,
-    _gaps,
-    _invalid_coverage,
-    _outside,
-    _overlaps,
+    check_grid_communities,
+    gaps_prepared,
+    invalid_coverage_prepared,
+    outside_prepared,
+    overlaps_prepared,
 )
 from gridmap.coverage.kinds import PROBLEM_KINDS
 from gridmap.coverage.prepare import (
-    _POLYGONAL,
     BUILDING_COLUMNS,
     COMMUNITY_COLUMNS,
     GRID_COLUMNS,
+    POLYGONAL,
     STATION_COLUMNS,
-    _analysis_crs,
-    _check_frame,
-    _geoms,
-    _ids_at,
-    _prepare,
+    analysis_crs,
+    check_frame,
+    geom_array,
+    ids_at,
+    prepare_layer,
 )
-from gridmap.coverage.problems import _blind_spot_problems, _problems
-from gridmap.coverage.rules import _radius, _reach, grid_size_problems, leadership_gaps
+from gridmap.coverage.problems import blind_spot_problems, collect_problems
+from gridmap.coverage.rules import grid_size_problems, leadership_gaps, reach_prepared, valid_radius
 from gridmap.coverage.summaries import (
-    _assignment_table,
-    _community_scores,
-    _community_summary,
-    _grid_scores,
-    _street_summary,
+    assignment_table,
+    score_communities,
+    score_grids,
+    summarise_communities,
+    summarise_street,
 )
 
 
@@ -155,42 +155,44 @@ def check_coverage(
         A layer lacks a column or a CRS, holds the wrong geometry type, or a grid belongs to
         no community given.
     """
-    _check_frame(communities, "communities", COMMUNITY_COLUMNS, _POLYGONAL)
-    _check_frame(grids, "grids", GRID_COLUMNS, _POLYGONAL)
-    _check_frame(buildings, "buildings", BUILDING_COLUMNS, _POLYGONAL)
+    check_frame(communities, "communities", COMMUNITY_COLUMNS, POLYGONAL)
+    check_frame(grids, "grids", GRID_COLUMNS, POLYGONAL)
+    check_frame(buildings, "buildings", BUILDING_COLUMNS, POLYGONAL)
     if stations is None:
         stations = gpd.GeoDataFrame({"id": []}, geometry=[], crs=settings.STORAGE_SRID)
-    _check_frame(stations, "stations", STATION_COLUMNS, ("Point",))
-    _check_grid_communities(grids, communities)
-    radius = _radius(radius_m)
+    check_frame(stations, "stations", STATION_COLUMNS, ("Point",))
+    check_grid_communities(grids, communities)
+    radius = valid_radius(radius_m)
 
-    crs = _analysis_crs(communities, grids, buildings, stations)
-    com = _prepare(communities, crs)
-    grd = _prepare(grids, crs)
-    bld = _with_communities(_prepare(buildings, crs), com)
-    sta = _prepare(stations, crs)
+    crs = analysis_crs(communities, grids, buildings, stations)
+    com = prepare_layer(communities, crs)
+    grd = prepare_layer(grids, crs)
+    bld = _with_communities(prepare_layer(buildings, crs), com)
+    sta = prepare_layer(stations, crs)
 
-    assignment = _assign(bld, grd)
-    gaps = _gaps(com, grd, _unassigned(bld, assignment.buildings))
-    overlaps = _overlaps(grd)
-    outside = _outside(grd, com)
-    invalid = _invalid_coverage(grd)
+    assignment = assign_prepared(bld, grd)
+    gaps = gaps_prepared(com, grd, _unassigned(bld, assignment.buildings))
+    overlaps = overlaps_prepared(grd)
+    outside = outside_prepared(grd, com)
+    invalid = invalid_coverage_prepared(grd)
     leadership = leadership_gaps(grd, bld)
     sizes = grid_size_problems(grd, assignment.buildings, bld)
-    reach = _reach(bld, sta, radius, assignment.buildings)
+    reach = reach_prepared(bld, sta, radius, assignment.buildings)
 
-    ctx = _Context(com, grd, bld, assignment, radius)
-    blind = [] if organisations is None else _blind_spot_problems(ctx, organisations, crs)
-    problems = _problems(ctx, gaps, overlaps, outside, invalid, leadership, sizes, reach, blind)
-    grid_scores = _grid_scores(ctx, overlaps, outside, reach)
-    community_scores = _community_scores(ctx, gaps, overlaps, grid_scores, reach)
-    community_summary = _community_summary(ctx, problems, gaps, overlaps, community_scores)
-    summary = _street_summary(community_summary, problems, radius)
+    ctx = Context(com, grd, bld, assignment, radius)
+    blind = [] if organisations is None else blind_spot_problems(ctx, organisations, crs)
+    problems = collect_problems(
+        ctx, gaps, overlaps, outside, invalid, leadership, sizes, reach, blind
+    )
+    grid_scores = score_grids(ctx, overlaps, outside, reach)
+    community_scores = score_communities(ctx, gaps, overlaps, grid_scores, reach)
+    community_summary = summarise_communities(ctx, problems, gaps, overlaps, community_scores)
+    summary = summarise_street(community_summary, problems, radius)
     return CoverageReport(
         problems=problems.to_crs(settings.STORAGE_SRID),
         grid_scores=grid_scores,
         community_scores=community_scores,
-        assignment=_assignment_table(ctx),
+        assignment=assignment_table(ctx),
         splits=assignment.splits,
         reach=reach.buildings,
         summary=summary,
@@ -209,11 +211,11 @@ def _with_communities(
         return buildings
     found = np.full(len(buildings), -1, dtype=np.int64)
     if len(buildings) and len(communities):
-        points = shapely.point_on_surface(_geoms(buildings))
-        p, c = shapely.STRtree(_geoms(communities)).query(points, predicate="intersects")
+        points = shapely.point_on_surface(geom_array(buildings))
+        p, c = shapely.STRtree(geom_array(communities)).query(points, predicate="intersects")
         first = np.unique(p, return_index=True)[1]
         found[p[first]] = c[first]
-    spatial = _ids_at(communities["id"], found)
+    spatial = ids_at(communities["id"], found)
     out = buildings.copy()
     if "community_id" in out:
         out["community_id"] = out["community_id"].where(out["community_id"].notna(), spatial)

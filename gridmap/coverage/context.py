@@ -12,7 +12,7 @@ import pandas as pd
 from gridmap.coverage.assignment import Assignment
 
 
-def _display_names(frame: pd.DataFrame) -> pd.Series:
+def display_names(frame: pd.DataFrame) -> pd.Series:
     """What to call each row in a message: its ``name`` where it has one, else its ``code``."""
     code = frame["code"].astype(str) if "code" in frame else frame["id"].astype(str)
     if "name" not in frame:
@@ -21,7 +21,7 @@ def _display_names(frame: pd.DataFrame) -> pd.Series:
 
 
 @dataclass(frozen=True)
-class _Context:
+class Context:
     """Prepared layers and lookups shared by the problem and score builders.
 
     Messages call a grid or building by its community's name and its own (``东岳路社区 第3网格``):
@@ -40,11 +40,11 @@ class _Context:
 
     @cached_property
     def community_name(self) -> dict:
-        return dict(zip(self.communities["id"], _display_names(self.communities), strict=True))
+        return dict(zip(self.communities["id"], display_names(self.communities), strict=True))
 
     @cached_property
     def grid_name(self) -> dict:
-        return dict(zip(self.grids["id"], _display_names(self.grids), strict=True))
+        return dict(zip(self.grids["id"], display_names(self.grids), strict=True))
 
     @cached_property
     def grid_label(self) -> dict:
@@ -73,7 +73,7 @@ class _Context:
 
 def _prefixed(frame: pd.DataFrame, community_names: dict) -> dict:
     """id → "community name + own name" (own name alone outside every community)."""
-    names = _display_names(frame)
+    names = display_names(frame)
     return {
         i: f"{community_names[c]} {n}" if c in community_names else n
         for i, c, n in zip(frame["id"], frame["community_id"], names, strict=True)

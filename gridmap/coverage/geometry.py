@@ -13,16 +13,16 @@ import shapely
 
 from gridmap import settings
 from gridmap.coverage.prepare import (
-    _POLYGONAL,
     COMMUNITY_COLUMNS,
-    _analysis_crs,
-    _check_frame,
-    _geoms,
-    _households,
-    _polygon_parts,
-    _polygonal,
-    _prepare,
-    _some_ids,
+    POLYGONAL,
+    analysis_crs,
+    check_frame,
+    geom_array,
+    household_counts,
+    polygon_parts,
+    prepare_layer,
+    some_ids,
+    to_polygonal,
 )
 from gridmap.errors import InputError
 
@@ -58,24 +58,25 @@ def find_gaps(
         ``buildings, households`` and the gap polygon, in the metric CRS; largest first within
         each community.
     """
-    _check_frame(communities, "communities", COMMUNITY_COLUMNS, _POLYGONAL)
-    _check_frame(grids, "grids", ("community_id",), _POLYGONAL)
+    check_frame(communities, "communities", COMMUNITY_COLUMNS, POLYGONAL)
+    check_frame(grids, "grids", ("community_id",), POLYGONAL)
     if buildings is not None:
-        _check_frame(buildings, "buildings", (), _POLYGONAL)
-    crs = _analysis_crs(communities, grids, buildings)
-    b = None if buildings is None else _prepare(buildings, crs)
-    return _gaps(_prepare(communities, crs), _prepare(grids, crs), b)
+        check_frame(buildings, "buildings", (), POLYGONAL)
+    crs = analysis_crs(communities, grids, buildings)
+    b = None if buildings is None else prepare_layer(buildings, crs)
+    return gaps_prepared(prepare_layer(communities, crs), prepare_layer(grids, crs), b)
 
 
-def _gaps(
+def gaps_prepared(
     communities: gpd.GeoDataFrame,
     grids: gpd.GeoDataFrame,
     buildings: gpd.GeoDataFrame | None,
 ) -> gpd.GeoDataFrame:
+    """:func:`find_gaps` on layers already prepared (:func:`prepare_layer`)."""
     columns = ("community_id", "community_code", "area_m2", "is_sliver", "buildings", "households")
     if len(communities) == 0:
         return _empty_geoframe(columns, communities.crs).rename_geometry("geom")
-    cgeo = _geoms(communities)
+    cgeo = geom_array(communities)
     covered = np.full(len(cgeo), None, dtype=object)
     if len(grids):
         union = grids[["community_id", grids.geometry.name]].dissolve(by="community_id")
@@ -83,7 +84,7 @@ def _gaps(
     has_grids = ~shapely.is_missing(covered)
     gap = cgeo.copy()
     gap[has_grids] = shapely.difference(cgeo[has_grids], covered[has_grids])
-    parts, index = _polygon_parts(gap)
+    parts, index = polygon_parts(gap)
     area = shapely.area(parts)
     keep = area > settings.OVERLAP_TOLERANCE_M2
     parts, index, area = parts[keep], index[keep], area[keep]
@@ -113,14 +114,14 @@ def _points_in(
     households = np.zeros(len(areas), dtype=np.int64)
     if buildings is None or len(buildings) == 0 or len(areas) == 0:
         return counts, households
-    points = shapely.point_on_surface(_geoms(buildings))
+    points = shapely.point_on_surface(geom_array(buildings))
     p, a = shapely.STRtree(areas).query(points, predicate="intersects")
     first = np.unique(p, return_index=True)[1]  # a point on a shared edge counts once
     p, a = p[first], a[first]
     counts += np.bincount(a, minlength=len(areas))
-    households += np.bincount(a, weights=_households(buildings)[p], minlength=len(areas)).astype(
-        np.int64
-    )
+    households += np.bincount(
+        a, weights=household_counts(buildings)[p], minlength=len(areas)
+    ).astype(np.int64)
     return counts, households
 
 
@@ -142,19 +143,20 @@ def find_overlaps(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ``grid_a, grid_b`` (ids, in input order), ``grid_a_code, grid_b_code, community_id``
         (of grid a), ``area_m2, is_sliver`` and the shared polygon, in the metric CRS.
     """
-    _check_frame(grids, "grids", ("id",), _POLYGONAL)
-    return _overlaps(_prepare(grids, _analysis_crs(grids)))
+    check_frame(grids, "grids", ("id",), POLYGONAL)
+    return overlaps_prepared(prepare_layer(grids, analysis_crs(grids)))
 
 
-def _overlaps(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    geo = _geoms(grids)
+def overlaps_prepared(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """:func:`find_overlaps` on grids already prepared (:func:`prepare_layer`)."""
+    geo = geom_array(grids)
     a = b = np.zeros(0, dtype=np.int64)
     if len(geo):
         a, b = shapely.STRtree(geo).query(geo, predicate="intersects")
         a, b = a[a < b], b[a < b]
         inner = shapely.relate_pattern(geo[a], geo[b], "2********")  # interiors share area
         a, b = a[inner], b[inner]
-    shared = _polygonal(shapely.intersection(geo[a], geo[b]))
+    shared = to_polygonal(shapely.intersection(geo[a], geo[b]))
     area = shapely.area(shared)
     keep = area > settings.OVERLAP_TOLERANCE_M2
     a, b, shared, area = a[keep], b[keep], shared[keep], area[keep]
@@ -191,26 +193,28 @@ def grids_outside_community(
     InputError
         When a grid's ``community_id`` is not among the communities.
     """
-    _check_frame(grids, "grids", ("id", "code", "community_id"), _POLYGONAL)
-    _check_frame(communities, "communities", ("id",), _POLYGONAL)
-    _check_grid_communities(grids, communities)
-    crs = _analysis_crs(communities, grids)
-    return _outside(_prepare(grids, crs), _prepare(communities, crs))
+    check_frame(grids, "grids", ("id", "code", "community_id"), POLYGONAL)
+    check_frame(communities, "communities", ("id",), POLYGONAL)
+    check_grid_communities(grids, communities)
+    crs = analysis_crs(communities, grids)
+    return outside_prepared(prepare_layer(grids, crs), prepare_layer(communities, crs))
 
 
-def _check_grid_communities(grids: pd.DataFrame, communities: pd.DataFrame) -> None:
+def check_grid_communities(grids: pd.DataFrame, communities: pd.DataFrame) -> None:
+    """Fail when a grid's ``community_id`` is not among the communities given."""
     unknown = ~grids["community_id"].isin(communities["id"]).to_numpy()
     if unknown.any():
         raise InputError(
-            f"网格所属社区不存在 / grids {_some_ids(grids, unknown)} belong to no community given "
+            f"网格所属社区不存在 / grids {some_ids(grids, unknown)} belong to no community given "
             "(their community_id is missing or unknown); pass their communities too"
         )
 
 
-def _outside(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    ggeo = _geoms(grids)
+def outside_prepared(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """:func:`grids_outside_community` on layers already prepared."""
+    ggeo = geom_array(grids)
     cpos = pd.Index(communities["id"]).get_indexer(grids["community_id"])
-    outside = _polygonal(shapely.difference(ggeo, _geoms(communities)[cpos]))
+    outside = to_polygonal(shapely.difference(ggeo, geom_array(communities)[cpos]))
     area = shapely.area(outside)
     keep = area > settings.OVERLAP_TOLERANCE_M2
     return gpd.GeoDataFrame(
@@ -239,12 +243,13 @@ def coverage_validity(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ``grid_id, grid_code, community_id, length_m`` (of invalid edges) and the invalid edges
         as lines, in the metric CRS; only grids with invalid edges.
     """
-    _check_frame(grids, "grids", ("id", "code", "community_id"), _POLYGONAL)
-    return _invalid_coverage(_prepare(grids, _analysis_crs(grids)))
+    check_frame(grids, "grids", ("id", "code", "community_id"), POLYGONAL)
+    return invalid_coverage_prepared(prepare_layer(grids, analysis_crs(grids)))
 
 
-def _invalid_coverage(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    geo = _geoms(grids)
+def invalid_coverage_prepared(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """:func:`coverage_validity` on grids already prepared."""
+    geo = geom_array(grids)
     edges = shapely.empty(len(geo), geom_type=shapely.GeometryType.LINESTRING)
     for positions in grids.groupby("community_id", sort=False).indices.values():
         edges[positions] = shapely.coverage_invalid_edges(geo[positions])

@@ -15,7 +15,8 @@ import shapely
 from gridmap.crs import metric_crs, to_metric
 from gridmap.errors import InputError
 
-_POLYGONAL = ("Polygon", "MultiPolygon")
+#: Geometry types of a polygon layer.
+POLYGONAL = ("Polygon", "MultiPolygon")
 
 
 _POLYGON, _MULTIPOLYGON = 3, 6
@@ -36,7 +37,7 @@ STATION_COLUMNS = ("id",)
 log = logging.getLogger(__name__)
 
 
-def _check_frame(
+def check_frame(
     frame: object, name: str, columns: Sequence[str], geom_types: Sequence[str] | None
 ) -> None:
     """Fail with a sentence a user understands when a layer cannot be analysed."""
@@ -62,18 +63,19 @@ def _check_frame(
     geoms = np.asarray(frame.geometry.values, dtype=object)
     absent = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if absent.any():
-        raise InputError(f"缺少图形 / {name} {_some_ids(frame, absent)} have no geometry")
+        raise InputError(f"缺少图形 / {name} {some_ids(frame, absent)} have no geometry")
     types = frame.geometry.geom_type
     wrong = ~types.isin(geom_types).to_numpy()
     if wrong.any():
         found = ", ".join(sorted(set(types[wrong])))
         raise InputError(
             f"图形类型不对 / {name} must hold {' or '.join(geom_types)} geometries, but "
-            f"{_some_ids(frame, wrong)} are {found}"
+            f"{some_ids(frame, wrong)} are {found}"
         )
 
 
-def _some_ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
+def some_ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
+    """A few codes (else ids) of the rows in ``mask``, for a message."""
     key = "code" if "code" in frame else "id" if "id" in frame else None
     values = frame.loc[mask, key] if key else frame.index[mask]
     shown = ", ".join(str(v) for v in list(values)[:5])
@@ -81,7 +83,7 @@ def _some_ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
     return f"{key or 'rows'} {shown}{more}"
 
 
-def _analysis_crs(*frames: gpd.GeoDataFrame | None) -> pyproj.CRS | None:
+def analysis_crs(*frames: gpd.GeoDataFrame | None) -> pyproj.CRS | None:
     """The metric CRS to measure in: the frames' own when they share a metre-based projected
     CRS, else the UTM zone of the first non-empty frame; None when every frame is empty."""
     present = [f for f in frames if f is not None and len(f)]
@@ -94,27 +96,28 @@ def _analysis_crs(*frames: gpd.GeoDataFrame | None) -> pyproj.CRS | None:
     return metric_crs(present[0])
 
 
-def _prepare(frame: gpd.GeoDataFrame, crs: pyproj.CRS | None) -> gpd.GeoDataFrame:
+def prepare_layer(frame: gpd.GeoDataFrame, crs: pyproj.CRS | None) -> gpd.GeoDataFrame:
     """The frame in the metric CRS, positionally indexed, with invalid polygons repaired."""
     out = frame.reset_index(drop=True)
     if crs is not None:
         out = to_metric(out, crs)
-    geoms = _geoms(out)
+    geoms = geom_array(out)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
-        log.warning("repairing %d invalid geometries (%s)", invalid.sum(), _some_ids(out, invalid))
+        log.warning("repairing %d invalid geometries (%s)", invalid.sum(), some_ids(out, invalid))
         fixed = geoms.copy()
-        fixed[invalid] = _polygonal(shapely.make_valid(geoms[invalid]))
+        fixed[invalid] = to_polygonal(shapely.make_valid(geoms[invalid]))
         out = out.copy()
         out[out.geometry.name] = gpd.GeoSeries(fixed, crs=out.crs)
     return out
 
 
-def _geoms(frame: gpd.GeoDataFrame) -> np.ndarray:
+def geom_array(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """The frame's geometries as a numpy object array."""
     return np.asarray(frame.geometry.values, dtype=object)
 
 
-def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The polygons inside each geometry (lines and points of collections dropped), with the
     index of the geometry each came from."""
     parts, index = shapely.get_parts(geoms, return_index=True)
@@ -124,12 +127,12 @@ def _polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return subparts[polygon], index[polygon]
 
 
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
+def to_polygonal(geoms: np.ndarray) -> np.ndarray:
     """Each geometry reduced to its polygonal part: a Polygon when it has one, else a
     MultiPolygon (empty when it has none)."""
     geoms = np.asarray(geoms, dtype=object)
     out = shapely.empty(len(geoms), geom_type=shapely.GeometryType.MULTIPOLYGON)
-    parts, index = _polygon_parts(geoms)
+    parts, index = polygon_parts(geoms)
     if len(parts):
         shapely.multipolygons(parts, indices=index, out=out)
     single = np.bincount(index, minlength=len(geoms)) == 1
@@ -137,7 +140,7 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ids_at(ids: pd.Series, positions: np.ndarray) -> pd.Series:
+def ids_at(ids: pd.Series, positions: np.ndarray) -> pd.Series:
     """``ids`` at the given positions, missing (NA) where a position is -1."""
     positions = np.asarray(positions, dtype=np.int64)
     if len(ids) == 0:
@@ -148,7 +151,8 @@ def _ids_at(ids: pd.Series, positions: np.ndarray) -> pd.Series:
     return values
 
 
-def _households(buildings: pd.DataFrame) -> np.ndarray:
+def household_counts(buildings: pd.DataFrame) -> np.ndarray:
+    """Households of each building as integers (0 where missing)."""
     if "households" not in buildings:
         return np.zeros(len(buildings), dtype=np.int64)
     values = pd.to_numeric(buildings["households"], errors="coerce").fillna(0)

@@ -11,9 +11,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridmap.coverage.context import _Context
+from gridmap.coverage.context import Context
 from gridmap.coverage.kinds import PROBLEM_COLUMNS, PROBLEM_KINDS
-from gridmap.coverage.prepare import _geoms, _households, _ids_at
+from gridmap.coverage.prepare import geom_array, household_counts, ids_at
 from gridmap.coverage.rules import ServiceReach
 
 
@@ -48,8 +48,8 @@ def _problem_frame(
     return gpd.GeoDataFrame(data, geometry=geometry, crs=crs).rename_geometry("geom")
 
 
-def _problems(
-    ctx: _Context,
+def collect_problems(
+    ctx: Context,
     gaps: gpd.GeoDataFrame,
     overlaps: gpd.GeoDataFrame,
     outside: gpd.GeoDataFrame,
@@ -59,6 +59,7 @@ def _problems(
     reach: ServiceReach,
     extra: Sequence[gpd.GeoDataFrame] = (),
 ) -> gpd.GeoDataFrame:
+    """Every problem of one check in one frame of :data:`PROBLEM_COLUMNS`, in report order."""
     crs = ctx.grids.crs
     frames = [
         *extra,
@@ -87,7 +88,7 @@ def _problems(
     return gpd.GeoDataFrame(problems, geometry="geom", crs=crs)
 
 
-def _gap_problems(ctx: _Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list:
+def _gap_problems(ctx: Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list:
     names = ctx.community_name
     frames = []
     for kind, mask in (("gap", ~gaps["is_sliver"]), ("gap_sliver", gaps["is_sliver"])):
@@ -119,7 +120,7 @@ def _gap_problems(ctx: _Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> lis
     return frames
 
 
-def _overlap_problems(ctx: _Context, overlaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list:
+def _overlap_problems(ctx: Context, overlaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list:
     codes = ctx.community_code
     frames = []
     for kind, mask in (
@@ -144,7 +145,7 @@ def _overlap_problems(ctx: _Context, overlaps: gpd.GeoDataFrame, crs: pyproj.CRS
     return frames
 
 
-def _grid_pair(ctx: _Context, a: object, b: object) -> str:
+def _grid_pair(ctx: Context, a: object, b: object) -> str:
     """Two grids named for a message: the community once when both are in it."""
     com_a, com_b = ctx.grid_community[a], ctx.grid_community[b]
     if com_a == com_b and com_a in ctx.community_name:
@@ -152,9 +153,7 @@ def _grid_pair(ctx: _Context, a: object, b: object) -> str:
     return f"{ctx.grid_label[a]} 与 {ctx.grid_label[b]}"
 
 
-def _outside_problems(
-    ctx: _Context, outside: gpd.GeoDataFrame, crs: pyproj.CRS
-) -> gpd.GeoDataFrame:
+def _outside_problems(ctx: Context, outside: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     codes = ctx.community_code
     rows = {
         "community_id": outside["community_id"],
@@ -173,9 +172,7 @@ def _outside_problems(
     return _problem_frame("outside_community", rows, outside.geometry, crs)
 
 
-def _invalid_problems(
-    ctx: _Context, invalid: gpd.GeoDataFrame, crs: pyproj.CRS
-) -> gpd.GeoDataFrame:
+def _invalid_problems(ctx: Context, invalid: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     names, codes = ctx.grid_label, ctx.community_code
     rows = {
         "community_id": invalid["community_id"],
@@ -190,7 +187,7 @@ def _invalid_problems(
     return _problem_frame("invalid_coverage", rows, invalid.geometry, crs)
 
 
-def _building_rows(ctx: _Context, building_ids: pd.Series) -> dict[str, list]:
+def _building_rows(ctx: Context, building_ids: pd.Series) -> dict[str, list]:
     communities, codes = ctx.building_community, ctx.community_code
     com = [communities[b] for b in building_ids]
     return {
@@ -201,10 +198,10 @@ def _building_rows(ctx: _Context, building_ids: pd.Series) -> dict[str, list]:
     }
 
 
-def _assignment_problems(ctx: _Context, crs: pyproj.CRS) -> list:
+def _assignment_problems(ctx: Context, crs: pyproj.CRS) -> list:
     table = ctx.assignment.buildings
-    geoms = _geoms(ctx.buildings)
-    households = _households(ctx.buildings)
+    geoms = geom_array(ctx.buildings)
+    households = household_counts(ctx.buildings)
     names, grid_names = ctx.building_label, ctx.grid_name
     lone = table["grid_id"].isna().to_numpy()
     ids = table.loc[lone, "building_id"]
@@ -239,7 +236,7 @@ def _assignment_problems(ctx: _Context, crs: pyproj.CRS) -> list:
     return [unassigned, _problem_frame("building_split", rows, geoms[split], crs)]
 
 
-def _leadership_problems(ctx: _Context, leadership: pd.DataFrame, crs: pyproj.CRS) -> list:
+def _leadership_problems(ctx: Context, leadership: pd.DataFrame, crs: pyproj.CRS) -> list:
     frames = []
     for kind, text in (
         ("grid_no_leader", "未配备网格长"),
@@ -252,20 +249,20 @@ def _leadership_problems(ctx: _Context, leadership: pd.DataFrame, crs: pyproj.CR
     part = leadership[leadership["kind"] == "building_no_leader"]
     ids = part["building_id"]
     rows = _building_rows(ctx, ids)
-    rows["grid_id"] = _ids_at(ctx.grids["id"], _grid_positions(ctx, ids)).tolist()
+    rows["grid_id"] = ids_at(ctx.grids["id"], _grid_positions(ctx, ids)).tolist()
     rows["grid_code"] = [None if pd.isna(g) else ctx.grid_code[g] for g in rows["grid_id"]]
     rows["households"] = part["households"]
     rows["detail"] = [
         f"{ctx.building_label[b]}（{h:,} 户）未配备楼栋长"
         for b, h in zip(ids, part["households"], strict=True)
     ]
-    geoms = _geoms(ctx.buildings)[pd.Index(ctx.buildings["id"]).get_indexer(ids)]
+    geoms = geom_array(ctx.buildings)[pd.Index(ctx.buildings["id"]).get_indexer(ids)]
     frames.append(_problem_frame("building_no_leader", rows, geoms, crs))
     return frames
 
 
-def _blind_spot_problems(
-    ctx: _Context, organisations: pd.DataFrame, crs: pyproj.CRS
+def blind_spot_problems(
+    ctx: Context, organisations: pd.DataFrame, crs: pyproj.CRS
 ) -> list[gpd.GeoDataFrame]:
     """Uncovered organisations (at their building, else their community), blind-spot buildings
     and new compounds without activity space (:mod:`gridmap.blindspots`)."""
@@ -277,7 +274,7 @@ def _blind_spot_problems(
     com_pos = pd.Index(ctx.communities["id"]).get_indexer(bad["community_id"].to_numpy())
     seen = (bld_pos >= 0) | (com_pos >= 0)  # outside the layers given (another scope): skip
     bad, bld_pos, com_pos = bad[seen], bld_pos[seen], com_pos[seen]
-    bgeo, cgeo = _geoms(ctx.buildings), _geoms(ctx.communities)
+    bgeo, cgeo = geom_array(ctx.buildings), geom_array(ctx.communities)
     geoms = np.empty(len(bad), dtype=object)
     inside = bld_pos >= 0
     geoms[inside] = bgeo[bld_pos[inside]]
@@ -304,7 +301,7 @@ def _blind_spot_problems(
             spots["uncovered_codes"], strict=True,
         )
     ]  # fmt: skip
-    frames.append(_problem_frame("blind_spot_building", rows, _geoms(spots), crs))
+    frames.append(_problem_frame("blind_spot_building", rows, geom_array(spots), crs))
 
     compounds = blindspots.new_compounds_without_space(ctx.buildings)
     com = list(compounds["community_id"])
@@ -321,11 +318,11 @@ def _blind_spot_problems(
             )
         ],
     }  # fmt: skip
-    frames.append(_problem_frame("compound_no_activity_space", rows, _geoms(compounds), crs))
+    frames.append(_problem_frame("compound_no_activity_space", rows, geom_array(compounds), crs))
     return frames
 
 
-def _grid_positions(ctx: _Context, building_ids: pd.Series) -> np.ndarray:
+def _grid_positions(ctx: Context, building_ids: pd.Series) -> np.ndarray:
     """Position in the grids of the grid each building is assigned to (-1 for none)."""
     table = ctx.assignment.buildings.set_index("building_id")["grid_id"]
     grid_ids = table.reindex(building_ids.to_numpy())
@@ -336,7 +333,7 @@ def _grid_positions(ctx: _Context, building_ids: pd.Series) -> np.ndarray:
 
 
 def _grid_problem(
-    ctx: _Context, kind: str, grid_ids: pd.Series, details: list[str], crs: pyproj.CRS, **extra
+    ctx: Context, kind: str, grid_ids: pd.Series, details: list[str], crs: pyproj.CRS, **extra
 ) -> gpd.GeoDataFrame:
     positions = pd.Index(ctx.grids["id"]).get_indexer(grid_ids.to_numpy())
     communities = ctx.grids["community_id"].to_numpy()[positions]
@@ -348,10 +345,10 @@ def _grid_problem(
         "detail": details,
         **extra,
     }
-    return _problem_frame(kind, rows, _geoms(ctx.grids)[positions], crs)
+    return _problem_frame(kind, rows, geom_array(ctx.grids)[positions], crs)
 
 
-def _size_problems(ctx: _Context, sizes: pd.DataFrame, crs: pyproj.CRS) -> list:
+def _size_problems(ctx: Context, sizes: pd.DataFrame, crs: pyproj.CRS) -> list:
     frames = []
     for kind, text in (("grid_too_small", "低于下限"), ("grid_too_large", "超过上限")):
         part = sizes[sizes["kind"] == kind]
@@ -365,7 +362,7 @@ def _size_problems(ctx: _Context, sizes: pd.DataFrame, crs: pyproj.CRS) -> list:
     return frames
 
 
-def _reach_problems(ctx: _Context, reach: ServiceReach, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+def _reach_problems(ctx: Context, reach: ServiceReach, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     """One problem per grid (and per community for buildings in no grid) holding households
     beyond reach; its geometry is the union of those buildings."""
     far = reach.buildings["beyond"].to_numpy() & (reach.buildings["households"].to_numpy() > 0)
@@ -380,7 +377,7 @@ def _reach_problems(ctx: _Context, reach: ServiceReach, crs: pyproj.CRS) -> gpd.
             "distance_m": reach.buildings["distance_m"].to_numpy()[far],
             "_key": grid_ids.astype(object).where(grid_ids.notna(), None).to_numpy()[far],
         },
-        geometry=_geoms(ctx.buildings)[far],
+        geometry=geom_array(ctx.buildings)[far],
         crs=crs,
     )
     frame["_key"] = [

@@ -12,14 +12,14 @@ import shapely
 
 from gridmap import settings
 from gridmap.coverage.prepare import (
-    _POLYGONAL,
+    POLYGONAL,
     STATION_COLUMNS,
-    _analysis_crs,
-    _check_frame,
-    _geoms,
-    _households,
-    _ids_at,
-    _prepare,
+    analysis_crs,
+    check_frame,
+    geom_array,
+    household_counts,
+    ids_at,
+    prepare_layer,
 )
 from gridmap.errors import InputError
 
@@ -34,9 +34,9 @@ def leadership_gaps(grids: pd.DataFrame, buildings: pd.DataFrame) -> pd.DataFram
         ``kind`` (``grid_no_leader``, ``grid_no_branch``, ``building_no_leader``), ``grid_id``,
         ``building_id``, ``households`` (of the building; NA for grid rows).
     """
-    _check_frame(grids, "grids", ("id", "leader_id", "party_org_id"), None)
-    _check_frame(buildings, "buildings", ("id", "households", "leader_id"), None)
-    households = _households(buildings)
+    check_frame(grids, "grids", ("id", "leader_id", "party_org_id"), None)
+    check_frame(buildings, "buildings", ("id", "households", "leader_id"), None)
+    households = household_counts(buildings)
     no_building_leader = (households > 0) & buildings["leader_id"].isna().to_numpy()
     parts = [
         _kind_rows("grid_no_leader", grid_id=grids.loc[grids["leader_id"].isna(), "id"]),
@@ -78,7 +78,7 @@ def grid_households(
     pandas.DataFrame
         ``grid_id, buildings, households`` in the grids' order; zero for a grid with none.
     """
-    households = pd.Series(_households(buildings), index=buildings["id"].to_numpy())
+    households = pd.Series(household_counts(buildings), index=buildings["id"].to_numpy())
     assigned = assignment[assignment["grid_id"].notna()]
     per_building = households.reindex(assigned["building_id"].to_numpy()).fillna(0).to_numpy()
     grouped = pd.DataFrame({"grid_id": assigned["grid_id"].to_numpy(), "hh": per_building})
@@ -119,9 +119,9 @@ def grid_size_problems(
         ``grid_id, buildings, households, kind`` (``grid_too_small`` / ``grid_too_large``) and
         ``limit`` (the bound crossed).
     """
-    _check_frame(grids, "grids", ("id",), None)
-    _check_frame(assignment, "assignment", ("building_id", "grid_id"), None)
-    _check_frame(buildings, "buildings", ("id", "households"), None)
+    check_frame(grids, "grids", ("id",), None)
+    check_frame(assignment, "assignment", ("building_id", "grid_id"), None)
+    check_frame(buildings, "buildings", ("id", "households"), None)
     low = settings.GRID_HOUSEHOLDS_MIN if households_min is None else households_min
     high = settings.GRID_HOUSEHOLDS_MAX if households_max is None else households_max
     if low > high:
@@ -183,14 +183,17 @@ def service_reach(
     -------
     ServiceReach
     """
-    _check_frame(buildings, "buildings", ("id", "households"), _POLYGONAL)
-    _check_frame(stations, "stations", STATION_COLUMNS, ("Point",))
-    radius = _radius(radius_m)
-    crs = _analysis_crs(buildings, stations)
-    return _reach(_prepare(buildings, crs), _prepare(stations, crs), radius, assignment)
+    check_frame(buildings, "buildings", ("id", "households"), POLYGONAL)
+    check_frame(stations, "stations", STATION_COLUMNS, ("Point",))
+    radius = valid_radius(radius_m)
+    crs = analysis_crs(buildings, stations)
+    return reach_prepared(
+        prepare_layer(buildings, crs), prepare_layer(stations, crs), radius, assignment
+    )
 
 
-def _radius(radius_m: float | None) -> float:
+def valid_radius(radius_m: float | None) -> float:
+    """The service radius in metres: ``radius_m`` or the default, checked positive."""
     radius = settings.SERVICE_REACH_M if radius_m is None else radius_m
     if not isinstance(radius, int | float) or not radius > 0:
         choices = "/".join(str(v) for v in settings.LIFE_CIRCLE_M.values())
@@ -200,26 +203,27 @@ def _radius(radius_m: float | None) -> float:
     return float(radius)
 
 
-def _reach(
+def reach_prepared(
     buildings: gpd.GeoDataFrame,
     stations: gpd.GeoDataFrame,
     radius: float,
     assignment: pd.DataFrame | None,
 ) -> ServiceReach:
+    """:func:`service_reach` on layers already prepared, with a checked radius."""
     n = len(buildings)
-    households = _households(buildings)
+    households = household_counts(buildings)
     station_pos = np.full(n, -1, dtype=np.int64)
     distance = np.full(n, np.inf)
     if n and len(stations):
-        points = shapely.centroid(_geoms(buildings))
-        (b, s), dist = shapely.STRtree(_geoms(stations)).query_nearest(
+        points = shapely.centroid(geom_array(buildings))
+        (b, s), dist = shapely.STRtree(geom_array(stations)).query_nearest(
             points, return_distance=True, all_matches=False
         )
         station_pos[b], distance[b] = s, dist
     table = pd.DataFrame(
         {
             "building_id": buildings["id"].to_numpy(),
-            "station_id": _ids_at(stations["id"], station_pos).to_numpy(),
+            "station_id": ids_at(stations["id"], station_pos).to_numpy(),
             "distance_m": distance,
             "households": households,
             "beyond": distance > radius,

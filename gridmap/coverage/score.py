@@ -68,13 +68,14 @@ def coverage_score(parts: pd.DataFrame, weights: Mapping[str, float] | None = No
     return (pd.Series(values, index=parts.index, dtype=float) * 100.0 / total).round(1)
 
 
-def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+def safe_share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     """part / whole, and 1 where the whole is zero (nothing to get wrong)."""
     part, whole = np.asarray(part, dtype=float), np.asarray(whole, dtype=float)
     return np.clip(np.divide(part, whole, out=np.ones_like(whole), where=whole > 0), 0.0, 1.0)
 
 
-def _size_fulfilment(households: np.ndarray, low: int, high: int) -> np.ndarray:
+def size_fulfilment(households: np.ndarray, low: int, high: int) -> np.ndarray:
+    """The size part: 1 within the norm, else households/low or high/households."""
     h = np.asarray(households, dtype=float)
     small = np.divide(h, low, out=np.ones_like(h), where=low > 0)
     large = np.divide(high, h, out=np.ones_like(h), where=h > 0)

@@ -9,18 +9,19 @@ import pandas as pd
 import shapely
 
 from gridmap import settings
-from gridmap.coverage.context import _Context, _display_names
-from gridmap.coverage.prepare import _geoms, _households
+from gridmap.coverage.context import Context, display_names
+from gridmap.coverage.prepare import geom_array, household_counts
 from gridmap.coverage.rules import ServiceReach, grid_households
-from gridmap.coverage.score import _share, _size_fulfilment, coverage_score
+from gridmap.coverage.score import coverage_score, safe_share, size_fulfilment
 
 
-def _grid_scores(
-    ctx: _Context, overlaps: gpd.GeoDataFrame, outside: gpd.GeoDataFrame, reach: ServiceReach
+def score_grids(
+    ctx: Context, overlaps: gpd.GeoDataFrame, outside: gpd.GeoDataFrame, reach: ServiceReach
 ) -> pd.DataFrame:
+    """Score parts and score of each grid (:attr:`CoverageReport.grid_scores`)."""
     grids, bld = ctx.grids, ctx.buildings
     ids = grids["id"].to_numpy()
-    area = shapely.area(_geoms(grids))
+    area = shapely.area(geom_array(grids))
     overlap_area = (
         pd.concat(
             [
@@ -36,7 +37,7 @@ def _grid_scores(
     outside_area = outside.set_index("grid_id")["area_m2"].reindex(ids, fill_value=0.0).to_numpy()
     counts = grid_households(grids, ctx.assignment.buildings, bld)
     table = ctx.assignment.buildings.assign(
-        households=_households(bld),
+        households=household_counts(bld),
         whole=lambda t: np.where(t["is_split"], 0, t["households"]),
         led=lambda t: np.where(bld["leader_id"].notna().to_numpy(), t["households"], 0),
         near=lambda t: np.where(reach.buildings["beyond"].to_numpy(), 0, t["households"]),
@@ -50,15 +51,15 @@ def _grid_scores(
     households = counts["households"].to_numpy()
     parts = pd.DataFrame(
         {
-            "coverage": 1.0 - _share(overlap_area + outside_area, area),
-            "assignment": _share(sums["whole"], households),
+            "coverage": 1.0 - safe_share(overlap_area + outside_area, area),
+            "assignment": safe_share(sums["whole"], households),
             "grid_leadership": 0.5 * grids["leader_id"].notna().to_numpy()
             + 0.5 * grids["party_org_id"].notna().to_numpy(),
-            "building_leaders": _share(sums["led"], households),
-            "size": _size_fulfilment(
+            "building_leaders": safe_share(sums["led"], households),
+            "size": size_fulfilment(
                 households, settings.GRID_HOUSEHOLDS_MIN, settings.GRID_HOUSEHOLDS_MAX
             ),
-            "reach": _share(sums["near"], households),
+            "reach": safe_share(sums["near"], households),
         }
     )
     head = pd.DataFrame(
@@ -75,21 +76,22 @@ def _grid_scores(
     return out
 
 
-def _community_scores(
-    ctx: _Context,
+def score_communities(
+    ctx: Context,
     gaps: gpd.GeoDataFrame,
     overlaps: gpd.GeoDataFrame,
     grid_scores: pd.DataFrame,
     reach: ServiceReach,
 ) -> pd.DataFrame:
+    """Score parts and score of each community (``community_scores``)."""
     com, bld = ctx.communities, ctx.buildings
     ids = com["id"].to_numpy()
-    area = shapely.area(_geoms(com))
+    area = shapely.area(geom_array(com))
     gap_area = gaps.groupby("community_id")["area_m2"].sum().reindex(ids, fill_value=0.0)
     overlap_area = _union_area_by(overlaps).reindex(ids, fill_value=0.0)
     table = ctx.assignment.buildings.assign(
         community_id=bld["community_id"].to_numpy(),
-        households=_households(bld),
+        households=household_counts(bld),
         whole=lambda t: np.where(t["is_split"] | t["grid_id"].isna(), 0, t["households"]),
         led=lambda t: np.where(bld["leader_id"].notna().to_numpy(), t["households"], 0),
         near=lambda t: np.where(reach.buildings["beyond"].to_numpy(), 0, t["households"]),
@@ -105,12 +107,12 @@ def _community_scores(
     uncovered = gap_area.to_numpy() + overlap_area.to_numpy()
     parts = pd.DataFrame(
         {
-            "coverage": 1.0 - _share(uncovered, area),
-            "assignment": _share(sums["whole"], households),
+            "coverage": 1.0 - safe_share(uncovered, area),
+            "assignment": safe_share(sums["whole"], households),
             "grid_leadership": per_grid["grid_leadership"].to_numpy(),
-            "building_leaders": _share(sums["led"], households),
+            "building_leaders": safe_share(sums["led"], households),
             "size": per_grid["size"].to_numpy(),
-            "reach": _share(sums["near"], households),
+            "reach": safe_share(sums["near"], households),
         }
     )
     head = pd.DataFrame(
@@ -134,7 +136,7 @@ def _union_area_by(overlaps: gpd.GeoDataFrame) -> pd.Series:
     if len(overlaps) == 0:
         return pd.Series(dtype=float)
     merged = overlaps[["community_id", overlaps.geometry.name]].dissolve(by="community_id")
-    return pd.Series(shapely.area(_geoms(merged)), index=merged.index)
+    return pd.Series(shapely.area(geom_array(merged)), index=merged.index)
 
 
 _COUNTED_KINDS = {
@@ -156,13 +158,14 @@ _COUNTED_KINDS = {
 }
 
 
-def _community_summary(
-    ctx: _Context,
+def summarise_communities(
+    ctx: Context,
     problems: gpd.GeoDataFrame,
     gaps: gpd.GeoDataFrame,
     overlaps: gpd.GeoDataFrame,
     community_scores: pd.DataFrame,
 ) -> pd.DataFrame:
+    """Headline figures per community (:attr:`CoverageReport.community_summary`)."""
     com = ctx.communities
     ids = pd.Index(com["id"].to_numpy(), name="community_id")
     kinds = problems.groupby(["community_id", "kind"]).size().unstack(fill_value=0)
@@ -181,11 +184,11 @@ def _community_summary(
     out = pd.DataFrame(
         {
             "code": com["code"].to_numpy(),
-            "name": _display_names(com).to_numpy(),
+            "name": display_names(com).to_numpy(),
             "grids": scores["grids"].to_numpy(),
             "buildings": ctx.buildings.groupby("community_id").size().reindex(ids, fill_value=0),
             "households": scores["households"].to_numpy(),
-            "community_area_m2": shapely.area(_geoms(com)),
+            "community_area_m2": shapely.area(geom_array(com)),
             "gap_area_m2": gaps.groupby("community_id")["area_m2"]
             .sum()
             .reindex(ids, fill_value=0.0),
@@ -203,9 +206,10 @@ def _community_summary(
     return out
 
 
-def _street_summary(
+def summarise_street(
     community_summary: pd.DataFrame, problems: pd.DataFrame, radius: float
 ) -> dict[str, float | None]:
+    """Headline figures of the street, summed from those per community."""
     summary: dict[str, float | None] = {"communities": len(community_summary)}
     for col in community_summary.columns:
         if col in ("code", "name", "score", "problems"):
@@ -219,7 +223,8 @@ def _street_summary(
     return summary
 
 
-def _assignment_table(ctx: _Context) -> pd.DataFrame:
+def assignment_table(ctx: Context) -> pd.DataFrame:
+    """The building assignment with building and grid codes and community ids."""
     table = ctx.assignment.buildings.copy()
     table.insert(1, "building_code", ctx.buildings["code"].to_numpy())
     table.insert(

@@ -19,8 +19,8 @@ from sqlalchemy import Boolean, Connection, Date, DateTime, Engine, Integer, sel
 from gridmap import auth
 from gridmap.db import head_revision, transaction
 from gridmap.errors import InputError
-from gridmap.io.database import _max_id, _update_rows
-from gridmap.io.layers import ImportRejected, _file_error
+from gridmap.io.database import max_id, update_rows
+from gridmap.io.layers import ImportRejected, file_error
 from gridmap.models import GEOMETRY_TABLES, street_tables, table_order
 from gridmap.repository import insert_frame, read_query, read_table, table
 
@@ -130,23 +130,23 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
     path = Path(path)
     shown = path.name
     if not path.is_file() or path.stat().st_size == 0:
-        raise _file_error(shown, "备份文件不存在或是空的", "the backup file is missing or empty")
+        raise file_error(shown, "备份文件不存在或是空的", "the backup file is missing or empty")
     with path.open("rb") as fh:
         if fh.read(16) != b"SQLite format 3\x00":
-            raise _file_error(shown, "不是 GeoPackage 备份文件", "not a GeoPackage backup")
+            raise file_error(shown, "不是 GeoPackage 备份文件", "not a GeoPackage backup")
     try:
         layers = {str(n) for n, _ in pyogrio.list_layers(path)}
         if _META_LAYER not in layers:
-            raise _file_error(
+            raise file_error(
                 shown, "不是 gridmap 备份(缺少 gridmap_backup 表)", "not a gridmap backup"
             )
         meta = json.loads(pyogrio.read_dataframe(path, layer=_META_LAYER)["value"].iloc[0])
     except ImportRejected:
         raise
     except Exception as exc:
-        raise _file_error(shown, "备份文件已损坏", f"the backup is damaged: {exc}") from exc
+        raise file_error(shown, "备份文件已损坏", f"the backup is damaged: {exc}") from exc
     if meta.get("schema") != head_revision():
-        raise _file_error(
+        raise file_error(
             shown,
             f"备份的数据库版本 {meta.get('schema')} 与当前 {head_revision()} 不同",
             f"the backup has schema {meta.get('schema')}, this gridmap {head_revision()}",
@@ -159,7 +159,7 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
             continue
         read = pyogrio.read_dataframe(path, layer=str(tbl.name))
         if len(read) != info["rows"]:
-            raise _file_error(shown, f"表 {tbl.name} 行数不符", f"table {tbl.name} is incomplete")
+            raise file_error(shown, f"表 {tbl.name} 行数不符", f"table {tbl.name} is incomplete")
         out = pd.DataFrame(index=read.index)
         for col, kind in info["columns"].items():
             if kind == "geometry":
@@ -180,7 +180,7 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
     from gridmap.bootstrap import replace_street
 
     with transaction(engine) as conn:
-        holds = conn.execute(select(_max_id(table("street")))).scalar() is not None
+        holds = conn.execute(select(max_id(table("street")))).scalar() is not None
         if holds and not force:
             raise InputError(
                 "数据库中已有数据;恢复会替换全部内容,请加 --force 确认 / the database already "
@@ -212,7 +212,7 @@ def _restore_frames(conn: Connection, frames: dict[str, pd.DataFrame], late: lis
     counts = {t.name: insert_frame(conn, t.name, frames[t.name])
               for t in street_tables() if t.name in frames}  # fmt: skip
     if not added.empty:  # their scope points into the data just written
-        _update_rows(conn, "user", added[["id", *late_cols]])
+        update_rows(conn, "user", added[["id", *late_cols]])
     counts["user"] = len(users)
     counts["audit_log"] = _append_audit_rows(conn, log_rows, user_ids)
     return counts

@@ -11,7 +11,8 @@ from sqlalchemy import bindparam, select
 from gridmap.repository import table
 
 
-def _lookup(engine_or_conn: Any, name: str, columns: Iterable[str]) -> pd.DataFrame:
+def read_columns(engine_or_conn: Any, name: str, columns: Iterable[str]) -> pd.DataFrame:
+    """The given columns of every row of a table, as a DataFrame."""
     tbl = table(name)
     cols = [tbl.c[c] for c in columns]
     with engine_or_conn.connect() as conn:
@@ -19,7 +20,8 @@ def _lookup(engine_or_conn: Any, name: str, columns: Iterable[str]) -> pd.DataFr
         return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
 
 
-def _update_rows(conn: Any, name: str, frame: pd.DataFrame) -> int:
+def update_rows(conn: Any, name: str, frame: pd.DataFrame) -> int:
+    """Update rows by ``id`` (bumping ``version`` where kept); the number updated."""
     if frame.empty:
         return 0
     from gridmap.repository import frame_records
@@ -37,7 +39,8 @@ def _update_rows(conn: Any, name: str, frame: pd.DataFrame) -> int:
     return len(records)
 
 
-def _max_id(tbl: Any) -> Any:
+def max_id(tbl: Any) -> Any:
+    """The SQL expression for the largest ``id`` of a table."""
     from sqlalchemy import func
 
     return func.max(tbl.c.id)

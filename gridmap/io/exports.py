@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from gridmap import auth
 from gridmap.errors import InputError
-from gridmap.io.database import _lookup
+from gridmap.io.database import read_columns
 from gridmap.io.layers import LAYERS, LayerSpec, layer_spec
 from gridmap.io.spreadsheets import table_to_csv, tables_to_xlsx
 from gridmap.models import PlanStatus
@@ -61,10 +61,10 @@ def export_frame(
         codes = {
             n: dict(zip(f["id"], f["code"], strict=True))
             for n, f in (
-                ("street", _lookup(engine, "street", ["id", "code"])),
-                ("community", _lookup(engine, "community", ["id", "code"])),
-                ("building", _lookup(engine, "building", ["id", "code"])),
-                ("grid", _lookup(engine, "grid", ["id", "code"])),
+                ("street", read_columns(engine, "street", ["id", "code"])),
+                ("community", read_columns(engine, "community", ["id", "code"])),
+                ("building", read_columns(engine, "building", ["id", "code"])),
+                ("grid", read_columns(engine, "grid", ["id", "code"])),
             )
         }
         if spec.name == "grids":

@@ -28,10 +28,10 @@ from sqlalchemy import Engine, select
 from gridmap import auth
 from gridmap.auth import mask_name
 from gridmap.db import transaction
-from gridmap.io.database import _lookup, _max_id, _update_rows
-from gridmap.io.layers import _COORD_FIELDS, Field, LayerSpec, _file_error, layer_spec
-from gridmap.io.parsing import _blank, _Collector, _parse_fields, _spreadsheet_geometry
-from gridmap.io.placing import _check_geometry, _describe_crs, _place_geometry, _street_extent
+from gridmap.io.database import max_id, read_columns, update_rows
+from gridmap.io.layers import COORD_FIELDS, Field, LayerSpec, file_error, layer_spec
+from gridmap.io.parsing import Collector, is_blank, parse_fields, spreadsheet_geometry
+from gridmap.io.placing import check_geometry, describe_crs, place_geometry, street_extent
 from gridmap.io.sources import SourceTable, read_source
 from gridmap.models import PartyCoverage, PlanStatus
 from gridmap.repository import insert_frame, read_table, table
@@ -46,7 +46,7 @@ def _norm(text: str) -> str:
 def import_fields(layer: str | LayerSpec, spreadsheet: bool) -> tuple[Field, ...]:
     """The fields a layer's columns can map to (plus lon/lat/WKT for spreadsheets)."""
     spec = layer if isinstance(layer, LayerSpec) else layer_spec(layer)
-    extra = _COORD_FIELDS if spreadsheet and spec.geometry else ()
+    extra = COORD_FIELDS if spreadsheet and spec.geometry else ()
     return spec.fields + extra
 
 
@@ -139,7 +139,7 @@ def _resolve_refs(
     by_field: Mapping[str, str],
     engine: Engine,
     plan: str | None,
-    out: _Collector,
+    out: Collector,
 ) -> pd.DataFrame:
     """Codes that point at other layers turned into ids, each layer read in one query."""
     refs = pd.DataFrame(index=values.index)
@@ -165,7 +165,7 @@ def _resolve_refs(
 
     names = {f.name for f in spec.fields}
     if "street_code" in names:
-        streets = _lookup(engine, "street", ["id", "code"])
+        streets = read_columns(engine, "street", ["id", "code"])
         if streets.empty:
             out.add(
                 None,
@@ -191,7 +191,7 @@ def _resolve_refs(
                 ("街道编码", "street code"),
             )
     if "community_code" in names:
-        com = _lookup(engine, "community", ["id", "code"])
+        com = read_columns(engine, "community", ["id", "code"])
         known = dict(zip(com["code"], com["id"], strict=True))
         if spec.name == "grids" and "community_code" not in by_field:
             # grid codes are street–community–grid: the community is the code's prefix
@@ -208,7 +208,7 @@ def _resolve_refs(
                     )
         refs["community_id"] = resolve("community_code", known, ("社区编码", "community code"))
     if spec.name == "grids":
-        plans = _lookup(engine, "grid_plan", ["id", "community_id", "name", "status"])
+        plans = read_columns(engine, "grid_plan", ["id", "community_id", "name", "status"])
         if plan is None:
             chosen = plans[plans["status"] == PlanStatus.active.value]
             what = ("没有生效的网格方案", "has no active grid plan")
@@ -242,14 +242,14 @@ def _resolve_refs(
             ).fetchall()
         refs["grid_id"] = resolve("grid_code", {c: i for i, c in rows}, ("网格编码", "grid code"))
     if "building_code" in names:
-        b = _lookup(engine, "building", ["id", "code"])
+        b = read_columns(engine, "building", ["id", "code"])
         refs["building_id"] = resolve(
             "building_code",
             dict(zip(b["code"], b["id"], strict=True)),
             ("楼栋编码", "building code"),
         )
     if "party_org" in names:
-        orgs = _lookup(engine, "party_org", ["id", "name"])
+        orgs = read_columns(engine, "party_org", ["id", "name"])
         counts = orgs["name"].value_counts()
         known = {n: i for n, i in zip(orgs["name"], orgs["id"], strict=True) if counts[n] == 1}
         for index, name in values["party_org"].items():
@@ -269,7 +269,7 @@ def _resolve_refs(
 
 
 def _member_key(name: Any, phone: Any) -> str:
-    return f"{name}|{'' if _blank(phone) else phone}"
+    return f"{name}|{'' if is_blank(phone) else phone}"
 
 
 def _rows_for_table(spec: LayerSpec, values: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
@@ -298,7 +298,7 @@ def _rows_for_table(spec: LayerSpec, values: pd.DataFrame, refs: pd.DataFrame) -
 
 
 def _comparable(value: Any) -> Any:
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
@@ -366,7 +366,7 @@ def prepare_import(
         Listing every problem (file, row or feature, field). Nothing is written.
     """
     spec = layer if isinstance(layer, LayerSpec) else layer_spec(layer)
-    out = _Collector(source)
+    out = Collector(source)
     spreadsheet = source.geometry is None
     if mapping is None:
         mapping = suggest_mapping(source, spec)
@@ -394,23 +394,23 @@ def prepare_import(
     out.raise_if_any()
 
     if source.frame.empty:
-        raise _file_error(source.name, "文件中没有数据行", "the file has no records")
-    values = _parse_fields(spec, source, mapping, out)
+        raise file_error(source.name, "文件中没有数据行", "the file has no records")
+    values = parse_fields(spec, source, mapping, out)
     index = source.frame.index
-    extent = _street_extent(engine) if spec.geometry else None
+    extent = street_extent(engine) if spec.geometry else None
     geoms = None
     source_crs: pyproj.CRS | str = pyproj.CRS.from_epsg(4326)
     swapped, repaired = False, []
     if spec.geometry:
         geoms = (
-            _spreadsheet_geometry(spec, source, mapping, out)
+            spreadsheet_geometry(spec, source, mapping, out)
             if spreadsheet
             else np.asarray(source.geometry, dtype=object)
         )
-        geoms, source_crs, swapped = _place_geometry(
+        geoms, source_crs, swapped = place_geometry(
             spec, geoms, index, source, crs, swap_latlon, extent, out
         )
-        geoms, repaired = _check_geometry(spec, geoms, index, fix_invalid, extent, out)
+        geoms, repaired = check_geometry(spec, geoms, index, fix_invalid, extent, out)
 
     by_field = {f: c for c, f in mapping.items()}
     # duplicates within the file
@@ -456,7 +456,7 @@ def prepare_import(
         unchanged=unchanged,
         repaired=repaired,
         swapped=swapped,
-        source_crs=_describe_crs(source_crs),
+        source_crs=describe_crs(source_crs),
         persons=persons,
     )
 
@@ -469,7 +469,7 @@ def _diff_against_database(
     keys: pd.Series,
     update: bool,
     by_field: Mapping[str, str],
-    out: _Collector,
+    out: Collector,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.DataFrame | None]:
     """Split rows into new, changed and unchanged against the database (one query per table)."""
     if spec.name == "members":
@@ -564,19 +564,19 @@ def apply_import(engine: Engine, plan: ImportPlan) -> dict[str, int]:
             persons = plan.persons
             new_people = persons[persons["id"].isna()].drop(columns=["id"])
             person_tbl, member_tbl = table("person"), table("member")
-            next_id = (conn.execute(select(_max_id(person_tbl))).scalar() or 0) + 1
+            next_id = (conn.execute(select(max_id(person_tbl))).scalar() or 0) + 1
             new_ids = list(range(next_id, next_id + len(new_people)))
             insert_frame(conn, "person", new_people.assign(id=new_ids, roles=""))
-            _update_rows(conn, "person", persons[persons["id"].notna()])
-            next_member = (conn.execute(select(_max_id(member_tbl))).scalar() or 0) + 1
+            update_rows(conn, "person", persons[persons["id"].notna()])
+            next_member = (conn.execute(select(max_id(member_tbl))).scalar() or 0) + 1
             added = plan.added.assign(
                 person_id=new_ids, id=range(next_member, next_member + len(plan.added))
             )
             insert_frame(conn, "member", added)
-            _update_rows(conn, "member", plan.changed)
+            update_rows(conn, "member", plan.changed)
         else:
             insert_frame(conn, spec.table, plan.added)
-            _update_rows(conn, spec.table, plan.changed)
+            update_rows(conn, spec.table, plan.changed)
     plan.written = True
     return {"added": len(plan.added), "changed": len(plan.changed), "unchanged": plan.unchanged}
 

@@ -85,7 +85,8 @@ class LayerSpec:
         return next(f for f in self.fields if f.name == name)
 
 
-_COORD_FIELDS = (
+#: The coordinate fields of a spreadsheet: lon/lat columns or one WKT column.
+COORD_FIELDS = (
     Field("lon", "经度", "coord", aliases=("经度", "lng", "long", "longitude", "x", "lon_gcj")),
     Field("lat", "纬度", "coord", aliases=("纬度", "latitude", "y")),
     Field("wkt", "几何(WKT)", "coord", aliases=("geometry", "geom", "几何", "shape", "坐标串")),
@@ -256,5 +257,6 @@ class ImportRejected(InputError):
         super().__init__("\n".join(lines))
 
 
-def _file_error(file: str, zh: str, en: str) -> ImportRejected:
+def file_error(file: str, zh: str, en: str) -> ImportRejected:
+    """An :class:`ImportRejected` with one problem of the whole file."""
     return ImportRejected(file, [Issue(zh, en)])

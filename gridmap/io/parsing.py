@@ -1,6 +1,6 @@
 """Cells parsed for import: typed field values and spreadsheet coordinates.
 
-Each problem goes to a :class:`_Collector`, which numbers rows as users count them and raises
+Each problem goes to a :class:`Collector`, which numbers rows as users count them and raises
 one :class:`~gridmap.io.layers.ImportRejected` listing them all.
 """
 
@@ -22,7 +22,7 @@ from gridmap.io.sources import SourceTable
 DMS_PATTERN = re.compile(r"\d+(\.\d+)?\s*[°度]\s*(\d+(\.\d+)?\s*['′分]?)?")
 
 
-class _Collector:
+class Collector:
     """Issues of one import, with the source's row numbering."""
 
     def __init__(self, source: SourceTable) -> None:
@@ -42,7 +42,8 @@ class _Collector:
             raise ImportRejected(self.source.name, ordered, self.source.unit)
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """True for a cell without a value: None, NaN, NaT, NA or only whitespace."""
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -102,8 +103,8 @@ def _parse_enum(value: Any, f: Field) -> str | None:
     )
 
 
-def _parse_fields(
-    spec: LayerSpec, source: SourceTable, mapping: Mapping[str, str], out: _Collector
+def parse_fields(
+    spec: LayerSpec, source: SourceTable, mapping: Mapping[str, str], out: Collector
 ) -> pd.DataFrame:
     """The mapped columns parsed into typed values; problems go to ``out``."""
     by_field = {fname: col for col, fname in mapping.items()}
@@ -123,7 +124,7 @@ def _parse_fields(
             continue
         parsed = []
         for index, raw in frame[col].items():
-            if _blank(raw):
+            if is_blank(raw):
                 if f.required:
                     out.add(index, col, f"{f.zh}不能为空", f"{f.name} must not be empty")
                 parsed.append(None)
@@ -133,7 +134,7 @@ def _parse_fields(
     return values
 
 
-def _parse_value(f: Field, raw: Any, index: Any, col: str, out: _Collector) -> Any:
+def _parse_value(f: Field, raw: Any, index: Any, col: str, out: Collector) -> Any:
     if f.kind == "int":
         number = _parse_int(raw)
         low, high = f.minimum, f.maximum
@@ -191,16 +192,17 @@ def _number(raw: Any) -> float | None:
         return None
 
 
-def _spreadsheet_geometry(
-    spec: LayerSpec, source: SourceTable, mapping: Mapping[str, str], out: _Collector
+def spreadsheet_geometry(
+    spec: LayerSpec, source: SourceTable, mapping: Mapping[str, str], out: Collector
 ) -> np.ndarray:
+    """Geometries from a spreadsheet's WKT or lon/lat columns; problems go to ``out``."""
     by_field = {fname: col for col, fname in mapping.items()}
     frame = source.frame
     geoms = np.full(len(frame), None, dtype=object)
     if "wkt" in by_field:
         col = by_field["wkt"]
         for i, (index, raw) in enumerate(frame[col].items()):
-            if _blank(raw):
+            if is_blank(raw):
                 out.add(index, col, "几何为空", "the geometry is empty")
                 continue
             try:
@@ -227,7 +229,7 @@ def _spreadsheet_geometry(
             for name in ("lon", "lat"):
                 col = by_field[name]
                 raw = frame.at[index, col]
-                if _blank(raw):
+                if is_blank(raw):
                     out.add(index, col, "坐标为空", "the coordinate is empty")
                     break
                 value = _number(raw)

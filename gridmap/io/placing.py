@@ -24,13 +24,14 @@ from gridmap.crs import (
     parse_crs,
     swap_xy,
 )
-from gridmap.io.layers import LayerSpec, _file_error
-from gridmap.io.parsing import _Collector
+from gridmap.io.layers import LayerSpec, file_error
+from gridmap.io.parsing import Collector
 from gridmap.io.sources import SourceTable
 from gridmap.repository import read_table
 
 
-def _street_extent(engine: Engine) -> shapely.Geometry | None:
+def street_extent(engine: Engine) -> shapely.Geometry | None:
+    """The union of the street polygons (else the communities'); None without any."""
     streets = read_table(engine, "street")
     geoms = [g for g in streets.geometry if g is not None and not g.is_empty]
     if not geoms:
@@ -39,14 +40,15 @@ def _street_extent(engine: Engine) -> shapely.Geometry | None:
     return shapely.union_all(geoms) if geoms else None
 
 
-def _describe_crs(source_crs: pyproj.CRS | str) -> str:
+def describe_crs(source_crs: pyproj.CRS | str) -> str:
+    """A CRS, or an offset system such as GCJ-02, named as users read it."""
     if isinstance(source_crs, str):
         return OFFSET_SYSTEMS.get(source_crs, source_crs)
     epsg = source_crs.to_epsg()
     return f"EPSG:{epsg} {source_crs.name}" if epsg else source_crs.name
 
 
-def _place_geometry(
+def place_geometry(
     spec: LayerSpec,
     geoms: np.ndarray,
     index: pd.Index,
@@ -54,7 +56,7 @@ def _place_geometry(
     crs: str | pyproj.CRS | None,
     swap: bool,
     extent: shapely.Geometry | None,
-    out: _Collector,
+    out: Collector,
 ) -> tuple[np.ndarray, pyproj.CRS | str, bool]:
     """Bring geometries to WGS 84: the CRS given, else the file's, else detected."""
     present = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
@@ -66,7 +68,7 @@ def _place_geometry(
         try:
             source_crs = parse_crs(crs)
         except ValueError as exc:
-            raise _file_error(source.name, str(exc), str(exc)) from exc
+            raise file_error(source.name, str(exc), str(exc)) from exc
     elif source.crs is not None:
         source_crs = source.crs
     elif (np.abs(x) <= 180).all() and (np.abs(y) <= 180).all():
@@ -127,13 +129,13 @@ def _place_geometry(
     return geoms, source_crs, swapped
 
 
-def _check_geometry(
+def check_geometry(
     spec: LayerSpec,
     geoms: np.ndarray,
     index: pd.Index,
     fix_invalid: bool,
     extent: shapely.Geometry | None,
-    out: _Collector,
+    out: Collector,
 ) -> tuple[np.ndarray, list[int]]:
     """Type, emptiness, validity and extent of each geometry; invalid ones repaired on request."""
     geoms = geoms.copy()

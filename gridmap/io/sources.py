@@ -26,7 +26,7 @@ import pandas as pd
 import pyproj
 
 from gridmap import settings
-from gridmap.io.layers import ImportRejected, Issue, _file_error
+from gridmap.io.layers import ImportRejected, Issue, file_error
 from gridmap.io.spreadsheets import unneutralise_formula
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def read_upload(name: str, data: bytes) -> SourceTable:
     shown = upload_name(name)
     if len(data) > settings.IMPORT_MAX_BYTES:
         limit = settings.IMPORT_MAX_BYTES / 2**20
-        raise _file_error(
+        raise file_error(
             shown,
             f"文件过大({len(data) / 2**20:.1f} MB,上限 {limit:.0f} MB);请按社区拆分后分批导入",
             f"file too large ({len(data) / 2**20:.1f} MB, the limit is {limit:.0f} MB); "
@@ -153,7 +153,7 @@ def read_source(path: str | Path, name: str | None = None) -> SourceTable:
     shown = name or path.name
     kind = SUFFIXES.get(Path(shown).suffix.lower()) or SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise _file_error(
+        raise file_error(
             shown,
             f"不支持的文件类型 {Path(shown).suffix or '(无扩展名)'};支持 GeoJSON、GeoPackage、"
             "Shapefile(zip 压缩包)、KML、CSV、XLSX",
@@ -161,13 +161,13 @@ def read_source(path: str | Path, name: str | None = None) -> SourceTable:
             "GeoPackage, zipped Shapefile, KML, CSV or XLSX (save .xls files as .xlsx)",
         )
     if not path.is_file():
-        raise _file_error(shown, "文件不存在", "file not found")
+        raise file_error(shown, "文件不存在", "file not found")
     size = path.stat().st_size
     if size == 0:
-        raise _file_error(shown, "文件是空的(0 字节)", "the file is empty (0 bytes)")
+        raise file_error(shown, "文件是空的(0 字节)", "the file is empty (0 bytes)")
     if size > settings.IMPORT_MAX_BYTES:
         limit = settings.IMPORT_MAX_BYTES / 2**20
-        raise _file_error(
+        raise file_error(
             shown,
             f"文件过大({size / 2**20:.1f} MB,上限 {limit:.0f} MB);请按社区拆分后分批导入",
             f"file too large ({size / 2**20:.1f} MB, the limit is {limit:.0f} MB); "
@@ -218,7 +218,7 @@ def _pyogrio_read(path: str | Path, shown: str, what: str, **kwargs: Any) -> gpd
             return pyogrio.read_dataframe(path, **kwargs)
     except Exception as exc:  # GDAL's errors are many and untyped; all mean "unreadable"
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise _file_error(
+        raise file_error(
             shown, f"无法读取为 {what}(文件损坏或不是该格式)", f"cannot read it as {what}: {reason}"
         ) from exc
 
@@ -226,7 +226,7 @@ def _pyogrio_read(path: str | Path, shown: str, what: str, **kwargs: Any) -> gpd
 def _read_geojson(path: Path, shown: str) -> SourceTable:
     raw = path.read_bytes()
     if _sniff_binary(raw[:4096]):
-        raise _file_error(
+        raise file_error(
             shown,
             "文件内容是二进制数据,不是 GeoJSON 文本",
             "the file holds binary data, not GeoJSON text",
@@ -234,7 +234,7 @@ def _read_geojson(path: Path, shown: str) -> SourceTable:
     text = raw.decode("utf-8-sig", errors="replace")
     stripped = text.lstrip()
     if stripped.startswith("<"):
-        raise _file_error(
+        raise file_error(
             shown,
             "文件内容是 HTML/XML(可能是下载时得到的网页),不是 GeoJSON",
             "the file holds HTML/XML (perhaps a web page saved by mistake), not GeoJSON",
@@ -242,7 +242,7 @@ def _read_geojson(path: Path, shown: str) -> SourceTable:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _file_error(
+        raise file_error(
             shown,
             f"JSON 语法错误(第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg}),文件可能不完整",
             f"JSON syntax error at line {exc.lineno} column {exc.colno} ({exc.msg}); "
@@ -250,13 +250,13 @@ def _read_geojson(path: Path, shown: str) -> SourceTable:
         ) from exc
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
-        raise _file_error(
+        raise file_error(
             shown,
             f"不是 GeoJSON 要素集合(type 为 {found!r})",
             f"not a GeoJSON FeatureCollection (its type is {found!r})",
         )
     if doc["type"] == "FeatureCollection" and not doc.get("features"):
-        raise _file_error(shown, "文件中没有要素", "the file has no features")
+        raise file_error(shown, "文件中没有要素", "the file has no features")
     gdf = _pyogrio_read(path, shown, "GeoJSON")
     return _vector_table(gdf, "geojson", shown, "UTF-8")
 
@@ -266,18 +266,18 @@ def _read_gpkg(path: Path, shown: str) -> SourceTable:
 
     with path.open("rb") as fh:
         if fh.read(16) != b"SQLite format 3\x00":
-            raise _file_error(
+            raise file_error(
                 shown, "不是有效的 GeoPackage 文件", "not a GeoPackage (not an SQLite file)"
             )
     try:
         listed = [(str(n), g) for n, g in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise _file_error(shown, "GeoPackage 已损坏", f"damaged GeoPackage: {exc}") from exc
+        raise file_error(shown, "GeoPackage 已损坏", f"damaged GeoPackage: {exc}") from exc
     layers = [n for n, _ in listed]
     if not layers:
-        raise _file_error(shown, "GeoPackage 中没有图层", "the GeoPackage has no layer")
+        raise file_error(shown, "GeoPackage 中没有图层", "the GeoPackage has no layer")
     if len(layers) > 1:
-        raise _file_error(
+        raise file_error(
             shown,
             f"GeoPackage 含多个图层({', '.join(layers)}),请每次导入一个",
             f"the GeoPackage holds several layers ({', '.join(layers)}); export one per file",
@@ -304,7 +304,7 @@ def _shapefile_encoding(shp: Path, shown: str) -> str:
             try:
                 encoding = __import__("codecs").lookup(declared).name
             except LookupError as exc:
-                raise _file_error(
+                raise file_error(
                     shown,
                     f".cpg 声明了未知的编码 {declared!r}",
                     f"the .cpg declares an unknown encoding {declared!r}",
@@ -336,7 +336,7 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise _file_error(
+        raise file_error(
             shown,
             "zip 压缩包已损坏或不完整(下载中断?)",
             "the zip file is damaged or truncated (an interrupted download?)",
@@ -349,7 +349,7 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
         ]
         total = sum(m.file_size for m in members)
         if total > settings.IMPORT_MAX_BYTES:
-            raise _file_error(
+            raise file_error(
                 shown,
                 f"解压后过大({total / 2**20:.1f} MB)",
                 f"too large once unzipped ({total / 2**20:.1f} MB)",
@@ -357,14 +357,14 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
         shps = [m for m in members if m.filename.lower().endswith(".shp")]
         if not shps:
             names = ", ".join(m.filename for m in members[:8]) or "(空 / empty)"
-            raise _file_error(
+            raise file_error(
                 shown,
                 f"压缩包中没有 .shp 文件(内容:{names})",
                 f"no .shp file in the zip (it holds: {names})",
             )
         if len(shps) > 1:
             names = ", ".join(m.filename for m in shps)
-            raise _file_error(
+            raise file_error(
                 shown,
                 f"压缩包中有多个 Shapefile({names}),请每次导入一个",
                 f"the zip holds several shapefiles ({names}); zip one per file",
@@ -376,7 +376,7 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
                 target = Path(tmp) / (stem + Path(member.filename).suffix.lower())
                 target.write_bytes(archive.read(member))
         except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
-            raise _file_error(
+            raise file_error(
                 shown,
                 "zip 压缩包已损坏或不完整(下载中断?)",
                 f"the zip file is damaged or truncated: {exc}",
@@ -387,7 +387,7 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
 def _read_shp(shp: Path, shown: str) -> SourceTable:
     for suffix in (".dbf", ".shx"):
         if not _sidecar(shp, suffix).exists():
-            raise _file_error(
+            raise file_error(
                 shown,
                 f"Shapefile 缺少 {suffix} 文件(请把同名的 .shp .shx .dbf .prj .cpg 一起压缩)",
                 f"the shapefile lacks its {suffix} file (zip .shp, .shx, .dbf, .prj and .cpg "
@@ -404,19 +404,19 @@ def _read_kml(path: Path, shown: str) -> SourceTable:
     if path.suffix.lower() == ".kml" or Path(shown).suffix.lower() == ".kml":
         head = path.read_bytes()[:4096]
         if _sniff_binary(head) or (b"<kml" not in head.lower() and b"<?xml" not in head.lower()):
-            raise _file_error(shown, "不是 KML 文件(没有 <kml> 标记)", "not a KML file (no <kml>)")
+            raise file_error(shown, "不是 KML 文件(没有 <kml> 标记)", "not a KML file (no <kml>)")
     driver = "LIBKML" if "LIBKML" in pyogrio.list_drivers() else "KML"
     try:
         layers = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise _file_error(shown, "无法读取 KML", f"cannot read the KML: {exc}") from exc
+        raise file_error(shown, "无法读取 KML", f"cannot read the KML: {exc}") from exc
     frames = []
     for layer in layers:
         gdf = _pyogrio_read(path, shown, "KML", layer=layer)
         if len(gdf):
             frames.append(gdf)
     if not frames:
-        raise _file_error(shown, "KML 中没有地标", "the KML holds no placemarks")
+        raise file_error(shown, "KML 中没有地标", "the KML holds no placemarks")
     gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
     keep = [c for c in gdf.columns if c == gdf.geometry.name or gdf[c].notna().any()]
     log.debug("KML read with the %s driver", driver)
@@ -431,7 +431,7 @@ def _decode_text(raw: bytes, shown: str) -> tuple[str, str]:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _strict(raw, "utf-16", shown), "UTF-16"
     if _sniff_binary(raw[:4096]):
-        raise _file_error(
+        raise file_error(
             shown, "文件内容是二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text"
         )
     try:
@@ -477,9 +477,9 @@ def _strict(raw: bytes, encoding: str, shown: str) -> str:
 def _read_csv(path: Path, shown: str) -> SourceTable:
     text, encoding = _decode_text(path.read_bytes(), shown)
     if not text.strip():
-        raise _file_error(shown, "文件没有内容", "the file has no content")
+        raise file_error(shown, "文件没有内容", "the file has no content")
     if text.lstrip().lower().startswith(("<!doctype", "<html", "<?xml")):
-        raise _file_error(
+        raise file_error(
             shown,
             "文件内容是 HTML/XML(可能是下载时得到的网页),不是 CSV",
             "the file holds HTML/XML (perhaps a web page saved by mistake), not CSV",
@@ -513,16 +513,16 @@ def _read_csv(path: Path, shown: str) -> SourceTable:
 def _check_header(header: list[Any], shown: str) -> None:
     names = [str(h).strip() if h is not None else "" for h in header]
     if not any(names):
-        raise _file_error(shown, "第 1 行(表头)是空的", "row 1 (the header) is empty")
+        raise file_error(shown, "第 1 行(表头)是空的", "row 1 (the header) is empty")
     blank = [i + 1 for i, n in enumerate(names) if not n]
     if blank:
-        raise _file_error(
+        raise file_error(
             shown, f"表头第 {blank[0]} 列没有列名", f"header column {blank[0]} has no name"
         )
     seen: set[str] = set()
     for n in names:
         if n in seen:
-            raise _file_error(shown, f"表头中列名 {n!r} 重复", f"column {n!r} appears twice")
+            raise file_error(shown, f"表头中列名 {n!r} 重复", f"column {n!r} appears twice")
         seen.add(n)
 
 
@@ -530,7 +530,7 @@ def _read_xlsx(path: Path, shown: str) -> SourceTable:
     from openpyxl import load_workbook
 
     if not zipfile.is_zipfile(path):
-        raise _file_error(
+        raise file_error(
             shown,
             "不是有效的 XLSX 文件(已损坏,或是改了扩展名的 .xls/CSV)",
             "not a valid XLSX workbook (damaged, or an .xls/CSV renamed)",
@@ -538,7 +538,7 @@ def _read_xlsx(path: Path, shown: str) -> SourceTable:
     try:
         book = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:
-        raise _file_error(
+        raise file_error(
             shown, "XLSX 文件已损坏,无法打开", f"the XLSX workbook is damaged: {exc}"
         ) from exc
     try:
@@ -548,7 +548,7 @@ def _read_xlsx(path: Path, shown: str) -> SourceTable:
         book.close()
     rows = [r for r in rows if any(c.value not in (None, "") for c in r)]
     if not rows:
-        raise _file_error(shown, "工作表是空的", "the worksheet is empty")
+        raise file_error(shown, "工作表是空的", "the worksheet is empty")
     header = [c.value for c in rows[0]]
     while header and header[-1] in (None, ""):
         header.pop()

@@ -14,8 +14,12 @@ from test_app import APP
 from gridmap import settings
 from gridmap.db import open_database
 from gridmap.demo import DEMO_DEFECTS
-from gridmap.organisation import load_organisation, street_advice
-from gridmap.orgform import lost_contact_members, lost_contact_summary
+from gridmap.organisation import (
+    load_organisation,
+    lost_contact_members,
+    lost_contact_summary,
+    street_advice,
+)
 from gridmap.repository import read_table
 
 PAGE = "pages/organisation.py"

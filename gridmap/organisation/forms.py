@@ -1,8 +1,8 @@
 """Organisation-form advice (党组织设置) and the lost-contact / floating member list.
 
 Pure analysis: takes the frames :mod:`gridmap.repository` and
-:func:`gridmap.organisation.load_organisation` load and returns DataFrames; never touches the
-database or the UI.
+:func:`~gridmap.organisation.reading.load_organisation` load and returns DataFrames; never
+touches the database or the UI.
 
 The rule (DESIGN.md §2, thresholds in :mod:`gridmap.settings`)
     A unit (a community or a grid) with at least ``BRANCH_MIN_MEMBERS`` (3) members may form
@@ -32,12 +32,15 @@ import pandas as pd
 import shapely
 
 from gridmap import settings
-from gridmap.coverage import _check_frame
 from gridmap.crs import metric_crs
+from gridmap.errors import InputError
+from gridmap.organisation.reading import org_tree
+from gridmap.validation import require_frame
 
 __all__ = [
     "ADVICE_COLUMNS",
     "FORM_LABELS",
+    "LOST_COLUMNS",
     "STATUS_LABELS",
     "OrgFormAdvice",
     "joint_partners",
@@ -97,6 +100,8 @@ ADVICE_COLUMNS: tuple[str, ...] = (
     "advice_en",
 )
 _BRANCH_LIKE = ("branch", "joint_branch", "general_branch")
+#: shapely type ids of Polygon (3) and MultiPolygon (6).
+_POLYGON_TYPE_IDS = (3, 6)
 
 
 def required_form(members: Sequence[int] | np.ndarray | pd.Series) -> np.ndarray:
@@ -347,12 +352,11 @@ def organisation_advice(
     InputError
         A frame lacking a column, with duplicate ids, or a layer without geometry or CRS.
     """
-    _check_frame(communities, "communities", ("id", "code", "name"), ("Polygon", "MultiPolygon"))
-    _check_frame(grids, "grids", ("id", "code", "community_id", "party_org_id"),
-                 ("Polygon", "MultiPolygon"))  # fmt: skip
-    _check_frame(buildings, "buildings", ("id", "community_id", "grid_id"), None)
-    _check_frame(orgs, "orgs", ("id", "parent_id", "kind", "name", "community_id", "grid_id"), None)
-    _check_frame(members, "members", ("id", "party_org_id", "building_id", "category"), None)
+    _check_input(communities, "communities", ("id", "code", "name"), polygons=True)
+    _check_input(grids, "grids", ("id", "code", "community_id", "party_org_id"), polygons=True)
+    _check_input(buildings, "buildings", ("id", "community_id", "grid_id"))
+    _check_input(orgs, "orgs", ("id", "parent_id", "kind", "name", "community_id", "grid_id"))
+    _check_input(members, "members", ("id", "party_org_id", "building_id", "category"))
 
     org_by_id = orgs.set_index("id")
     bld = buildings.set_index("id")
@@ -490,14 +494,31 @@ def organisation_advice(
     return OrgFormAdvice(table=table, summary=summary)
 
 
+def _check_input(
+    frame: pd.DataFrame, name: str, columns: Sequence[str], polygons: bool = False
+) -> None:
+    """:func:`gridmap.validation.require_frame`, then unique ids and (a layer) polygons."""
+    require_frame(frame, name, columns, geo=polygons)
+    dupes = frame.loc[frame["id"].duplicated(), "id"].unique()[:5].tolist()
+    if dupes:
+        raise InputError(f"编号重复 / {name} has duplicate ids: {dupes}")
+    if not polygons:
+        return
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    wrong = shapely.is_empty(geoms) | ~np.isin(shapely.get_type_id(geoms), _POLYGON_TYPE_IDS)
+    if wrong.any():
+        shown = ", ".join(str(c) for c in frame.loc[wrong, "code"].head(5))
+        raise InputError(
+            f"缺少面图形 / {name} must hold Polygon or MultiPolygon geometries, but {shown} do not"
+        )
+
+
 def _empty_advice() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in ADVICE_COLUMNS if c not in ("advice", "advice_en")})
 
 
 def _org_member_totals(orgs: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
     """Members whose relation sits in each organisation or anywhere under it."""
-    from gridmap.organisation import org_tree
-
     tree = org_tree(orgs, members)
     return tree.set_index("id")["members_total"]
 

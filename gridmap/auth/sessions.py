@@ -1,0 +1,90 @@
+"""Login sessions: a random token per login, with idle and absolute expiry.
+
+:class:`SessionStore` keeps the logged-in sessions of this server process by token (idle
+expiry ``settings.SESSION_IDLE_MINUTES``, absolute ``settings.SESSION_MAX_HOURS``); logout ends
+the token, so a copied token cannot be reused. :data:`SESSIONS` is the app's one store;
+:class:`SessionExpired` is raised for a token that is unknown, ended or expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from gridmap import settings
+from gridmap.auth.roles import Principal
+from gridmap.errors import PermissionDenied
+
+
+def current_time() -> dt.datetime:
+    """The local time now, to the second (session and audit timestamps)."""
+    return dt.datetime.now().replace(microsecond=0)
+
+
+@dataclass
+class _Session:
+    principal: Principal
+    started: dt.datetime
+    last_seen: dt.datetime
+
+
+class SessionExpired(PermissionDenied):
+    """The session is unknown, ended by logout, or expired: log in again."""
+
+
+@dataclass
+class SessionStore:
+    """Logged-in sessions of this server process, by random token.
+
+    A token lives until logout (:meth:`end`), ``idle_minutes`` without use, or ``max_hours``
+    after login, whichever comes first. Only the token travels to the browser session; an
+    ended token is forgotten, so presenting it again is refused.
+    """
+
+    idle_minutes: float = field(default_factory=lambda: settings.SESSION_IDLE_MINUTES)
+    max_hours: float = field(default_factory=lambda: settings.SESSION_MAX_HOURS)
+    _sessions: dict[str, _Session] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, principal: Principal, now: dt.datetime | None = None) -> str:
+        now = now or current_time()
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[token] = _Session(principal, now, now)
+        return token
+
+    def get(self, token: str | None, now: dt.datetime | None = None) -> Principal:
+        """The principal of a live session (and mark it used); SessionExpired otherwise."""
+        now = now or current_time()
+        with self._lock:
+            found = None
+            for known, session in self._sessions.items():
+                if token and hmac.compare_digest(known, str(token)):
+                    found = (known, session)
+            if found is None:
+                raise SessionExpired("请登录 / please log in")
+            known, session = found
+            idle = now - session.last_seen > dt.timedelta(minutes=self.idle_minutes)
+            old = now - session.started > dt.timedelta(hours=self.max_hours)
+            if idle or old:
+                del self._sessions[known]
+                raise SessionExpired("登录已过期,请重新登录 / the session expired: log in again")
+            session.last_seen = now
+            return session.principal
+
+    def end(self, token: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(str(token), None)
+
+    def end_user(self, user_id: int) -> None:
+        """End every session of a user (disabled, or password reset)."""
+        with self._lock:
+            for token in [t for t, s in self._sessions.items() if s.principal.user_id == user_id]:
+                del self._sessions[token]
+
+
+#: The app's sessions (one server process).
+SESSIONS = SessionStore()

@@ -1,0 +1,155 @@
+"""``gridmap requests``: residents' requests (诉求) — 12345 hotline import, Open311 export and
+handling statistics per grid or member.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gridmap.cli.common import PROBLEMS_FOUND_EXIT, db_option, json_text, reports_errors
+from gridmap.cli.root import main
+
+
+@main.group("requests")
+def requests_group() -> None:
+    """Residents' requests (诉求): 12345 hotline import, Open311 export, handling statistics."""
+
+
+def _parse_now(now: str | None) -> Any:
+    """--now as a datetime (local time), else the clock (never before the latest event)."""
+    import datetime as dt
+
+    from gridmap.errors import InputError
+    from gridmap.requests import clock
+
+    if now is None:
+        return clock()
+    try:
+        return dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise InputError(
+            f"无法识别的时间 / cannot read --now {now!r}: use e.g. 2026-10-31T08:00"
+        ) from None
+
+
+@requests_group.command("import")
+@db_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--crs",
+    type=click.Choice(["wgs84", "gcj02"]),
+    default="wgs84",
+    show_default=True,
+    help="Coordinates of the file: WGS 84, or GCJ-02 (高德/腾讯) converted on import.",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Column of a field when the header is not recognised, e.g. --map external_id=单号 "
+    "(fields: external_id, received_at, category, description, reporter, address, lon, lat).",
+)
+@click.option("--strict", is_flag=True, help="Write nothing when any row is rejected.")
+@click.option("--dry-run", is_flag=True, help="Check and list the rows, write nothing.")
+@reports_errors
+def requests_import(
+    db_url: str | None,
+    file: Path,
+    crs: str,
+    mappings: tuple[str, ...],
+    strict: bool,
+    dry_run: bool,
+) -> None:
+    """Import a 12345 hotline export (CSV in UTF-8/UTF-8 BOM/GBK, or XLSX).
+
+    Rows are placed by coordinates or by an address matched to a building name; rows that
+    cannot be placed are listed with the reason; work orders already imported are skipped, so
+    importing the same file twice adds nothing. Exits 1 when any row was rejected.
+    """
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.requests import guess_mapping, import_hotline, preview_hotline, read_hotline
+
+    engine = open_database(db_url)
+    mapping = None
+    if mappings:
+        mapping = guess_mapping(read_hotline(file).columns)
+        for item in mappings:
+            key, sep, column = item.partition("=")
+            if not sep:
+                raise InputError(f"--map 需要 FIELD=COLUMN / --map needs FIELD=COLUMN: {item!r}")
+            mapping[key.strip()] = column.strip()
+    if dry_run:
+        result = preview_hotline(engine, read_hotline(file), mapping, crs)
+    else:
+        result = import_hotline(engine, file, mapping=mapping, crs=crs, strict=strict)
+    click.echo(("(试运行 / dry run) " if dry_run else "") + result.summary())
+    for row in result.rejected.itertuples():
+        click.echo(f"  第 {row.row} 行 / row {row.row} [{row.external_id}]: {row.reason}")
+    sys.exit(PROBLEMS_FOUND_EXIT if len(result.rejected) else 0)
+
+
+@requests_group.command("open311")
+@db_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--services",
+    "services_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the service list (GET services.json) to this file.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["all", "open", "closed"]),
+    default="all",
+    show_default=True,
+)
+@reports_errors
+def requests_open311(db_url: str | None, out: Path, services_out: Path | None, status: str) -> None:
+    """Export requests as Open311 GeoReport v2 JSON (the body of GET requests.json)."""
+    from gridmap.db import open_database
+    from gridmap.requests import CLOSED_STATUSES, OPEN_STATUSES, export_open311
+
+    statuses = {"all": None, "open": OPEN_STATUSES, "closed": CLOSED_STATUSES}[status]
+    payload = export_open311(open_database(db_url), statuses)
+    out.write_text(json_text(payload["requests"], indent=1), "utf-8")
+    click.echo(f"已导出 {len(payload['requests'])} 条诉求 / requests written to {out}")
+    if services_out is not None:
+        services_out.write_text(json_text(payload["services"], indent=1), "utf-8")
+        click.echo(f"已导出 {len(payload['services'])} 类服务 / services written to {services_out}")
+
+
+@requests_group.command("stats")
+@db_option
+@click.option("--by", type=click.Choice(["grid", "member"]), default="grid", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (default: standard output).")  # fmt: skip
+@click.option("--now", default=None, metavar="ISO", help="Count overdue as of this time.")
+@reports_errors
+def requests_stats(
+    db_url: str | None, by: str, fmt: str, out: Path | None, now: str | None
+) -> None:
+    """Per grid or per member: requests handled, median time to resolve, overdue, average
+    rating and member points (for the periodic appraisal). Member names are masked."""
+    from gridmap.db import open_database
+    from gridmap.requests import localise_stats, stats_for
+
+    stats = stats_for(open_database(db_url), _parse_now(now), by=by)
+    if fmt == "json":
+        data = (json_text(stats.to_dict("records"), indent=1) + "\n").encode("utf-8")
+    else:
+        data = localise_stats(stats).to_csv(index=False).encode("utf-8-sig")
+    if out is None:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+    else:
+        out.write_bytes(data)
+        click.echo(f"已导出 {len(stats)} 行 / {len(stats)} rows written to {out}", err=True)

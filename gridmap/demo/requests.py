@@ -1,0 +1,390 @@
+"""The demo's 3,000 residents' requests (诉求) and their 收、办、评 event history.
+
+:func:`draw_requests` draws where each request comes from (a building or a street location,
+with a hotspot of one category in one compound), its category, source and receipt time over the
+12 months before :data:`gridmap.settings.DEMO_REFERENCE_DATE`, the times of its steps (assigned,
+escalated, resolved, evaluated or rejected, within the category's SLA), its assignee (grid
+worker, member, department or street) and the actor of each step, and returns the ``request``
+and ``request_event`` frames. :func:`request_extras` adds, from its own generator, the decision
+level of handled requests and the 12345 work order numbers of hotline requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap import settings
+from gridmap.demo.buildings import assign_to_grids
+from gridmap.demo.frames import geoframe, nullable_ints
+from gridmap.demo.layout import (
+    COMMUNITY_NAMES,
+    HOTSPOT_CATEGORY,
+    HOTSPOT_CELL,
+    STREET_CODE,
+    STREET_NAME,
+    to_lonlat,
+)
+from gridmap.demo.names import mask_name, person_names, pick_one
+from gridmap.demo.state import Demo, grid_index
+from gridmap.models import AssigneeKind, RequestSource, RequestStatus
+
+_REQUEST_CATEGORY_P = {
+    "环境卫生": 0.16,
+    "物业管理": 0.15,
+    "市政设施": 0.12,
+    "停车管理": 0.09,
+    "噪音扰民": 0.08,
+    "邻里纠纷": 0.08,
+    "治安安全": 0.05,
+    "养老助残": 0.08,
+    "供水供暖": 0.08,
+    "政策咨询": 0.11,
+}
+_OUTDOOR_CATEGORIES = ("环境卫生", "市政设施", "停车管理")
+_DESCRIPTIONS = {
+    "环境卫生": ("{p}垃圾清运不及时，有异味", "{p}楼道堆放杂物，需清理", "{p}绿化带内垃圾较多"),
+    "物业管理": ("{p}电梯经常故障", "{p}物业服务不到位，门禁损坏", "{p}楼顶漏水，物业未处理"),
+    "市政设施": ("{p}路灯不亮", "{p}道路破损，雨天积水", "{p}下水道井盖松动"),
+    "停车管理": ("{p}车辆乱停乱放，堵塞消防通道", "{p}停车位不足，占道停车", "{p}电动车充电难"),
+    "噪音扰民": ("{p}夜间广场舞噪音大", "{p}装修噪音扰民", "{p}商铺音响声音过大"),
+    "邻里纠纷": ("{p}楼上漏水引发纠纷", "{p}邻居占用公共区域", "{p}宠物扰邻"),
+    "治安安全": (
+        "{p}单元门禁失灵，存在安全隐患",
+        "{p}楼道电动车充电有火灾隐患",
+        "{p}夜间有可疑人员",
+    ),
+    "养老助残": ("{p}独居老人需要上门探访", "{p}残疾人申请帮扶", "{p}高龄老人助餐需求"),
+    "供水供暖": ("{p}停水未提前通知", "{p}水压不足", "{p}燃气管道有异味"),
+    "政策咨询": ("{p}咨询医保缴费政策", "{p}咨询低保申请条件", "{p}咨询老旧小区改造政策"),
+}
+_REJECT_REASONS = (
+    "不属于受理范围，已告知诉求人向相关部门反映",
+    "重复诉求，已合并办理",
+    "诉求内容不明确，多次联系诉求人未果",
+    "属司法程序事项，已引导通过法律途径解决",
+)
+_RECEIVED_NOTE = {
+    "inspection": "网格员巡查发现",
+    "visit": "入户走访收集",
+    "report": "居民上报",
+    "hotline": "12345热线转办",
+}
+_RATING_NOTES = {
+    1: ("问题没有解决", "处理太慢"),
+    2: ("处理不及时", "只解决了一部分"),
+    3: ("基本解决", "还可以"),
+    4: ("处理及时", "比较满意"),
+    5: ("非常满意，网格员很负责", "当天就解决了，点赞", "态度很好，办事高效"),
+}
+_SOURCE_P = {
+    RequestSource.inspection: 0.20,
+    RequestSource.visit: 0.20,
+    RequestSource.report: 0.35,
+    RequestSource.hotline: 0.25,
+}
+_N_REQUESTS = 3000
+
+
+def _request_places(demo: Demo) -> dict[str, np.ndarray]:
+    """Where and what: building or street location, category, source, receipt time."""
+    rng = demo.rng
+    n_hot = int(rng.integers(280, 321))
+    n_base = _N_REQUESTS - n_hot
+    b_all = demo.buildings
+    hot_grid = grid_index(demo, HOTSPOT_CELL)
+    hot_compound = next(b["compound"] for b in b_all if b["grid"] == hot_grid)
+    hot_idx = np.array([i for i, b in enumerate(b_all) if b["compound"] == hot_compound])
+    weight = np.array([b["households"] + 8.0 for b in b_all])
+
+    outdoor = rng.random(n_base) < 0.15
+    building = np.where(outdoor, -1, rng.choice(len(b_all), size=n_base, p=weight / weight.sum()))
+    building = np.concatenate([building, rng.choice(hot_idx, size=n_hot)])
+    cats = list(_REQUEST_CATEGORY_P)
+    p_cat = np.array(list(_REQUEST_CATEGORY_P.values()))
+    category = np.array(cats, dtype=object)[rng.choice(len(cats), size=n_base, p=p_cat)]
+    outdoor_cat = np.array(_OUTDOOR_CATEGORIES, dtype=object)[rng.integers(0, 3, n_base)]
+    category = np.concatenate(
+        [np.where(outdoor, outdoor_cat, category), [HOTSPOT_CATEGORY] * n_hot]
+    )
+    sources = [s.value for s in _SOURCE_P]
+    source = np.concatenate(
+        [
+            np.array(sources, dtype=object)[rng.choice(4, size=n_base, p=list(_SOURCE_P.values()))],
+            np.array(sources, dtype=object)[rng.choice(4, size=n_hot, p=[0.1, 0.1, 0.45, 0.35])],
+        ]
+    )
+    day = np.concatenate(
+        [rng.integers(0, 365, n_base), 365 - np.ceil(180 * rng.random(n_hot) ** 0.7).astype(int)]
+    )
+    hour = np.clip(rng.normal(13.5, 3.6, _N_REQUESTS), 7, 22.9)
+    received = day * 1440 + (hour * 60).astype(int)
+    # a point: inside the building, or anywhere in a random block for street-level requests
+    u, v = rng.random(_N_REQUESTS), rng.random(_N_REQUESTS)
+    cell_of = rng.integers(0, len(demo.cells), _N_REQUESTS)
+    xy = np.empty((_N_REQUESTS, 2))
+    for r in range(_N_REQUESTS):
+        if building[r] >= 0:
+            b = b_all[building[r]]
+            u0, u1, v0, v1 = b["uv"]
+            xy[r] = b["cell"].at(
+                u0 + (0.15 + 0.7 * u[r]) * (u1 - u0), v0 + (0.15 + 0.7 * v[r]) * (v1 - v0)
+            )
+        else:
+            xy[r] = demo.cells[cell_of[r]].at(0.02 + 0.96 * u[r], 0.02 + 0.96 * v[r])
+    order = np.argsort(received, kind="stable")
+    return {
+        "building": building[order],
+        "category": category[order],
+        "source": source[order],
+        "received": received[order],
+        "xy": xy[order],
+    }
+
+
+def _timeline(rng: np.random.Generator, received: np.ndarray, sla: np.ndarray) -> dict:
+    """Minutes (from the start of the year of requests) of each step; ``inf`` if never."""
+    n = len(received)
+    now = 365 * 1440
+    inf = np.inf
+    rejected = rng.random(n) < 0.025
+    t_reject = np.where(rejected, received + 30 + rng.exponential(300, n).astype(int), inf)
+    delay = 10 + rng.lognormal(np.log(90), 0.8, n)
+    backlog = (received > now - 7 * 1440) & (rng.random(n) < 0.3)
+    delay += np.where(backlog, rng.uniform(2, 8, n) * 1440, 0)
+    t_assign = np.where(rejected, inf, np.round(received + delay))
+    escalate = ~rejected & (rng.random(n) < 0.07)
+    stuck = ~rejected & (rng.random(n) < 0.02)
+    escalate |= stuck & (rng.random(n) < 0.5)
+    t_escalate = np.where(escalate, np.round(t_assign + rng.uniform(6, 48, n) * 60), inf)
+    start = np.where(escalate, t_escalate, t_assign)
+    work = np.maximum(30, rng.lognormal(np.log(0.45), 0.55, n) * sla * 60)
+    work += np.where(stuck, rng.uniform(20, 150, n) * 1440, 0)
+    t_resolve = np.where(rejected, inf, np.round(start + work))
+    evaluates = ~rejected & (rng.random(n) < 0.9)
+    t_evaluate = np.where(
+        evaluates, np.round(t_resolve + 60 + rng.lognormal(np.log(1200), 0.9, n)), inf
+    )
+    steps = {
+        "received": received.astype(float),
+        "assigned": t_assign,
+        "escalated": t_escalate,
+        "resolved": t_resolve,
+        "evaluated": t_evaluate,
+        "rejected": t_reject,
+    }
+    return {k: np.where(t < now, t, inf) for k, t in steps.items()}
+
+
+def _status(steps: dict[str, np.ndarray]) -> np.ndarray:
+    status = np.full(len(steps["received"]), RequestStatus.received.value, dtype=object)
+    for name in ("assigned", "escalated", "resolved", "evaluated", "rejected"):
+        status = np.where(np.isfinite(steps[name]), name, status)
+    return status
+
+
+def _minutes_to_datetime(minutes: np.ndarray) -> pd.Series:
+    start = np.datetime64(settings.DEMO_REFERENCE_DATE - dt.timedelta(days=365), "m")
+    finite = np.isfinite(minutes)
+    values = np.full(len(minutes), np.datetime64("NaT"), dtype="datetime64[m]")
+    values[finite] = start + minutes[finite].astype("int64").astype("timedelta64[m]")
+    return pd.Series(values.astype("datetime64[s]"))
+
+
+def draw_requests(demo: Demo) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """3,000 requests with their events."""
+    rng = demo.rng
+    place = _request_places(demo)
+    n = len(place["received"])
+    sla = np.array(
+        [settings.REQUEST_SLA_HOURS.get(c, settings.DEFAULT_SLA_HOURS) for c in place["category"]],
+        dtype=float,
+    )
+    steps = _timeline(rng, place["received"], sla)
+    status = _status(steps)
+    grid_polys = demo.grid_metric
+    points_metric = shapely.points(place["xy"])
+    grid, _ = assign_to_grids(points_metric, grid_polys)
+    building = place["building"]
+    kind, assignee, actors = _assignees(demo, grid, steps, rng)
+    rating = np.where(
+        status == "evaluated", rng.choice(5, size=n, p=[0.03, 0.04, 0.1, 0.28, 0.55]) + 1, 0
+    )
+    note = [
+        str(pick_one(rng, _RATING_NOTES[int(r)])) if r and rng.random() < 0.4 else None
+        for r in rating
+    ]
+    reporters = [mask_name(s) for s in person_names(rng, n)]
+    where = [_place_name(demo, int(b), int(g)) for b, g in zip(building, grid, strict=True)]
+    description = [
+        str(pick_one(rng, _DESCRIPTIONS[c])).format(p=w)
+        for c, w in zip(place["category"], where, strict=True)
+    ]
+    received = _minutes_to_datetime(steps["received"])
+    lonlat = to_lonlat(place["xy"])
+    ids = np.arange(1, n + 1)
+    requests = geoframe(
+        {
+            "id": ids,
+            "code": [
+                f"{STREET_CODE}-{t:%Y%m%d}-{i:04d}" for t, i in zip(received, ids, strict=True)
+            ],
+            "source": place["source"].astype(str),
+            "category": place["category"].astype(str),
+            "description": description,
+            "geom": shapely.points(lonlat),
+            "building_id": nullable_ints([int(b) + 1 if b >= 0 else None for b in building]),
+            "grid_id": nullable_ints([int(g) + 1 if g >= 0 else None for g in grid]),
+            "status": status.astype(str),
+            "reporter": reporters,
+            "assignee_kind": kind,
+            "assignee_id": nullable_ints(assignee),
+            "received_at": received,
+            "due_at": _minutes_to_datetime(steps["received"] + sla * 60),
+            "resolved_at": _minutes_to_datetime(
+                np.where(np.isin(status, ["resolved", "evaluated"]), steps["resolved"], np.inf)
+            ),
+            "rating": nullable_ints([int(r) if r else None for r in rating]),
+            "rating_note": note,
+        }
+    )
+    return requests, _events(steps, actors, kind, rating, place["source"], rng)
+
+
+def _place_name(demo: Demo, building: int, grid: int) -> str:
+    if building >= 0:
+        return str(demo.buildings[building]["name"])
+    if grid >= 0:
+        cell = demo.cells[grid]
+        return f"{COMMUNITY_NAMES[cell.letter]}第{cell.grid_no}网格路段"
+    return f"{STREET_NAME}辖区路段"
+
+
+def _assignees(
+    demo: Demo, grid: np.ndarray, steps: dict[str, np.ndarray], rng: np.random.Generator
+) -> tuple[list[str | None], list[int | None], dict[str, list[int | None]]]:
+    """Assignee of each request and the actor (a person) of each of its steps."""
+    members_of: dict[int, list[dict]] = {}
+    grid_of_building = [b["grid"] for b in demo.buildings]
+    for m in demo.members:
+        members_of.setdefault(grid_of_building[m["building_id"] - 1], []).append(m)
+    kinds: list[str | None] = []
+    ids: list[int | None] = []
+    actors: dict[str, list[int | None]] = {k: [] for k in steps}
+    draw = rng.random((len(grid), 4))
+    for r, g in enumerate(grid):
+        workers = [p for p, _ in demo.grid_workers.get(g, [])]
+        worker = workers[int(draw[r, 1] * len(workers))] if workers else None
+        leader = demo.grid_leader.get(g) if g >= 0 else None
+        kind, who, person = None, None, None
+        if np.isfinite(steps["assigned"][r]):
+            if np.isfinite(steps["escalated"][r]):
+                kind = AssigneeKind.street
+            elif draw[r, 0] < 0.6 and worker is not None:
+                kind, who, person = AssigneeKind.grid_worker, worker, worker
+            elif draw[r, 0] < 0.75 and members_of.get(g):
+                m = members_of[g][int(draw[r, 2] * len(members_of[g]))]
+                kind, who, person = AssigneeKind.member, m["id"], m["person_id"]
+            else:
+                kind = AssigneeKind.department
+        kinds.append(None if kind is None else kind.value)
+        ids.append(who)
+        actors["received"].append(worker if draw[r, 3] < 0.9 else None)
+        actors["assigned"].append(leader if leader is not None else worker)
+        actors["escalated"].append(leader if leader is not None else worker)
+        actors["resolved"].append(person)
+        actors["evaluated"].append(None)
+        actors["rejected"].append(worker)
+    return kinds, ids, actors
+
+
+def _events(
+    steps: dict[str, np.ndarray],
+    actors: dict[str, list[int | None]],
+    kind: list[str | None],
+    rating: np.ndarray,
+    source: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """One request_event row per step reached, in time order within each request."""
+    n = len(steps["received"])
+    escalated = np.isfinite(steps["escalated"])
+    previous = {
+        "received": np.full(n, None, dtype=object),
+        "assigned": np.full(n, "received", dtype=object),
+        "escalated": np.full(n, "assigned", dtype=object),
+        "resolved": np.where(escalated, "escalated", "assigned").astype(object),
+        "evaluated": np.full(n, "resolved", dtype=object),
+        "rejected": np.full(n, "received", dtype=object),
+    }
+    assign_note = {
+        "grid_worker": "派单至网格员",
+        "member": "党员领单",
+        "department": "派至职能部门办理",
+        "street": "派单至网格员",
+        None: None,
+    }
+    notes = {
+        "received": np.array([_RECEIVED_NOTE[s] for s in source], dtype=object),
+        "assigned": np.array([assign_note[k] for k in kind], dtype=object),
+        "escalated": np.full(n, "社区无法办结，上报街道协调", dtype=object),
+        "resolved": np.full(n, "已办结，已回访诉求人", dtype=object),
+        "evaluated": np.array([f"居民评价{int(r)}星" for r in rating], dtype=object),
+        "rejected": np.array(
+            [_REJECT_REASONS[i] for i in rng.integers(0, len(_REJECT_REASONS), n)], dtype=object
+        ),
+    }
+    parts = []
+    for order, name in enumerate(steps):
+        reached = np.flatnonzero(np.isfinite(steps[name]))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "request_id": reached + 1,
+                    "minute": steps[name][reached],
+                    "step": order,
+                    "actor_id": nullable_ints([actors[name][i] for i in reached]),
+                    "from_status": previous[name][reached],
+                    "to_status": name,
+                    "note": notes[name][reached],
+                }
+            )
+        )
+    events = pd.concat(parts, ignore_index=True)
+    events = events.sort_values(["request_id", "minute", "step"], kind="stable").reset_index(
+        drop=True
+    )
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, len(events) + 1),
+            "request_id": events["request_id"].to_numpy(),
+            "at": _minutes_to_datetime(events["minute"].to_numpy()),
+            "actor_id": events["actor_id"].array,
+            "from_status": events["from_status"].to_numpy(),
+            "to_status": events["to_status"].astype(str).to_numpy(),
+            "note": events["note"].to_numpy(),
+        }
+    )
+
+
+def request_extras(requests: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Where handled requests were decided (楼栋听事、小区议事、社区决事) and the 12345 work
+    order numbers of hotline requests."""
+    n = len(requests)
+    done = requests["status"].isin(["resolved", "evaluated"]).to_numpy()
+    level = rng.choice(["building", "compound", "community"], size=n, p=[0.55, 0.3, 0.15])
+    hotline = (requests["source"] == "hotline").to_numpy()
+    serial = rng.permutation(900_000)[:n] + 100_000
+    external = [
+        f"12345-{t:%Y%m%d}-{k:06d}" if h else None
+        for t, k, h in zip(requests["received_at"], serial, hotline, strict=True)
+    ]
+    return requests.assign(
+        decision_level=pd.Series(np.where(done, level, None), dtype=object),
+        external_id=pd.Series(external, dtype=object),
+        address=pd.Series([None] * n, dtype=object),
+    )

@@ -1,0 +1,97 @@
+"""The request hotspot map: one layer per Gi* class (red hot, blue cold) and the open requests."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from gridmap import settings
+from gridmap.labels import Language, label
+from gridmap.maps.base import base_map
+from gridmap.maps.layers import add_street_layers, geojson_layer
+from gridmap.maps.requests import OPEN_STYLE, OVERDUE_STYLE, request_fields
+from gridmap.maps.style import MUTED_STYLES, LayerStyle, Legend, legend_entry
+from gridmap.repository import StreetLayers
+
+
+def hotspot_fields(lang: Language, unit: str) -> dict[str, str]:
+    """Pop-up fields of a unit on the hotspot map (column → label)."""
+    zh = lang == "zh"
+    first = label("grid", lang) if unit == "grid" else ("六边形(H3)" if zh else "Hexagon (H3)")
+    return {
+        "label": first,
+        "cls_label": "类别" if zh else "Class",
+        "requests": "诉求(件)" if zh else "Requests",
+        "value_text": "数值" if zh else "Value",
+        "households": "户数(户)" if zh else "Households",
+        "z_text": "Gi* z 值" if zh else "Gi* z-score",
+        "p_text": "p 值" if zh else "p-value",
+        "grid_code": label("grid_code", lang),
+    }
+
+
+def hotspot_map(
+    layers: StreetLayers,
+    cells: gpd.GeoDataFrame,
+    unit: str,
+    value_unit: str,
+    lang: Language = "zh",
+    basemap: str = settings.DEFAULT_BASEMAP,
+    open_requests: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """The hotspot map: one layer per Gi* class (red hot, blue cold) and the open requests.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        :attr:`gridmap.hotspots.HotspotReport.cells`, EPSG:4326.
+    unit : {"grid", "h3"}
+    value_unit : str
+        Unit of the analysed value (件, 件/百户 …) for pop-ups.
+    open_requests : GeoDataFrame, optional
+        :func:`gridmap.hotspots.open_requests`: overdue and open-in-time requests as two
+        point layers.
+    """
+    from gridmap.hotspots import HOTSPOT_CLASSES
+
+    zh = lang == "zh"
+    fmap = base_map(layers, basemap, lang)
+    add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
+    shown = cells.assign(
+        value_text=cells["value"].map(lambda v: f"{v:,.2f} {value_unit}"),
+        z_text=cells["z_sim"]
+        .where(cells["z_sim"].notna(), cells["z"])
+        .map(lambda v: "—" if v != v else f"{v:.2f}"),
+        p_text=cells["p"].map(lambda v: f"{v:.3f}"),
+    )
+    entries = []
+    for key, (zh_name, en_name, colour) in HOTSPOT_CLASSES.items():
+        name = zh_name if zh else en_name
+        rows = shown[shown["cls"] == key].assign(cls_label=name)
+        quiet = key == "not_significant"
+        style = LayerStyle(key, colour, 0.12 if quiet else 0.65, 0.6 if quiet else 1.0)
+        if len(rows):
+            layer_name = f"{name} ({len(rows)})"
+            geojson_layer(rows, layer_name, style, hotspot_fields(lang, unit)).add_to(fmap)
+        entries.append((colour, colour, name, False))
+    if open_requests is not None and len(open_requests):
+        marker = folium.CircleMarker(radius=4, fill=True)
+        fields = request_fields(lang)
+        parts = (
+            (True, OVERDUE_STYLE, "已超期未办结" if zh else "Overdue"),
+            (False, OPEN_STYLE, "未办结(未超期)" if zh else "Open, in time"),
+        )
+        for late, style, name in parts:
+            rows = open_requests[open_requests["overdue"].to_numpy() == late]
+            rows = rows.assign(
+                state_text=name,
+                received_text=pd.to_datetime(rows["received_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+                due_text=pd.to_datetime(rows["due_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            )
+            layer = geojson_layer(rows, f"{name} ({len(rows)})", style, fields, marker=marker)
+            layer.add_to(fmap)
+            entries.append(legend_entry(style, name, round_=True))
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    Legend("诉求热点 Gi*" if zh else "Request hotspots (Gi*)", entries).add_to(fmap)
+    return fmap

@@ -1,0 +1,110 @@
+"""The request-handling map (诉求办理): open and overdue requests over the street.
+
+Also the request pop-up fields (:func:`request_fields`) and the open / overdue styles, which the
+hotspot map draws its open requests with.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import shapely
+
+from gridmap import settings
+from gridmap.labels import Language, label
+from gridmap.maps.base import base_map
+from gridmap.maps.geojson import browser_geojson
+from gridmap.maps.layers import building_fields, community_fields, geojson_layer, grid_fields
+from gridmap.maps.style import MUTED_STYLES, LayerStyle, legend_entry, legend_for
+from gridmap.repository import StreetLayers
+
+
+def request_fields(lang: Language) -> dict[str, str]:
+    """Pop-up fields of an open request (column → label)."""
+    zh = lang == "zh"
+    return {
+        "category": "类别" if zh else "Category",
+        "state_text": "状态" if zh else "State",
+        "code": label("code", lang),
+        "received_text": "受理时间" if zh else "Received",
+        "due_text": "办结时限" if zh else "Due",
+    }
+
+
+OVERDUE_STYLE = LayerStyle("overdue", "#7f0000", 0.9, 1.2)
+OPEN_STYLE = LayerStyle("open", "#f28e00", 0.85, 1.0)
+
+
+SELECTED_STYLE = LayerStyle("selected", "#000000", 0.0, 3.0)
+
+
+def request_map(
+    layers: StreetLayers,
+    requests: gpd.GeoDataFrame,
+    lang: Language = "zh",
+    basemap: str = settings.DEFAULT_BASEMAP,
+    selected: shapely.Point | None = None,
+) -> folium.Map:
+    """The 诉求办理 map: the street quietly underneath, open requests on time and overdue as two
+    toggleable point layers (names carry the count), and the chosen request ringed.
+
+    Parameters
+    ----------
+    layers : StreetLayers
+    requests : GeoDataFrame
+        Points with a boolean ``overdue`` and the text columns of :func:`request_fields`
+        (:func:`gridmap.requests.map_frame` makes them).
+    lang, basemap
+        As for :func:`street_map`.
+    selected : shapely Point, optional
+        The request shown in the detail view: ringed in black, and the map centred on it.
+    """
+    zh = lang == "zh"
+    fmap = base_map(layers, basemap, lang)
+    # The street underneath with tooltips only: a pop-up would swallow the click that places a
+    # new request (Leaflet stops a click that opens a pop-up from reaching the map).
+    under = {
+        "community": (layers.communities, community_fields(lang)),
+        "grid": (layers.grids, grid_fields(lang)),
+        "building": (layers.buildings, building_fields(lang)),
+    }
+    for key, (frame, fields) in under.items():
+        group = folium.FeatureGroup(name=label(key, lang), show=True)
+        if not frame.empty:
+            tips = list(fields)[:2]
+            folium.GeoJson(
+                browser_geojson(frame, tips),
+                style_function=MUTED_STYLES[key].style,
+                tooltip=folium.GeoJsonTooltip(fields=tips, aliases=[fields[f] for f in tips]),
+                smooth_factor=0.5,
+            ).add_to(group)
+        group.add_to(fmap)
+    entries = []
+    shown = requests[~requests.geometry.is_empty & requests.geometry.notna()]
+    for overdue, style, (zh_name, en_name) in (
+        (False, OPEN_STYLE, ("在办诉求", "Open requests")),
+        (True, OVERDUE_STYLE, ("超期诉求", "Overdue requests")),
+    ):
+        rows = shown[shown["overdue"] == overdue]
+        name = zh_name if zh else en_name
+        marker = folium.CircleMarker(radius=6 if overdue else 5, fill=True)
+        geojson_layer(rows, f"{name} ({len(rows)})", style, request_fields(lang), marker=marker
+                       ).add_to(fmap)  # fmt: skip
+        entries.append(legend_entry(style, name, round_=True))
+    if selected is not None and not selected.is_empty:
+        ring = gpd.GeoDataFrame(
+            {"what": ["所选诉求" if zh else "Selected request"]},
+            geometry=[selected],
+            crs=settings.STORAGE_SRID,
+        )
+        marker = folium.CircleMarker(radius=12, fill=False)
+        geojson_layer(ring, ring["what"].iloc[0], SELECTED_STYLE, {"what": ""}, marker=marker
+                       ).add_to(fmap)  # fmt: skip
+        fmap.location = [selected.y, selected.x]
+        pad = 0.002
+        fmap.fit_bounds(
+            [[selected.y - pad, selected.x - pad], [selected.y + pad, selected.x + pad]]
+        )
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    legend_for(("community", "grid", "building"), lang, extra=entries).add_to(fmap)
+    return fmap

@@ -1,0 +1,197 @@
+"""Pure edits of a plan's grid polygons, without the database.
+
+:func:`reshape_grids` gives one grid a new polygon and hands the area it takes or releases to
+its neighbours so no new gap or overlap appears; :func:`split_geometry` cuts a grid in two by a
+line; :func:`merge_geometries` joins two adjacent grids; :func:`area_for_buildings` finds the part
+of a grid that goes with buildings moving out of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import shapely
+from shapely.ops import split as shapely_split
+
+from gridmap import settings
+from gridmap.errors import InputError
+from gridmap.redraw.geometry import (
+    area_m2,
+    degrees,
+    polygon_op,
+    polygon_union,
+    polygonal,
+    precision,
+    shared_length,
+    voronoi_cells,
+)
+
+
+def reshape_grids(
+    grids: Mapping[str, shapely.Geometry],
+    target: str,
+    new: shapely.Geometry,
+    community: shapely.Geometry,
+    insist: bool = False,
+    snap_m: float | None = None,
+) -> dict[str, shapely.Geometry]:
+    """Give grid ``target`` the polygon ``new`` and keep the plan free of new gaps and overlaps.
+
+    The new polygon is always clipped to the community. Unless ``insist``: its vertices are
+    snapped to neighbouring grid edges within ``snap_m``; neighbours lose the area the new
+    polygon takes; each piece of area the grid gives up goes to the neighbour sharing the
+    longest border with it (a piece touching no other grid stays with the grid, so no new gap
+    opens). With ``insist`` the polygon is taken as drawn and the neighbours are left alone.
+
+    Parameters
+    ----------
+    grids : mapping of code → geometry
+        The plan's grids in WGS 84; ``target`` may be missing (a new grid).
+    target : str
+    new : shapely geometry
+        Polygonal, WGS 84.
+    community : shapely geometry
+    insist : bool
+    snap_m : float, optional
+        Default :data:`gridmap.settings.REDRAW_SNAP_M`.
+
+    Returns
+    -------
+    dict of code → geometry
+        Every grid whose geometry changed (``target`` always).
+
+    Raises
+    ------
+    InputError
+        When nothing of the polygon lies in the community, or it would swallow a whole grid.
+    """
+    snap = degrees(settings.REDRAW_SNAP_M if snap_m is None else snap_m)
+    shape = polygon_op(shapely.intersection, polygonal(new), polygonal(community))
+    if shape.is_empty:
+        raise InputError("新图形不在社区范围内 / the new polygon lies outside the community")
+    if insist:
+        return {target: shape}
+    others = {c: polygonal(g) for c, g in grids.items() if c != target}
+    if others:
+        edges = shapely.union_all([g.boundary for g in others.values()])
+        shape = polygonal(shapely.snap(shape, edges, snap))
+        shape = polygon_op(shapely.intersection, shape, polygonal(community))
+    changed: dict[str, shapely.Geometry] = {}
+    for code, geom in others.items():
+        if shapely.relate_pattern(geom, shape, "2********"):
+            rest = polygon_op(shapely.difference, geom, shape)
+            if area_m2(rest) <= settings.OVERLAP_TOLERANCE_M2:
+                raise InputError(
+                    f"新图形会完全覆盖网格 {code} / the new polygon would swallow grid {code}: "
+                    "merge or delete that grid instead"
+                )
+            changed[code] = rest
+    released = polygon_op(shapely.difference, polygonal(grids.get(target)), shape)
+    for piece in shapely.get_parts(released):
+        if area_m2(piece) <= settings.OVERLAP_TOLERANCE_M2:
+            continue
+        current = {c: changed.get(c, g) for c, g in others.items()}
+        borders = {c: shared_length(piece, g) for c, g in current.items()}
+        best = max(borders, key=lambda c: (borders[c], c), default=None)
+        if best is not None and borders[best] > 0:
+            changed[best] = polygon_op(shapely.union, current[best], piece)
+        else:
+            shape = polygon_op(shapely.union, shape, piece)
+    changed[target] = shape
+    return changed
+
+
+def _extend_line(line: shapely.Geometry, distance: float) -> shapely.Geometry:
+    """Each line part with both ends pushed out by ``distance`` along its end segments."""
+    parts = []
+    for part in shapely.get_parts(line):
+        xy = np.asarray(part.coords, dtype=float)
+        if len(xy) < 2:
+            continue
+        for end, prev in ((0, 1), (-1, -2)):
+            d = xy[end] - xy[prev]
+            norm = float(np.hypot(*d))
+            if norm > 0:
+                xy[end] = xy[end] + d / norm * distance
+        parts.append(shapely.LineString(xy))
+    return shapely.MultiLineString(parts) if len(parts) > 1 else parts[0]
+
+
+def split_geometry(
+    geom: shapely.Geometry, line: shapely.Geometry, snap_m: float | None = None
+) -> tuple[shapely.Geometry, shapely.Geometry]:
+    """Split a grid polygon in two by a drawn line (:func:`shapely.ops.split`).
+
+    The line's ends are first extended by ``snap_m`` (default ``REDRAW_SNAP_M``) so a line
+    stopping just short of the edge still cuts.
+
+    Returns
+    -------
+    (larger, smaller) : shapely geometries
+
+    Raises
+    ------
+    InputError
+        When the line does not cut the grid into exactly two pieces.
+    """
+    snap = degrees(settings.REDRAW_SNAP_M if snap_m is None else snap_m)
+    geom = polygonal(geom)
+    if line is None or line.is_empty or line.geom_type not in ("LineString", "MultiLineString"):
+        raise InputError("分割须用一条线 / a split needs a line")
+    pieces = [
+        p
+        for p in shapely.get_parts(shapely_split(geom, _extend_line(line, snap)))
+        if area_m2(p) > settings.OVERLAP_TOLERANCE_M2
+    ]
+    if len(pieces) != 2:
+        raise InputError(
+            f"分割线须完整穿过网格、把它分成两块(现在是 {len(pieces)} 块) / the line must cross "
+            f"the grid once and cut it into two pieces (it gives {len(pieces)})"
+        )
+    pieces = [shapely.set_precision(p, precision()) for p in pieces]
+    pieces.sort(key=lambda p: -p.area)
+    return pieces[0], pieces[1]
+
+
+def merge_geometries(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
+    """The union of two adjacent grids.
+
+    Raises
+    ------
+    InputError
+        When the grids share no border (they are not adjacent).
+    """
+    a, b = polygonal(a), polygonal(b)
+    if shared_length(a, b) <= 0 and not shapely.relate_pattern(a, b, "2********"):
+        raise InputError("两个网格不相邻，不能合并 / the two grids are not adjacent")
+    return polygon_op(shapely.union, a, b)
+
+
+def area_for_buildings(
+    grid: shapely.Geometry, moving: Sequence[shapely.Geometry], staying: Sequence[shapely.Geometry]
+) -> shapely.Geometry:
+    """The part of ``grid`` that goes with the ``moving`` buildings when they leave it.
+
+    The grid is divided among its buildings by the Voronoi cells of their representative points;
+    the moving buildings' cells and footprints go, without any staying building's footprint.
+
+    Raises
+    ------
+    InputError
+        When no building stays (moving all of them would empty the grid).
+    """
+    grid = polygonal(grid)
+    if not staying:
+        raise InputError(
+            "该网格的楼栋将全部移出，网格会被清空 / every building of the grid would move "
+            "out, leaving it empty: merge the grids instead"
+        )
+    points = shapely.point_on_surface(np.asarray([*moving, *staying], dtype=object))
+    cells = voronoi_cells(points, grid)
+    taken = shapely.union_all(
+        [*cells[: len(moving)], *(polygon_op(shapely.intersection, b, grid) for b in moving)]
+    )
+    return polygon_op(
+        shapely.difference, polygon_op(shapely.intersection, taken, grid), polygon_union(staying)
+    )

@@ -1,0 +1,156 @@
+"""Handling statistics per grid or per Party member, for the periodic appraisal: requests,
+handled, open, overdue, median hours to resolve, average rating and member points
+(:func:`request_stats`, :func:`stats_for`), with column names in Chinese or English
+(:func:`localise_stats`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Connection, Engine
+
+from gridmap.db import connect
+from gridmap.errors import InputError
+from gridmap.models import PointKind, RequestStatus
+from gridmap.repository import active_grids, read_table
+from gridmap.requests.loading import load_requests, member_table
+from gridmap.requests.states import OPEN_STATUSES
+from gridmap.requests.timing import overdue_mask
+
+S = RequestStatus
+
+
+#: Columns of :func:`request_stats` after the key columns.
+STATS_COLUMNS: tuple[str, ...] = (
+    "requests",
+    "handled",
+    "open",
+    "overdue",
+    "median_hours_to_resolve",
+    "average_rating",
+    "points",
+)
+STATS_LABELS: dict[str, tuple[str, str]] = {
+    "grid_code": ("网格编码", "Grid code"),
+    "grid_name": ("网格", "Grid"),
+    "member_id": ("党员编号", "Member id"),
+    "member_name": ("党员", "Member"),
+    "requests": ("诉求(件)", "Requests"),
+    "handled": ("已办结(件)", "Handled"),
+    "open": ("在办(件)", "Open"),
+    "overdue": ("超期(件)", "Overdue"),
+    "median_hours_to_resolve": ("办结用时中位数(小时)", "Median time to resolve (h)"),
+    "average_rating": ("平均评价(星)", "Average rating (of 5)"),
+    "points": ("党员积分(分)", "Member points"),
+}
+
+
+def request_stats(
+    requests: pd.DataFrame,
+    now: dt.datetime,
+    by: str = "grid",
+    grids: pd.DataFrame | None = None,
+    members: pd.DataFrame | None = None,
+    points: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per grid or per member: requests, handled, open, overdue, median hours to resolve,
+    average rating, member points — for the periodic appraisal.
+
+    Parameters
+    ----------
+    requests : DataFrame
+        From :func:`load_requests` (``id, grid_id, status, assignee_kind, assignee_id,
+        received_at, due_at, resolved_at, rating``).
+    now : datetime
+        For the overdue count (:func:`overdue_mask`).
+    by : {"grid", "member"}
+        ``grid``: every request by its grid. ``member``: requests taken by a member (党员领单).
+    grids : DataFrame, optional
+        ``id, code, name`` for the grid columns (every grid gets a row, zero when none).
+    members : DataFrame, optional
+        From :func:`member_table` (names masked there unless asked otherwise).
+    points : DataFrame, optional
+        ``member_id, points, request_id, kind`` (table ``member_point``); request points only.
+
+    Returns
+    -------
+    DataFrame
+        Key columns (``grid_id, grid_code, grid_name`` or ``member_id, member_name``) then
+        :data:`STATS_COLUMNS`; hours and ratings NaN where nothing was resolved or rated.
+    """
+    if by not in ("grid", "member"):
+        raise InputError(f"统计维度只能是 grid 或 member / by must be grid or member, not {by!r}")
+    frame = requests.copy()
+    frame["_overdue"] = overdue_mask(frame, now)
+    frame["_handled"] = frame["status"].isin([S.resolved.value, S.evaluated.value])
+    frame["_open"] = frame["status"].isin(OPEN_STATUSES)
+    hours = (pd.to_datetime(frame["resolved_at"]) - pd.to_datetime(frame["received_at"])).dt
+    frame["_hours"] = hours.total_seconds() / 3600.0
+    frame["_rating"] = pd.to_numeric(frame["rating"], errors="coerce").astype(float)
+    pts = points if points is not None else pd.DataFrame(columns=["member_id", "points", "kind"])
+    if "kind" in pts:
+        pts = pts[pts["kind"].astype(str) == PointKind.request.value]
+    if by == "grid":
+        key = "grid_id"
+        frame = frame[frame["grid_id"].notna()]
+        frame["grid_id"] = frame["grid_id"].astype("int64")
+        by_request = frame.set_index("id")["grid_id"]
+        pts = pts.assign(grid_id=pts["request_id"].map(by_request)) if len(pts) else pts
+    else:
+        key = "member_id"
+        frame = frame[(frame["assignee_kind"] == "member") & frame["assignee_id"].notna()]
+        frame = frame.assign(member_id=frame["assignee_id"].astype("int64"))
+    grouped = frame.groupby(key)
+    out = pd.DataFrame(
+        {
+            "requests": grouped.size(),
+            "handled": grouped["_handled"].sum(),
+            "open": grouped["_open"].sum(),
+            "overdue": grouped["_overdue"].sum(),
+            "median_hours_to_resolve": frame[frame["_handled"]].groupby(key)["_hours"].median(),
+            "average_rating": grouped["_rating"].mean(),
+        }
+    )
+    if len(pts) and key in pts:
+        earned = pts.dropna(subset=[key]).groupby(key)["points"].sum()
+        out = out.join(earned.rename("points"), how="outer")
+    else:
+        out["points"] = 0
+    if by == "grid" and grids is not None:
+        out = out.reindex(pd.Index(grids["id"].astype("int64"), name=key).union(out.index))
+    out.index.name = key
+    counts = ["requests", "handled", "open", "overdue", "points"]
+    out[counts] = out[counts].fillna(0).astype(int)
+    out["median_hours_to_resolve"] = out["median_hours_to_resolve"].round(1)
+    out["average_rating"] = out["average_rating"].round(2)
+    out = out.reset_index()
+    if by == "grid":
+        names = grids.set_index("id") if grids is not None else None
+        out.insert(1, "grid_code", out[key].map(names["code"]) if names is not None else None)
+        out.insert(2, "grid_name", out[key].map(names["name"]) if names is not None else None)
+        out = out.sort_values(["grid_code", key], na_position="last")
+    else:
+        names = members.set_index("id")["name"] if members is not None else None
+        out.insert(1, "member_name", out[key].map(names) if names is not None else None)
+        out = out.sort_values(["handled", "points", key], ascending=[False, False, True])
+    return out.reset_index(drop=True)
+
+
+def stats_for(
+    engine: Engine | Connection, now: dt.datetime, by: str = "grid", personal_data: bool = False
+) -> pd.DataFrame:
+    """:func:`request_stats` for a database (requests, grids, members, points: one query each)."""
+    with connect(engine) as conn:
+        requests = load_requests(conn)
+        grids = active_grids(conn)[["id", "code", "name"]]
+        members = member_table(conn, personal_data=personal_data) if by == "member" else None
+        points = read_table(conn, "member_point")
+    return request_stats(requests, now, by=by, grids=grids, members=members, points=points)
+
+
+def localise_stats(stats: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Stats columns named in ``lang`` (with units), ids dropped."""
+    shown = stats.drop(columns=[c for c in ("grid_id",) if c in stats])
+    return shown.rename(columns={c: STATS_LABELS[c][0 if lang == "zh" else 1] for c in shown})

@@ -1,0 +1,98 @@
+"""Request time: the app's "now" (:func:`clock`, never before the latest recorded event,
+:func:`latest_event_at`), naive local datetimes (:func:`naive_local`), each category's service
+level (:func:`sla_hours`), due times and which requests are overdue (:func:`overdue_mask`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, select
+
+from gridmap import settings
+from gridmap.db import connect
+from gridmap.errors import InputError
+from gridmap.models import RequestStatus
+from gridmap.repository import table
+from gridmap.requests.states import OPEN_STATUSES
+
+S = RequestStatus
+
+
+def clock(latest: dt.datetime | None = None) -> dt.datetime:
+    """The app's "now": the local wall clock (naive, :data:`settings.LOCAL_TIMEZONE`), never
+    earlier than the latest recorded event (``latest``), so a new event never precedes one."""
+    now = dt.datetime.now(zoneinfo.ZoneInfo(settings.LOCAL_TIMEZONE)).replace(tzinfo=None)
+    now = now.replace(microsecond=0)
+    if latest is not None and pd.notna(latest) and latest > now:
+        return pd.Timestamp(latest).to_pydatetime()
+    return now
+
+
+def naive_local(now: dt.datetime) -> dt.datetime:
+    """A naive local datetime (stored times are naive local time)."""
+    if not isinstance(now, dt.datetime):
+        raise InputError(f"时间必须是日期时间 / now must be a datetime, not {now!r}")
+    if now.tzinfo is not None:
+        now = now.astimezone(zoneinfo.ZoneInfo(settings.LOCAL_TIMEZONE)).replace(tzinfo=None)
+    return now.replace(microsecond=0)
+
+
+def sla_hours(category: str) -> int:
+    """Hours to resolve a request of ``category`` (its service level)."""
+    return settings.REQUEST_SLA_HOURS.get(category, settings.DEFAULT_SLA_HOURS)
+
+
+def due_times(categories: pd.Series, received: pd.Series) -> pd.Series:
+    """Due time of each request: received time + its category's service level (vectorised).
+
+    Parameters
+    ----------
+    categories : Series of str
+    received : Series of datetime64
+
+    Returns
+    -------
+    Series of datetime64, aligned with ``received``.
+    """
+    hours = pd.Series(categories, copy=False).map(settings.REQUEST_SLA_HOURS)
+    hours = hours.fillna(settings.DEFAULT_SLA_HOURS).astype(float)
+    return pd.to_datetime(pd.Series(received, copy=False)) + pd.to_timedelta(
+        hours.to_numpy(), unit="h"
+    )
+
+
+def overdue_mask(requests: pd.DataFrame, now: dt.datetime, open_only: bool = False) -> pd.Series:
+    """Which requests are overdue: not resolved by their due time.
+
+    An open request is overdue when ``now`` is past its due time; a resolved (or evaluated) one
+    when it was resolved after its due time. Rejected requests and requests without a due time
+    are never overdue.
+
+    Parameters
+    ----------
+    requests : DataFrame
+        Columns ``status``, ``due_at``, ``resolved_at``.
+    now : datetime
+    open_only : bool
+        Count only open requests that are past due now (the map's "overdue").
+    """
+    now = pd.Timestamp(naive_local(now))
+    due = pd.to_datetime(requests["due_at"])
+    resolved = pd.to_datetime(requests["resolved_at"])
+    status = requests["status"].astype(str)
+    is_open = status.isin(OPEN_STATUSES)
+    late_open = is_open & (due < now)
+    if open_only:
+        return late_open.fillna(False).astype(bool)
+    late_done = status.isin([S.resolved.value, S.evaluated.value]) & (resolved > due)
+    return (late_open | late_done).fillna(False).astype(bool)
+
+
+def latest_event_at(engine: Engine | Connection) -> dt.datetime | None:
+    """Time of the latest request event (for :func:`clock`)."""
+    ev = table("request_event")
+    with connect(engine) as conn:
+        return conn.execute(select(func.max(ev.c.at))).scalar()

@@ -1,0 +1,643 @@
+"""The writes of 收、办、评: logging a request (:func:`log_request`; batches through
+:func:`insert_requests`), handling it (:func:`assign`, :func:`dispatch`,
+:func:`send_to_department`, :func:`escalate`, :func:`resolve`, :func:`reject`, :func:`reopen`)
+and the resident's rating (:func:`evaluate`). Each move is checked against
+:data:`~gridmap.requests.states.TRANSITIONS` and written in one transaction: the request row
+(only if its status is still the one read), its event, the audit entry and member points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from gridmap import settings
+from gridmap.auth import audit, check_scope, current_principal, grid_ids, mask_name
+from gridmap.db import transaction
+from gridmap.errors import ConflictError, InputError, PermissionDenied
+from gridmap.models import AssigneeKind, DecisionLevel, PointKind, RequestSource, RequestStatus
+from gridmap.repository import active_grids, table
+from gridmap.requests.loading import building_table
+from gridmap.requests.placing import place_requests
+from gridmap.requests.states import DECISION_LABELS, SOURCE_LABELS, Action, check_transition
+from gridmap.requests.suggestions import UNAVAILABLE_CATEGORIES
+from gridmap.requests.timing import due_times, naive_local, sla_hours
+
+S = RequestStatus
+
+
+def _street_code(conn: Connection) -> str:
+    code = conn.execute(select(table("street").c.code).order_by(table("street").c.id)).first()
+    return code[0] if code else "R"
+
+
+def _next_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(table("request").c.id), 0))).scalar()) + 1
+
+
+def check_person(conn: Connection, person_id: int | None, what: str = "操作人 / actor") -> None:
+    """An InputError naming ``what`` unless ``person_id`` is None or a stored person."""
+    if person_id is None:
+        return
+    person = table("person")
+    if conn.execute(select(person.c.id).where(person.c.id == int(person_id))).first() is None:
+        raise InputError(f"{what}：人员编号 {person_id} 不存在 / no person with id {person_id}")
+
+
+def _validate_new(category: str, source: str, description: str) -> None:
+    if not category or not str(category).strip():
+        raise InputError("诉求类别不能为空 / category is required")
+    if len(str(category)) > 40:
+        raise InputError("诉求类别过长(最多40字) / category longer than 40 characters")
+    if source not in {s.value for s in RequestSource}:
+        known = ", ".join(s.value for s in RequestSource)
+        raise InputError(f"未知的诉求来源 / unknown source {source!r}; one of {known}")
+
+
+def log_request(
+    engine: Engine,
+    *,
+    category: str,
+    description: str,
+    source: str,
+    now: dt.datetime,
+    point: tuple[float, float] | None = None,
+    building_code: str | None = None,
+    address: str | None = None,
+    crs: str = "wgs84",
+    reporter: str | None = None,
+    actor_id: int | None = None,
+    external_id: str | None = None,
+) -> int:
+    """Log a request (收): place it, give it a due time, write it and its first event.
+
+    Parameters
+    ----------
+    engine : Engine
+    category, description, source : str
+        ``source`` one of :class:`~gridmap.models.RequestSource`.
+    now : datetime
+        When it was received.
+    point : (lon, lat), optional
+        Where it is (a map click), in ``crs``.
+    building_code : str, optional
+        Else the building it concerns.
+    address : str, optional
+        Else an address matched to a building name; always stored as given.
+    crs : {"wgs84", "gcj02"}
+    reporter : str, optional
+        The resident's name, stored masked (张*明).
+    actor_id : int, optional
+        The person logging it.
+    external_id : str, optional
+        A source system's number (12345 工单号), unique.
+
+    Returns
+    -------
+    int
+        The new request's id. Its code is ``<street code>-<yyyymmdd>-<id>``.
+
+    Raises
+    ------
+    InputError
+        Bad category or source, no location, or a location in no grid.
+    ConflictError
+        The external id exists already.
+    """
+    now = naive_local(now)
+    _validate_new(category, source, description)
+    lon, lat = (None, None) if point is None else point
+    rows = pd.DataFrame(
+        {"lon": [lon], "lat": [lat], "building_code": [building_code], "address": [address]}
+    )
+    with transaction(engine) as conn:
+        check_person(conn, actor_id)
+        placed = place_requests(rows, active_grids(conn), building_table(conn), crs=crs).iloc[0]
+        if placed["reason"] is not None:
+            raise InputError(f"无法定位诉求 / cannot place the request: {placed['reason']}")
+        frame = pd.DataFrame(
+            {
+                "source": [source],
+                "category": [str(category).strip()],
+                "description": [description or ""],
+                "geom": [placed["geom"]],
+                "grid_id": [placed["grid_id"]],
+                "building_id": [placed["building_id"]],
+                "reporter": [mask_name(reporter.strip()) if reporter else None],
+                "received_at": [now],
+                "external_id": [external_id],
+                "address": [address or None],
+            }
+        )
+        ids = insert_requests(conn, frame, actor_id, note=_received_note(source))
+    return ids[0]
+
+
+def _received_note(source: str) -> str:
+    zh, _ = SOURCE_LABELS.get(source, (source, source))
+    return f"受理({zh})"
+
+
+def insert_requests(
+    conn: Connection,
+    frame: pd.DataFrame,
+    actor_id: int | None,
+    note: str | pd.Series,
+) -> list[int]:
+    """Insert new requests (status received, due time from the SLA) and their first events."""
+    from gridmap.repository import insert_frame
+
+    if frame.empty:
+        return []
+    principal = current_principal()
+    principal.require("edit_requests")
+    allowed = grid_ids(conn, principal)
+    if allowed is not None and not frame["grid_id"].isin(list(allowed)).all():
+        raise PermissionDenied(
+            "无权限:诉求位置不在您的管辖范围内 / permission denied: the request lies outside "
+            "your community or grid"
+        )
+    start = _next_id(conn)
+    ids = np.arange(start, start + len(frame))
+    street = _street_code(conn)
+    received = pd.to_datetime(frame["received_at"]).reset_index(drop=True)
+    rows = gpd.GeoDataFrame(
+        frame.reset_index(drop=True).assign(
+            id=ids,
+            code=[f"{street}-{t:%Y%m%d}-{i:04d}" for t, i in zip(received, ids, strict=True)],
+            status=S.received.value,
+            due_at=due_times(frame["category"].reset_index(drop=True), received),
+        ),
+        geometry="geom",
+        crs=settings.STORAGE_SRID,
+    )
+    events = pd.DataFrame(
+        {
+            "request_id": ids,
+            "at": received,
+            "actor_id": pd.array([actor_id] * len(ids), dtype="Int64"),
+            "from_status": None,
+            "to_status": S.received.value,
+            "note": note if isinstance(note, str) else pd.Series(note).to_numpy(),
+        }
+    )
+    try:
+        insert_frame(conn, "request", rows)
+        insert_frame(conn, "request_event", events)
+    except IntegrityError as exc:
+        raise ConflictError(
+            "诉求编号或工单号已存在(可能有人同时登记)，请重试 / a request with this code or "
+            f"work-order number exists already (logged concurrently?): try again. ({exc.orig})"
+        ) from exc
+    codes = rows["code"].tolist()
+    audit(conn, principal, "request_create" if len(ids) == 1 else "request_import", "request",
+          int(ids[0]) if len(ids) == 1 else None, None,
+          {"ids": [int(i) for i in ids], "codes": codes, "actor_id": actor_id})  # fmt: skip
+    return [int(i) for i in ids]
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """A request's row as a move reads it (with the time of its latest event)."""
+
+    id: int
+    code: str
+    status: str
+    category: str
+    grid_id: int | None
+    building_id: int | None
+    assignee_kind: str | None
+    assignee_id: int | None
+    received_at: dt.datetime
+    last_event_at: dt.datetime | None
+
+
+def current_state(conn: Connection, request_id: int) -> RequestState:
+    """The request's current row and latest event time, locked for update on PostgreSQL."""
+    req, ev = table("request"), table("request_event")
+    query = select(
+        req.c.id,
+        req.c.code,
+        req.c.status,
+        req.c.category,
+        req.c.grid_id,
+        req.c.building_id,
+        req.c.assignee_kind,
+        req.c.assignee_id,
+        req.c.received_at,
+    ).where(req.c.id == int(request_id))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise InputError(f"诉求 {request_id} 不存在 / no request with id {request_id}")
+    last = conn.execute(select(func.max(ev.c.at)).where(ev.c.request_id == row.id)).scalar()
+    kind = None if row.assignee_kind is None else str(row.assignee_kind)
+    return RequestState(
+        id=row.id,
+        code=row.code,
+        status=str(row.status),
+        category=row.category,
+        grid_id=row.grid_id,
+        building_id=row.building_id,
+        assignee_kind=kind,
+        assignee_id=row.assignee_id,
+        received_at=row.received_at,
+        last_event_at=last,
+    )
+
+
+def _move(
+    engine: Engine,
+    request_id: int,
+    action: Action,
+    *,
+    now: dt.datetime,
+    actor_id: int | None,
+    note: str | None,
+    values: Callable[[Connection, RequestState], dict[str, Any]] | None = None,
+    after: Callable[[Connection, RequestState, dt.datetime], None] | None = None,
+) -> str:
+    """One transition in one transaction: check, update the row, write the event."""
+    now = naive_local(now)
+    with transaction(engine) as conn:
+        check_person(conn, actor_id)
+        principal = check_scope(conn, None, "edit_requests", "request", request_id)
+        cur = current_state(conn, request_id)
+        to_status = check_transition(cur.code, cur.status, action)
+        if action is Action.reopen and cur.status != S.rejected:
+            if cur.assignee_kind == AssigneeKind.street:
+                to_status = S.escalated.value
+            elif cur.assignee_kind is None:
+                to_status = S.received.value
+        latest = cur.last_event_at or cur.received_at
+        if latest is not None and now < latest:
+            raise InputError(
+                f"诉求 {cur.code}：时间 {now:%Y-%m-%d %H:%M} 早于上一环节 {latest:%Y-%m-%d %H:%M} "
+                f"/ {now:%Y-%m-%d %H:%M} is before the last step ({latest:%Y-%m-%d %H:%M})"
+            )
+        changes = {"status": str(to_status)}
+        if values is not None:
+            changes |= values(conn, cur)
+        write_move(conn, cur, changes, now, actor_id, note, str(to_status))
+        if after is not None:
+            after(conn, cur, now)
+        audit(conn, principal, f"request_{action.value}", "request", cur.id,
+              {"status": cur.status, "assignee_kind": cur.assignee_kind,
+               "assignee_id": cur.assignee_id},
+              {**changes, "note": note, "actor_id": actor_id})  # fmt: skip
+    return str(to_status)
+
+
+def write_move(
+    conn: Connection,
+    cur: RequestState,
+    changes: dict[str, Any],
+    now: dt.datetime,
+    actor_id: int | None,
+    note: str | None,
+    to_status: str,
+) -> None:
+    """Update the row only if its status is still ``cur.status`` (else a ConflictError) and
+    write the move's event."""
+    req, ev = table("request"), table("request_event")
+    done = conn.execute(
+        req.update().where(req.c.id == cur.id, req.c.status == cur.status).values(**changes)
+    )
+    if done.rowcount != 1:
+        raise ConflictError(
+            f"诉求 {cur.code} 已被他人处理，请刷新后重试 / request {cur.code} was changed by "
+            "someone else meanwhile: reload and try again"
+        )
+    conn.execute(
+        ev.insert().values(
+            request_id=cur.id,
+            at=now,
+            actor_id=actor_id,
+            from_status=cur.status,
+            to_status=to_status,
+            note=note,
+        )
+    )
+
+
+def _require(text: str | None, what_zh: str, what_en: str) -> str:
+    if text is None or not str(text).strip():
+        raise InputError(f"{what_zh}不能为空 / {what_en} is required")
+    return str(text).strip()
+
+
+def assign(
+    engine: Engine,
+    request_id: int,
+    worker_id: int,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> str:
+    """Assign to a grid worker (派单至网格员); returns the new status.
+
+    ``worker_id`` is a person working in the request's grid (its ``grid_worker`` rows, or its
+    grid leader); for a request outside every grid, any grid worker.
+    """
+
+    def values(conn: Connection, cur: RequestState) -> dict[str, Any]:
+        gw, grid, person = table("grid_worker"), table("grid"), table("person")
+        check_person(conn, worker_id, "网格员 / grid worker")
+        if cur.grid_id is not None:
+            works = conn.execute(
+                select(gw.c.id).where(gw.c.grid_id == cur.grid_id, gw.c.person_id == worker_id)
+            ).first()
+            leads = conn.execute(
+                select(grid.c.id).where(grid.c.id == cur.grid_id, grid.c.leader_id == worker_id)
+            ).first()
+            if works is None and leads is None:
+                raise InputError(
+                    f"人员 {worker_id} 不是诉求 {cur.code} 所在网格的网格员或网格长 / person "
+                    f"{worker_id} does not work in the request's grid"
+                )
+        else:
+            roles = conn.execute(select(person.c.roles).where(person.c.id == worker_id)).scalar()
+            if "grid_worker" not in (roles or ""):
+                raise InputError(
+                    f"人员 {worker_id} 不是网格员 / person {worker_id} is no grid worker"
+                )
+        return {"assignee_kind": AssigneeKind.grid_worker.value, "assignee_id": int(worker_id)}
+
+    return _move(
+        engine,
+        request_id,
+        Action.assign,
+        now=now,
+        actor_id=actor_id,
+        note=note or "派单至网格员",
+        values=values,
+    )
+
+
+def dispatch(
+    engine: Engine,
+    request_id: int,
+    member_id: int,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> str:
+    """Dispatch to a Party member registered in the request's grid (党员领单).
+
+    Raises
+    ------
+    InputError
+        No such member, not active, lost contact or floating, or registered in another grid.
+    """
+
+    def values(conn: Connection, cur: RequestState) -> dict[str, Any]:
+        mem, bld = table("member"), table("building")
+        row = conn.execute(
+            select(mem.c.id, mem.c.status, mem.c.category, bld.c.grid_id)
+            .outerjoin(bld, bld.c.id == mem.c.building_id)
+            .where(mem.c.id == int(member_id))
+        ).first()
+        if row is None:
+            raise InputError(f"党员编号 {member_id} 不存在 / no Party member with id {member_id}")
+        if row.status != "active" or str(row.category) in UNAVAILABLE_CATEGORIES:
+            raise InputError(
+                f"党员 {member_id} 当前无法领单(失联、流动或非在册) / member {member_id} cannot "
+                "take requests (lost contact, floating or inactive)"
+            )
+        if cur.grid_id is not None and row.grid_id != cur.grid_id:
+            raise InputError(
+                f"党员 {member_id} 未在诉求 {cur.code} 所在网格报到 / member {member_id} is not "
+                "registered in the request's grid"
+            )
+        return {"assignee_kind": AssigneeKind.member.value, "assignee_id": int(member_id)}
+
+    return _move(
+        engine,
+        request_id,
+        Action.dispatch,
+        now=now,
+        actor_id=actor_id,
+        note=note or "党员领单",
+        values=values,
+    )
+
+
+def send_to_department(
+    engine: Engine,
+    request_id: int,
+    department: str,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> str:
+    """Send to a government department (部门接单). The department's name is kept in the event's
+    note (the schema has no department column)."""
+    department = _require(department, "部门名称", "department")
+
+    def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
+        return {"assignee_kind": AssigneeKind.department.value, "assignee_id": None}
+
+    text = f"部门接单:{department}" + (f";{note.strip()}" if note and note.strip() else "")
+    return _move(
+        engine, request_id, Action.send_to_department, now=now, actor_id=actor_id, note=text,
+        values=values,
+    )  # fmt: skip
+
+
+def escalate(
+    engine: Engine,
+    request_id: int,
+    reason: str,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+) -> str:
+    """Escalate community → street when the community cannot handle it (上报街道)."""
+    reason = _require(reason, "上报原因", "a reason")
+
+    def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
+        return {"assignee_kind": AssigneeKind.street.value, "assignee_id": None}
+
+    return _move(
+        engine, request_id, Action.escalate, now=now, actor_id=actor_id, note=reason,
+        values=values,
+    )  # fmt: skip
+
+
+def _award(
+    conn: Connection, member_id: int, request_id: int, now: dt.datetime, points: int, note: str
+) -> None:
+    if points:
+        conn.execute(
+            table("member_point")
+            .insert()
+            .values(
+                member_id=member_id,
+                at=now,
+                kind=PointKind.request.value,
+                points=int(points),
+                request_id=request_id,
+                note=note,
+            )
+        )
+
+
+def _awarded(conn: Connection, member_id: int, request_id: int, note: str) -> bool:
+    pt = table("member_point")
+    found = conn.execute(
+        select(pt.c.id).where(
+            pt.c.member_id == member_id, pt.c.request_id == request_id, pt.c.note == note
+        )
+    ).first()
+    return found is not None
+
+
+_HANDLED_NOTE = "办结诉求"
+_GOOD_RATING_NOTE = "诉求获居民好评"
+
+
+def resolve(
+    engine: Engine,
+    request_id: int,
+    note: str,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+    decision_level: str | None = None,
+) -> str:
+    """Resolve with a note (办结), recording where it was decided (楼栋/小区/社区).
+
+    A member who took the request (党员领单) earns
+    :data:`settings.REQUEST_POINTS_HANDLED` points, once per request.
+    """
+    note = _require(note, "办结说明", "a note")
+    if decision_level is not None and decision_level not in {d.value for d in DecisionLevel}:
+        known = ", ".join(d.value for d in DecisionLevel)
+        raise InputError(f"未知的议事层级 / unknown decision level {decision_level!r}; {known}")
+
+    def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
+        out: dict[str, Any] = {"resolved_at": naive_local(now)}
+        if decision_level is not None:
+            out["decision_level"] = decision_level
+        return out
+
+    def after(conn: Connection, cur: RequestState, at: dt.datetime) -> None:
+        if (
+            cur.assignee_kind == AssigneeKind.member
+            and cur.assignee_id is not None
+            and not _awarded(conn, cur.assignee_id, cur.id, _HANDLED_NOTE)
+        ):
+            _award(conn, cur.assignee_id, cur.id, at, settings.REQUEST_POINTS_HANDLED,
+                   _HANDLED_NOTE)  # fmt: skip
+
+    text = note
+    if decision_level is not None:
+        text = f"{DECISION_LABELS[decision_level][0]}:{note}"
+    return _move(
+        engine, request_id, Action.resolve, now=now, actor_id=actor_id, note=text,
+        values=values, after=after,
+    )  # fmt: skip
+
+
+def reject(
+    engine: Engine,
+    request_id: int,
+    reason: str,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+) -> str:
+    """Reject (不予受理) with a reason."""
+    reason = _require(reason, "不予受理的理由", "a reason")
+    return _move(engine, request_id, Action.reject, now=now, actor_id=actor_id, note=reason)
+
+
+def reopen(
+    engine: Engine,
+    request_id: int,
+    reason: str,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+) -> str:
+    """Reopen (重新办理): back to whoever handled it, with a new due time from now; the old
+    resolution time and rating are cleared (both stay in the timeline)."""
+    reason = _require(reason, "重办原因", "a reason")
+
+    def values(_conn: Connection, cur: RequestState) -> dict[str, Any]:
+        at = naive_local(now)
+        return {
+            "resolved_at": None,
+            "rating": None,
+            "rating_note": None,
+            "due_at": at + dt.timedelta(hours=sla_hours(cur.category)),
+        }
+
+    return _move(
+        engine, request_id, Action.reopen, now=now, actor_id=actor_id, note=reason, values=values
+    )
+
+
+def evaluate(
+    engine: Engine,
+    request_id: int,
+    rating: int,
+    comment: str | None = None,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+) -> str:
+    """Record the resident's rating 1–5 (评). A rating of
+    :data:`settings.REQUEST_REOPEN_MAX_RATING` or less reopens the request at once (one more
+    event); a good rating earns the member who took it a bonus.
+
+    Returns
+    -------
+    str
+        The status after: ``evaluated``, or the reopened status.
+    """
+    if isinstance(rating, bool) or not isinstance(rating, int | np.integer) or not 1 <= rating <= 5:
+        raise InputError(f"评价须为 1–5 的整数 / rating must be a whole number 1–5, not {rating!r}")
+    rating = int(rating)
+    comment = comment.strip() if comment else None
+
+    def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
+        return {"rating": rating, "rating_note": comment}
+
+    def after(conn: Connection, cur: RequestState, at: dt.datetime) -> None:
+        if (
+            cur.assignee_kind == AssigneeKind.member
+            and cur.assignee_id is not None
+            and rating >= settings.REQUEST_GOOD_RATING_MIN
+            and not _awarded(conn, cur.assignee_id, cur.id, _GOOD_RATING_NOTE)
+        ):
+            _award(conn, cur.assignee_id, cur.id, at, settings.REQUEST_POINTS_GOOD_RATING,
+                   _GOOD_RATING_NOTE)  # fmt: skip
+
+    text = f"居民评价{rating}星" + (f":{comment}" if comment else "")
+    status = _move(
+        engine, request_id, Action.evaluate, now=now, actor_id=actor_id, note=text,
+        values=values, after=after,
+    )  # fmt: skip
+    if rating <= settings.REQUEST_REOPEN_MAX_RATING:
+        status = reopen(
+            engine,
+            request_id,
+            f"居民评价{rating}星(≤{settings.REQUEST_REOPEN_MAX_RATING}星)，自动重办 / "
+            "reopened after a low rating",
+            now=now,
+            actor_id=actor_id,
+        )
+    return status
