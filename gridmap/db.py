@@ -203,7 +203,9 @@ def _defer_foreign_keys(conn: Connection) -> None:
 # --- schema version ---------------------------------------------------------------------------
 
 
-def _alembic_config(conn: Connection):
+def migration_config(conn: Connection | None = None):
+    """The Alembic configuration of gridmap's migrations, running on ``conn`` when given
+    (``alembic.command.upgrade(migration_config(conn), "head")``)."""
     from alembic.config import Config
 
     cfg = Config()
@@ -216,7 +218,7 @@ def head_revision() -> str:
     """The newest schema revision this version of gridmap knows."""
     from alembic.script import ScriptDirectory
 
-    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    cfg = migration_config()
     head = ScriptDirectory.from_config(cfg).get_current_head()
     assert head is not None
     return head
@@ -226,7 +228,7 @@ def known_revisions() -> set[str]:
     """Every schema revision this version of gridmap has a migration for."""
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(_alembic_config(None))  # type: ignore[arg-type]
+    script = ScriptDirectory.from_config(migration_config())
     return {rev.revision for rev in script.walk_revisions()}
 
 
@@ -286,7 +288,7 @@ def init_database(engine: Engine) -> str:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             _ensure_postgis(conn)
-        command.upgrade(_alembic_config(conn), "head")
+        command.upgrade(migration_config(conn), "head")
     return head_revision()
 
 

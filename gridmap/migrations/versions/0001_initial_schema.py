@@ -470,7 +470,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Dropping children first; on PostgreSQL the cyclic keys go with their tables.
+    # The cyclic keys first (PostgreSQL refuses to drop a table another table's key points
+    # to), then the tables, children first.
+    if _is_postgres():
+        op.drop_constraint(op.f("fk_user_grid_id_grid"), "user", type_="foreignkey")
+        op.drop_constraint(op.f("fk_party_org_grid_id_grid"), "party_org", type_="foreignkey")
     for table in reversed(
         [
             "street",
