@@ -170,7 +170,7 @@ def postgis(tmp_dir: Path | None = None, tuned: bool = True) -> Iterator[Any]:
             subprocess.run(
                 [*_as_pg_user(), str(cluster.bindir / "pg_ctl"), "-D", str(cluster.data_dir),
                  "-l", str(cluster.log_path), "-w", "-t", "60", "restart", "-m", "fast"],
-                check=True, capture_output=True, cwd="/",
+                check=True, capture_output=True, cwd="/", timeout=120,
             )  # fmt: skip
         yield cluster
     finally:

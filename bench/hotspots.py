@@ -6,8 +6,11 @@ about 50 buildings per grid, so ``--sizes 20k`` means 20,000 grids / 1,000,000 b
 * **esda** — ``libpysal.weights.Queen.from_dataframe`` then ``esda.G_Local(y, w,
   transform="B", star=True, permutations=999, n_jobs=1, seed=…)`` called directly;
 * **gridmap** — :func:`gridmap.hotspots.grid_weights` then :func:`gridmap.hotspots.getis_ord`
-  with the same permutations and seed (when :mod:`gridmap.hotspots` is importable; otherwise
-  the row says so).
+  with the same permutations and seed.
+
+Which of the two runs first alternates (``--repeats`` rounds, esda first in odd rounds,
+gridmap first in even ones) and each figure is the median of its rounds, so neither side gains
+from the other warming caches or the allocator.
 
 The values are requests per grid: Poisson around each grid's households / 40 with one hot
 cluster (a community tile at five times the rate), drawn from a fixed seed.
@@ -17,7 +20,7 @@ Run ``python -m bench.hotspots --sizes 20k`` (or ``python bench/hotspots.py``).
 
 from __future__ import annotations
 
-import importlib
+import statistics
 import sys
 import time
 import warnings
@@ -30,6 +33,7 @@ if __package__ in (None, ""):  # python bench/hotspots.py
 import numpy as np
 
 from bench._common import base_parser, markdown_table, max_rss_mb, parse_sizes, timed, write_results
+from gridmap import hotspots
 from gridmap.citygen import build_city
 
 BUILDINGS_PER_GRID = 50
@@ -80,13 +84,7 @@ def run_esda(grids, y: np.ndarray, permutations: int, seed: int) -> dict[str, fl
     }
 
 
-def run_gridmap(grids, y: np.ndarray, permutations: int, seed: int) -> dict[str, float] | None:
-    try:
-        hotspots = importlib.import_module("gridmap.hotspots")
-    except ImportError:
-        return None
-    if not all(hasattr(hotspots, f) for f in ("grid_weights", "getis_ord")):
-        return None
+def run_gridmap(grids, y: np.ndarray, permutations: int, seed: int) -> dict[str, float]:
     t_w = timed(lambda: hotspots.grid_weights(grids))
     w = t_w.result
     t_g = timed(lambda: hotspots.getis_ord(y, w, permutations=permutations, seed=seed, fdr=False))
@@ -102,20 +100,22 @@ def run_gridmap(grids, y: np.ndarray, permutations: int, seed: int) -> dict[str,
 def main(argv: list[str] | None = None) -> dict:
     parser = base_parser(__doc__.splitlines()[0], "20k")
     parser.add_argument("--permutations", type=int, default=999)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds, order alternated")
     args = parser.parse_args(argv)
     rows = []
     for n in parse_sizes(args.sizes):
         t0 = time.perf_counter()
         grids, y = grids_and_values(n, args.seed)
         row: dict[str, object] = {"grids": len(grids), "permutations": args.permutations}
-        esda_t = run_esda(grids, y, args.permutations, args.seed)
-        row |= {f"esda_{k}": v for k, v in esda_t.items()}
-        ours = run_gridmap(grids, y, args.permutations, args.seed)
-        if ours is None:
-            row["gridmap"] = "TODO: gridmap.hotspots not available"
-        else:
-            row |= {f"gridmap_{k}": v for k, v in ours.items()}
-            row["gridmap_x_esda"] = ours["total_s"] / esda_t["total_s"]
+        runs: dict[str, list[dict[str, float]]] = {"esda": [], "gridmap": []}
+        for round_ in range(max(1, args.repeats)):
+            order = [("esda", run_esda), ("gridmap", run_gridmap)]
+            for name, run in order if round_ % 2 == 0 else order[::-1]:
+                runs[name].append(run(grids, y, args.permutations, args.seed))
+        for name, results in runs.items():
+            row |= {f"{name}_{k}": statistics.median(r[k] for r in results) for k in results[0]}
+        row["gridmap_x_esda"] = row["gridmap_total_s"] / row["esda_total_s"]
+        row["rounds"] = len(runs["esda"])
         row["max_rss_mb"] = max_rss_mb()
         rows.append(row)
         print(f"[{n:,}] done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -82,9 +82,13 @@ def worker(kind: str, gpkg: Path, url: str) -> dict[str, float]:
 def _run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run a command; its wall time, its own peak RSS (MB, from ``/usr/bin/time``: a child
     forked from this big process would inherit its high-water mark) and its stdout."""
-    timer = ["/usr/bin/time", "-f", "MAXRSS_KB=%M"] if Path("/usr/bin/time").exists() else []
+    if not Path("/usr/bin/time").exists():
+        raise RuntimeError("bench.import_buildings needs GNU time: apt-get install time")
+    timer = ["/usr/bin/time", "-f", "MAXRSS_KB=%M"]
     start = time.perf_counter()
-    proc = subprocess.run([*timer, *cmd], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    proc = subprocess.run(
+        [*timer, *cmd], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=4 * 3600
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")

@@ -126,7 +126,9 @@ def _as_pg_user() -> list[str]:
 
 def _pg_user_can_reach(path: Path) -> bool:
     """Whether the postgres OS user can traverse into ``path`` (pytest's tmp dirs are 0700)."""
-    res = subprocess.run([*_as_pg_user(), "test", "-w", str(path)], capture_output=True)
+    res = subprocess.run(
+        [*_as_pg_user(), "test", "-w", str(path)], capture_output=True, timeout=30, check=False
+    )
     return res.returncode == 0
 
 
@@ -185,7 +187,7 @@ class PostgisCluster:
             subprocess.run(
                 [*_as_pg_user(), str(self.bindir / "pg_ctl"), "-D", str(self.data_dir),
                  "-m", "immediate", "-w", "-t", "30", "stop"],
-                capture_output=True, check=False, cwd="/",
+                capture_output=True, check=False, cwd="/", timeout=60,
             )  # fmt: skip
         shutil.rmtree(self.base_dir, ignore_errors=True)
 

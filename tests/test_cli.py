@@ -88,6 +88,7 @@ def test_corrupt_file_through_the_real_command(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
     assert proc.returncode == DatabaseError.exit_code
     assert "corrupt" in proc.stderr and "Traceback" not in proc.stderr

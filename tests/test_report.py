@@ -73,7 +73,7 @@ def test_pdf_report(demo_engine, tmp_path: Path, output_dir: Path) -> None:
     # poppler-utils is installed by scripts/test.sh: the first page must render as an image
     assert shutil.which("pdftoppm"), "pdftoppm missing: run the tests through scripts/test.sh"
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(target),
-                    str(output_dir / "report_page")], check=True)  # fmt: skip
+                    str(output_dir / "report_page")], check=True, timeout=120)  # fmt: skip
     pngs = sorted(output_dir.glob("report_page*.png"))
     assert pngs and pngs[0].read_bytes().startswith(b"\x89PNG")
 
