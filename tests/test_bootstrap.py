@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from sqlalchemy import text
 
 from gridmap.auth import DEMO_USERS
 from gridmap.bootstrap import clear_all, create_demo_database, load_demo, open_or_create_default
@@ -77,8 +78,12 @@ def test_default_database_is_created_with_the_demo(tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(settings, "DATABASE_URL", f"sqlite:///{tmp_path / 'new' / 'g.db'}")
     engine = open_or_create_default()
     assert layer_counts(engine)["grid"] > 0
+    with engine.begin() as conn:  # a user's change that a rebuild would undo
+        conn.execute(text("UPDATE grid SET name = 'kept by the second start' WHERE id = 1"))
+    engine.dispose()
     again = open_or_create_default()  # second start: opened, not rebuilt
     assert layer_counts(again) == layer_counts(engine)
+    assert read_table(again, "grid").set_index("id").loc[1, "name"] == "kept by the second start"
 
 
 def test_named_database_is_never_created(tmp_path: Path) -> None:

@@ -149,15 +149,26 @@ HOSTILE_NAMES = [
 ]
 
 
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own system temp folder, so "nothing left behind" sees only this test."""
+    folder = tmp_path / "system-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
-def test_upload_names_cannot_leave_the_upload_folder(name: str, tmp_path: Path, monkeypatch):
+def test_upload_names_cannot_leave_the_upload_folder(
+    name: str, tmp_path: Path, monkeypatch, private_tmp: Path
+):
     monkeypatch.chdir(tmp_path)
     data = "名称,级别,经度,纬度\n新站,compound,110.7801,32.6301\n".encode()
     source = gio.read_upload(name, data)
     assert len(source.frame) == 1
     assert not re.search(r"[/\\<>\x00]", source.name) and source.name.endswith(".csv")
     assert not list(tmp_path.rglob("*probe*")) and not Path("/etc/gridmap_probe.csv").exists()
-    assert not list(Path(tempfile.gettempdir()).glob("gridmap-upload-*"))  # cleaned up
+    assert not list(private_tmp.iterdir())  # the upload folder is removed
 
 
 def _slipping_zip() -> bytes:
@@ -179,11 +190,13 @@ def test_zip_slip_members_are_read_flat_and_written_nowhere_else(tmp_path, monke
     assert not list(tmp_path.rglob("gridmap_zipslip*"))
 
 
-def test_oversized_uploads_are_refused_before_touching_the_disk(monkeypatch) -> None:
+def test_oversized_uploads_are_refused_before_touching_the_disk(
+    monkeypatch, private_tmp: Path
+) -> None:
     monkeypatch.setattr(settings, "IMPORT_MAX_BYTES", 1024)
     with pytest.raises(gio.ImportRejected, match="过大"):
         gio.read_upload("big.csv", b"a,b\n" + b"1,2\n" * 400)
-    assert not list(Path(tempfile.gettempdir()).glob("gridmap-upload-*"))
+    assert not list(private_tmp.iterdir())
 
 
 def test_zip_bombs_are_refused_by_their_unpacked_size(monkeypatch) -> None:

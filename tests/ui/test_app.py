@@ -47,9 +47,13 @@ def test_fresh_machine_creates_the_demo_street(tmp_path: Path, monkeypatch) -> N
     monkeypatch.delenv("GRIDMAP_DATABASE_URL", raising=False)
     default = tmp_path / "home" / "gridmap.db"
     monkeypatch.setattr(settings, "DATABASE_URL", f"sqlite:///{default}")
-    at = _run(APP)
+    assert not default.exists()
+    at = AppTest.from_file(APP, default_timeout=120).run()  # the app itself, nobody logged in
     assert not at.exception, at.exception
-    assert default.exists()
+    assert default.exists()  # made by the app's first start, not by a test helper
+    assert at.title[0].value == "登录 gridmap"
+    assert any("demo_admin" in c.value for c in at.caption)  # the demo's logins are offered
+    at = login(at).run()
     assert "车城路街道" in at.title[0].value
 
 
