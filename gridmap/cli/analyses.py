@@ -10,19 +10,13 @@ from typing import Any
 import click
 
 from gridmap import settings
-from gridmap.cli.common import db_option, echo_json, reports_errors
+from gridmap.cli.common import communities_option, db_option, echo_json, reports_errors
 from gridmap.cli.root import main
 
 
 @main.command()
 @db_option
-@click.option(
-    "--community",
-    "community_codes",
-    multiple=True,
-    metavar="CODE",
-    help="Only this community (repeat for several); default: the whole street.",
-)
+@communities_option
 @click.option(
     "--category",
     "categories",

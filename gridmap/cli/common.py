@@ -30,6 +30,15 @@ db_option = click.option(
     "(default: GRIDMAP_DATABASE_URL, else the embedded SQLite file).",
 )
 
+#: ``--community CODE`` (repeatable) of the commands that read the whole street or some of it.
+communities_option = click.option(
+    "--community",
+    "community_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Only this community (repeat for several); default: the whole street.",
+)
+
 
 #: Where ``--user`` is kept for the sub-command (click shares ``meta`` with nested contexts).
 _USER_KEY = "gridmap.user"

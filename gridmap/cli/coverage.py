@@ -11,19 +11,19 @@ from typing import Any
 import click
 
 from gridmap import settings
-from gridmap.cli.common import PROBLEMS_FOUND_EXIT, db_option, echo_json, reports_errors
+from gridmap.cli.common import (
+    PROBLEMS_FOUND_EXIT,
+    communities_option,
+    db_option,
+    echo_json,
+    reports_errors,
+)
 from gridmap.cli.root import main
 
 
 @main.command()
 @db_option
-@click.option(
-    "--community",
-    "community_codes",
-    multiple=True,
-    metavar="CODE",
-    help="Only this community (repeat for several); default: the whole street.",
-)
+@communities_option
 @click.option(
     "--radius",
     type=click.Choice(["300", "500", "1000"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login
+from auth_helpers import MAP_FRAME, browser_login, wait_for_map
 from playwright.sync_api import sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -14,7 +14,6 @@ from gridmap.db import open_database
 from gridmap.repository import headline_figures, load_street_layers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
 @pytest.mark.browser
@@ -32,11 +31,9 @@ def test_street_map_draws_offline_in_chromium(demo_db_url: str, output_dir: Path
         page.goto(base, wait_until="domcontentloaded")
         browser_login(page)
         page.get_by_text("党建网格总览").first.wait_for(timeout=90_000)
+        wait_for_map(page)  # every layer added
         frame = page.frame_locator(MAP_FRAME)
-        paths = frame.locator(".leaflet-overlay-pane path")
-        paths.first.wait_for(state="attached", timeout=90_000)
-        page.wait_for_timeout(1_500)  # let Leaflet finish adding the layers
-        drawn = paths.count()
+        drawn = frame.locator(".leaflet-overlay-pane path").count()
         legend = frame.locator(".gridmap-legend").inner_text()
         layer_names = frame.locator(".leaflet-control-layers").inner_text()
         page.get_by_text(f"{figures['grids']:,} 个").first.wait_for(timeout=10_000)

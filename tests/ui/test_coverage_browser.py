@@ -6,8 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login
-from playwright.sync_api import Page, sync_playwright
+from auth_helpers import (
+    MAP_FRAME,
+    browser_login,
+    forget_map,
+    streamlit_rerun,
+    wait_for_map,
+)
+from playwright.sync_api import expect, sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
 from gridmap.coverage import PROBLEM_KINDS, check_coverage
@@ -15,13 +21,17 @@ from gridmap.db import open_database
 from gridmap.repository import load_street_layers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-
-
-def _map_zoom(page: Page) -> float:
-    """Zoom of the Leaflet map inside the st_folium component frame."""
-    frame = next(f for f in page.frames if "streamlit_folium" in f.url)
-    return frame.evaluate("() => window.map_div.getZoom()")
+#: The chosen problem's outline (gridmap.maps.coverage.FOCUS_STYLE: black, dashed "8 6").
+FOCUS_PATH = '.leaflet-overlay-pane path[stroke="#000000"][stroke-dasharray="8 6"]'
+#: For each focus outline: whether it lies wholly inside the map's view.
+FOCUS_IN_VIEW = f"""() => {{
+    const view = window.map.getContainer().getBoundingClientRect();
+    return [...document.querySelectorAll('{FOCUS_PATH}')].map(p => {{
+        const r = p.getBoundingClientRect();
+        return r.left >= view.left && r.right <= view.right
+            && r.top >= view.top && r.bottom <= view.bottom;
+    }});
+}}"""
 
 
 @pytest.mark.browser
@@ -39,24 +49,29 @@ def test_problem_layers_render_and_a_row_centres_the_map(
         page = context.new_page()
         page.goto(f"{base}/coverage", wait_until="domcontentloaded")
         browser_login(page)
+        street_map = wait_for_map(page)
         frame = page.frame_locator(MAP_FRAME)
-        frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
-        page.wait_for_timeout(1_500)
         control = frame.locator(".leaflet-control-layers").inner_text()
         legend = frame.locator(".gridmap-legend").inner_text()
         drawn = frame.locator(".leaflet-overlay-pane path").count()
+        focus_before = street_map.locator(FOCUS_PATH).count()
         page.screenshot(path=str(output_dir / "coverage.png"), full_page=True)
-        street_zoom = _map_zoom(page)
+        street_zoom = street_map.evaluate("() => window.map.getZoom()")
 
+        # Choose the first problem as a keyboard user does: focus a cell of its row in the
+        # grid's accessible table (row 1 is the header), then glide-data-grid's select-row key.
         grid = page.locator('[data-testid="stDataFrame"]').first
         grid.scroll_into_view_if_needed()
-        box = grid.bounding_box()
-        assert box is not None
-        page.mouse.click(box["x"] + 12, box["y"] + 36 + 18)  # row marker of the first row
-        page.wait_for_timeout(4_000)
-        frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached")
-        page.wait_for_timeout(1_500)
-        focused_zoom = _map_zoom(page)
+        first_row = grid.locator('[role="row"][aria-rowindex="2"]')
+        forget_map(page)
+        with streamlit_rerun(page):  # on_select="rerun": the page re-runs with the choice
+            first_row.locator('[role="gridcell"]').first.focus()
+            page.keyboard.press("Shift+Space")
+        expect(first_row).to_have_attribute("aria-selected", "true")
+        focused_map = wait_for_map(page)
+        focused_zoom = focused_map.evaluate("() => window.map.getZoom()")
+        focus_in_view = focused_map.evaluate(FOCUS_IN_VIEW)
+        focused_control = focused_map.locator(".leaflet-control-layers").inner_text()
         page.screenshot(path=str(output_dir / "coverage_focus.png"), full_page=True)
         browser.close()
 
@@ -66,4 +81,7 @@ def test_problem_layers_render_and_a_row_centres_the_map(
     base_features = len(layers.communities) + len(layers.grids) + len(layers.buildings)
     assert drawn >= base_features + len(report.problems)
     assert focused_zoom > street_zoom, (street_zoom, focused_zoom)
+    assert focus_before == 0 and "所选问题" not in control
+    assert focus_in_view == [True], focus_in_view  # the chosen problem outlined, in view
+    assert "所选问题" in focused_control
     assert blocked == [], blocked[:5]

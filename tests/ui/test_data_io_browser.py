@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login
-from playwright.sync_api import sync_playwright
+from auth_helpers import browser_login, streamlit_rerun, wait_for_app_idle
+from playwright.sync_api import expect, sync_playwright
 from sqlalchemy.engine import make_url
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -44,12 +44,14 @@ def test_upload_dry_run_and_import_in_chromium(
         layer = page.locator('[data-testid="stSelectbox"]').filter(has_text="导入到图层")
         layer.wait_for(timeout=60_000)
         layer.click()
-        page.get_by_role("option", name="党群服务站(点)").click()
-        page.wait_for_timeout(1_000)
+        with streamlit_rerun(page):  # the page re-runs for the chosen layer
+            page.get_by_role("option", name="党群服务站(点)").click()
+        expect(layer.get_by_role("combobox")).to_have_value("党群服务站(点)")
         page.locator('input[type="file"]').set_input_files(
             files=[{"name": HOSTILE_NAME, "mimeType": "text/csv", "buffer": SAMPLE.read_bytes()}]
         )
         page.get_by_text("试导入结果").wait_for(timeout=90_000)
+        wait_for_app_idle(page)  # the whole dry run shown
         body = page.locator("body").inner_text()
         shown = upload_name(HOSTILE_NAME)  # reserved characters replaced, markdown kept
         assert "[点我](" in shown and "__粗体__" in shown

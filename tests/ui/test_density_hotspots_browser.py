@@ -6,14 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login
+from auth_helpers import (
+    MAP_FRAME,
+    browser_login,
+    forget_map,
+    streamlit_rerun,
+    wait_for_map,
+)
 from playwright.sync_api import sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
 from gridmap.hotspots import HOTSPOT_CLASSES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
 @pytest.mark.browser
@@ -30,17 +35,15 @@ def test_density_and_hotspot_maps_render_with_legends(demo_db_url: str, output_d
         page.goto(f"{base}/density", wait_until="domcontentloaded")
 
         browser_login(page)
+        plain = wait_for_map(page)
+        heat_before = plain.locator(".leaflet-heatmap-layer").count()
+        forget_map(page)
+        with streamlit_rerun(page):
+            page.get_by_text("显示党员分布热力图层").click()
+        wait_for_map(page)  # the re-run replaces the map: wait for the new one, fully drawn
         frame = page.frame_locator(MAP_FRAME)
-        frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
-        page.get_by_text("显示党员分布热力图层").click()
-        page.wait_for_timeout(2_000)
-        page.wait_for_function(  # the re-run replaces the map: wait for the one new frame
-            f"document.querySelectorAll('{MAP_FRAME}').length === 1", timeout=90_000
-        )
-        frame = page.frame_locator(MAP_FRAME)
-        frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
-        frame.locator(".leaflet-heatmap-layer").wait_for(state="attached", timeout=30_000)
-        page.wait_for_timeout(1_500)
+        frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached")
+        frame.locator(".leaflet-heatmap-layer").wait_for(state="attached", timeout=10_000)
         density_legend = frame.locator(".gridmap-legend").inner_text()
         density_control = frame.locator(".leaflet-control-layers").inner_text()
         page.screenshot(path=str(output_dir / "density.png"), full_page=True)
@@ -48,9 +51,8 @@ def test_density_and_hotspot_maps_render_with_legends(demo_db_url: str, output_d
         page.goto(f"{base}/hotspots", wait_until="domcontentloaded")
 
         browser_login(page)
+        wait_for_map(page)
         frame = page.frame_locator(MAP_FRAME)
-        frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
-        page.wait_for_timeout(2_000)
         hot_legend = frame.locator(".gridmap-legend").inner_text()
         hot_control = frame.locator(".leaflet-control-layers").inner_text()
         hot_fill = HOTSPOT_CLASSES["hot_99"][2]
@@ -60,6 +62,7 @@ def test_density_and_hotspot_maps_render_with_legends(demo_db_url: str, output_d
 
     assert "每百户党员数" in density_legend and "名/百户" in density_legend
     assert "党员分布热力" in density_control
+    assert heat_before == 0  # the heat layer only when asked for
     assert any(u.endswith("/leaflet.heat-0.2.0/leaflet-heat.js") for u in loaded), loaded
     for zh, _en, _colour in HOTSPOT_CLASSES.values():
         assert zh in hot_legend, zh

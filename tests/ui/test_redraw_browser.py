@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login
+from auth_helpers import browser_login, streamlit_rerun
 from playwright.sync_api import Page, sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -40,7 +40,8 @@ def test_merge_two_grids_in_the_browser(demo_copy: str, output_dir: Path) -> Non
 
         community = page.locator('[data-testid="stSelectbox"]').filter(has_text="社区").first
         community.click()
-        page.get_by_role("option", name=COMMUNITY).first.click()
+        with streamlit_rerun(page):  # the figures below are the chosen community's
+            page.get_by_role("option", name=COMMUNITY).first.click()
         _wait_for_metric(page, "网格数", "12 个")
 
         page.get_by_role("button", name="新建草案(复制生效方案)").click()

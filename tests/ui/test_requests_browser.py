@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import shapely
-from auth_helpers import browser_login
+from auth_helpers import MAP_FRAME, browser_login, streamlit_rerun, wait_for_app_idle, wait_for_map
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy.engine import make_url
 
@@ -19,7 +19,6 @@ from gridmap.db import open_database
 from gridmap.repository import read_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 OPEN_LAYER = re.compile(r"(在办诉求|超期诉求) \((\d+)\)")
 
 
@@ -27,12 +26,6 @@ def _open_on_map(page: Page) -> int:
     """Open requests drawn, from the layer control's counts (在办 + 超期)."""
     text = page.frame_locator(MAP_FRAME).locator(".leaflet-control-layers").inner_text()
     return sum(int(n) for _, n in OPEN_LAYER.findall(text))
-
-
-def _wait_for_map(page: Page) -> None:
-    frame = page.frame_locator(MAP_FRAME)
-    frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached", timeout=90_000)
-    page.wait_for_timeout(1_500)
 
 
 @pytest.mark.browser
@@ -56,16 +49,16 @@ def test_log_a_request_by_clicking_the_map(
         page = context.new_page()
         page.goto(f"{base}/requests", wait_until="domcontentloaded")
         browser_login(page)
-        _wait_for_map(page)
+        leaflet = wait_for_map(page)
         shown_before = _open_on_map(page)
 
-        leaflet = next(f for f in page.frames if "streamlit_folium" in f.url)
-        leaflet.evaluate(f"() => window.map_div.setView([{spot.y}, {spot.x}], 18)")
-        page.wait_for_timeout(800)
-        xy = leaflet.evaluate(f"() => window.map_div.latLngToContainerPoint([{spot.y}, {spot.x}])")
-        box = page.locator(MAP_FRAME).bounding_box()
-        assert box is not None
-        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        # zoom in on the building (no animation: the view is set when setView returns), then
+        # click the map where Leaflet itself puts the building's point in the map's container
+        where = [spot.y, spot.x]
+        leaflet.evaluate("(p) => window.map.setView(p, 18, {animate: false})", where)
+        leaflet.wait_for_function("(p) => window.map.getZoom() === 18", arg=where)
+        xy = leaflet.evaluate("(p) => window.map.latLngToContainerPoint(p)", where)
+        leaflet.locator("#map_div").click(position={"x": xy["x"], "y": xy["y"]})
         longitude = page.get_by_label("经度")
         page.get_by_role("tab", name="登记诉求").click()
         longitude.wait_for(state="visible", timeout=30_000)
@@ -74,13 +67,14 @@ def test_log_a_request_by_clicking_the_map(
             timeout=30_000,
         )
         page.get_by_label("诉求描述").fill("楼道灯不亮(浏览器测试)")
-        page.get_by_label("诉求描述").press("Tab")
-        page.wait_for_timeout(500)
+        wait_for_app_idle(page)  # the click's run is over: the next run is the description's
+        with streamlit_rerun(page):  # leaving the text area commits it
+            page.get_by_label("诉求描述").press("Tab")
         page.get_by_role("button", name="登记诉求").click()
         page.get_by_text("已登记诉求").wait_for(timeout=60_000)
         page.reload(wait_until="domcontentloaded")  # a fresh page: what anyone now sees
         browser_login(page)  # a reload is a new session: log in again
-        _wait_for_map(page)
+        wait_for_map(page)
         shown_after = _open_on_map(page)
         page.screenshot(path=str(output_dir / "requests.png"), full_page=True)
         browser.close()
