@@ -22,6 +22,11 @@ Geometry
         Gaps and overlaps smaller than this are reported apart as slivers (default 50 m²).
     SPLIT_MIN_SHARE : float
         A grid holding less than this share of a building (5%) does not count as holding it.
+    BUILDING_OUTSIDE_SHARE : float
+        A building with at least this share of its footprint outside every grid (50%) is
+        mostly outside every grid (楼栋大部分在网格外): it belongs to no grid, and its
+        households count in the gap holding most of its outside part. Shares are compared at
+        0.01% (reprojection moves them by about 1e-6); 1 turns the rule off.
 
 Import and export
     OFFSET_INVERSE_TOLERANCE_DEG, OFFSET_INVERSE_MAX_ITERATIONS
@@ -30,8 +35,41 @@ Import and export
         Largest file an import reads (50 MB).
     IMPORT_EXTENT_BUFFER_M : float
         How far outside the street an imported feature may lie (1000 m).
+    OFFSET_MATCH_MIN_IOU, OFFSET_MATCH_DISTANCE_M : float
+        When an imported footprint matches one of the street's buildings (intersection over
+        union ≥ 0.5), and an imported point a station of the street (within 10 m; a point
+        inside a building footprint matches too) — the evidence for a GCJ-02/BD-09 file read
+        as WGS 84.
+    OFFSET_DETECT_MIN_MATCHES, OFFSET_DETECT_MIN_SHARE, OFFSET_DETECT_MIN_RATIO
+        A file given without a CRS is refused as GCJ-02 (or BD-09) when, corrected so, at least
+        3 features and 60% of them match the street's own data, at least twice the share that
+        matches as read (an explicit ``--crs wgs84`` accepts it as it is).
+    OFFSET_DETECT_SAMPLE : int
+        Features compared for that check, evenly spaced through the file (5000).
     IMPORT_MAX_ISSUES_SHOWN, IMPORT_PREVIEW_ROWS : int
         Problems listed in one import error (20); rows in the page's preview (10).
+    FLOOR_AREA_PER_HOUSEHOLD_M2 : float
+        Gross floor area of one household (90 m²), for buildings imported without households:
+        households ≈ footprint area (m², in the local UTM zone) × floors ÷ this, rounded, at
+        least 1 for a residential building (0 for office, commercial, public and industrial
+        ones), flagged as estimated. Why 90: the 2020 census counts 36.5 m² of housing per
+        urban resident and 2.62 residents per household (≈ 96 m² of dwelling per household),
+        90 m² is the line of the small and middle-sized flats most communities hold, and
+        footprint × floors also counts walls, stairs and lobbies that a flat's area leaves out.
+    DEFAULT_FLOORS : int
+        Floors of a building whose file has no ``floors`` / 层数 / ``building:levels`` value (6:
+        the walk-up 多层住宅 of the older urban communities gridmap serves; high-rises should
+        carry their floors in the file).
+    RESIDENTS_PER_HOUSEHOLD : float
+        Residents of a household, for buildings imported without residents (2.62, China's 2020
+        census): residents ≈ households × this, rounded, flagged as estimated.
+    OSM_MAX_BYTES : int
+        Largest OpenStreetMap ``.osm.pbf`` file :func:`gridmap.io.read_osm` reads (1 GiB: a
+        province; a street is a few MB, a city some tens).
+    OSM_MIN_FOOTPRINT_M2 : float
+        OSM building footprints smaller than this are drawing errors and dropped (2 m²).
+    OSM_MAX_LEVELS : float
+        ``building:levels`` above this are typing errors and read as unknown (200).
 
 Grid-management rules (DESIGN.md §2)
     GRID_HOUSEHOLDS_MIN, GRID_HOUSEHOLDS_MAX : int
@@ -198,6 +236,8 @@ STORAGE_SRID: int = 4326
 OVERLAP_TOLERANCE_M2: float = 1.0
 SLIVER_MAX_M2: float = 50.0
 SPLIT_MIN_SHARE: float = 0.05
+#: Share of a building's footprint outside every grid from which it belongs to no grid (0–1].
+BUILDING_OUTSIDE_SHARE: float = 0.5
 #: Decimal places kept for WGS 84 coordinates (6 decimals ≈ 0.1 m).
 COORDINATE_DECIMALS: int = 7
 #: GCJ-02/BD-09 → WGS 84 is solved by iteration until the forward offset of the answer lands
@@ -210,10 +250,34 @@ OFFSET_INVERSE_MAX_ITERATIONS: int = 30
 IMPORT_MAX_BYTES: int = 50 * 1024 * 1024
 #: Features farther than this many metres outside the street (or its communities) are rejected.
 IMPORT_EXTENT_BUFFER_M: float = 1000.0
+#: A footprint read from a file matches a building of the street from this intersection over
+#: union; a point matches a station within this many metres, or a building it lies in.
+OFFSET_MATCH_MIN_IOU: float = 0.5
+OFFSET_MATCH_DISTANCE_M: float = 10.0
+#: A file without a CRS looks GCJ-02/BD-09 when, corrected so, this many features and this share
+#: of them match the street's own data, and this many times the share matching as read.
+OFFSET_DETECT_MIN_MATCHES: int = 3
+OFFSET_DETECT_MIN_SHARE: float = 0.6
+OFFSET_DETECT_MIN_RATIO: float = 2.0
+#: Features of a file compared with the street for that check (evenly spaced).
+OFFSET_DETECT_SAMPLE: int = 5000
 #: How many problems an import error lists before "… and N more".
 IMPORT_MAX_ISSUES_SHOWN: int = 20
 #: Rows shown in the column-mapping preview of the import page.
 IMPORT_PREVIEW_ROWS: int = 10
+#: Gross floor area (m²) of one household, for households estimated from a footprint.
+FLOOR_AREA_PER_HOUSEHOLD_M2: float = 90.0
+#: Floors of a building whose file gives none, for households estimated from a footprint.
+DEFAULT_FLOORS: int = 6
+#: Residents per household (2020 census), for residents estimated from households.
+RESIDENTS_PER_HOUSEHOLD: float = 2.62
+#: Largest .osm.pbf file read by gridmap.io.read_osm (bytes); it streams, but keeps every
+#: node location of the file in memory while assembling footprints.
+OSM_MAX_BYTES: int = 1024 * 1024 * 1024
+#: OSM building footprints smaller than this many m² (slivers, collapsed rings) are dropped.
+OSM_MIN_FOOTPRINT_M2: float = 2.0
+#: building:levels above this (the tallest building has 163) are read as unknown.
+OSM_MAX_LEVELS: float = 200.0
 
 # --- grid-management rules --------------------------------------------------------------------
 GRID_HOUSEHOLDS_MIN: int = 300

@@ -22,6 +22,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 from gridmap import coverage
 from gridmap import settings as gm_settings
 from gridmap.coverage import (
+    GRID_COLUMNS,
     PROBLEM_COLUMNS,
     PROBLEM_KINDS,
     SCORE_PARTS,
@@ -348,14 +349,17 @@ def test_building_in_no_grid_and_partly_outside() -> None:
     holed = with_hole(WEST, rect(10, 10, 40, 40))
     blds = buildings(
         {"geom": rect(20, 20, 30, 30), "households": 25},  # wholly in the hole
-        {"geom": rect(35, 20, 45, 30), "households": 5},  # half in the hole, half in grid 1
+        {"geom": rect(36, 20, 46, 30), "households": 5},  # 40 % in the hole, 60 % in grid 1
     )
     assignment = assign_buildings(blds, grids(holed, EAST)).buildings
     assert pd.isna(assignment.loc[0, "grid_id"])
     assert assignment.loc[0, "share"] == 0
     assert assignment.loc[0, "n_grids"] == 0
+    assert not assignment.loc[0, "mostly_outside"]  # wholly outside: building_unassigned
     assert assignment.loc[1, "grid_id"] == 1
-    assert assignment.loc[1, "covered_share"] == pytest.approx(0.5, rel=REL)
+    assert assignment.loc[1, "covered_share"] == pytest.approx(0.6, rel=REL)
+    assert assignment.loc[1, "outside_share"] == pytest.approx(0.4, rel=REL)
+    assert not assignment.loc[1, "mostly_outside"]
 
     report = check(communities(SQUARE), grids(holed, EAST), blds)
     row = only(report, "building_unassigned").loc[0]
@@ -363,6 +367,144 @@ def test_building_in_no_grid_and_partly_outside() -> None:
     assert row["detail"] == "社区1 1栋（25 户）不在任何网格内"
     assert only(report, "gap").loc[0, "households"] == 25  # the half-assigned one is grid 1's
     assert report.summary["unassigned_households"] == 25
+
+
+# --- buildings mostly outside every grid ----------------------------------------------------
+
+HOLE = rect(10, 10, 40, 40)  # 30 m × 30 m = 900 m² with no grid, in the west grid
+
+
+def test_building_998_per_cent_in_a_gap_is_in_no_grid_and_counts_in_the_gap() -> None:
+    # 10 m × 10 m: 9.98 m in the hole, 0.02 m (0.2 %) in grid 1
+    blds = buildings({"geom": rect(30.02, 20, 40.02, 30), "households": 88})
+    grds = grids(with_hole(WEST, HOLE), EAST)
+    table = assign_buildings(blds, grds).buildings
+    assert pd.isna(table.loc[0, "grid_id"])
+    assert table.loc[0, "mostly_outside"]
+    assert table.loc[0, "covered_share"] == pytest.approx(0.002, abs=1e-5)
+    assert table.loc[0, "outside_share"] == pytest.approx(0.998, abs=1e-5)
+    assert table.loc[0, "share"] == 0.0
+    assert not table.loc[0, "is_split"]
+
+    report = check(communities(SQUARE), grds, blds)
+    assert "building_unassigned" not in kinds(report)
+    row = only(report, "building_mostly_outside").loc[0]
+    assert (row["building_code"], row["households"]) == ("B1", 88)
+    assert row["label"] == "楼栋大部分在网格外"
+    assert pd.isna(row["grid_id"])
+    assert row["share"] == pytest.approx(0.998, abs=1e-5)
+    assert row["area_m2"] == pytest.approx(99.8, rel=REL)
+    assert row["detail"] == (
+        "社区1 1栋 的 99.8% 在所有网格之外（88 户），位于社区1 一处 900 平方米的未覆盖区域"
+    )
+    gap = only(report, "gap").loc[0]
+    assert gap["area_m2"] == pytest.approx(900.0, rel=REL)
+    assert gap["households"] == 88
+    assert gap["detail"] == "社区1 有 900 平方米未被任何网格覆盖（1 栋楼、88 户：1栋）"
+    # the neighbouring grid does not hold its households
+    assert report.grid_scores.set_index("grid_code").loc["G1", "households"] == 0
+    assert report.grid_scores["households"].sum() == 0
+    s = report.summary
+    assert (s["mostly_outside_buildings"], s["mostly_outside_households"]) == (1, 88)
+    assert (s["unassigned_buildings"], s["unassigned_households"]) == (1, 88)
+    assert report.community_scores.loc[0, "assignment"] == 0.0  # no household wholly in a grid
+    # the same figures from find_gaps alone
+    gaps = find_gaps(communities(SQUARE), grds, blds)
+    assert (gaps.loc[0, "buildings"], gaps.loc[0, "households"]) == (1, 88)
+    assert gaps.loc[0, "building_ids"] == [1]
+
+
+def test_building_60_40_across_two_grids_goes_to_the_60_per_cent_grid() -> None:
+    blds = buildings({"geom": rect(44, 10, 54, 20), "households": 40})  # 6 m west, 4 m east
+    report = check(communities(SQUARE), grids(WEST, EAST), blds)
+    row = report.assignment.loc[0]
+    assert row["grid_code"] == "G1"
+    assert row["share"] == pytest.approx(0.6, rel=REL)
+    assert row["outside_share"] == pytest.approx(0.0, abs=1e-6)
+    assert not row["mostly_outside"]
+    assert not {"building_mostly_outside", "building_unassigned"} & set(kinds(report))
+    assert only(report, "building_split")["building_code"].tolist() == ["B1"]
+    assert report.grid_scores["households"].tolist() == [40, 0]
+
+
+def _thirty_twenty_fifty() -> tuple:
+    """A building 30 % in grid A (south-west), 20 % in grid B (north-west), 50 % in the gap
+    that is the community's east half."""
+    grds = grids(rect(0, 0, 50, 50), rect(0, 50, 50, 100))
+    blds = buildings({"geom": rect(45, 44, 55, 54), "households": 60})
+    return communities(SQUARE), grds, blds
+
+
+def test_thirty_twenty_fifty_is_mostly_outside_at_the_threshold() -> None:
+    assert gm_settings.BUILDING_OUTSIDE_SHARE == 0.5
+    comms, grds, blds = _thirty_twenty_fifty()
+    assignment = assign_buildings(blds, grds)
+    row = assignment.buildings.loc[0]
+    assert row["mostly_outside"] and pd.isna(row["grid_id"])
+    assert row["outside_share"] == pytest.approx(0.5, rel=REL)
+    assert row["n_grids"] == 2
+    assert not row["is_split"]  # in no grid, so not split between grids
+    assert len(assignment.splits) == 0
+    report = check(comms, grds, blds)
+    assert "building_split" not in kinds(report)
+    row = only(report, "building_mostly_outside").loc[0]
+    assert row["detail"].startswith("社区1 1栋 的 50.0% 在所有网格之外（60 户）")
+    gap = only(report, "gap").loc[0]
+    assert (gap["area_m2"], gap["households"]) == (pytest.approx(5000.0, rel=REL), 60)
+    assert report.grid_scores["households"].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(("threshold", "mostly"), [(0.49, True), (0.5, True), (0.51, False)])
+def test_thirty_twenty_fifty_on_both_sides_of_the_setting(
+    monkeypatch: pytest.MonkeyPatch, threshold: float, mostly: bool
+) -> None:
+    monkeypatch.setattr(gm_settings, "BUILDING_OUTSIDE_SHARE", threshold)
+    comms, grds, blds = _thirty_twenty_fifty()
+    report = check(comms, grds, blds)
+    assert ("building_mostly_outside" in kinds(report)) is mostly
+    assert "building_unassigned" not in kinds(report)
+    gap_households = only(report, "gap").loc[0, "households"]
+    if mostly:
+        assert gap_households == 60
+        assert report.grid_scores["households"].tolist() == [0, 0]
+        assert "building_split" not in kinds(report)
+    else:  # the grid holding the largest share, split with the other
+        assert gap_households == 0
+        assert report.assignment.loc[0, "grid_code"] == "G1"
+        assert report.grid_scores["households"].tolist() == [60, 0]
+        assert only(report, "building_split")["share"].tolist() == pytest.approx([0.3], rel=REL)
+
+
+def test_overlapping_grids_count_once_in_the_covered_share() -> None:
+    # 3 m of the building lie where grids 1 and 2 overlap, 7 m beyond both: 70 % outside,
+    # although the two grids' shares add up to 60 %
+    grds = grids(rect(0, 0, 50, 100), rect(45, 0, 50, 100))
+    blds = buildings({"geom": rect(47, 10, 57, 20), "households": 9})
+    row = assign_buildings(blds, grds).buildings.loc[0]
+    assert row["covered_share"] == pytest.approx(0.3, rel=REL)
+    assert row["outside_share"] == pytest.approx(0.7, rel=REL)
+    assert row["mostly_outside"]
+
+
+def test_outside_share_setting_must_be_a_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    blds = buildings({"geom": rect(10, 10, 20, 20)})
+    for bad in (0, -0.1, 1.5):
+        monkeypatch.setattr(gm_settings, "BUILDING_OUTSIDE_SHARE", bad)
+        with pytest.raises(InputError, match=r"^楼栋网格外比例.* / .*BUILDING_OUTSIDE_SHARE"):
+            assign_buildings(blds, grids(WEST))
+    monkeypatch.setattr(gm_settings, "BUILDING_OUTSIDE_SHARE", 1.0)  # 1: the rule is off
+    _, grds, blds = _thirty_twenty_fifty()
+    assert assign_buildings(blds, grds).buildings.loc[0, "grid_id"] == 1
+
+
+def test_gap_names_up_to_five_of_its_buildings() -> None:
+    grds = grids(with_hole(WEST, HOLE), EAST)
+    blds = buildings(
+        *({"geom": rect(11 + 4 * i, 11, 13 + 4 * i, 13), "households": i + 1} for i in range(7))
+    )
+    gap = only(check(communities(SQUARE), grds, blds), "gap").loc[0]
+    assert gap["households"] == 28
+    assert gap["detail"].endswith("（7 栋楼、28 户：1栋、2栋、3栋、4栋、5栋 等 7 栋）")
 
 
 # --- leadership and size --------------------------------------------------------------------
@@ -680,6 +822,91 @@ def test_covered_plus_gaps_equals_community_area(rects: list[tuple[int, int, int
     assert covered + gaps["area_m2"].sum() == pytest.approx(total, rel=REL)
     assert (gaps["area_m2"] > gm_settings.OVERLAP_TOLERANCE_M2).all()
     assert (gaps["is_sliver"] == (gaps["area_m2"] < gm_settings.SLIVER_MAX_M2)).all()
+
+
+# --- property: every building in one grid or reported outside, households add up ------------
+
+_corner = st.integers(min_value=0, max_value=int(SIDE) - 20)
+_side = st.integers(min_value=1, max_value=20)
+
+
+@st.composite
+def _footprints(draw: st.DrawFn) -> list[tuple[int, int, int, int, int]]:
+    """1–8 buildings of 1–20 m a side inside the community, with 0–99 households each."""
+    out = []
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        x, y, w, h = draw(_corner), draw(_corner), draw(_side), draw(_side)
+        out.append((x, y, x + w, y + h, draw(st.integers(min_value=0, max_value=99))))
+    return out
+
+
+CLEAR = 1e-3  # shares this close to a threshold or a tie are left to the rounding
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    _rectangles(),
+    _footprints(),
+    st.sampled_from([0.3, 0.5, 0.8]),
+)
+def test_every_building_in_one_grid_or_reported_outside(
+    rects: list[tuple[int, int, int, int]],
+    footprints: list[tuple[int, int, int, int, int]],
+    threshold: float,
+) -> None:
+    community = rect(0, 0, SIDE, SIDE)
+    grid_geoms = [rect(*r) for r in rects]
+    grds = grids(*grid_geoms) if rects else _empty(list(GRID_COLUMNS))
+    blds = buildings(*({"geom": rect(*f[:4]), "households": f[4]} for f in footprints))
+    old = gm_settings.BUILDING_OUTSIDE_SHARE
+    gm_settings.BUILDING_OUTSIDE_SHARE = threshold
+    try:
+        report = check(communities(community), grds, blds)
+    finally:
+        gm_settings.BUILDING_OUTSIDE_SHARE = old
+    table = report.assignment.set_index("building_id")
+    problems = report.problems
+    lone = set(only(report, "building_unassigned")["building_id"])
+    mostly = set(only(report, "building_mostly_outside")["building_id"])
+    assigned = set(table.index[table["grid_id"].notna()])
+    ids = set(range(1, len(footprints) + 1))
+    # each building exactly once: in one grid, wholly outside or mostly outside
+    assert not (lone & mostly) and not (assigned & (lone | mostly))
+    assert assigned | lone | mostly == ids
+
+    union = shapely.union_all(grid_geoms) if grid_geoms else Polygon()
+    for i, (*box_, _) in enumerate(footprints, 1):
+        footprint = rect(*box_)
+        covered = footprint.intersection(union).area / footprint.area
+        shares = [footprint.intersection(g).area / footprint.area for g in grid_geoms]
+        if covered < CLEAR:
+            assert i in lone
+        elif abs((1 - covered) - threshold) > CLEAR:
+            assert (i in mostly) is (1 - covered > threshold)
+            assert table.loc[i, "outside_share"] == pytest.approx(1 - covered, abs=CLEAR)
+        if i in assigned:  # the grid holding the largest share (unless two nearly tie)
+            top = sorted(shares, reverse=True)
+            if len(top) == 1 or top[0] - top[1] > CLEAR:
+                assert table.loc[i, "grid_id"] == int(np.argmax(shares)) + 1
+            assert 1 - covered < threshold + CLEAR
+
+    households = {i: f[4] for i, f in enumerate(footprints, 1)}
+    total = sum(households.values())
+    in_grids = int(report.grid_scores["households"].sum())
+    outside = sum(households[i] for i in lone | mostly)
+    assert in_grids + outside == total
+    assert in_grids == sum(households[i] for i in assigned)
+    assert report.summary["unassigned_households"] == outside
+
+    # each building in no grid counts in the gap holding most of it, if any gap holds it
+    gap_rows = problems[problems["kind"].isin(["gap", "gap_sliver"])].to_crs(UTM)
+    gap_geoms = list(gap_rows.geometry)
+    expected = 0
+    for i in lone | mostly:
+        footprint = rect(*footprints[i - 1][:4])
+        if any(footprint.intersection(g).area / footprint.area > CLEAR for g in gap_geoms):
+            expected += households[i]
+    assert int(pd.to_numeric(gap_rows["households"]).sum()) == expected
 
 
 # --- the demo street's deliberate defects ---------------------------------------------------

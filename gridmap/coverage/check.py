@@ -137,17 +137,22 @@ def check_coverage(
     Returns
     -------
     CoverageReport
-        A gap's ``households`` are those of the buildings in no grid whose point-on-surface
-        lies in the gap (a building partly in a grid is that grid's).
+        Every building is in exactly one grid or in none (:func:`assign_buildings`): in none
+        when no grid holds any of it (``building_unassigned``) or when at least
+        ``settings.BUILDING_OUTSIDE_SHARE`` of it lies outside every grid
+        (``building_mostly_outside``, with that share). A gap's ``buildings`` and
+        ``households`` are those of the buildings in no grid that it holds most of, so
+        households in grids plus households in no grid are all households.
 
         ``summary`` holds: ``communities, grids, buildings, households, community_area_m2,
         gap_area_m2`` (gaps and sliver gaps), ``gaps, gap_slivers, overlap_area_m2`` (area
         covered by two or more grids), ``overlaps, overlap_slivers, outside_area_m2,
-        invalid_coverage_grids, unassigned_buildings, unassigned_households,
-        split_buildings, grids_no_leader, grids_no_branch, buildings_no_leader,
-        grids_too_small, grids_too_large, households_beyond_reach, organisations_uncovered,
-        blind_spot_buildings, compounds_no_activity_space, radius_m, problems`` and ``score``
-        (mean of the community scores).
+        invalid_coverage_grids, unassigned_buildings, unassigned_households`` (buildings in no
+        grid, wholly or mostly outside), ``mostly_outside_buildings,
+        mostly_outside_households, split_buildings, grids_no_leader, grids_no_branch,
+        buildings_no_leader, grids_too_small, grids_too_large, households_beyond_reach,
+        organisations_uncovered, blind_spot_buildings, compounds_no_activity_space, radius_m,
+        problems`` and ``score`` (mean of the community scores).
 
     Raises
     ------
@@ -225,6 +230,6 @@ def _with_communities(
 
 
 def _unassigned(buildings: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Buildings in no grid: the ones whose households a gap holds (a building partly in a
-    grid is that grid's, even when its point-on-surface lies in the gap)."""
+    """Buildings in no grid (wholly or mostly outside every grid): the ones whose households
+    the gaps hold (a building mostly in a grid is that grid's, however much lies in a gap)."""
     return buildings[assignment["grid_id"].isna().to_numpy()]

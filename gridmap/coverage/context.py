@@ -63,6 +63,10 @@ class Context:
         return _prefixed(self.buildings, self.community_name)
 
     @cached_property
+    def building_name(self) -> dict:
+        return dict(zip(self.buildings["id"], display_names(self.buildings), strict=True))
+
+    @cached_property
     def building_code(self) -> dict:
         return dict(zip(self.buildings["id"], self.buildings["code"], strict=True))
 

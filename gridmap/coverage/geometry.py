@@ -12,6 +12,7 @@ import pyproj
 import shapely
 
 from gridmap import settings
+from gridmap.coverage.assignment import SHARE_DECIMALS, assign_prepared
 from gridmap.coverage.prepare import (
     COMMUNITY_COLUMNS,
     POLYGONAL,
@@ -49,22 +50,31 @@ def find_gaps(
     grids : geopandas.GeoDataFrame
         ``community_id`` and polygons.
     buildings : geopandas.GeoDataFrame, optional
-        With ``households``: counted in the gap holding a point inside each building.
+        ``id`` (``households``) and polygons. The buildings that
+        :func:`~gridmap.coverage.assign_buildings` puts in no grid (wholly or mostly outside
+        every grid) are counted in the gap holding most of their area.
 
     Returns
     -------
     geopandas.GeoDataFrame
         ``community_id, community_code, area_m2, is_sliver`` (area below ``SLIVER_MAX_M2``),
-        ``buildings, households`` and the gap polygon, in the metric CRS; largest first within
-        each community.
+        ``buildings, households, building_ids`` (a list per gap, in the buildings' order) and
+        the gap polygon, in the metric CRS; largest first within each community.
     """
     check_frame(communities, "communities", COMMUNITY_COLUMNS, POLYGONAL)
     check_frame(grids, "grids", ("community_id",), POLYGONAL)
     if buildings is not None:
-        check_frame(buildings, "buildings", (), POLYGONAL)
+        check_frame(buildings, "buildings", ("id",), POLYGONAL)
     crs = analysis_crs(communities, grids, buildings)
-    b = None if buildings is None else prepare_layer(buildings, crs)
-    return gaps_prepared(prepare_layer(communities, crs), prepare_layer(grids, crs), b)
+    grd = prepare_layer(grids, crs)
+    outside = None
+    if buildings is not None:
+        if "id" not in grd:
+            grd = grd.assign(id=np.arange(len(grd)))
+        bld = prepare_layer(buildings, crs)
+        no_grid = assign_prepared(bld, grd).buildings["grid_id"].isna().to_numpy()
+        outside = bld[no_grid]
+    return gaps_prepared(prepare_layer(communities, crs), grd, outside)
 
 
 def gaps_prepared(
@@ -72,8 +82,17 @@ def gaps_prepared(
     grids: gpd.GeoDataFrame,
     buildings: gpd.GeoDataFrame | None,
 ) -> gpd.GeoDataFrame:
-    """:func:`find_gaps` on layers already prepared (:func:`prepare_layer`)."""
-    columns = ("community_id", "community_code", "area_m2", "is_sliver", "buildings", "households")
+    """:func:`find_gaps` on layers already prepared (:func:`prepare_layer`); every building
+    given (those in no grid) is counted in the gap holding most of its area."""
+    columns = (
+        "community_id",
+        "community_code",
+        "area_m2",
+        "is_sliver",
+        "buildings",
+        "households",
+        "building_ids",
+    )
     if len(communities) == 0:
         return _empty_geoframe(columns, communities.crs).rename_geometry("geom")
     cgeo = geom_array(communities)
@@ -88,7 +107,7 @@ def gaps_prepared(
     area = shapely.area(parts)
     keep = area > settings.OVERLAP_TOLERANCE_M2
     parts, index, area = parts[keep], index[keep], area[keep]
-    counts, households = _points_in(parts, buildings)
+    counts, households, held = _buildings_in(parts, buildings)
     frame = gpd.GeoDataFrame(
         {
             "community_id": communities["id"].to_numpy()[index],
@@ -97,6 +116,7 @@ def gaps_prepared(
             "is_sliver": area < settings.SLIVER_MAX_M2,
             "buildings": counts,
             "households": households,
+            "building_ids": held,
             "_order": index,
         },
         geometry=parts,
@@ -106,23 +126,61 @@ def gaps_prepared(
     return frame.drop(columns="_order").reset_index(drop=True)
 
 
-def _points_in(
+def largest_area_holding(areas: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """For each geometry, the position of the area holding most of it (-1 when none holds any).
+
+    Candidate pairs come from an STRtree query; ties go to the first area. An area holding
+    less than 0.005 % of a geometry (0 at :data:`~gridmap.coverage.assignment.SHARE_DECIMALS`
+    decimals: edges touching after reprojection) holds none of it.
+
+    Parameters
+    ----------
+    areas : numpy.ndarray
+        Polygons (e.g. the gaps), in the same metric CRS as ``geoms``.
+    geoms : numpy.ndarray
+        Polygons (e.g. buildings).
+
+    Returns
+    -------
+    numpy.ndarray
+        One int64 position into ``areas`` per geometry.
+    """
+    found = np.full(len(geoms), -1, dtype=np.int64)
+    if len(geoms) == 0 or len(areas) == 0:
+        return found
+    p, a = shapely.STRtree(areas).query(geoms, predicate="intersects")
+    shared = shapely.area(shapely.intersection(geoms[p], areas[a]))
+    whole = shapely.area(geoms)[p]
+    held = np.round(np.divide(shared, whole, out=np.ones_like(shared), where=whole > 0),
+                    SHARE_DECIMALS) > 0  # fmt: skip
+    p, a, shared = p[held], a[held], shared[held]
+    order = np.lexsort((a, -shared, p))  # per geometry: largest share first, then first area
+    p, a = p[order], a[order]
+    first = np.unique(p, return_index=True)[1]
+    found[p[first]] = a[first]
+    return found
+
+
+def _buildings_in(
     areas: np.ndarray, buildings: gpd.GeoDataFrame | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Buildings and households whose point-on-surface lies in each area."""
+) -> tuple[np.ndarray, np.ndarray, list[list]]:
+    """Buildings, households and building ids held by each area (each building in the area
+    holding most of it)."""
     counts = np.zeros(len(areas), dtype=np.int64)
     households = np.zeros(len(areas), dtype=np.int64)
     if buildings is None or len(buildings) == 0 or len(areas) == 0:
-        return counts, households
-    points = shapely.point_on_surface(geom_array(buildings))
-    p, a = shapely.STRtree(areas).query(points, predicate="intersects")
-    first = np.unique(p, return_index=True)[1]  # a point on a shared edge counts once
-    p, a = p[first], a[first]
+        return counts, households, [[] for _ in range(len(areas))]
+    where = largest_area_holding(areas, geom_array(buildings))
+    inside = where >= 0
+    a = where[inside]
     counts += np.bincount(a, minlength=len(areas))
     households += np.bincount(
-        a, weights=household_counts(buildings)[p], minlength=len(areas)
+        a, weights=household_counts(buildings)[inside], minlength=len(areas)
     ).astype(np.int64)
-    return counts, households
+    ids = buildings["id"].to_numpy() if "id" in buildings else np.arange(len(buildings))
+    lists = pd.Series(ids[inside]).groupby(a, sort=True).agg(list)
+    held = lists.reindex(range(len(areas))).tolist()
+    return counts, households, [h if isinstance(h, list) else [] for h in held]
 
 
 def find_overlaps(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -11,6 +11,11 @@ PROBLEM_KINDS: dict[str, tuple[str, str, str]] = {
     "outside_community": ("网格超出社区边界", "Grid outside its community", "#6a3d9a"),
     "invalid_coverage": ("网格边界不吻合", "Grid edges do not match", "#cab2d6"),
     "building_unassigned": ("楼栋不在任何网格", "Building in no grid", "#b15928"),
+    "building_mostly_outside": (
+        "楼栋大部分在网格外",
+        "Building mostly outside every grid",
+        "#d95f02",
+    ),
     "building_split": ("楼栋跨网格", "Building split across grids", "#e7298a"),
     "grid_no_leader": ("网格未配网格长", "Grid without a grid leader", "#1f78b4"),
     "grid_no_branch": ("网格未建党组织", "Grid without a Party branch or group", "#a6cee3"),

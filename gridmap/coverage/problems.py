@@ -29,6 +29,23 @@ def _pct(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
+def _pct1(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+#: Buildings a gap's message names before "等 N 栋".
+_NAMED_IN_GAP = 5
+
+
+def _named_buildings(ctx: Context, ids: Sequence) -> str:
+    """The buildings of a gap for its message: "：1栋、2栋" (the first few, then 等 N 栋)."""
+    if not len(ids):
+        return ""
+    shown = "、".join(ctx.building_name[b] for b in list(ids)[:_NAMED_IN_GAP])
+    more = f" 等 {len(ids)} 栋" if len(ids) > _NAMED_IN_GAP else ""
+    return f"：{shown}{more}"
+
+
 def _problem_frame(
     kind: str, rows: dict[str, Sequence], geoms: Sequence, crs: pyproj.CRS | None
 ) -> gpd.GeoDataFrame:
@@ -67,7 +84,7 @@ def collect_problems(
         *_overlap_problems(ctx, overlaps, crs),
         _outside_problems(ctx, outside, crs),
         _invalid_problems(ctx, invalid, crs),
-        *_assignment_problems(ctx, crs),
+        *_assignment_problems(ctx, gaps, crs),
         *_leadership_problems(ctx, leadership, crs),
         *_size_problems(ctx, sizes, crs),
         _reach_problems(ctx, reach, crs),
@@ -95,12 +112,14 @@ def _gap_problems(ctx: Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list
         part = gaps[mask.to_numpy(dtype=bool)]
         if kind == "gap":
             details = [
-                f"{names[c]} 有 {_m2(a)}未被任何网格覆盖（{n} 栋楼、{h:,} 户）"
-                for c, a, n, h in zip(
+                f"{names[c]} 有 {_m2(a)}未被任何网格覆盖（{n} 栋楼、{h:,} 户"
+                f"{_named_buildings(ctx, ids)}）"
+                for c, a, n, h, ids in zip(
                     part["community_id"],
                     part["area_m2"],
                     part["buildings"],
                     part["households"],
+                    part["building_ids"],
                     strict=True,
                 )
             ]
@@ -198,12 +217,13 @@ def _building_rows(ctx: Context, building_ids: pd.Series) -> dict[str, list]:
     }
 
 
-def _assignment_problems(ctx: Context, crs: pyproj.CRS) -> list:
+def _assignment_problems(ctx: Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list:
     table = ctx.assignment.buildings
     geoms = geom_array(ctx.buildings)
     households = household_counts(ctx.buildings)
     names, grid_names = ctx.building_label, ctx.grid_name
-    lone = table["grid_id"].isna().to_numpy()
+    mostly = table["mostly_outside"].to_numpy(dtype=bool)
+    lone = table["grid_id"].isna().to_numpy() & ~mostly
     ids = table.loc[lone, "building_id"]
     rows = _building_rows(ctx, ids)
     rows["households"] = households[lone]
@@ -211,6 +231,7 @@ def _assignment_problems(ctx: Context, crs: pyproj.CRS) -> list:
         f"{names[b]}（{h:,} 户）不在任何网格内" for b, h in zip(ids, households[lone], strict=True)
     ]
     unassigned = _problem_frame("building_unassigned", rows, geoms[lone], crs)
+    outside = _mostly_outside_problems(ctx, gaps, mostly, households, crs)
 
     split = table["is_split"].to_numpy()
     ids = table.loc[split, "building_id"]
@@ -233,7 +254,44 @@ def _assignment_problems(ctx: Context, crs: pyproj.CRS) -> list:
             for b, n in zip(ids, table.loc[split, "n_grids"], strict=True)
         ],
     }
-    return [unassigned, _problem_frame("building_split", rows, geoms[split], crs)]
+    return [unassigned, outside, _problem_frame("building_split", rows, geoms[split], crs)]
+
+
+def _mostly_outside_problems(
+    ctx: Context,
+    gaps: gpd.GeoDataFrame,
+    mostly: np.ndarray,
+    households: np.ndarray,
+    crs: pyproj.CRS,
+) -> gpd.GeoDataFrame:
+    """Buildings partly in a grid but mostly outside every grid: in no grid, their households
+    in the gap holding most of their outside part (named in the message)."""
+    table = ctx.assignment.buildings
+    ids = table.loc[mostly, "building_id"]
+    share = table.loc[mostly, "outside_share"].to_numpy(dtype=float)
+    geoms = geom_array(ctx.buildings)[mostly]
+    gap_of = {b: i for i, held in enumerate(gaps["building_ids"]) for b in held}
+    names, communities = ctx.community_name, gaps["community_id"].to_numpy()
+    where = []
+    for b in ids:
+        i = gap_of.get(b)
+        if i is None:
+            where.append("，网格外部分不在任何社区内")
+            continue
+        what = "细小缝隙" if gaps["is_sliver"].iloc[i] else "未覆盖区域"
+        area = gaps["area_m2"].iloc[i]
+        where.append(f"，位于{names.get(communities[i], '')} 一处 {_m2(area)}的{what}")
+    rows = _building_rows(ctx, ids)
+    rows |= {
+        "area_m2": share * shapely.area(geoms),
+        "households": households[mostly],
+        "share": share,
+        "detail": [
+            f"{ctx.building_label[b]} 的 {_pct1(s)} 在所有网格之外（{h:,} 户）{w}"
+            for b, s, h, w in zip(ids, share, households[mostly], where, strict=True)
+        ],
+    }
+    return _problem_frame("building_mostly_outside", rows, geoms, crs)
 
 
 def _leadership_problems(ctx: Context, leadership: pd.DataFrame, crs: pyproj.CRS) -> list:

@@ -145,7 +145,8 @@ _COUNTED_KINDS = {
     "overlaps": "overlap",
     "overlap_slivers": "overlap_sliver",
     "invalid_coverage_grids": "invalid_coverage",
-    "unassigned_buildings": "building_unassigned",
+    "unassigned_buildings": "building_unassigned",  # + the mostly outside, below
+    "mostly_outside_buildings": "building_mostly_outside",
     "split_buildings": "building_split",
     "grids_no_leader": "grid_no_leader",
     "grids_no_branch": "grid_no_branch",
@@ -194,13 +195,17 @@ def summarise_communities(
             .reindex(ids, fill_value=0.0),
             "overlap_area_m2": _union_area_by(overlaps).reindex(ids, fill_value=0.0),
             "outside_area_m2": column(by_kind_area, "outside_community"),
-            "unassigned_households": column(by_kind_hh, "building_unassigned"),
+            "unassigned_households": column(by_kind_hh, "building_unassigned")
+            + column(by_kind_hh, "building_mostly_outside"),
+            "mostly_outside_households": column(by_kind_hh, "building_mostly_outside"),
             "households_beyond_reach": column(by_kind_hh, "beyond_reach"),
         },
         index=ids,
     )
     for name, kind in _COUNTED_KINDS.items():
         out[name] = column(kinds, kind).astype(np.int64)
+    # buildings in no grid: wholly outside every grid, or mostly (the latter also apart)
+    out["unassigned_buildings"] += out["mostly_outside_buildings"]
     out["problems"] = kinds.sum(axis=1).reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
     out["score"] = scores["score"].to_numpy()
     return out
