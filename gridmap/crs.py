@@ -19,9 +19,25 @@ Input arrives in the coordinates users hold:
   one-step inverse many tools use is off by up to 4.4 m (median 1.5 m). The offsets themselves
   are large: at 十堰 GCJ-02 moves a point 555 m and BD-09 1,189 m. (eviltransform's BD-09 test
   pair uses π where Baidu's formula has 3000π/180 and differs by about 10 m; it is not used.)
+- **CGCS2000** (2000 国家大地坐标系, EPSG:4490: 天地图 Tianditu, the national surveying
+  standard) is taken as equivalent to WGS 84. The two are realisations of the same ITRS frame at
+  different epochs (CGCS2000 at 2000.0, WGS 84 (G1762) at 2005.0) on ellipsoids whose flattening
+  differs in the 11th digit: they differ by a few centimetres in China, far below what a
+  building footprint or a grid boundary resolves. pyproj's EPSG:4490 → 4326 transformation is
+  the identity, so a file declaring CGCS2000 (a GeoJSON ``crs`` member, a GeoPackage SRS, a
+  Shapefile ``.prj`` such as ``GCS_China_Geodetic_Coordinate_System_2000``) is read without any
+  option.
 - **Projected** coordinates: CGCS2000 3° Gauss–Krüger zones (EPSG:4513–4533 with the zone
-  number in front of the easting, EPSG:4534–4554 without), 6° zones (EPSG:4491–4512) and UTM
-  are transformed with pyproj. An 8-digit easting carries its zone and is recognised on its own.
+  number in front of the easting, EPSG:4534–4554 without), 6° zones (EPSG:4491–4512), UTM and
+  Web Mercator are transformed with pyproj from the CRS the file declares (its ``.prj``,
+  GeoPackage SRS or GeoJSON ``crs``). Without a declaration, an 8-digit easting carries its zone
+  and is recognised on its own; six-digit eastings are ambiguous (UTM or any zone without
+  prefix): :func:`projected_candidates` lists the zones a street is likely held in so that the
+  refusal can name the one that fits, but the user chooses.
+- **An offset file read as WGS 84** — a GCJ-02 or BD-09 export whose ``.prj`` says WGS 84, or a
+  GeoJSON, which always does — lands hundreds of metres off. :func:`detect_web_offset` tells
+  when it can: corrected from GCJ-02 or BD-09, the features match the street's own buildings
+  and stations (:func:`offset_matches`), as read they do not. Without such data it cannot tell.
 - **Swapped latitude/longitude** (a spreadsheet with the columns the wrong way round) is
   detected by :func:`latlon_swapped`; the fix is offered, never applied silently.
 """
@@ -29,6 +45,7 @@ Input arrives in the coordinates users hold:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -39,9 +56,11 @@ from gridmap import settings
 
 __all__ = [
     "OFFSET_SYSTEMS",
+    "OffsetEvidence",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "detect_projected_crs",
+    "detect_web_offset",
     "gauss_kruger_epsg",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
@@ -49,8 +68,10 @@ __all__ = [
     "latlon_swapped",
     "lonlat_center",
     "metric_crs",
+    "offset_matches",
     "out_of_china",
     "parse_crs",
+    "projected_candidates",
     "swap_xy",
     "to_metric",
     "utm_epsg",
@@ -351,6 +372,47 @@ def detect_projected_crs(x: np.ndarray, y: np.ndarray) -> int | None:
     return None
 
 
+def projected_candidates(lon: float, lat: float) -> list[int]:
+    """The projected CRSs a file of metres near (lon, lat) is most likely in, most likely first.
+
+    They are the CGCS2000 3° Gauss–Krüger zone without zone prefix (the usual CRS of Chinese
+    survey and planning data), the 6° zone when its central meridian differs from the 3° one
+    (when it is the same, the two CRSs are the same projection), WGS 84 / UTM, and Web Mercator
+    (EPSG:3857, the web maps' own). Outside China's zones the Gauss–Krüger zones are left out.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Where the data should be, in degrees (e.g. the centre of the street).
+
+    Returns
+    -------
+    list of int
+        EPSG codes.
+
+    Examples
+    --------
+    >>> projected_candidates(110.78, 32.63)  # 十堰: 3° and 6° zones share the meridian 111°E
+    [4546, 32649, 3857]
+    >>> projected_candidates(113.3, 23.1)  # 广州: 3° CM 114°E, 6° CM 111°E
+    [4547, 4508, 32649, 3857]
+    """
+    codes: list[int] = []
+    try:
+        gk3 = gauss_kruger_epsg(lon, 3)
+        codes.append(gk3)
+        gk6 = gauss_kruger_epsg(lon, 6)
+        cm3 = 3 * (gk3 - 4534 + 25)
+        cm6 = 6 * (gk6 - 4502 + 13) - 3
+        if cm6 != cm3:
+            codes.append(gk6)
+    except ValueError:
+        pass  # outside China's zones
+    codes.append(utm_epsg(lon, lat))
+    codes.append(3857)
+    return codes
+
+
 _CRS_ALIASES: dict[str, int | str] = {
     "wgs84": 4326,
     "wgs-84": 4326,
@@ -455,3 +517,168 @@ def geometries_to_wgs84(geoms: np.ndarray, source: pyproj.CRS | str | int) -> np
         return np.column_stack([lon, lat])
 
     return shapely.transform(geoms, project)
+
+
+# --- offset files read as WGS 84 --------------------------------------------------------------
+
+_POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+_PUNCTUAL = (0, 4)  # Point and MultiPoint
+
+
+def _to_utm(geoms: np.ndarray, epsg: int) -> np.ndarray:
+    transformer = pyproj.Transformer.from_crs(settings.STORAGE_SRID, epsg, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, project)
+
+
+def _present(geoms: np.ndarray) -> np.ndarray:
+    geoms = np.asarray(geoms, dtype=object)
+    return geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+
+
+def _sample(geoms: np.ndarray) -> np.ndarray:
+    if len(geoms) <= settings.OFFSET_DETECT_SAMPLE:
+        return geoms
+    spaced = np.linspace(0, len(geoms) - 1, settings.OFFSET_DETECT_SAMPLE, dtype=int)
+    return geoms[np.unique(spaced)]
+
+
+def offset_matches(
+    geoms: np.ndarray,
+    reference: np.ndarray,
+    systems: tuple[str, ...] = ("wgs84", "gcj02", "bd09"),
+) -> dict[str, int]:
+    """How many features match the street's own data when their coordinates are read in each
+    system.
+
+    A polygon matches a reference polygon (a building) overlapping it with an intersection over
+    union of at least :data:`gridmap.settings.OFFSET_MATCH_MIN_IOU`; any other feature matches,
+    by its representative point, a reference polygon holding it or a reference point (a station)
+    within :data:`gridmap.settings.OFFSET_MATCH_DISTANCE_M`. Everything is measured in the UTM
+    zone of the reference, vectorised with STRtree; at most
+    :data:`gridmap.settings.OFFSET_DETECT_SAMPLE` features, evenly spaced, are compared.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The features as read from the file, lon/lat (missing and empty ones are skipped).
+    reference : numpy.ndarray
+        The street's own buildings and stations in WGS 84.
+    systems : tuple of str
+        ``wgs84`` (as read), ``gcj02``, ``bd09``: the systems to read the coordinates in.
+
+    Returns
+    -------
+    dict
+        System → number of sampled features that match; all 0 without reference data.
+    """
+    geoms = _sample(_present(geoms))
+    reference = _present(reference)
+    if not len(geoms) or not len(reference):
+        return dict.fromkeys(systems, 0)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(reference)
+    epsg = utm_epsg((xmin + xmax) / 2.0, (ymin + ymax) / 2.0)
+    ref = _to_utm(reference, epsg)
+    kinds = shapely.get_type_id(ref)
+    polys = shapely.make_valid(ref[np.isin(kinds, _POLYGONAL)])
+    points = ref[np.isin(kinds, _PUNCTUAL)]
+    poly_tree, point_tree = shapely.STRtree(polys), shapely.STRtree(points)
+    poly_area = shapely.area(polys)
+    counts: dict[str, int] = {}
+    for system in systems:
+        read = geoms if system == "wgs84" else geometries_to_wgs84(geoms, system)
+        cand = _to_utm(read, epsg)
+        polygonal = np.isin(shapely.get_type_id(cand), _POLYGONAL)
+        matched = np.zeros(len(cand), dtype=bool)
+        if polygonal.any() and len(polys):
+            which = np.flatnonzero(polygonal)
+            shapes = shapely.make_valid(cand[which])
+            i, j = poly_tree.query(shapes, predicate="intersects")
+            inter = shapely.area(shapely.intersection(shapes[i], polys[j]))
+            union = shapely.area(shapes)[i] + poly_area[j] - inter
+            iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+            matched[which[np.unique(i[iou >= settings.OFFSET_MATCH_MIN_IOU])]] = True
+        if (~polygonal).any():
+            which = np.flatnonzero(~polygonal)
+            spots = shapely.point_on_surface(cand[which])
+            hit = np.zeros(len(which), dtype=bool)
+            if len(polys):
+                hit[np.unique(poly_tree.query(spots, predicate="intersects")[0])] = True
+            if len(points):
+                near = point_tree.query(
+                    spots, predicate="dwithin", distance=settings.OFFSET_MATCH_DISTANCE_M
+                )[0]
+                hit[np.unique(near)] = True
+            matched[which] = hit
+        counts[system] = int(matched.sum())
+    return counts
+
+
+@dataclass(frozen=True)
+class OffsetEvidence:
+    """Why a file read as WGS 84 looks like GCJ-02 or BD-09.
+
+    Attributes
+    ----------
+    system : str
+        ``gcj02`` or ``bd09``: the system under which the features match the street.
+    compared : int
+        Features compared (a sample of at most :data:`gridmap.settings.OFFSET_DETECT_SAMPLE`).
+    matches : dict
+        System (``wgs84``, ``gcj02``, ``bd09``) → features matching the street's data so read.
+    shift_m : float
+        The median distance the correction moves a feature, in metres.
+    """
+
+    system: str
+    compared: int
+    matches: dict[str, int]
+    shift_m: float
+
+
+def detect_web_offset(geoms: np.ndarray, reference: np.ndarray) -> OffsetEvidence | None:
+    """Evidence that lon/lat features read as WGS 84 are really GCJ-02 or BD-09, else None.
+
+    The features look offset when, corrected from GCJ-02 (or BD-09), at least
+    :data:`gridmap.settings.OFFSET_DETECT_MIN_MATCHES` of them and a share of at least
+    :data:`gridmap.settings.OFFSET_DETECT_MIN_SHARE` match the street's own data
+    (:func:`offset_matches`), and that share is at least
+    :data:`gridmap.settings.OFFSET_DETECT_MIN_RATIO` times the share matching as read. Features
+    outside China (where the offsets are zero) and a street without buildings or stations give
+    None: then nothing can tell.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The features in lon/lat as read.
+    reference : numpy.ndarray
+        The street's buildings and stations in WGS 84.
+
+    Returns
+    -------
+    OffsetEvidence or None
+    """
+    geoms = _sample(_present(geoms))
+    if not len(geoms) or not len(_present(reference)):
+        return None
+    coords = shapely.get_coordinates(geoms)
+    if out_of_china(coords[:, 0], coords[:, 1]).all():
+        return None
+    matches = offset_matches(geoms, reference)
+    best = max(("gcj02", "bd09"), key=lambda s: matches[s])
+    n = len(geoms)
+    share, as_read = matches[best] / n, matches["wgs84"] / n
+    if (
+        matches[best] < settings.OFFSET_DETECT_MIN_MATCHES
+        or share < settings.OFFSET_DETECT_MIN_SHARE
+        or share < settings.OFFSET_DETECT_MIN_RATIO * as_read
+    ):
+        return None
+    before = shapely.get_coordinates(shapely.centroid(geoms))
+    after = shapely.get_coordinates(shapely.centroid(geometries_to_wgs84(geoms, best)))
+    dist = pyproj.Geod(ellps="WGS84").inv(before[:, 0], before[:, 1], after[:, 0], after[:, 1])[2]
+    return OffsetEvidence(best, n, matches, float(np.median(dist)))

@@ -9,10 +9,12 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
+from gridmap import settings
 from gridmap.crs import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     detect_projected_crs,
+    detect_web_offset,
     gauss_kruger_epsg,
     gcj02_to_bd09,
     gcj02_to_wgs84,
@@ -20,8 +22,10 @@ from gridmap.crs import (
     latlon_swapped,
     lonlat_center,
     metric_crs,
+    offset_matches,
     out_of_china,
     parse_crs,
+    projected_candidates,
     swap_xy,
     to_metric,
     utm_epsg,
@@ -261,3 +265,100 @@ def test_latlon_swap_detection() -> None:
     assert not latlon_swapped(np.array([2.5]), np.array([48.5]), extent)
     swapped = swap_xy(np.array([Point(32.63, 110.78)], dtype=object))
     assert swapped[0].equals(Point(110.78, 32.63))
+
+
+# --- CGCS2000, candidate zones, offset files read as WGS 84 (issue 17) ------------------------
+
+
+def test_cgcs2000_lonlat_is_taken_as_wgs84() -> None:
+    # CGCS2000 and WGS 84 differ by centimetres: pyproj's transformation is the identity
+    truth = np.array([Point(110.78, 32.63), box(110.779, 32.633, 110.780, 32.634)], dtype=object)
+    back = geometries_to_wgs84(truth, pyproj.CRS.from_epsg(4490))
+    assert all(b.equals_exact(t, 1e-12) for b, t in zip(back, truth, strict=True))
+    assert "China Geodetic Coordinate System 2000" in pyproj.CRS.from_epsg(4490).name
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "codes"),
+    [(110.78, 32.63, [4546, 32649, 3857]),  # 十堰: 3° and 6° zones share CM 111°E
+     (113.3, 23.1, [4547, 4508, 32649, 3857]),  # 广州: 3° CM 114°E, 6° CM 111°E, UTM 49N
+     (116.4, 39.9, [4548, 32650, 3857]),  # 北京: 3° and 6° zones share CM 117°E, UTM 50N
+     (2.35, 48.85, [32631, 3857])],  # outside China's Gauss-Krüger zones
+)  # fmt: skip
+def test_projected_candidates(lon: float, lat: float, codes: list[int]) -> None:
+    assert projected_candidates(lon, lat) == codes
+
+
+def _square(lon: float, lat: float, side_m: float, dx_m: float = 0.0) -> shapely.Geometry:
+    """A square of side_m metres whose south-west corner is dx_m east of (lon, lat), in WGS 84."""
+    utm = pyproj.Transformer.from_crs(4326, 32649, always_xy=True)
+    x, y = utm.transform(lon, lat)
+    square = box(x + dx_m, y, x + dx_m + side_m, y + side_m)
+    return gpd.GeoSeries([square], crs=32649).to_crs(4326).iloc[0]
+
+
+def _offset(geoms: list, forward) -> np.ndarray:
+    def shift(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(forward(coords[:, 0], coords[:, 1]))
+
+    return shapely.transform(np.array(geoms, dtype=object), shift)
+
+
+SITES = [(110.7792, 32.6340), (110.7810, 32.6355), (110.7775, 32.6322), (110.7830, 32.6301)]
+
+
+def test_offset_matches_known_counts() -> None:
+    buildings = [_square(x, y, 20.0) for x, y in SITES]
+    station = Point(110.7850, 32.6380)
+    reference = np.array([*buildings, station], dtype=object)
+    # as WGS 84 all four footprints match; their GCJ-02 versions match only once corrected
+    assert offset_matches(np.array(buildings, dtype=object), reference) == {
+        "wgs84": 4, "gcj02": 0, "bd09": 0}  # fmt: skip
+    gcj = _offset(buildings, wgs84_to_gcj02)
+    assert offset_matches(gcj, reference) == {"wgs84": 0, "gcj02": 4, "bd09": 0}
+    bd = _offset(buildings, wgs84_to_bd09)
+    assert offset_matches(bd, reference) == {"wgs84": 0, "gcj02": 0, "bd09": 4}
+    # IoU of a 20 m square and the same moved 5 m: 300 / 500 = 0.6 ≥ 0.5; moved 8 m: 240 / 560
+    moved = np.array([_square(*SITES[0], 20.0, 5.0), _square(*SITES[1], 20.0, 8.0)], dtype=object)
+    assert offset_matches(moved, reference, ("wgs84",)) == {"wgs84": 1}
+    # a point matches a footprint holding it, or a station within 10 m (not 12 m)
+    utm = pyproj.Transformer.from_crs(4326, 32649, always_xy=True)
+    back = pyproj.Transformer.from_crs(32649, 4326, always_xy=True)
+    sx, sy = utm.transform(station.x, station.y)
+    near, far = Point(*back.transform(sx + 8.0, sy)), Point(*back.transform(sx + 12.0, sy))
+    inside = _square(*SITES[2], 20.0).centroid
+    points = np.array([near, far, inside], dtype=object)
+    assert offset_matches(points, reference, ("wgs84",)) == {"wgs84": 2}
+    assert offset_matches(points, np.array([], dtype=object)) == {
+        "wgs84": 0, "gcj02": 0, "bd09": 0}  # fmt: skip
+
+
+def test_detect_web_offset_needs_clear_evidence() -> None:
+    buildings = [_square(x, y, 20.0) for x, y in SITES]
+    reference = np.array(buildings, dtype=object)
+    gcj = _offset(buildings, wgs84_to_gcj02)
+    evidence = detect_web_offset(gcj, reference)
+    assert evidence is not None and evidence.system == "gcj02"
+    assert evidence.compared == 4 and evidence.matches == {"wgs84": 0, "gcj02": 4, "bd09": 0}
+    c0, g0 = buildings[0].centroid, gcj[0].centroid
+    assert evidence.shift_m == pytest.approx(_metres(c0.x, c0.y, g0.x, g0.y), abs=1.0)
+    assert 400 < evidence.shift_m < 700  # the GCJ-02 offset at 十堰 is 555 m
+    bd = detect_web_offset(_offset(buildings, wgs84_to_bd09), reference)
+    assert bd is not None and bd.system == "bd09" and bd.shift_m > 1000
+    # the right coordinates, too few matches, no reference, or matches as read too: no evidence
+    assert detect_web_offset(np.array(buildings, dtype=object), reference) is None
+    assert detect_web_offset(gcj[:2], reference) is None  # 2 < OFFSET_DETECT_MIN_MATCHES
+    assert detect_web_offset(gcj, np.array([], dtype=object)) is None
+    both = np.array([*buildings[:2], *gcj[2:]], dtype=object)  # half match as read
+    assert detect_web_offset(both, reference) is None
+    # outside China the offsets are zero and nothing can tell
+    paris = np.array([_square(2.35, 48.85, 20.0)], dtype=object)
+    assert detect_web_offset(paris, paris) is None
+
+
+def test_detect_web_offset_samples_large_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    buildings = [_square(x, y, 20.0) for x, y in SITES]
+    gcj = _offset(buildings, wgs84_to_gcj02)
+    monkeypatch.setattr(settings, "OFFSET_DETECT_SAMPLE", 3)
+    evidence = detect_web_offset(gcj, np.array(buildings, dtype=object))
+    assert evidence is not None and evidence.compared == 3 and evidence.matches["gcj02"] == 3
