@@ -73,8 +73,9 @@ def _check_sqlite_file(path: Path, create: bool) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             return
         raise DatabaseError(
-            f"数据库文件不存在 / database file not found: {path}. "
-            "Create it with `gridmap init` (empty) or `gridmap demo` (demo street)."
+            f"数据库文件不存在 / database file not found: {path}. Create it with "
+            f"`gridmap street create --db sqlite:///{path} --code CODE --name NAME` (your own "
+            "street), `gridmap init` (empty) or `gridmap demo` (the demo street)."
         )
     if path.is_dir():
         raise DatabaseError(f"数据库路径是一个目录 / database path is a directory: {path}")
@@ -253,8 +254,9 @@ def check_schema(engine: Engine) -> None:
     revision = current_revision(engine)
     if revision is None:
         raise SchemaVersionError(
-            f"数据库尚未初始化 / the database {where} has no gridmap schema. "
-            "Run `gridmap init` (empty) or `gridmap demo` (demo street)."
+            f"数据库尚未初始化 / the database {where} has no gridmap schema. Run "
+            "`gridmap street create --code CODE --name NAME` (your own street), `gridmap init` "
+            "(empty) or `gridmap demo` (the demo street)."
         )
     head = head_revision()
     if revision == head:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
@@ -352,8 +353,12 @@ class GridWorker(Base):
 class Building(Base):
     """楼栋: the smallest unit, a polygon with households and residents.
 
-    ``grid_id`` caches the building's grid in the active plan (largest intersection area);
-    it is recomputed when a plan is activated.
+    ``grid_id`` stores the building's grid in its community's active plan, by the one
+    assignment rule (:func:`gridmap.coverage.assign_buildings`); every write that changes grids
+    or buildings recomputes it in the same transaction
+    (:func:`gridmap.repository.refresh_building_grids`). ``households_estimated`` and
+    ``residents_estimated`` mark figures estimated at import (footprint × floors, households ×
+    residents per household) rather than counted: they are shown as estimates everywhere.
     """
 
     __tablename__ = "building"
@@ -364,6 +369,8 @@ class Building(Base):
     geom: Mapped[shapely.Geometry | None] = mapped_column(Geometry("MULTIPOLYGON"))
     households: Mapped[int] = mapped_column(Integer, default=0)
     residents: Mapped[int] = mapped_column(Integer, default=0)
+    households_estimated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    residents_estimated: Mapped[bool] = mapped_column(default=False, server_default=false())
     leader_id: Mapped[int | None] = mapped_column(_fk("person.id"))
     party_org_id: Mapped[int | None] = mapped_column(_fk("party_org.id"))
     grid_id: Mapped[int | None] = mapped_column(_fk("grid.id"), index=True)

@@ -7,12 +7,13 @@ go through :func:`gridmap.db.transaction`: all rows land, or none do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from sqlalchemy import (
     Connection,
@@ -20,10 +21,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
+    case,
     func,
     select,
     text,
     type_coerce,
+    update,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.sql import ColumnElement, Select
@@ -36,6 +40,9 @@ from gridmap.auth import (
     mask_names,
     scope_layers,
 )
+from gridmap.coverage import assign_buildings
+from gridmap.coverage.prepare import analysis_crs
+from gridmap.crs import to_metric
 from gridmap.db import connect, transaction
 from gridmap.models import GEOMETRY_TABLES, Base, PlanStatus, RequestStatus
 
@@ -176,6 +183,111 @@ def advance_sequence(conn: Connection, name: str) -> None:
     )
 
 
+def _geom_column(tbl: Table, dialect: str) -> ColumnElement:
+    raw = func.ST_AsBinary(tbl.c.geom) if dialect == "postgresql" else tbl.c.geom
+    return type_coerce(raw, LargeBinary).label("geom")
+
+
+def refresh_building_grids(
+    bind: Engine | Connection, community_ids: Iterable[int] | None = None
+) -> int:
+    """Recompute the stored grid of buildings (``building.grid_id``) from the active plans.
+
+    The one answer to "which grid is this building in": each building goes to the active grid
+    :func:`gridmap.coverage.assign_buildings` gives it (the rule :func:`gridmap.coverage.
+    check_coverage` applies, so density, planning, the overview and the report read the same
+    grids the check computes); a building that rule leaves outside every grid stores none.
+    Every write that changes grids or buildings calls this in its own transaction: imports of
+    either layer, plan activation and rollback, restore. Shares are measured in the metric CRS
+    the check measures the street in (:func:`gridmap.coverage.prepare.analysis_crs`, the UTM
+    zone of the communities), so the two agree even on a building two grids share equally.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+        A Connection joins the caller's open transaction (the usual case).
+    community_ids : iterable of int, optional
+        The communities whose buildings or active plan changed; default every community.
+        Buildings of other communities are updated too when their grid is one of these
+        communities' grids, before or after (a building's best grid may be a neighbour's).
+
+    Returns
+    -------
+    int
+        Buildings whose stored grid changed (one UPDATE, executemany).
+    """
+    bld, grid, plan = table("building"), table("grid"), table("grid_plan")
+    with transaction(bind) as conn:
+        dialect = conn.dialect.name
+        buildings = read_query(
+            conn,
+            select(
+                bld.c.id, bld.c.community_id, bld.c.grid_id, _geom_column(bld, dialect)
+            ).order_by(bld.c.id),
+            has_geom=True,
+        )
+        if buildings.empty:
+            return 0
+        grids = read_query(
+            conn,
+            select(grid.c.id, _geom_column(grid, dialect))
+            .join(plan, plan.c.id == grid.c.plan_id)
+            .where(plan.c.status == PlanStatus.active.value)
+            .order_by(grid.c.id),
+            has_geom=True,
+        )
+        com = table("community")
+        communities = read_query(
+            conn, select(com.c.id, _geom_column(com, dialect)).order_by(com.c.id), has_geom=True
+        )
+        stored = pd.array(buildings["grid_id"], dtype="Int64")
+        new = _assigned_grids(buildings, grids, analysis_crs(communities, grids, buildings))
+        differs = np.asarray(pd.Series(stored).ne(pd.Series(new)).fillna(True), dtype=bool)
+        differs &= ~np.asarray(pd.isna(stored) & pd.isna(new), dtype=bool)
+        if community_ids is not None:
+            wanted = [int(c) for c in community_ids]
+            community_of = dict(
+                conn.execute(
+                    select(grid.c.id, plan.c.community_id).join(plan, plan.c.id == grid.c.plan_id)
+                ).all()
+            )
+            touched = buildings["community_id"].isin(wanted).to_numpy()
+            for ids in (stored, new):
+                owner = pd.Series(ids).map(community_of)
+                touched |= owner.isin(wanted).to_numpy()
+            differs &= touched
+        if not differs.any():
+            return 0
+        changed_ids = buildings["id"].to_numpy()[differs]
+        changed_grids = np.asarray(new, dtype=object)[differs]
+        records = [
+            {"b_id": int(b), "g_id": None if pd.isna(g) else int(g)}
+            for b, g in zip(changed_ids, changed_grids, strict=True)
+        ]
+        conn.execute(
+            update(bld).where(bld.c.id == bindparam("b_id")).values(grid_id=bindparam("g_id")),
+            records,
+        )
+        return len(records)
+
+
+def _assigned_grids(
+    buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, crs: pyproj.CRS | None
+) -> pd.arrays.IntegerArray:
+    """Each building's grid by :func:`gridmap.coverage.assign_buildings` (NA: none), measured
+    in ``crs`` — the one :func:`gridmap.coverage.check_coverage` measures the street in, so
+    that even a building shared equally by two grids goes the same way in both."""
+    out = pd.array([pd.NA] * len(buildings), dtype="Int64")
+    placed = ~(buildings.geometry.isna() | buildings.geometry.is_empty).to_numpy()
+    usable = grids[~(grids.geometry.isna() | grids.geometry.is_empty).to_numpy()]
+    if not placed.any() or usable.empty or crs is None:
+        return out
+    found = assign_buildings(to_metric(buildings[placed], crs), to_metric(usable, crs)).buildings
+    by_id = pd.Series(pd.array(found["grid_id"], dtype="Int64"), index=found["building_id"])
+    out[placed] = by_id.reindex(buildings["id"].to_numpy()[placed]).array
+    return out
+
+
 def save_tables(bind: Engine | Connection, tables: Mapping[str, pd.DataFrame]) -> dict[str, int]:
     """Write several tables in one transaction (all or nothing); return rows written per table.
 
@@ -206,7 +318,9 @@ def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd
 
     Besides the ``grid`` columns: ``community_id``, ``community_name``, ``leader_name``
     (masked unless ``mask_personal`` is False), ``branch_name``, and ``households`` /
-    ``buildings`` summed over the buildings whose cached ``grid_id`` is the grid.
+    ``buildings`` summed over the buildings whose stored ``grid_id`` is the grid
+    (:func:`refresh_building_grids`), ``estimated_households`` the part of ``households``
+    that is estimated (``building.households_estimated``).
     """
     grid, plan, com = table("grid"), table("grid_plan"), table("community")
     person, org, bld = table("person"), table("party_org"), table("building")
@@ -215,6 +329,7 @@ def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd
             bld.c.grid_id,
             func.sum(bld.c.households).label("households"),
             func.count(bld.c.id).label("buildings"),
+            func.sum(_estimated_households(bld)).label("estimated_households"),
         )
         .group_by(bld.c.grid_id)
         .subquery()
@@ -229,6 +344,7 @@ def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd
                 org.c.name.label("branch_name"),
                 func.coalesce(stats.c.households, 0).label("households"),
                 func.coalesce(stats.c.buildings, 0).label("buildings"),
+                func.coalesce(stats.c.estimated_households, 0).label("estimated_households"),
             )
             .join(plan, plan.c.id == grid.c.plan_id)
             .join(com, com.c.id == plan.c.community_id)
@@ -303,6 +419,11 @@ def headline_figures(engine: Engine | Connection, scope: Principal | None = None
 # --- counts -----------------------------------------------------------------------------------
 
 
+def _estimated_households(bld: Table) -> ColumnElement:
+    """A building's households where they are estimated, else 0 (to sum)."""
+    return case((bld.c.households_estimated, bld.c.households), else_=0)
+
+
 def layer_counts(engine: Engine | Connection) -> dict[str, int]:
     """Rows per table, for every table of the model (one small query each)."""
     with connect(engine) as conn:
@@ -320,7 +441,8 @@ def community_summary(engine: Engine | Connection, scope: Principal | None = Non
     -------
     pandas.DataFrame
         Indexed by community id, columns ``code, name, grids, buildings, households,
-        residents, members, stations, open_requests``; zero where a community has none.
+        residents, estimated_households`` (the part of ``households`` that is estimated),
+        ``members, stations, open_requests``; zero where a community has none.
     """
     names = ("community", "grid", "grid_plan", "building", "member", "service_station", "request")
     c = {n: table(n) for n in names}
@@ -335,6 +457,7 @@ def community_summary(engine: Engine | Connection, scope: Principal | None = Non
             func.count(b.c.id).label("buildings"),
             func.coalesce(func.sum(b.c.households), 0).label("households"),
             func.coalesce(func.sum(b.c.residents), 0).label("residents"),
+            func.coalesce(func.sum(_estimated_households(b)), 0).label("estimated_households"),
         ).group_by(b.c.community_id),
         "members": select(
             b.c.community_id.label("cid"), func.count(c["member"].c.id).label("members")
@@ -361,7 +484,7 @@ def community_summary(engine: Engine | Connection, scope: Principal | None = Non
             out = out.join(_frame(conn, query).set_index("cid"), how="left")
         allowed = community_ids(conn, scope if scope is not None else current_principal())
     counts = [col for col in out.columns if col not in ("code", "name")]
-    out[counts] = out[counts].fillna(0).astype(int)
+    out[counts] = out[counts].astype(float).fillna(0).astype(int)
     return out if allowed is None else out[out.index.isin(list(allowed))]
 
 

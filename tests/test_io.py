@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import sys
 import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -21,7 +23,7 @@ from sqlalchemy import Engine, text
 
 from gridmap import io as gio
 from gridmap.cli import main
-from gridmap.crs import wgs84_to_gcj02
+from gridmap.crs import swap_xy, wgs84_to_bd09, wgs84_to_gcj02
 from gridmap.db import init_database, make_engine
 from gridmap.errors import InputError
 from gridmap.models import Base
@@ -229,14 +231,23 @@ def test_update_changes_existing_rows_only_when_asked(world: Engine) -> None:
 
 
 def test_grid_update_bumps_its_version(world: Engine, tmp_path: Path) -> None:
+    """Grids of a community with plans are updated in a draft (issue 17), never in place."""
+    from gridmap.redraw import new_draft
+
     grids = gio.export_frame(world, "grids")
     grids.loc[0, "name"] = "第一网格(新)"
     path = tmp_path / "grids.gpkg"
     pyogrio.write_dataframe(grids.rename_geometry("geometry"), path)
-    plan = gio.import_file(world, "grids", path, update=True)
+    with pytest.raises(InputError, match="gridmap plan new --community 420303001-001"):
+        gio.import_file(world, "grids", path, update=True)
+    draft = new_draft(world, "420303001-001")
+    plan = gio.import_file(world, "grids", path, update=True, plan=str(draft))
     assert plan.summary()["changed"] == 1 and plan.summary()["unchanged"] == 1
-    grid = read_table(world, "grid").set_index("code").loc["420303001-001-01"]
+    rows = read_table(world, "grid")
+    grid = rows[rows["plan_id"] == draft].set_index("code").loc["420303001-001-01"]
     assert grid["name"] == "第一网格(新)" and grid["version"] == 2
+    live = rows[rows["plan_id"] == 1].set_index("code").loc["420303001-001-01"]
+    assert live["name"] == "第1网格" and live["version"] == 1
 
 
 def test_mapping_suggestions() -> None:
@@ -439,3 +450,260 @@ def test_cli_import_export_backup_restore(world: Engine, tmp_path: Path) -> None
     refused = runner.invoke(main, ["restore", "--db", url, str(backup)])
     assert refused.exit_code == 2 and "--force" in refused.output
     assert runner.invoke(main, ["restore", "--db", url, str(backup), "--force"]).exit_code == 0
+
+
+# --- Chinese sources and projected files import without flags (issue 17) ----------------------
+
+# Three sites in 人民路社区 (420303001-003) of the demo street, 十堰 (WGS 84).
+CRS_COMMUNITY = "420303001-003"
+CRS_TRUTH = [(110.7792, 32.6340), (110.7787, 32.6333), (110.7797, 32.6347)]
+_UTM49 = 32649
+
+
+def _truth_frame(layer: str) -> gpd.GeoDataFrame:
+    """Three stations at CRS_TRUTH, or three 12 × 10 m footprints whose south-west corners they
+    are (drawn in UTM 49N), in WGS 84."""
+    if layer == "stations":
+        geoms = gpd.GeoSeries(gpd.points_from_xy(*zip(*CRS_TRUTH, strict=True)), crs=4326)
+        attrs = {"name": ["坐标站甲", "坐标站乙", "坐标站丙"], "level": ["compound"] * 3}
+    else:
+        corners = gpd.GeoSeries(gpd.points_from_xy(*zip(*CRS_TRUTH, strict=True)), crs=4326)
+        xy = shapely.get_coordinates(corners.to_crs(_UTM49).values)
+        squares = [shapely.box(x, y, x + 12.0, y + 10.0) for x, y in xy]
+        geoms = gpd.GeoSeries(squares, crs=_UTM49).to_crs(4326)
+        attrs = {"code": ["CRS-1", "CRS-2", "CRS-3"], "name": ["甲楼", "乙楼", "丙楼"],
+                 "households": [10, 20, 30]}  # fmt: skip
+    return gpd.GeoDataFrame({**attrs, "community_code": CRS_COMMUNITY}, geometry=geoms.values)
+
+
+def _write_layer(
+    frame: gpd.GeoDataFrame, folder: Path, fmt: str, prj: bool | str = True, stem: str = "layer"
+) -> Path:
+    """The frame as a GeoJSON, a GeoPackage or a zipped Shapefile (with its .prj, without one,
+    or with the .prj text given)."""
+    if fmt == "geojson":
+        path = folder / f"{stem}.geojson"
+        pyogrio.write_dataframe(frame, path, driver="GeoJSON")
+        return path
+    if fmt == "gpkg":
+        path = folder / f"{stem}.gpkg"
+        pyogrio.write_dataframe(frame, path, driver="GPKG", layer=stem)
+        return path
+    shp_dir = folder / f"{stem}_shp"
+    shp_dir.mkdir()
+    pyogrio.write_dataframe(frame, shp_dir / f"{stem}.shp", encoding="UTF-8")
+    if isinstance(prj, str):
+        (shp_dir / f"{stem}.prj").write_text(prj, encoding="ascii")
+    elif not prj:
+        (shp_dir / f"{stem}.prj").unlink(missing_ok=True)
+    path = folder / f"{stem}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member in sorted(shp_dir.iterdir()):
+            archive.write(member, member.name)
+    return path
+
+
+def _error_m(placed: gpd.GeoSeries, truth: gpd.GeoSeries) -> float:
+    """The largest distance between a placed geometry and its truth (Hausdorff, in metres)."""
+    a = np.asarray(gpd.GeoSeries(placed.values, crs=4326).to_crs(_UTM49).values, dtype=object)
+    b = np.asarray(gpd.GeoSeries(truth.values, crs=4326).to_crs(_UTM49).values, dtype=object)
+    assert len(a) == len(b)
+    return float(shapely.hausdorff_distance(a, b).max())
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    return len(read_table(engine, "building")), len(read_table(engine, "service_station"))
+
+
+def test_crs_truth_lies_in_its_community(demo: Engine) -> None:
+    community = read_table(demo, "community").set_index("code").geometry[CRS_COMMUNITY]
+    for layer in ("stations", "buildings"):
+        assert shapely.contains(community, _truth_frame(layer).geometry.values).all()
+
+
+@pytest.mark.parametrize("layer", ["stations", "buildings"])
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp"])
+@pytest.mark.parametrize(
+    "epsg",
+    [4490,  # CGCS2000 lon/lat (天地图)
+     4546, 4525,  # CGCS2000 3° Gauss-Krüger CM 111°E, without and with the zone prefix
+     4508, 4497,  # CGCS2000 6° Gauss-Krüger, without and with the zone prefix
+     32649, 3857],  # UTM 49N, Web Mercator
+)  # fmt: skip
+def test_declared_crs_needs_no_flag(
+    demo: Engine, tmp_path: Path, layer: str, fmt: str, epsg: int
+) -> None:
+    truth = _truth_frame(layer)
+    path = _write_layer(truth.to_crs(epsg), tmp_path, fmt)
+    plan = gio.import_file(demo, layer, path, dry_run=True)
+    assert f"EPSG:{epsg}" in plan.source_crs
+    assert plan.summary()["added"] == 3
+    assert _error_m(plan.added.geometry, truth.geometry) < 0.5
+
+
+# .prj texts as other tools write them: without AUTHORITY, so GDAL must read the parameters.
+TIANDITU_PRJ = (
+    'GEOGCS["CGCS2000",DATUM["China_2000",SPHEROID["CGCS2000",6378137,298.257222101]],'
+    'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]'
+)
+ESRI_GK_PRJ = (
+    'PROJCS["CGCS2000_3_Degree_GK_CM_111E",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",'
+    'DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],'
+    'UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],'
+    'PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],'
+    'PARAMETER["Central_Meridian",111.0],PARAMETER["Scale_Factor",1.0],'
+    'PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]'
+)
+
+
+@pytest.mark.parametrize(("prj", "epsg"), [(TIANDITU_PRJ, 4490), (ESRI_GK_PRJ, 4546)])
+def test_hand_written_cgcs2000_prj_needs_no_flag(
+    demo: Engine, tmp_path: Path, prj: str, epsg: int
+) -> None:
+    truth = _truth_frame("buildings")
+    path = _write_layer(truth.to_crs(epsg), tmp_path, "shp", prj=prj)
+    plan = gio.import_file(demo, "buildings", path, dry_run=True)
+    assert "2000" in plan.source_crs
+    assert _error_m(plan.added.geometry, truth.geometry) < 0.5
+
+
+def test_geojson_naming_cgcs2000_needs_no_flag(demo: Engine, tmp_path: Path) -> None:
+    features = [
+        {"type": "Feature", "properties": {"name": f"站{i}", "level": "compound"},
+         "geometry": {"type": "Point", "coordinates": [x, y]}}
+        for i, (x, y) in enumerate(CRS_TRUTH)
+    ]  # fmt: skip
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}}
+    doc = {"type": "FeatureCollection", "features": features, "crs": crs}
+    path = tmp_path / "tianditu.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    plan = gio.import_file(demo, "stations", path, dry_run=True)
+    assert "4490" in plan.source_crs
+    assert _error_m(plan.added.geometry, _truth_frame("stations").geometry) < 0.5
+
+
+@pytest.mark.parametrize("epsg", [4546, 32649, 3857])
+def test_metres_without_prj_are_refused_naming_the_crs(
+    demo: Engine, tmp_path: Path, epsg: int
+) -> None:
+    truth = _truth_frame("buildings")
+    path = _write_layer(truth.to_crs(epsg), tmp_path, "shp", prj=False, stem="no_prj")
+    before = _counts(demo)
+    with pytest.raises(gio.ImportRejected) as caught:
+        gio.import_file(demo, "buildings", path)
+    assert _counts(demo) == before
+    [issue] = caught.value.issues  # one sentence, not one "outside the street" per feature
+    assert "no_prj.zip" in issue.zh and "no_prj.zip" in issue.en
+    assert "--crs" in issue.zh and "--crs" in issue.en and ".prj" in issue.en
+    # the street's zones are listed, and the one placing the file in the street is named
+    assert all(f"--crs {e}" in issue.en for e in (4546, 32649, 3857))
+    assert issue.zh.endswith(f"多半应为 --crs EPSG:{epsg}")
+    assert issue.en.endswith(f"most likely --crs EPSG:{epsg}")
+    plan = gio.import_file(demo, "buildings", path, dry_run=True, crs=f"EPSG:{epsg}")
+    assert _error_m(plan.added.geometry, truth.geometry) < 0.5
+
+
+def test_spreadsheet_metres_are_refused_naming_the_crs(demo: Engine, tmp_path: Path) -> None:
+    truth = _truth_frame("stations")
+    xy = shapely.get_coordinates(truth.to_crs(4546).geometry.values)
+    frame = pd.DataFrame({"name": truth["name"], "level": "compound", "x": xy[:, 0],
+                          "y": xy[:, 1]})  # fmt: skip
+    path = tmp_path / "gk_stations.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(gio.ImportRejected) as caught:
+        gio.import_file(demo, "stations", path, dry_run=True)
+    [issue] = caught.value.issues
+    assert "gk_stations.csv" in issue.en and issue.en.endswith("most likely --crs EPSG:4546")
+    plan = gio.import_file(demo, "stations", path, dry_run=True, crs="4546")
+    assert _error_m(plan.added.geometry, truth.geometry) < 0.5
+
+
+def test_zone_prefixed_eastings_need_no_prj(demo: Engine, tmp_path: Path) -> None:
+    truth = _truth_frame("buildings")
+    path = _write_layer(truth.to_crs(4525), tmp_path, "shp", prj=False)
+    plan = gio.import_file(demo, "buildings", path, dry_run=True)
+    assert "EPSG:4525" in plan.source_crs  # 37 500 000 m: zone 37 is in the easting
+    assert _error_m(plan.added.geometry, truth.geometry) < 0.5
+
+
+def test_swapped_latlon_is_still_detected(demo: Engine, tmp_path: Path) -> None:
+    truth = _truth_frame("stations")
+    swapped = truth.set_geometry(gpd.GeoSeries(swap_xy(truth.geometry.values), crs=4326))
+    path = _write_layer(swapped, tmp_path, "geojson")
+    with pytest.raises(gio.ImportRejected, match="--swap-latlon"):
+        gio.import_file(demo, "stations", path, dry_run=True)
+    plan = gio.import_file(demo, "stations", path, dry_run=True, swap_latlon=True)
+    assert plan.swapped and _error_m(plan.added.geometry, truth.geometry) < 0.5
+
+
+def _offset_frame(frame: gpd.GeoDataFrame, forward) -> gpd.GeoDataFrame:
+    def shift(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(forward(coords[:, 0], coords[:, 1]))
+
+    moved = shapely.transform(np.asarray(frame.geometry.values, dtype=object), shift)
+    return frame.set_geometry(gpd.GeoSeries(moved, crs=4326))
+
+
+def _demo_sites(demo: Engine, layer: str, n: int = 6) -> gpd.GeoDataFrame:
+    """n of the demo's buildings, spread over the street: as new footprints (new codes), or
+    as new stations inside them — what a user marks on a web map."""
+    buildings = read_table(demo, "building").iloc[:: 1 + len(read_table(demo, "building")) // n]
+    if layer == "buildings":
+        return gpd.GeoDataFrame(
+            {"code": [f"AMAP-{i}" for i in range(len(buildings))],
+             "name": [f"高德楼{i}" for i in range(len(buildings))],
+             "community_code": CRS_COMMUNITY},
+            geometry=buildings.geometry.values, crs=4326,
+        )  # fmt: skip
+    spots = shapely.point_on_surface(np.asarray(buildings.geometry.values, dtype=object))
+    return gpd.GeoDataFrame(
+        {"name": [f"地图站{i}" for i in range(len(spots))], "level": "compound"},
+        geometry=spots,
+        crs=4326,
+    )
+
+
+@pytest.mark.parametrize("layer", ["stations", "buildings"])
+@pytest.mark.parametrize(
+    ("system", "forward", "words"),
+    [("gcj02", wgs84_to_gcj02, ("GCJ-02", "Amap")), ("bd09", wgs84_to_bd09, ("BD-09", "Baidu"))],
+)
+@pytest.mark.parametrize("fmt", ["geojson", "shp"])  # a Shapefile's .prj then says WGS 84
+def test_web_map_file_read_as_wgs84_is_refused_saying_so(
+    demo: Engine, tmp_path: Path, layer: str, system: str, forward, words, fmt: str
+) -> None:
+    truth = _demo_sites(demo, layer)
+    path = _write_layer(_offset_frame(truth, forward), tmp_path, fmt, stem=f"{system}_{layer}")
+    before = _counts(demo)
+    with pytest.raises(gio.ImportRejected) as caught:
+        gio.import_file(demo, layer, path)
+    assert _counts(demo) == before
+    issue = caught.value.issues[0]
+    assert issue.row is None and words[0] in issue.zh and words[1] in issue.en
+    assert f"--crs {system}" in issue.en and "--crs wgs84" in issue.en
+    assert f"of {len(truth)} features match" in issue.en
+    # corrected on request it lands on the street's own buildings ...
+    plan = gio.import_file(demo, layer, path, dry_run=True, crs=system)
+    assert _error_m(plan.added.geometry, truth.geometry) < 0.5
+    # ... and an explicit WGS 84 keeps the coordinates as they are
+    kept = gio.import_file(demo, layer, path, dry_run=True, crs="wgs84")
+    assert _error_m(kept.added.geometry, _offset_frame(truth, forward).geometry) < 0.5
+
+
+@pytest.mark.parametrize("layer", ["stations", "buildings"])
+def test_features_on_the_street_are_not_taken_for_offsets(
+    demo: Engine, tmp_path: Path, layer: str
+) -> None:
+    truth = _demo_sites(demo, layer)
+    plan = gio.import_file(demo, layer, _write_layer(truth, tmp_path, "geojson"), dry_run=True)
+    assert plan.summary()["added"] == len(truth)
+    assert _error_m(plan.added.geometry, truth.geometry) < 0.5
+
+
+def test_metres_without_prj_on_an_empty_database(engine: Engine, tmp_path: Path) -> None:
+    truth = _truth_frame("stations")
+    path = _write_layer(truth.to_crs(4546), tmp_path, "shp", prj=False, stem="no_prj")
+    with pytest.raises(gio.ImportRejected) as caught:
+        gio.import_file(engine, "stations", path, dry_run=True)
+    [issue] = [i for i in caught.value.issues if ".prj" in i.en]
+    assert "no_prj.zip" in issue.en and "--crs 4547" in issue.en and "--crs 4547" in issue.zh

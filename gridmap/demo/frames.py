@@ -142,6 +142,8 @@ def building_frame(demo: Demo) -> gpd.GeoDataFrame:
             "geom": to_multipolygons(shapely.polygons(corners)),
             "households": [b["households"] for b in bs],
             "residents": [b["residents"] for b in bs],
+            "households_estimated": [False] * len(bs),  # the demo's counts are counts
+            "residents_estimated": [False] * len(bs),
             "leader_id": nullable_ints([b["leader_id"] for b in bs]),
             "party_org_id": nullable_ints([b["party_org_id"] for b in bs]),
             "grid_id": nullable_ints([b["grid"] + 1 if b["grid"] >= 0 else None for b in bs]),

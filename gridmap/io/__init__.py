@@ -30,17 +30,22 @@ The package's modules, each with one job (import the names below from ``gridmap.
   :func:`read_upload`) into a :class:`SourceTable`;
 - :mod:`~gridmap.io.parsing` — cells parsed into typed values and spreadsheet coordinates;
 - :mod:`~gridmap.io.placing` — geometries brought to WGS 84 and checked;
+- :mod:`~gridmap.io.derive` — what a file does not hold, derived and flagged: a building's
+  community from its location, its estimated households and residents;
 - :mod:`~gridmap.io.database` — small database helpers shared by import, export and restore;
 - :mod:`~gridmap.io.imports` — column mapping, :func:`prepare_import`, :func:`apply_import`,
   :func:`import_file`;
 - :mod:`~gridmap.io.exports` — :func:`export_frame`, :func:`export_layer`,
   :func:`export_filename`;
-- :mod:`~gridmap.io.backups` — :func:`backup` and :func:`restore`.
+- :mod:`~gridmap.io.backups` — :func:`backup` and :func:`restore`;
+- :mod:`~gridmap.io.streets` — :func:`import_street`: every layer of a street's files (a
+  GeoPackage of several layers, a zip or folder of shapefiles) in one transaction.
 """
 
 from __future__ import annotations
 
 from gridmap.io.backups import BACKUP_FORMAT, backup, restore
+from gridmap.io.derive import derive_buildings, estimate_households, estimate_residents
 from gridmap.io.exports import (
     EXPORT_FORMATS,
     SHAPEFILE_NAMES,
@@ -50,6 +55,7 @@ from gridmap.io.exports import (
     export_layer,
 )
 from gridmap.io.imports import (
+    INITIAL_PLAN_NAME,
     ImportPlan,
     apply_import,
     import_fields,
@@ -67,8 +73,18 @@ from gridmap.io.layers import (
     LayerSpec,
     layer_spec,
 )
+from gridmap.io.osm import read_osm
 from gridmap.io.parsing import DMS_PATTERN
-from gridmap.io.sources import SUFFIXES, SourceTable, read_source, read_upload, upload_name
+from gridmap.io.sources import (
+    SUFFIXES,
+    SourceTable,
+    read_layers,
+    read_source,
+    read_upload,
+    read_upload_layers,
+    source_layers,
+    upload_name,
+)
 from gridmap.io.spreadsheets import (
     FORMULA_PREFIXES,
     neutralise_formula,
@@ -77,6 +93,7 @@ from gridmap.io.spreadsheets import (
     tables_to_xlsx,
     unneutralise_formula,
 )
+from gridmap.io.streets import StreetImport, StreetRejected, import_street
 
 __all__ = [
     "BACKUP_FORMAT",
@@ -84,6 +101,7 @@ __all__ = [
     "ENUM_WORDS",
     "EXPORT_FORMATS",
     "FORMULA_PREFIXES",
+    "INITIAL_PLAN_NAME",
     "LAYERS",
     "LAYER_ALIASES",
     "SHAPEFILE_NAMES",
@@ -95,19 +113,29 @@ __all__ = [
     "Issue",
     "LayerSpec",
     "SourceTable",
+    "StreetImport",
+    "StreetRejected",
     "apply_import",
     "backup",
+    "derive_buildings",
+    "estimate_households",
+    "estimate_residents",
     "export_filename",
     "export_frame",
     "export_layer",
     "import_fields",
     "import_file",
+    "import_street",
     "layer_spec",
     "neutralise_formula",
     "prepare_import",
+    "read_layers",
+    "read_osm",
     "read_source",
     "read_upload",
+    "read_upload_layers",
     "restore",
+    "source_layers",
     "suggest_mapping",
     "table_to_csv",
     "table_to_xlsx",

@@ -22,7 +22,13 @@ from gridmap.errors import InputError
 from gridmap.io.database import max_id, update_rows
 from gridmap.io.layers import ImportRejected, file_error
 from gridmap.models import GEOMETRY_TABLES, street_tables, table_order
-from gridmap.repository import insert_frame, read_query, read_table, table
+from gridmap.repository import (
+    insert_frame,
+    read_query,
+    read_table,
+    refresh_building_grids,
+    table,
+)
 
 BACKUP_FORMAT = 1
 _META_LAYER = "gridmap_backup"
@@ -111,6 +117,9 @@ def backup(engine: Engine, path: str | Path, progress: Callable[[str], None] | N
 def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, int]:
     """Put a :func:`backup` GeoPackage back into a database, ids and all, in one transaction.
 
+    The buildings' stored grids are recomputed from the restored active plans
+    (:func:`gridmap.repository.refresh_building_grids`) in the same transaction.
+
     Parameters
     ----------
     force : bool
@@ -190,6 +199,9 @@ def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, 
         counts, _ = replace_street(
             conn, lambda c: _restore_frames(c, frames, late), "restore", {"file": shown}
         )
+        # a backup made before the assignment rule changed is brought up to it, in the same
+        # transaction (a backup of this gridmap changes nothing here)
+        refresh_building_grids(conn)
     return counts
 
 

@@ -8,14 +8,16 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import bindparam, select
 
+from gridmap.db import connect
 from gridmap.repository import table
 
 
 def read_columns(engine_or_conn: Any, name: str, columns: Iterable[str]) -> pd.DataFrame:
-    """The given columns of every row of a table, as a DataFrame."""
+    """The given columns of every row of a table, as a DataFrame (through an Engine, or a
+    Connection whose open transaction the read joins)."""
     tbl = table(name)
     cols = [tbl.c[c] for c in columns]
-    with engine_or_conn.connect() as conn:
+    with connect(engine_or_conn) as conn:
         result = conn.execute(select(*cols))
         return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
 

@@ -2,7 +2,9 @@
 
 GeoJSON, GeoPackage, zipped Shapefile (with a ``.cpg``), XLSX and CSV (UTF-8 with BOM), using
 the field names import reads back, so an export re-imports unchanged; spreadsheet cells are
-neutralised against formula injection (:mod:`gridmap.io.spreadsheets`).
+neutralised against formula injection (:mod:`gridmap.io.spreadsheets`). Buildings carry
+``households_estimated`` and ``residents_estimated`` (``hh_est`` / ``res_est`` in a Shapefile),
+so an estimated figure never reads as a count — and comes back flagged when re-imported.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gridmap import auth
+from gridmap.db import connect
 from gridmap.errors import InputError
 from gridmap.io.database import read_columns
 from gridmap.io.layers import LAYERS, LayerSpec, layer_spec
@@ -36,11 +39,12 @@ SHAPEFILE_NAMES: dict[str, str] = {
     "community_code": "comm_code", "street_code": "street_cod", "opening_hours": "open_hours",
     "building_code": "bldg_code", "registered_on": "registered", "description": "descriptio",
     "received_at": "received_a", "resolved_at": "resolved_a", "rating_note": "rating_not",
+    "households_estimated": "hh_est", "residents_estimated": "res_est",
 }  # fmt: skip
 
 
 def export_frame(
-    engine: Engine, layer: str | LayerSpec, scope: auth.Principal | None = None
+    engine: Engine | Connection, layer: str | LayerSpec, scope: auth.Principal | None = None
 ) -> pd.DataFrame:
     """A layer as the table users get: the import fields, codes instead of ids.
 
@@ -51,7 +55,7 @@ def export_frame(
     spec = layer if isinstance(layer, LayerSpec) else layer_spec(layer)
     scope = scope if scope is not None else auth.current_principal()
     scope.require("export")
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         if spec.table == "organisation":  # 两新组织: those of the communities in scope
             rows = read_table(conn, spec.table)
             cids = auth.community_ids(conn, scope)
@@ -61,10 +65,10 @@ def export_frame(
         codes = {
             n: dict(zip(f["id"], f["code"], strict=True))
             for n, f in (
-                ("street", read_columns(engine, "street", ["id", "code"])),
-                ("community", read_columns(engine, "community", ["id", "code"])),
-                ("building", read_columns(engine, "building", ["id", "code"])),
-                ("grid", read_columns(engine, "grid", ["id", "code"])),
+                ("street", read_columns(conn, "street", ["id", "code"])),
+                ("community", read_columns(conn, "community", ["id", "code"])),
+                ("building", read_columns(conn, "building", ["id", "code"])),
+                ("grid", read_columns(conn, "grid", ["id", "code"])),
             )
         }
         if spec.name == "grids":
@@ -86,7 +90,7 @@ def export_frame(
                         ("building", "building"), ("grid", "grid")):  # fmt: skip
         if f"{ref}_id" in rows and f"{ref}_code" in {f.name for f in spec.fields}:
             rows[f"{ref}_code"] = rows[f"{ref}_id"].map(codes[source])
-    columns = [f.name for f in spec.fields]
+    columns = [f.name for f in spec.fields if f.stored]
     frame = rows[columns + (["geom"] if spec.geometry else [])].reset_index(drop=True)
     for col in columns:
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
@@ -115,6 +119,9 @@ def _vector_frame(frame: pd.DataFrame, fmt: str) -> gpd.GeoDataFrame:
         sample = next((v for v in out[col] if v is not None), None)
         if isinstance(sample, dt.date) and (fmt == "shp" or isinstance(sample, dt.datetime)):
             out[col] = out[col].map(lambda v: None if v is None else v.isoformat())
+        elif isinstance(sample, bool | np.bool_):  # true/false (a Shapefile: 1/0)
+            flags = [None if v is None else bool(v) for v in out[col]]
+            out[col] = pd.array(flags, dtype="Int64" if fmt == "shp" else "boolean")
         elif isinstance(sample, int):
             out[col] = pd.array(out[col], dtype="Int64")
     if fmt == "shp":
@@ -211,7 +218,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
         sample = next((v for v in out[col] if v is not None and v == v), None)
         if isinstance(sample, dt.date | dt.datetime):
             out[col] = out[col].map(lambda v: None if v is None or v != v else v.isoformat())
-        elif isinstance(sample, bool):
+        elif isinstance(sample, bool | np.bool_):
             out[col] = pd.array([None if v is None else int(v) for v in out[col]], dtype="Int64")
         elif isinstance(sample, int | np.integer):
             out[col] = pd.array(out[col], dtype="Int64")

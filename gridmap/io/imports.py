@@ -6,7 +6,20 @@
    the dry run — or an :class:`~gridmap.io.layers.ImportRejected` listing every problem;
 3. :func:`apply_import` — the plan written in one transaction: all rows or none.
 
-:func:`import_file` does all three for the CLI.
+:func:`import_file` does all three for the CLI. Each step reads and writes through a bind: an
+Engine, or a Connection whose open transaction it joins (``import street`` writes several
+layers in one transaction that way).
+
+What users do not hold is derived, and said so (:attr:`ImportPlan.derived`): a building's or
+grid's community from where it stands (the community holding most of it), a building's name
+from its address or code, its kind as residential, its households from footprint × floors and
+its residents from households — those two flagged ``households_estimated`` /
+``residents_estimated`` in the database. What a file leaves out never overwrites what the
+database holds: an existing building keeps its name, community, kind and counted figures.
+Grids for a community without any plan become its active initial plan (:data:`INITIAL_PLAN_NAME`,
+audited ``plan_initial``); a community with plans takes new grids only into a named draft.
+Every write of grids or buildings recomputes the buildings' stored grid
+(:func:`gridmap.repository.refresh_building_grids`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,18 +36,27 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from gridmap import auth
 from gridmap.auth import mask_name
-from gridmap.db import transaction
+from gridmap.auth.sessions import current_time
+from gridmap.db import connect, transaction
+from gridmap.errors import ConflictError
 from gridmap.io.database import max_id, read_columns, update_rows
+from gridmap.io.derive import (
+    derive_buildings,
+    locate_communities,
+)
 from gridmap.io.layers import COORD_FIELDS, Field, LayerSpec, file_error, layer_spec
 from gridmap.io.parsing import Collector, is_blank, parse_fields, spreadsheet_geometry
 from gridmap.io.placing import check_geometry, describe_crs, place_geometry, street_extent
 from gridmap.io.sources import SourceTable, read_source
 from gridmap.models import PartyCoverage, PlanStatus
-from gridmap.repository import insert_frame, read_table, table
+from gridmap.repository import insert_frame, read_table, refresh_building_grids, table
+
+#: Name of the plan that grids imported for a community without any plan become (active).
+INITIAL_PLAN_NAME = "初始方案"
 
 # --- column mapping ---------------------------------------------------------------------------
 
@@ -94,6 +116,18 @@ class ImportPlan:
     source_crs : str
         The coordinate system the file was read in.
     warnings : list of str
+    derived : dict of str to int
+        Rows to write with a value the file does not hold, derived: ``community`` (from the
+        location), ``name`` (buildings: from the address or code), ``households`` and
+        ``residents`` (buildings: estimated, flagged in the database).
+    initial_plans : dict of int to str
+        Grids: communities (id → code) without any plan, whose grids become their active
+        initial plan when the import is written.
+    active_communities : set of int
+        Grids: communities whose active plan the import changes (the buildings' stored grids
+        are recomputed for them).
+    grid_communities : pandas.Series, optional
+        Grids: the community id of each added row (index of :attr:`added`).
     """
 
     layer: LayerSpec
@@ -107,6 +141,10 @@ class ImportPlan:
     warnings: list[str] = field(default_factory=list)
     persons: pd.DataFrame | None = None  # members: person rows to add or update
     written: bool = False
+    derived: dict[str, int] = field(default_factory=dict)
+    initial_plans: dict[int, str] = field(default_factory=dict)
+    active_communities: set[int] = field(default_factory=set)
+    grid_communities: pd.Series | None = None
 
     def summary(self) -> dict[str, int]:
         """Counts: ``added``, ``changed``, ``unchanged``, ``repaired``."""
@@ -130,19 +168,129 @@ class ImportPlan:
             text += f";修复无效几何 {len(self.repaired)} 处 / repaired geometry: {rows}"
         if self.swapped:
             text += ";已交换经纬度 / latitude and longitude swapped"
+        if self.initial_plans:
+            codes = ", ".join(sorted(self.initial_plans.values()))
+            text += (
+                f";社区 {codes} 尚无网格方案:这些网格将成为其生效的“{INITIAL_PLAN_NAME}” / "
+                f"community {codes} has no grid plan yet: these grids become its active "
+                "initial plan"
+            )
+        unit = ("栋", "buildings") if self.layer.name == "buildings" else ("条", "rows")
+        words = {
+            "community": ("按位置确定社区", "community taken from the location for"),
+            "name": ("名称取自地址或编码", "name taken from the address or code for"),
+            "households": ("估算户数", "households estimated for"),
+            "residents": ("估算人口", "residents estimated for"),
+        }
+        for key, (zh, en) in words.items():
+            n = self.derived.get(key, 0)
+            if n:
+                text += f";{zh} {n} {unit[0]} / {en} {n} {unit[1]}"
         return text
+
+
+def _plan_commands(code: str, file: str) -> tuple[str, str]:
+    """The sentence that names the commands for importing grids into a draft."""
+    return (
+        f"社区 {code} 已有网格方案,新的网格请导入草案并经审批后生效:先运行 "
+        f"gridmap plan new --community {code},再运行 gridmap import grids {file} --plan ID"
+        "(ID 为新草案的编号)",
+        f"community {code} already has grid plans: import the grids into a draft and have it "
+        f"approved — run `gridmap plan new --community {code}`, then "
+        f"`gridmap import grids {file} --plan ID` (the new draft's id)",
+    )
+
+
+def _resolve_plans(
+    values: pd.DataFrame,
+    refs: pd.DataFrame,
+    by_field: Mapping[str, str],
+    bind: Engine | Connection,
+    plan: str | None,
+    out: Collector,
+) -> tuple[dict[int, str], set[int]]:
+    """Grids: the plan each row goes into.
+
+    Without ``plan``, a community without any plan gets a new active initial plan (its rows
+    keep ``plan_id`` empty until it is written), a community whose active plan holds no grid
+    yet fills it, and any other community is refused with the commands that make a draft.
+    With ``plan``, the named plan of each community, which must be a draft.
+
+    Returns
+    -------
+    tuple
+        Communities (id → code) to get an initial plan, and communities whose active plan
+        the import changes.
+    """
+    plans = read_columns(bind, "grid_plan", ["id", "community_id", "name", "status"])
+    grid = table("grid")
+    with connect(bind) as conn:
+        filled = {p for (p,) in conn.execute(select(grid.c.plan_id).group_by(grid.c.plan_id))}
+    col = by_field.get("community_code", "community_code")
+    refs["plan_id"] = pd.Series([None] * len(refs), index=refs.index, dtype=object)
+    initial: dict[int, str] = {}
+    active_changed: set[int] = set()
+    rows = refs["community_id"].notna()
+    communities = pd.Series(refs["community_id"][rows].astype(int), index=refs.index[rows])
+    first = communities.reset_index().drop_duplicates("community_id")
+    for index, cid in zip(first.iloc[:, 0], first["community_id"], strict=True):
+        mine = communities.index[communities.to_numpy() == cid]
+        code = values.at[index, "community_code"]
+        own = plans[plans["community_id"] == cid]
+        if plan is None:
+            active = own[own["status"] == PlanStatus.active.value]
+            if own.empty:
+                initial[int(cid)] = str(code)
+                active_changed.add(int(cid))
+            elif len(active) and int(active["id"].iloc[0]) not in filled:
+                refs.loc[mine, "plan_id"] = int(active["id"].iloc[0])
+                active_changed.add(int(cid))
+            else:
+                out.add(index, col, *_plan_commands(str(code), out.source.name))
+            continue
+        chosen = own[(own["name"] == plan) | (own["id"].astype(str) == str(plan))]
+        if chosen.empty:
+            out.add(
+                index,
+                col,
+                f"社区 {code} 没有名为 {plan!r} 的网格方案",
+                f"community {code} has no grid plan {plan!r}",
+            )
+        elif chosen["status"].iloc[0] != PlanStatus.draft.value:
+            status = chosen["status"].iloc[0]
+            out.add(
+                index,
+                col,
+                f"方案 {plan!r} 的状态为 {status},网格只能导入草案;请先运行 "
+                f"gridmap plan new --community {code}",
+                f"plan {plan!r} is {status}: grids import into a draft only; run "
+                f"`gridmap plan new --community {code}` first",
+            )
+        else:
+            refs.loc[mine, "plan_id"] = int(chosen["id"].iloc[0])
+    return initial, active_changed
 
 
 def _resolve_refs(
     spec: LayerSpec,
     values: pd.DataFrame,
     by_field: Mapping[str, str],
-    engine: Engine,
-    plan: str | None,
+    bind: Engine | Connection,
     out: Collector,
-) -> pd.DataFrame:
-    """Codes that point at other layers turned into ids, each layer read in one query."""
+    geoms: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Codes that point at other layers turned into ids, each layer read in one query.
+
+    Buildings and grids without a community (no column, a blank cell, or for grids no code
+    prefix naming one) get the community holding most of their footprint.
+
+    Returns
+    -------
+    tuple
+        The ids (one column per reference), and which rows' community was located.
+    """
     refs = pd.DataFrame(index=values.index)
+    located = pd.Series(False, index=values.index)
 
     def resolve(fname: str, known: Mapping[str, Any], what: tuple[str, str]) -> pd.Series:
         col = by_field.get(fname, fname)
@@ -165,13 +313,15 @@ def _resolve_refs(
 
     names = {f.name for f in spec.fields}
     if "street_code" in names:
-        streets = read_columns(engine, "street", ["id", "code"])
+        streets = read_columns(bind, "street", ["id", "code"])
         if streets.empty:
             out.add(
                 None,
                 None,
-                "数据库中还没有街道;请先建立街道(gridmap demo 或恢复备份)",
-                "the database holds no street yet; create one first",
+                "数据库中还没有街道;请先运行 gridmap street create --code 街道编码 --name 街道名称"
+                "(或 gridmap demo、gridmap restore 备份文件)",
+                "the database holds no street yet: run `gridmap street create --code CODE "
+                "--name NAME` first (or `gridmap demo`, or `gridmap restore BACKUP`)",
             )
             refs["street_id"] = None
         elif values["street_code"].isna().all():
@@ -191,50 +341,39 @@ def _resolve_refs(
                 ("街道编码", "street code"),
             )
     if "community_code" in names:
-        com = read_columns(engine, "community", ["id", "code"])
+        com = read_table(bind, "community")
         known = dict(zip(com["code"], com["id"], strict=True))
         if spec.name == "grids" and "community_code" not in by_field:
             # grid codes are street–community–grid: the community is the code's prefix
-            values["community_code"] = values["code"].map(
+            prefix = values["code"].map(
                 lambda c: c.rsplit("-", 1)[0] if isinstance(c, str) and "-" in c else None
             )
-            for index, c in values["community_code"].items():
-                if c is None and values.at[index, "code"] is not None:
-                    out.add(
-                        index,
-                        "community_code",
-                        "缺少社区编码(网格编码中也读不出)",
-                        "no community code (and none in the grid code)",
-                    )
+            values["community_code"] = prefix.where(prefix.isin(list(known)), None)
         refs["community_id"] = resolve("community_code", known, ("社区编码", "community code"))
-    if spec.name == "grids":
-        plans = read_columns(engine, "grid_plan", ["id", "community_id", "name", "status"])
-        if plan is None:
-            chosen = plans[plans["status"] == PlanStatus.active.value]
-            what = ("没有生效的网格方案", "has no active grid plan")
-        else:
-            chosen = plans[(plans["name"] == plan) | (plans["id"].astype(str) == str(plan))]
-            what = (f"没有名为 {plan!r} 的网格方案", f"has no grid plan {plan!r}")
-        by_community = dict(zip(chosen["community_id"], chosen["id"], strict=False))
-        plan_ids = []
-        for index, cid in refs["community_id"].items():
-            if cid is None:
-                plan_ids.append(None)
-            elif cid not in by_community:
-                code = values.at[index, "community_code"]
+        if spec.name in ("buildings", "grids"):
+            if com.empty:
                 out.add(
-                    index,
-                    by_field.get("community_code", "community_code"),
-                    f"社区 {code} {what[0]}",
-                    f"community {code} {what[1]}",
+                    None,
+                    None,
+                    "数据库中还没有社区;请先导入社区(gridmap import communities 文件)",
+                    "the database holds no community yet: import them first "
+                    "(`gridmap import communities FILE`)",
                 )
-                plan_ids.append(None)
             else:
-                plan_ids.append(int(by_community[cid]))
-        refs["plan_id"] = plan_ids
+                missing = values["community_code"].isna()
+                located = locate_communities(
+                    spec,
+                    values,
+                    refs,
+                    missing,
+                    geoms,
+                    com,
+                    by_field.get("community_code", "community_code"),
+                    out,
+                )
     if "grid_code" in names:
         grid, gp = table("grid"), table("grid_plan")
-        with engine.connect() as conn:
+        with connect(bind) as conn:
             rows = conn.execute(
                 select(grid.c.id, grid.c.code)
                 .join(gp, gp.c.id == grid.c.plan_id)
@@ -242,14 +381,14 @@ def _resolve_refs(
             ).fetchall()
         refs["grid_id"] = resolve("grid_code", {c: i for i, c in rows}, ("网格编码", "grid code"))
     if "building_code" in names:
-        b = read_columns(engine, "building", ["id", "code"])
+        b = read_columns(bind, "building", ["id", "code"])
         refs["building_id"] = resolve(
             "building_code",
             dict(zip(b["code"], b["id"], strict=True)),
             ("楼栋编码", "building code"),
         )
     if "party_org" in names:
-        orgs = read_columns(engine, "party_org", ["id", "name"])
+        orgs = read_columns(bind, "party_org", ["id", "name"])
         counts = orgs["name"].value_counts()
         known = {n: i for n, i in zip(orgs["name"], orgs["id"], strict=True) if counts[n] == 1}
         for index, name in values["party_org"].items():
@@ -265,7 +404,7 @@ def _resolve_refs(
             {**known, **{n: None for n in counts.index if counts[n] > 1}},
             ("党组织", "party organisation"),
         )
-    return refs
+    return refs, located
 
 
 def _member_key(name: Any, phone: Any) -> str:
@@ -273,17 +412,17 @@ def _member_key(name: Any, phone: Any) -> str:
 
 
 def _rows_for_table(spec: LayerSpec, values: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
-    """Parsed values and resolved ids in the columns of the layer's table."""
+    """Parsed values and resolved ids in the columns of the layer's table (blank building
+    figures stay blank: :func:`derive_buildings` fills them)."""
     out = pd.DataFrame(index=values.index)
     for f in spec.fields:
-        if f.kind == "ref" or (f.name in ("name", "phone", "id_suffix") and spec.name == "members"):
+        if not f.stored or f.kind == "ref":
+            continue
+        if f.name in ("name", "phone", "id_suffix") and spec.name == "members":
             continue
         out[f.name] = values[f.name]
     for col in refs.columns:
         out[col] = refs[col]
-    if spec.name == "buildings":
-        out["households"] = out["households"].map(lambda v: 0 if v is None else v)
-        out["residents"] = out["residents"].map(lambda v: 0 if v is None else v)
     if spec.name == "requests":
         out["reporter"] = out["reporter"].map(lambda v: mask_name(v) if v else v)
     if spec.name == "members":
@@ -320,7 +459,7 @@ def _same_geometry(a: Any, b: Any) -> bool:
 
 
 def prepare_import(
-    engine: Engine,
+    bind: Engine | Connection,
     layer: str | LayerSpec,
     source: SourceTable,
     mapping: Mapping[str, str] | None = None,
@@ -335,9 +474,11 @@ def prepare_import(
 
     Parameters
     ----------
-    engine : Engine
+    bind : Engine or Connection
+        A Connection's open transaction is joined: layers written earlier in it are seen.
     layer : str or LayerSpec
-        ``communities``, ``grids``, ``buildings``, ``stations``, ``members`` or ``requests``.
+        ``communities``, ``grids``, ``buildings``, ``stations``, ``members``, ``requests`` or
+        ``organisations``.
     source : SourceTable
         From :func:`read_source`.
     mapping : dict, optional
@@ -353,12 +494,16 @@ def prepare_import(
         Let rows whose code is in the database with other values update them; otherwise such
         rows are refused as duplicates.
     plan : str, optional
-        Grids: the name (or id) of the plan to import into; default each community's active plan.
+        Grids: the name (or id) of the draft to import into. Without it, a community without
+        any plan gets its grids as its active initial plan (:data:`INITIAL_PLAN_NAME`), one
+        whose active plan holds no grid yet fills it, and any other is refused with the
+        commands that make a draft (``gridmap plan new``).
 
     Returns
     -------
     ImportPlan
-        The dry run: rows to add, to change, and how many are left alone.
+        The dry run: rows to add, to change, how many are left alone, and what was derived
+        (:attr:`ImportPlan.derived`).
 
     Raises
     ------
@@ -397,7 +542,7 @@ def prepare_import(
         raise file_error(source.name, "文件中没有数据行", "the file has no records")
     values = parse_fields(spec, source, mapping, out)
     index = source.frame.index
-    extent = street_extent(engine) if spec.geometry else None
+    extent = street_extent(bind) if spec.geometry else None
     geoms = None
     source_crs: pyproj.CRS | str = pyproj.CRS.from_epsg(4326)
     swapped, repaired = False, []
@@ -408,7 +553,7 @@ def prepare_import(
             else np.asarray(source.geometry, dtype=object)
         )
         geoms, source_crs, swapped = place_geometry(
-            spec, geoms, index, source, crs, swap_latlon, extent, out
+            spec, geoms, index, source, crs, swap_latlon, extent, out, engine=bind
         )
         geoms, repaired = check_geometry(spec, geoms, index, fix_invalid, extent, out)
 
@@ -438,16 +583,30 @@ def prepare_import(
         else:
             first_row[key] = out.row(idx)
 
-    refs = _resolve_refs(spec, values, by_field, engine, plan, out)
+    refs, located = _resolve_refs(spec, values, by_field, bind, out, geoms)
+    initial: dict[int, str] = {}
+    active_changed: set[int] = set()
+    if spec.name == "grids":
+        initial, active_changed = _resolve_plans(values, refs, by_field, bind, plan, out)
     out.raise_if_any()
 
     rows = _rows_for_table(spec, values, refs)
     if geoms is not None:
         rows["geom"] = geoms
+    existing = _existing_rows(bind, spec)
+    masks: dict[str, pd.Series] = {"community": located}
+    if spec.name == "buildings":
+        masks = derive_buildings(rows, values, located, existing, keys)
+    grid_communities = refs["community_id"] if spec.name == "grids" else None
     added, changed, unchanged, persons = _diff_against_database(
-        engine, spec, rows, values, keys, update, by_field, out
+        existing, spec, rows, values, keys, update, by_field, out
     )
     out.raise_if_any()
+    written = added.index.union(changed.index)
+    derived = {k: int(m.reindex(written, fill_value=False).sum()) for k, m in masks.items()}
+    if grid_communities is not None:
+        grid_communities = grid_communities.reindex(added.index)
+        grid_communities = grid_communities[added["plan_id"].isna()].astype(int)
     return ImportPlan(
         layer=spec,
         file=source.name,
@@ -458,11 +617,27 @@ def prepare_import(
         swapped=swapped,
         source_crs=describe_crs(source_crs),
         persons=persons,
+        derived={k: n for k, n in derived.items() if n},
+        initial_plans=initial,
+        active_communities=active_changed,
+        grid_communities=grid_communities,
     )
 
 
+def _existing_rows(bind: Engine | Connection, spec: LayerSpec) -> pd.DataFrame:
+    """The layer's rows in the database, with ``_key`` (what identifies a row of the file)."""
+    if spec.name == "members":
+        return _existing_members(bind)
+    existing = read_table(bind, spec.table)
+    if spec.name == "grids":
+        existing["_key"] = list(zip(existing["plan_id"], existing["code"], strict=True))
+    else:
+        existing["_key"] = existing[spec.key]
+    return existing
+
+
 def _diff_against_database(
-    engine: Engine,
+    existing: pd.DataFrame,
     spec: LayerSpec,
     rows: pd.DataFrame,
     values: pd.DataFrame,
@@ -471,15 +646,8 @@ def _diff_against_database(
     by_field: Mapping[str, str],
     out: Collector,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int, pd.DataFrame | None]:
-    """Split rows into new, changed and unchanged against the database (one query per table)."""
-    if spec.name == "members":
-        existing = _existing_members(engine)
-    else:
-        existing = read_table(engine, spec.table)
-        if spec.name == "grids":
-            existing["_key"] = list(zip(existing["plan_id"], existing["code"], strict=True))
-        else:
-            existing["_key"] = existing[spec.key]
+    """Split rows into new, changed and unchanged against the database rows ``existing``
+    (:func:`_existing_rows`)."""
     if spec.name == "grids":
         keys = pd.Series(list(zip(rows["plan_id"], rows["code"], strict=True)), index=rows.index)
     by_key = {k: i for i, k in zip(existing.index, existing["_key"], strict=True)}
@@ -529,9 +697,9 @@ def _diff_against_database(
     return added, changed, unchanged, persons
 
 
-def _existing_members(engine: Engine) -> pd.DataFrame:
+def _existing_members(bind: Engine | Connection) -> pd.DataFrame:
     member, person = table("member"), table("person")
-    with engine.connect() as conn:
+    with connect(bind) as conn:
         result = conn.execute(
             select(member, person.c.name, person.c.phone, person.c.id_suffix).join(
                 person, person.c.id == member.c.person_id
@@ -545,18 +713,29 @@ def _existing_members(engine: Engine) -> pd.DataFrame:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def apply_import(engine: Engine, plan: ImportPlan) -> dict[str, int]:
+def apply_import(bind: Engine | Connection, plan: ImportPlan) -> dict[str, int]:
     """Write an :class:`ImportPlan` in one transaction (all or nothing).
+
+    Given a Connection in an open transaction, the write joins it (the caller commits or
+    rolls back). Grids for a community without any plan first create its active initial plan
+    (one ``plan_initial`` audit row each); imports of grids into an active plan and of
+    buildings then recompute the buildings' stored grid
+    (:func:`gridmap.repository.refresh_building_grids`) in the same transaction.
 
     Returns
     -------
     dict
         ``added``, ``changed``, ``unchanged`` counts.
+
+    Raises
+    ------
+    ConflictError
+        When a community got a plan between the dry run and the write (nothing is written).
     """
     spec = plan.layer
     principal = auth.current_principal()
     principal.require("import")
-    with transaction(engine) as conn:
+    with transaction(bind) as conn:
         auth.audit(conn, principal, "import", spec.table, None, None,
                    {"layer": spec.name, "added": len(plan.added),
                     "changed": len(plan.changed), "unchanged": plan.unchanged})  # fmt: skip
@@ -574,15 +753,77 @@ def apply_import(engine: Engine, plan: ImportPlan) -> dict[str, int]:
             )
             insert_frame(conn, "member", added)
             update_rows(conn, "member", plan.changed)
+        elif spec.name == "grids":
+            added = plan.added
+            if plan.initial_plans:
+                plan_of = _create_initial_plans(conn, plan, principal)
+                added = added.copy()
+                fill = plan.grid_communities.map(plan_of)
+                added.loc[fill.index, "plan_id"] = fill.astype(object)
+            insert_frame(conn, "grid", added)
+            update_rows(conn, "grid", plan.changed)
+            if plan.active_communities:
+                refresh_building_grids(conn, sorted(plan.active_communities))
         else:
             insert_frame(conn, spec.table, plan.added)
             update_rows(conn, spec.table, plan.changed)
+            if spec.name == "buildings" and len(plan.added) + len(plan.changed):
+                touched = pd.concat([plan.added["community_id"], plan.changed["community_id"]])
+                refresh_building_grids(conn, sorted({int(c) for c in touched.dropna()}))
     plan.written = True
     return {"added": len(plan.added), "changed": len(plan.changed), "unchanged": plan.unchanged}
 
 
+def _create_initial_plans(
+    conn: Connection, plan: ImportPlan, principal: auth.Principal
+) -> dict[int, int]:
+    """Create the active initial plan of each community without any plan; community → plan.
+
+    Raises
+    ------
+    ConflictError
+        When one of them has had a plan made since the dry run.
+    """
+    gp = table("grid_plan")
+    wanted = sorted(plan.initial_plans)
+    meanwhile = conn.execute(
+        select(gp.c.community_id, func.count()).where(gp.c.community_id.in_(wanted))
+        .group_by(gp.c.community_id)
+    ).all()  # fmt: skip
+    if meanwhile:
+        codes = ", ".join(plan.initial_plans[int(c)] for c, _ in meanwhile)
+        raise ConflictError(
+            f"社区 {codes} 刚刚建立了网格方案,导入未写入;请重新试导入 / community {codes} "
+            "was given a grid plan meanwhile; nothing was written: run the import again"
+        )
+    now = current_time()
+    next_id = (conn.execute(select(max_id(gp))).scalar() or 0) + 1
+    plan_of = {cid: next_id + i for i, cid in enumerate(wanted)}
+    counts = plan.grid_communities.value_counts()
+    rows = pd.DataFrame(
+        {
+            "id": [plan_of[c] for c in wanted],
+            "community_id": wanted,
+            "name": INITIAL_PLAN_NAME,
+            "status": PlanStatus.active.value,
+            "created_by": principal.user_id,
+            "created_at": now,
+            "approved_by": None,
+            "approved_at": None,
+            "note": f"导入 {plan.file} 时建立 / made by importing {plan.file}",
+        }
+    )
+    insert_frame(conn, "grid_plan", rows)
+    for cid in wanted:
+        auth.audit(conn, principal, "plan_initial", "grid_plan", plan_of[cid], None,
+                   {"community": plan.initial_plans[cid], "name": INITIAL_PLAN_NAME,
+                    "status": PlanStatus.active.value, "grids": int(counts.get(cid, 0)),
+                    "file": plan.file})  # fmt: skip
+    return plan_of
+
+
 def import_file(
-    engine: Engine,
+    bind: Engine | Connection,
     layer: str,
     path: str | Path,
     *,
@@ -597,7 +838,7 @@ def import_file(
     written) when the file has problems.
     """
     source = read_source(path, name)
-    plan = prepare_import(engine, layer, source, mapping, **options)
+    plan = prepare_import(bind, layer, source, mapping, **options)
     if not dry_run:
-        apply_import(engine, plan)
+        apply_import(bind, plan)
     return plan

@@ -12,6 +12,7 @@ from typing import Any
 from gridmap import settings
 from gridmap.errors import InputError
 from gridmap.models import (
+    BuildingKind,
     MemberCategory,
     OrganisationKind,
     PartyCoverage,
@@ -43,6 +44,26 @@ ENUM_WORDS: dict[str, dict[str, str]] = {
                  "联合党支部": "joint_branch", "联合组建": "joint_branch", "联建": "joint_branch",
                  "党建指导员": "liaison", "仅选派党建指导员": "liaison",
                  "选派党建指导员": "liaison", "无": "none", "未覆盖": "none", "未建立": "none"},
+    # building kinds (楼栋用途), in Chinese and as OpenStreetMap's building=* values
+    "building_kind": {"住宅": "residential", "住宅楼": "residential", "居民楼": "residential",
+                      "住宅小区": "residential", "apartments": "residential",
+                      "house": "residential", "detached": "residential",
+                      "terrace": "residential", "dormitory": "residential",
+                      "写字楼": "office", "办公": "office", "办公楼": "office",
+                      "商业": "commercial", "商铺": "commercial", "商场": "commercial",
+                      "retail": "commercial", "商住": "mixed", "商住楼": "mixed",
+                      "商住混合": "mixed", "公共建筑": "public", "公共": "public",
+                      "学校": "public", "医院": "public", "机关": "public", "school": "public",
+                      "hospital": "public", "civic": "public", "government": "public",
+                      "university": "public", "kindergarten": "public", "工业": "industrial",
+                      "厂房": "industrial", "仓库": "industrial", "warehouse": "industrial"},
+}  # fmt: skip
+
+#: Words users write for yes and no (flags such as ``households_estimated``).
+BOOL_WORDS: dict[str, bool] = {
+    "true": True, "yes": True, "y": True, "1": True, "是": True, "估算": True, "√": True,
+    "false": False, "no": False, "n": False, "0": False, "否": False, "实数": False,
+    "统计": False, "×": False,
 }  # fmt: skip
 
 
@@ -50,8 +71,11 @@ ENUM_WORDS: dict[str, dict[str, str]] = {
 class Field:
     """One importable field of a layer.
 
-    ``kind`` is ``str``, ``int``, ``enum``, ``date``, ``datetime``, ``ref`` (a code looked up in
-    another layer) or ``coord`` (lon/lat/wkt columns of a spreadsheet).
+    ``kind`` is ``str``, ``int``, ``number`` (a decimal), ``bool``, ``enum``, ``date``,
+    ``datetime``, ``ref`` (a code looked up in another layer) or ``coord`` (lon/lat/wkt columns
+    of a spreadsheet). ``words`` names the :data:`ENUM_WORDS` entry of an enum (default its
+    name). A field that is not ``stored`` is read only to derive others (a building's address
+    gives its name, its floors its estimated households) and has no column of its own.
     """
 
     name: str
@@ -63,6 +87,8 @@ class Field:
     choices: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    stored: bool = True
+    words: str | None = None
 
     def label(self) -> str:
         return f"{self.zh}({self.name})"
@@ -114,12 +140,26 @@ LAYERS: dict[str, LayerSpec] = {
     "buildings": LayerSpec(
         "buildings", "building", "楼栋", "buildings", "polygon",
         (_f("code", "楼栋编码", required=True, aliases=("编码", "楼栋代码", "代码"), max_len=40),
-         _f("name", "楼栋名称", required=True, aliases=("名称", "楼栋", "楼号", "Name"),
-            max_len=100),
-         _f("community_code", "社区编码", "ref", required=True,
+         # blank: from the address, else the code
+         _f("name", "楼栋名称", aliases=("名称", "楼栋", "楼号", "Name"), max_len=100),
+         # blank: the community holding most of the footprint
+         _f("community_code", "社区编码", "ref",
             aliases=("所属社区编码", "comm_code", "community_", "社区代码")),
+         # blank: estimated from footprint × floors (flagged households_estimated)
          _f("households", "户数", "int", aliases=("户数(户)",), minimum=0),
-         _f("residents", "人口", "int", aliases=("人数", "人口(人)", "居民数"), minimum=0)),
+         # blank: households × settings.RESIDENTS_PER_HOUSEHOLD (flagged residents_estimated)
+         _f("residents", "人口", "int", aliases=("人数", "人口(人)", "居民数"), minimum=0),
+         _f("kind", "楼栋用途", "enum", aliases=("用途", "建筑用途", "楼栋类型"),
+            choices=tuple(BuildingKind), words="building_kind"),
+         _f("households_estimated", "户数为估算", "bool",
+            aliases=("户数估算", "估算户数", "hh_est")),
+         _f("residents_estimated", "人口为估算", "bool",
+            aliases=("人口估算", "估算人口", "res_est")),
+         _f("address", "地址", aliases=("楼栋地址", "详细地址", "门牌地址", "addr", "addr:full"),
+            max_len=200, stored=False),
+         _f("floors", "层数", "number", aliases=("楼层数", "地上层数", "building:levels",
+                                                "building_levels", "building_l", "levels"),
+            minimum=1, maximum=200, stored=False)),
         "code"),
     "stations": LayerSpec(
         "stations", "service_station", "党群服务站(点)", "service stations", "point",

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.io.layers import ENUM_WORDS, Field, ImportRejected, Issue, LayerSpec
+from gridmap.io.layers import BOOL_WORDS, ENUM_WORDS, Field, ImportRejected, Issue, LayerSpec
 from gridmap.io.sources import SourceTable
 
 DMS_PATTERN = re.compile(r"\d+(\.\d+)?\s*[°度]\s*(\d+(\.\d+)?\s*['′分]?)?")
@@ -98,9 +98,19 @@ def _parse_enum(value: Any, f: Field) -> str | None:
     text = str(value).strip()
     if text in f.choices:
         return text
-    return ENUM_WORDS.get(f.name, {}).get(text) or (
-        text.lower() if text.lower() in f.choices else None
-    )
+    words = ENUM_WORDS.get(f.words or f.name, {})
+    word = words.get(text) or words.get(text.lower())
+    if word in f.choices:  # a word of another layer's field of the same name does not count
+        return word
+    return text.lower() if text.lower() in f.choices else None
+
+
+def _parse_bool(value: Any) -> bool | None:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+        return bool(value)
+    return BOOL_WORDS.get(str(value).strip().lower())
 
 
 def parse_fields(
@@ -135,6 +145,33 @@ def parse_fields(
 
 
 def _parse_value(f: Field, raw: Any, index: Any, col: str, out: Collector) -> Any:
+    if f.kind == "number":
+        number = _number(raw)
+        low, high = f.minimum, f.maximum
+        if (
+            number is None
+            or not math.isfinite(number)
+            or (low is not None and number < low)
+            or (high is not None and number > high)
+        ):
+            span = f"{low}–{high}" if high is not None else f"≥ {low}"
+            out.add(
+                index,
+                col,
+                f"{f.zh}应为数字({span}),而不是 {_text(raw)[:40]!r}",
+                f"{f.name} must be a number ({span}), not {_text(raw)[:40]!r}",
+            )
+        return number
+    if f.kind == "bool":
+        flag = _parse_bool(raw)
+        if flag is None:
+            out.add(
+                index,
+                col,
+                f"{f.zh}应为 是/否(true/false、1/0),而不是 {_text(raw)[:40]!r}",
+                f"{f.name} must be yes or no (true/false, 1/0), not {_text(raw)[:40]!r}",
+            )
+        return flag
     if f.kind == "int":
         number = _parse_int(raw)
         low, high = f.minimum, f.maximum

@@ -4,6 +4,13 @@ GeoJSON, GeoPackage, zipped Shapefile (honouring ``.cpg``; GBK attributes), KML 
 driver through pyogrio), CSV and XLSX are read as a table of text plus geometry and the CRS the
 file declares, without judging the content yet; damaged, empty, oversized or mislabelled files
 are refused with an :class:`~gridmap.io.layers.ImportRejected` naming the file.
+
+A file may hold several layers — a GeoPackage exported from QGIS, a ``.zip`` or a folder of
+shapefiles (each with its ``.cpg``/GBK handling) or of other files — :func:`source_layers`
+names them, :func:`read_layers` reads some or all of them (:func:`read_upload_layers` for an
+upload), and :func:`read_source` reads the one chosen with ``layer=``; without it a file of
+several layers is refused with the list of their names. QGIS's own tables (``layer_styles``,
+``qgis_projects``) are never layers.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import logging
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +78,9 @@ class SourceTable:
         The text encoding used (spreadsheets and shapefiles).
     issues : list of Issue
         Problems found while reading cells (formula cells), reported with the rest.
+    layer : str or None
+        The layer's name inside a file of several layers (a GeoPackage layer, a shapefile's
+        base name in a zip or folder); None for a file of one layer.
     """
 
     name: str
@@ -80,6 +91,7 @@ class SourceTable:
     row_base: int
     encoding: str | None = None
     issues: list[Issue] = field(default_factory=list)
+    layer: str | None = None
 
     @property
     def unit(self) -> tuple[str, str]:
@@ -105,19 +117,8 @@ def upload_name(name: str) -> str:
     return _UNSAFE_NAME.sub("_", base)[-120:]
 
 
-def read_upload(name: str, data: bytes) -> SourceTable:
-    """Read an uploaded file for import (the app's upload widget, an HTTP client).
-
-    The size is checked before anything touches the disk; the bytes go to a private
-    temporary folder under a fixed name (``upload`` + the recognised suffix), which is removed
-    afterwards, so a crafted file name can neither write nor read outside it.
-
-    Raises
-    ------
-    ImportRejected
-        As :func:`read_source`; oversized uploads are refused without being written.
-    """
-    shown = upload_name(name)
+def _check_upload(shown: str, data: bytes) -> str:
+    """The suffix an upload is stored under (``""`` when unknown), after the size check."""
     if len(data) > settings.IMPORT_MAX_BYTES:
         limit = settings.IMPORT_MAX_BYTES / 2**20
         raise file_error(
@@ -127,30 +128,55 @@ def read_upload(name: str, data: bytes) -> SourceTable:
             "split it, e.g. by community",
         )
     suffix = Path(shown).suffix.lower()
-    suffix = suffix if suffix in SUFFIXES else ""
-    with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(data)
-        return read_source(path, shown)
+    return suffix if suffix in SUFFIXES else ""
 
 
-def read_source(path: str | Path, name: str | None = None) -> SourceTable:
-    """Read a file for import, whatever its format, without judging its content yet.
+def read_upload(name: str, data: bytes, layer: str | None = None) -> SourceTable:
+    """Read an uploaded file for import (the app's upload widget, an HTTP client).
+
+    The size is checked before anything touches the disk; the bytes go to a private
+    temporary folder under a fixed name (``upload`` + the recognised suffix), which is removed
+    afterwards, so a crafted file name can neither write nor read outside it.
 
     Parameters
     ----------
-    path : str or Path
-    name : str, optional
-        The name shown in messages (an uploaded file's own name); default the file name.
+    name : str
+        The file's name as the sender gave it (:func:`upload_name` makes it safe).
+    data : bytes
+    layer : str, optional
+        The layer to read from a file of several (:func:`read_source`).
 
     Raises
     ------
     ImportRejected
-        When the file is empty, too large, damaged, of an unknown kind or not what its name
-        says, with a sentence naming the file.
+        As :func:`read_source`; oversized uploads are refused without being written.
     """
-    path = Path(path)
-    shown = name or path.name
+    shown = upload_name(name)
+    suffix = _check_upload(shown, data)
+    with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return read_source(path, shown, layer=layer)
+
+
+def read_upload_layers(
+    name: str, data: bytes, only: Iterable[str] | None = None
+) -> dict[str, SourceTable]:
+    """Read every layer (or the ``only`` ones) of an uploaded file, as :func:`read_layers`.
+
+    The bytes are stored as :func:`read_upload` stores them, and removed afterwards.
+    """
+    shown = upload_name(name)
+    suffix = _check_upload(shown, data)
+    with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return read_layers(path, shown, only=only)
+
+
+def _file_kind(path: Path, shown: str) -> str:
+    """The kind of a file (:data:`SUFFIXES`) after checking that it exists, is not empty and
+    not too large; a refusal names the file."""
     kind = SUFFIXES.get(Path(shown).suffix.lower()) or SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise file_error(
@@ -173,6 +199,44 @@ def read_source(path: str | Path, name: str | None = None) -> SourceTable:
             f"file too large ({size / 2**20:.1f} MB, the limit is {limit:.0f} MB); "
             "split it, e.g. by community",
         )
+    return kind
+
+
+def read_source(path: str | Path, name: str | None = None, layer: str | None = None) -> SourceTable:
+    """Read a file for import, whatever its format, without judging its content yet.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, or a folder of shapefiles and other files (then ``layer`` is needed unless it
+        holds one).
+    name : str, optional
+        The name shown in messages (an uploaded file's own name); default the file name.
+    layer : str, optional
+        The layer to read from a file of several (:func:`source_layers` names them); without
+        it such a file is refused with the list of its layers.
+
+    Raises
+    ------
+    ImportRejected
+        When the file is empty, too large, damaged, of an unknown kind or not what its name
+        says, holds several layers and none was chosen, or not the one chosen — with a
+        sentence naming the file.
+    """
+    path = Path(path)
+    shown = name or path.name
+    if path.is_dir():
+        return _one_layer(path, shown, layer)
+    kind = _file_kind(path, shown)
+    if kind == "gpkg" or (kind == "shapefile" and path.suffix.lower() != ".shp"):
+        return _one_layer(path, shown, layer)
+    source = _read_single(kind, path, shown)
+    if layer is not None and not _same_name(layer, Path(shown).stem):
+        raise _no_such_layer(shown, layer, [Path(shown).stem])
+    return source
+
+
+def _read_single(kind: str, path: Path, shown: str) -> SourceTable:
     reader = {
         "geojson": _read_geojson,
         "gpkg": _read_gpkg,
@@ -182,6 +246,315 @@ def read_source(path: str | Path, name: str | None = None) -> SourceTable:
         "xlsx": _read_xlsx,
     }[kind]
     return reader(path, shown)
+
+
+# --- files of several layers ------------------------------------------------------------------
+
+#: Tables QGIS keeps in a GeoPackage besides the layers: never data to import.
+QGIS_TABLES = frozenset({"layer_styles", "qgis_projects"})
+
+
+@dataclass
+class _Entry:
+    """One layer of a file: its name, how messages name it, and how to read it."""
+
+    name: str
+    shown: str
+    load: Callable[[], SourceTable]
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def _no_such_layer(shown: str, layer: str, names: list[str]) -> ImportRejected:
+    listed = ", ".join(names) or "(无 / none)"
+    return file_error(
+        shown,
+        f"文件中没有图层 {layer!r};其中的图层:{listed}",
+        f"the file has no layer {layer!r}; its layers: {listed}",
+    )
+
+
+def _several_layers(shown: str, kind: str, names: list[str]) -> ImportRejected:
+    listed = ", ".join(names)
+    if kind == "gpkg":
+        zh = f"GeoPackage 含多个图层({listed})"
+        en = f"the GeoPackage holds several layers ({listed})"
+    elif kind == "shapefile":
+        zh = f"压缩包中有多个 Shapefile({listed})"
+        en = f"the zip holds several shapefiles ({listed})"
+    else:
+        zh, en = f"文件夹中有多个图层({listed})", f"the folder holds several layers ({listed})"
+    return file_error(
+        shown,
+        f"{zh},请用 --layer 名称 选择一个,或用 gridmap import street 一次导入整个街道",
+        f"{en}: choose one with --layer NAME, or import them all with `gridmap import street`",
+    )
+
+
+def _one_layer(path: Path, shown: str, layer: str | None) -> SourceTable:
+    """The one layer of a GeoPackage, zip or folder: the chosen one, or the only one."""
+    with _opened(path, shown) as entries:
+        if layer is None:
+            if len(entries) == 1:
+                return entries[0].load()
+            kind = "folder" if path.is_dir() else _file_kind(path, shown)
+            names = [
+                e.shown.removeprefix(f"{shown}/") if kind != "gpkg" else e.name for e in entries
+            ]
+            raise _several_layers(shown, kind, names)
+        chosen = [e for e in entries if _same_name(e.name, layer) or _same_name(e.shown, layer)]
+        if not chosen:
+            raise _no_such_layer(shown, layer, [e.name for e in entries])
+        return chosen[0].load()
+
+
+def source_layers(path: str | Path, name: str | None = None) -> list[str]:
+    """The names of the layers a file holds, in the file's order.
+
+    A GeoPackage's layers (QGIS's own tables left out), the base names of the shapefiles and
+    other importable files in a ``.zip`` or a folder, or the file's own base name for a file
+    of one layer. Nothing is read but the listing.
+
+    Raises
+    ------
+    ImportRejected
+        When the file cannot be opened (as :func:`read_source`).
+    """
+    path = Path(path)
+    shown = name or path.name
+    with _opened(path, shown) as entries:
+        return [e.name for e in entries]
+
+
+def read_layers(
+    path: str | Path, name: str | None = None, only: Iterable[str] | None = None
+) -> dict[str, SourceTable]:
+    """Read the layers of a file: every one, or the ``only`` ones (by name, any case).
+
+    Parameters
+    ----------
+    path : str or Path
+        A GeoPackage, a ``.zip`` or folder of shapefiles (and other files), or a file of one
+        layer.
+    name : str, optional
+        The name shown in messages; default the file name.
+    only : iterable of str, optional
+        The layers to read (:func:`source_layers` names them); others are not read at all.
+
+    Returns
+    -------
+    dict
+        Layer name → :class:`SourceTable`, in the file's order. Each table's
+        :attr:`~SourceTable.name` says where it came from (``街道.gpkg:楼栋``,
+        ``街道.zip/楼栋.shp``) and its :attr:`~SourceTable.layer` the layer's name.
+
+    Raises
+    ------
+    ImportRejected
+        When the file, or one of the layers read, cannot be read; or a name in ``only`` is
+        not a layer of the file.
+    """
+    path = Path(path)
+    shown = name or path.name
+    wanted = None if only is None else [str(n) for n in only]
+    with _opened(path, shown) as entries:
+        if wanted is not None:
+            for n in wanted:
+                if not any(_same_name(e.name, n) for e in entries):
+                    raise _no_such_layer(shown, n, [e.name for e in entries])
+        out: dict[str, SourceTable] = {}
+        for entry in entries:
+            if wanted is not None and not any(_same_name(entry.name, n) for n in wanted):
+                continue
+            source = entry.load()
+            source.layer = entry.name
+            out[entry.name] = source
+        return out
+
+
+@contextlib.contextmanager
+def _opened(path: Path, shown: str) -> Iterator[list[_Entry]]:
+    """The layers of a file, readable while the context is open (a zip is unpacked into a
+    private temporary folder for that time)."""
+    if path.is_dir():
+        yield _folder_entries(path, shown)
+        return
+    kind = _file_kind(path, shown)
+    if kind == "gpkg":
+        yield _gpkg_entries(path, shown)
+    elif kind == "shapefile" and path.suffix.lower() != ".shp":
+        with _open_zip(path, shown) as archive:
+            layers = [
+                m.filename
+                for m in archive.infolist()
+                if not m.is_dir()
+                and not m.filename.startswith("__MACOSX")
+                and Path(m.filename).suffix.lower() in _LAYER_SUFFIXES
+            ]
+        if len(layers) <= 1 and all(n.lower().endswith(".shp") for n in layers):
+            # one shapefile (or none: its own message): read as it always was
+            stem = Path(layers[0]).stem if layers else Path(shown).stem
+            yield [_Entry(stem, shown, lambda: _read_shapefile(path, shown))]
+            return
+        with tempfile.TemporaryDirectory(prefix="gridmap-import-") as tmp:
+            yield _zip_entries(path, shown, Path(tmp))
+    else:
+        stem = Path(shown).stem
+        yield [_Entry(stem, shown, lambda: _read_single(kind, path, shown))]
+
+
+def _gpkg_layers(path: Path, shown: str) -> list[tuple[str, Any]]:
+    import pyogrio
+
+    with path.open("rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            raise file_error(
+                shown, "不是有效的 GeoPackage 文件", "not a GeoPackage (not an SQLite file)"
+            )
+    try:
+        listed = [(str(n), g) for n, g in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise file_error(shown, "GeoPackage 已损坏", f"damaged GeoPackage: {exc}") from exc
+    listed = [(n, g) for n, g in listed if n.lower() not in QGIS_TABLES]
+    if not listed:
+        raise file_error(shown, "GeoPackage 中没有图层", "the GeoPackage has no layer")
+    return listed
+
+
+def _gpkg_entries(path: Path, shown: str) -> list[_Entry]:
+    listed = _gpkg_layers(path, shown)
+    if len(listed) == 1:
+        return [_Entry(listed[0][0], shown, lambda: _read_gpkg_layer(path, shown, *listed[0]))]
+    return [
+        _Entry(n, f"{shown}:{n}", lambda n=n, g=g: _read_gpkg_layer(path, f"{shown}:{n}", n, g))
+        for n, g in listed
+    ]
+
+
+def _read_gpkg_layer(path: Path, shown: str, layer: str, geometry_type: Any) -> SourceTable:
+    read = _pyogrio_read(path, shown, "GeoPackage", layer=layer)
+    if geometry_type is None:  # an attribute table (e.g. Party members)
+        frame = pd.DataFrame(read).reset_index(drop=True)
+        return SourceTable(shown, "gpkg", frame, None, None, 1, "UTF-8")
+    return _vector_table(read, "gpkg", shown)
+
+
+#: Suffixes read as layers inside a zip or a folder (a shapefile's other parts are not layers).
+_LAYER_SUFFIXES = frozenset(SUFFIXES) - {".zip", ".txt"} | {".shp"}
+
+
+def _folder_entries(folder: Path, shown: str) -> list[_Entry]:
+    """The layers of a folder: each shapefile, each other importable file (a GeoPackage's
+    layers), nested folders included; hidden files and macOS's ``__MACOSX`` left out."""
+    entries: list[_Entry] = []
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not any(part.startswith((".", "__MACOSX")) for part in p.relative_to(folder).parts)
+    )
+    for p in files:
+        suffix = p.suffix.lower()
+        if suffix not in _LAYER_SUFFIXES:
+            continue
+        where = f"{shown}/{p.relative_to(folder).as_posix()}"
+        if suffix == ".gpkg":
+            listed = _gpkg_layers(p, where)
+            if len(listed) == 1:
+                n, g = listed[0]
+                entries.append(
+                    _Entry(
+                        p.stem, where, lambda p=p, w=where, n=n, g=g: _read_gpkg_layer(p, w, n, g)
+                    )
+                )
+            else:
+                entries += [
+                    _Entry(n, f"{where}:{n}",
+                           lambda p=p, w=f"{where}:{n}", n=n, g=g: _read_gpkg_layer(p, w, n, g))
+                    for n, g in listed
+                ]  # fmt: skip
+            continue
+        kind = SUFFIXES.get(suffix, "shapefile")
+        entries.append(_Entry(p.stem, where, lambda p=p, w=where, k=kind: _read_single(k, p, w)))
+    if not entries:
+        raise file_error(
+            shown,
+            "其中没有可导入的文件(Shapefile、GeoPackage、GeoJSON、KML、CSV、XLSX)",
+            "it holds no file to import (Shapefile, GeoPackage, GeoJSON, KML, CSV, XLSX)",
+        )
+    seen: dict[str, str] = {}
+    for e in entries:
+        key = e.name.casefold()
+        if key in seen:
+            raise file_error(
+                shown,
+                f"有两个同名图层 {e.name!r}({seen[key]} 与 {e.shown}),请改名其中一个",
+                f"two layers are both called {e.name!r} ({seen[key]} and {e.shown}); rename one",
+            )
+        seen[key] = e.shown
+    return entries
+
+
+def _zip_entries(path: Path, shown: str, tmp: Path) -> list[_Entry]:
+    """Unpack a zip's importable files into ``tmp`` (by their own names and folders inside
+    the zip, never outside ``tmp``) and list its layers."""
+    archive = _open_zip(path, shown)
+    with archive:
+        members = [
+            m
+            for m in archive.infolist()
+            if not m.is_dir() and not m.filename.startswith("__MACOSX")
+        ]
+        total = sum(m.file_size for m in members)
+        if total > settings.IMPORT_MAX_BYTES:
+            raise file_error(
+                shown,
+                f"解压后过大({total / 2**20:.1f} MB)",
+                f"too large once unzipped ({total / 2**20:.1f} MB)",
+            )
+        wanted = [m for m in members if Path(m.filename).suffix.lower() in _LAYER_SUFFIXES]
+        if not wanted:
+            names = ", ".join(m.filename for m in members[:8]) or "(空 / empty)"
+            raise file_error(
+                shown,
+                f"压缩包中没有 .shp 文件(内容:{names})",
+                f"no .shp file in the zip (it holds: {names})",
+            )
+        stems = {_zip_stem(m.filename) for m in wanted}
+        try:
+            for member in members:
+                parts = [p for p in re.split(r"[/\\]", member.filename) if p not in ("", ".", "..")]
+                if not parts or _zip_stem(member.filename) not in stems:
+                    continue  # only the layers and their sidecars (.dbf .shx .prj .cpg)
+                parts[-1] = Path(parts[-1]).stem + Path(parts[-1]).suffix.lower()
+                target = tmp.joinpath(*[_UNSAFE_NAME.sub("_", p) for p in parts])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(member))
+        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+            raise file_error(
+                shown,
+                "zip 压缩包已损坏或不完整(下载中断?)",
+                f"the zip file is damaged or truncated: {exc}",
+            ) from exc
+    return _folder_entries(tmp, shown)
+
+
+def _zip_stem(filename: str) -> str:
+    """A zip member's path without its suffix, so a layer's sidecar files go with it."""
+    return filename.rsplit(".", 1)[0] if "." in filename.rsplit("/", 1)[-1] else filename
+
+
+def _open_zip(path: Path, shown: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise file_error(
+            shown,
+            "zip 压缩包已损坏或不完整(下载中断?)",
+            "the zip file is damaged or truncated (an interrupted download?)",
+        ) from exc
 
 
 def _sniff_binary(head: bytes) -> bool:
@@ -262,31 +635,10 @@ def _read_geojson(path: Path, shown: str) -> SourceTable:
 
 
 def _read_gpkg(path: Path, shown: str) -> SourceTable:
-    import pyogrio
-
-    with path.open("rb") as fh:
-        if fh.read(16) != b"SQLite format 3\x00":
-            raise file_error(
-                shown, "不是有效的 GeoPackage 文件", "not a GeoPackage (not an SQLite file)"
-            )
-    try:
-        listed = [(str(n), g) for n, g in pyogrio.list_layers(path)]
-    except Exception as exc:
-        raise file_error(shown, "GeoPackage 已损坏", f"damaged GeoPackage: {exc}") from exc
-    layers = [n for n, _ in listed]
-    if not layers:
-        raise file_error(shown, "GeoPackage 中没有图层", "the GeoPackage has no layer")
-    if len(layers) > 1:
-        raise file_error(
-            shown,
-            f"GeoPackage 含多个图层({', '.join(layers)}),请每次导入一个",
-            f"the GeoPackage holds several layers ({', '.join(layers)}); export one per file",
-        )
-    read = _pyogrio_read(path, shown, "GeoPackage", layer=layers[0])
-    if listed[0][1] is None:  # an attribute table (e.g. Party members)
-        frame = pd.DataFrame(read).reset_index(drop=True)
-        return SourceTable(shown, "gpkg", frame, None, None, 1, "UTF-8")
-    return _vector_table(read, "gpkg", shown)
+    listed = _gpkg_layers(path, shown)
+    if len(listed) > 1:
+        raise _several_layers(shown, "gpkg", [n for n, _ in listed])
+    return _read_gpkg_layer(path, shown, *listed[0])
 
 
 def _shapefile_encoding(shp: Path, shown: str) -> str:
@@ -333,14 +685,7 @@ def _sidecar(shp: Path, suffix: str) -> Path:
 def _read_shapefile(path: Path, shown: str) -> SourceTable:
     if path.suffix.lower() == ".shp":
         return _read_shp(path, shown)
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise file_error(
-            shown,
-            "zip 压缩包已损坏或不完整(下载中断?)",
-            "the zip file is damaged or truncated (an interrupted download?)",
-        ) from exc
+    archive = _open_zip(path, shown)
     with archive, tempfile.TemporaryDirectory(prefix="gridmap-import-") as tmp:
         members = [
             m
@@ -363,12 +708,7 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
                 f"no .shp file in the zip (it holds: {names})",
             )
         if len(shps) > 1:
-            names = ", ".join(m.filename for m in shps)
-            raise file_error(
-                shown,
-                f"压缩包中有多个 Shapefile({names}),请每次导入一个",
-                f"the zip holds several shapefiles ({names}); zip one per file",
-            )
+            raise _several_layers(shown, "shapefile", [m.filename for m in shps])
         stem = Path(shps[0].filename).stem
         wanted = [m for m in members if Path(m.filename).stem == stem]
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import pandas as pd
 
 from gridmap.labels import Language, label
 from gridmap.maps.geojson import browser_geojson
@@ -103,6 +104,7 @@ def building_fields(lang: Language) -> dict[str, str]:
 
     Kept to three: buildings are most of every map's payload (a street has thousands), and
     each extra field is sent once per building; codes and residents are in the tables.
+    Estimated households read as such when the frame went through :func:`building_popups`.
     """
     zh = lang == "zh"
     return {
@@ -110,6 +112,26 @@ def building_fields(lang: Language) -> dict[str, str]:
         "households": "户数(户)" if zh else "Households",
         "leader_name": label("building_leader", lang),
     }
+
+
+#: What follows an estimated figure in a pop-up, by language.
+ESTIMATED_MARK = {"zh": "(估算)", "en": " (estimated)"}
+
+
+def building_popups(buildings: gpd.GeoDataFrame, lang: Language) -> gpd.GeoDataFrame:
+    """Buildings as their pop-ups show them: households estimated at import (the
+    ``households_estimated`` flag) read "120(估算)" / "120 (estimated)", counts as they are.
+
+    Returns a copy whose ``households`` column is display text; a frame without the flag is
+    returned unchanged.
+    """
+    if buildings.empty or "households_estimated" not in buildings:
+        return buildings
+    flag = buildings["households_estimated"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    count = pd.to_numeric(buildings["households"], errors="coerce")
+    text = count.map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+    mark = ESTIMATED_MARK["zh" if lang == "zh" else "en"]
+    return buildings.assign(households=text.where(~flag, text + mark))
 
 
 def community_fields(lang: Language) -> dict[str, str]:
@@ -133,7 +155,7 @@ def add_street_layers(
     frames = {
         "community": layers.communities,
         "grid": layers.grids,
-        "building": layers.buildings,
+        "building": building_popups(layers.buildings, lang),
     }
     for key, frame in frames.items():
         geojson_layer(frame, label(key, lang), styles[key], fields[key]).add_to(fmap)

@@ -28,7 +28,7 @@ from gridmap.redraw.geometry import as_multipolygon
 from gridmap.redraw.metrics import Issue, building_assignment, int_column, validate_plan
 from gridmap.redraw.permissions import authorise, now, record_audit
 from gridmap.redraw.plans import active_plan_id, community_row, layers_metrics, load_plan
-from gridmap.repository import read_table, table
+from gridmap.repository import read_table, refresh_building_grids, table
 
 
 @contextmanager
@@ -208,19 +208,9 @@ def _make_active(session: Session, plan: GridPlan) -> int | None:
         old.status = PlanStatus.retired
     plan.status = PlanStatus.active
     session.flush()
-    grid, bld, org = table("grid"), table("building"), table("party_org")
+    grid, org = table("grid"), table("party_org")
     grids = read_table(conn, "grid", grid.c.plan_id == plan.id)
-    buildings = read_table(conn, "building", bld.c.community_id == plan.community_id)
-    assignment = building_assignment(buildings, grids)
-    records = [
-        {"b_id": int(b), "g_id": None if pd.isna(g) else int(g)}
-        for b, g in zip(assignment["building_id"], assignment["grid_id"], strict=True)
-    ]
-    if records:
-        conn.execute(
-            update(bld).where(bld.c.id == bindparam("b_id")).values(grid_id=bindparam("g_id")),
-            records,
-        )
+    refresh_building_grids(conn, [plan.community_id])
     links = [
         {"o_id": int(o), "g_id": int(g)}
         for g, o in zip(grids["id"], grids["party_org_id"], strict=True)

@@ -214,7 +214,15 @@ def _bad_files() -> dict[str, bytes | str]:
         # --- rows and fields
         "missing_code_column.csv": "name,community_code,households,residents,wkt\n"
         f'一号楼,420303001-001,10,25,"{_wkt_box(0)}"\n',
-        "empty_name.csv": _buildings_csv(_row("N001"), _row("N002", name="", i=1)),
+        # no community code, and the building stands in community -001's hole: in none
+        "outside_every_community.csv": _buildings_csv(
+            _row("N001"),
+            _row(
+                "N002",
+                community="",
+                wkt=box(LON + 0.6 * D, LAT + 0.6 * D, LON + 0.7 * D, LAT + 0.7 * D).wkt,
+            ),
+        ),
         "households_text.csv": _buildings_csv(_row("N001", households="很多")),
         "households_negative.csv": _buildings_csv(_row("N001"), _row("N002", households="-5", i=1)),
         "name_too_long.csv": _buildings_csv(_row("N001", name="楼" * 150)),
@@ -350,8 +358,9 @@ CASES: list[dict] = [
     {"file": "empty_sheet.xlsx", "layer": "buildings", "expect": ["工作表是空的"]},
     {"file": "missing_code_column.csv", "layer": "buildings",
      "expect": ["缺少必填字段 楼栋编码(code)", "field code"]},
-    {"file": "empty_name.csv", "layer": "buildings",
-     "expect": ["第 3 行 / row 3, 字段 / field name", "楼栋名称不能为空"]},
+    {"file": "outside_every_community.csv", "layer": "buildings",
+     "expect": ["第 3 行 / row 3, 字段 / field community_code", "不在任何社区内",
+                "outside every community"]},
     {"file": "households_text.csv", "layer": "buildings",
      "expect": ["第 2 行 / row 2, 字段 / field households", "'很多'"]},
     {"file": "households_negative.csv", "layer": "buildings",
@@ -408,7 +417,8 @@ CASES: list[dict] = [
     {"file": "request_unknown_grid.csv", "layer": "requests",
      "expect": ["field grid_code", "'420303001-001-99' 在数据库中不存在"]},
     {"file": "grid_without_active_plan.geojson", "layer": "grids",
-     "expect": ["feature 1", "社区 420303001-002 没有生效的网格方案"]},
+     "options": {"plan": "2025年草案"},
+     "expect": ["feature 1", "社区 420303001-002 没有名为 '2025年草案' 的网格方案"]},
     {"file": "member_unknown_building.csv", "layer": "members",
      "expect": ["field building_code", "'B999' 在数据库中不存在"]},
     {"file": "member_bad_category.csv", "layer": "members",
