@@ -63,6 +63,7 @@ from gridmap.cli.report import report_command
 from gridmap.cli.requests import requests_group, requests_import, requests_open311, requests_stats
 from gridmap.cli.root import accept_user_anywhere, main
 from gridmap.cli.setup import APP_PATH, REPO_ROOT, demo, info, init, serve
+from gridmap.cli.street import street_create, street_group  # noqa: F401 - adds `street`
 from gridmap.cli.users import (
     ROLE_CHOICE,
     audit_command,
