@@ -13,13 +13,26 @@ from streamlit_folium import st_folium
 from gridmap.labels import label
 from gridmap.maps import street_map
 from gridmap.repository import headline_figures
-from ui_common import ICON, database_key, engine, md_text, sidebar, street_layers
+from ui_common import (
+    ICON,
+    database_key,
+    engine,
+    md_text,
+    principal,
+    sidebar,
+    street_layers,
+    summary_table,
+)
 
 st.set_page_config(page_title="gridmap 社区党建网格化管理", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 db = engine()
 layers = street_layers(database_key())
+if not len(layers.streets) and principal().can("import"):
+    st.switch_page("pages/new_street.py")  # a database with no street starts with the wizard
+if message := st.session_state.pop("ns_message", None):
+    st.success(message)
 street_name = md_text(layers.streets["name"].iloc[0]) if len(layers.streets) else ""
 
 st.title(f"{street_name} 党建网格总览" if zh else f"{street_name} — grid overview")
@@ -43,11 +56,24 @@ for col, (key, unit) in zip(columns, units.items(), strict=True):
     value = f"{figures[key]:,} {unit}" if zh else f"{figures[key]:,}"
     col.metric(label(key, lang), value)
 
+estimated = int(summary_table(database_key())["estimated_households"].sum())
+if estimated:
+    st.caption(
+        f"户数中估算 {estimated:,} 户:由占地面积 × 层数推算(没有实际户数的楼栋)。"
+        if zh
+        else f"{estimated:,} of the households are estimated from footprint × floors "
+        "(buildings without a count)."
+    )
+
 if not figures["communities"]:
     st.info(
-        "数据库中还没有街道数据。运行 `gridmap demo` 生成示范街道,或导入本街道的数据。"
+        "数据库中还没有街道数据。请在 **新建街道** 页面上传本街道的文件并新建街道,或在命令行运行 "
+        "`gridmap street create --code 街道编码 --name 街道名称`,再 `gridmap import street 文件`"
+        "(示范街道:`gridmap demo`)。"
         if zh
-        else "The database holds no street yet: run `gridmap demo`, or import your street."
+        else "The database holds no street yet: create yours on the **新建街道 (new street)** "
+        "page, or run `gridmap street create --code CODE --name NAME`, then "
+        "`gridmap import street FILE` (the demo street: `gridmap demo`)."
     )
 
 fmap = street_map(layers, basemap=basemap, lang=lang)

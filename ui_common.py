@@ -221,6 +221,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("pages/planning.py", "规划分析", "Planning"),
     ("pages/communities.py", "社区概况", "Communities"),
     ("pages/data_io.py", "数据导入导出", "Import and export"),
+    ("pages/new_street.py", "新建街道", "New street"),
     ("pages/audit.py", "操作日志", "Audit log"),
 ]
 #: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).

@@ -300,10 +300,20 @@ def community_report_html(
     n_members = int(members["building_id"].isin(member_buildings).sum())
     requests = inputs.requests
     stats = grid_request_stats(requests, grids, inputs.now)
+    households = int(buildings["households"].fillna(0).sum())
+    estimated = (
+        int(buildings.loc[buildings["households_estimated"].fillna(False).astype(bool),
+                          "households"].fillna(0).sum())
+        if "households_estimated" in buildings
+        else 0
+    )  # fmt: skip
     figures = [
         ("网格", f"{len(grids)} 个"),
         ("楼栋", f"{len(buildings):,} 栋"),
-        ("住户", f"{int(buildings['households'].sum()):,} 户"),
+        (
+            "住户" if not estimated else "住户(含估算)",
+            f"{households:,} 户" + (f",其中估算 {estimated:,} 户" if estimated else ""),
+        ),
         ("党员", f"{n_members:,} 名"),
         ("党群服务站(社区内及周边)", f"{len(near)} 个"),
         ("诉求(全部)", f"{int(stats['requests'].sum()):,} 件"),

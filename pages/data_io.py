@@ -177,7 +177,11 @@ with tab_import:
         if layer == "grids":
             plan_name = (
                 right.text_input(
-                    t("导入到网格方案(留空为生效方案)", "Grid plan (empty: the active plan)"),
+                    t(
+                        "导入到网格草案(名称或编号;尚无方案的社区可留空,首次导入即成生效方案)",
+                        "Grid draft (name or id; empty for a community without any plan: its "
+                        "first grids become the active plan)",
+                    ),
                     key="import_plan",
                 )
                 or None

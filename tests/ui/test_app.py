@@ -57,15 +57,22 @@ def test_fresh_machine_creates_the_demo_street(tmp_path: Path, monkeypatch) -> N
     assert "车城路街道" in at.title[0].value
 
 
-def test_empty_database_explains_what_to_do(tmp_path: Path, monkeypatch) -> None:
+def test_empty_database_starts_with_the_new_street_wizard(tmp_path: Path, monkeypatch) -> None:
+    from gridmap import auth
     from gridmap.db import init_database
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     init_database(make_engine(url, create=True))
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
-    at = _run(APP)
-    assert not at.exception
-    assert any("gridmap demo" in info.value for info in at.info)
+    at = _run(APP)  # a street administrator: straight to 新建街道
+    assert not at.exception, at.exception
+    assert at.title[0].value == "新建街道"
+    assert at.text_input(key="ns_code") and at.text_input(key="ns_name")
+    # a viewer cannot create a street: the overview says what to run instead
+    auth.create_user(make_engine(url), "v", "viewer-password-1", "viewer", principal=auth.SYSTEM)
+    at = login(AppTest.from_file(APP, default_timeout=120), name="v").run()
+    assert not at.exception, at.exception
+    assert any("gridmap street create" in info.value for info in at.info)
 
 
 def test_broken_database_is_a_message_not_a_traceback(tmp_path: Path, monkeypatch) -> None:
