@@ -25,6 +25,7 @@ units = {
     "grids": "个",
     "buildings": "栋",
     "households": "户",
+    "estimated_households": "户",
     "residents": "人",
     "members": "名",
     "stations": "个",
@@ -34,6 +35,8 @@ headers = {"code": label("code", lang), "name": label("community", lang)}
 for key, unit in units.items():
     headers[key] = f"{label(key, lang)}({unit})" if zh else label(key, lang)
 shown = summary.rename(columns=headers)
+if not summary["estimated_households"].any():
+    shown = shown.drop(columns=headers["estimated_households"])  # only counted households
 st.dataframe(shown, hide_index=True, use_container_width=True)
 
 total = summary[list(units)].sum()
