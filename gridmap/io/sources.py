@@ -502,18 +502,7 @@ def _zip_entries(path: Path, shown: str, tmp: Path) -> list[_Entry]:
     the zip, never outside ``tmp``) and list its layers."""
     archive = _open_zip(path, shown)
     with archive:
-        members = [
-            m
-            for m in archive.infolist()
-            if not m.is_dir() and not m.filename.startswith("__MACOSX")
-        ]
-        total = sum(m.file_size for m in members)
-        if total > settings.IMPORT_MAX_BYTES:
-            raise file_error(
-                shown,
-                f"解压后过大({total / 2**20:.1f} MB)",
-                f"too large once unzipped ({total / 2**20:.1f} MB)",
-            )
+        members = _zip_members(archive, shown)
         wanted = [m for m in members if Path(m.filename).suffix.lower() in _LAYER_SUFFIXES]
         if not wanted:
             names = ", ".join(m.filename for m in members[:8]) or "(空 / empty)"
@@ -544,6 +533,22 @@ def _zip_entries(path: Path, shown: str, tmp: Path) -> list[_Entry]:
 def _zip_stem(filename: str) -> str:
     """A zip member's path without its suffix, so a layer's sidecar files go with it."""
     return filename.rsplit(".", 1)[0] if "." in filename.rsplit("/", 1)[-1] else filename
+
+
+def _zip_members(archive: zipfile.ZipFile, shown: str) -> list[zipfile.ZipInfo]:
+    """The files of a zip (no folders, no macOS resource forks), refused when they would
+    unpack to more than :data:`gridmap.settings.IMPORT_MAX_BYTES`."""
+    members = [
+        m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")
+    ]
+    total = sum(m.file_size for m in members)
+    if total > settings.IMPORT_MAX_BYTES:
+        raise file_error(
+            shown,
+            f"解压后过大({total / 2**20:.1f} MB)",
+            f"too large once unzipped ({total / 2**20:.1f} MB)",
+        )
+    return members
 
 
 def _open_zip(path: Path, shown: str) -> zipfile.ZipFile:
@@ -687,18 +692,7 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
         return _read_shp(path, shown)
     archive = _open_zip(path, shown)
     with archive, tempfile.TemporaryDirectory(prefix="gridmap-import-") as tmp:
-        members = [
-            m
-            for m in archive.infolist()
-            if not m.is_dir() and not m.filename.startswith("__MACOSX")
-        ]
-        total = sum(m.file_size for m in members)
-        if total > settings.IMPORT_MAX_BYTES:
-            raise file_error(
-                shown,
-                f"解压后过大({total / 2**20:.1f} MB)",
-                f"too large once unzipped ({total / 2**20:.1f} MB)",
-            )
+        members = _zip_members(archive, shown)
         shps = [m for m in members if m.filename.lower().endswith(".shp")]
         if not shps:
             names = ", ".join(m.filename for m in members[:8]) or "(空 / empty)"
