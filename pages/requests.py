@@ -63,19 +63,14 @@ st.caption(
 )
 
 # --- headline figures -------------------------------------------------------------------------
-open_mask = requests["status"].isin(rq.OPEN_STATUSES)
-late_now = rq.overdue_mask(requests, now, open_only=True)
-rated = requests["rating"].dropna()
+figures = rq.headline_figures(requests, now)
 metrics = [
-    (t("在办诉求", "Open"), f"{int(open_mask.sum()):,} 件"),
-    (t("超期未办结", "Overdue, open"), f"{int(late_now.sum()):,} 件"),
-    (
-        t("已办结", "Handled"),
-        f"{int(requests['status'].isin(['resolved', 'evaluated']).sum()):,} 件",
-    ),
+    (t("在办诉求", "Open"), f"{figures['open']:,} 件"),
+    (t("超期未办结", "Overdue, open"), f"{figures['overdue']:,} 件"),
+    (t("已办结", "Handled"), f"{figures['handled']:,} 件"),
     (
         t("平均评价", "Average rating"),
-        f"{rated.astype(float).mean():.2f} 星" if len(rated) else "—",
+        f"{figures['rating']:.2f} 星" if figures["rating"] is not None else "—",
     ),
 ]
 for column, (name, value) in zip(st.columns(4), metrics, strict=True):

@@ -602,3 +602,22 @@ def test_clock_never_goes_back() -> None:
     future = dt.datetime(2100, 1, 1)
     assert rq.clock(future) == future
     assert rq.clock(dt.datetime(2000, 1, 1)).year >= 2026
+
+
+def test_headline_figures_count_open_overdue_handled_and_the_mean_rating() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    now = dt.datetime(2026, 10, 31, 12, 0)
+    requests = pd.DataFrame(
+        {
+            "status": ["received", "assigned", "resolved", "evaluated", "rejected"],
+            "due_at": pd.to_datetime(["2026-10-30", "2026-11-02", "2026-10-20", None, None]),
+            "resolved_at": pd.to_datetime([None, None, "2026-10-25", "2026-10-01", None]),
+            "rating": [None, None, 4, 2, None],
+        }
+    )
+    figures = rq.headline_figures(requests, now)
+    assert figures == {"open": 2, "overdue": 1, "handled": 2, "rating": 3.0}
+    assert rq.headline_figures(requests.assign(rating=None), now)["rating"] is None

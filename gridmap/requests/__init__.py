@@ -93,6 +93,7 @@ from gridmap.requests.states import (
 from gridmap.requests.stats import (
     STATS_COLUMNS,
     STATS_LABELS,
+    headline_figures,
     localise_stats,
     request_stats,
     stats_for,
@@ -145,6 +146,7 @@ __all__ = [
     "export_open311",
     "filter_requests",
     "guess_mapping",
+    "headline_figures",
     "import_hotline",
     "latest_event_at",
     "load_requests",

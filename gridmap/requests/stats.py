@@ -47,6 +47,20 @@ STATS_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def headline_figures(requests: pd.DataFrame, now: dt.datetime) -> dict[str, float | int | None]:
+    """The headline figures of a set of requests at ``now``: ``open`` (still being handled),
+    ``overdue`` (open and past their due time), ``handled`` (resolved or evaluated) and
+    ``rating`` (the mean of the residents' ratings, None when none rated)."""
+    rated = requests["rating"].dropna().astype(float)
+    handled = (RequestStatus.resolved.value, RequestStatus.evaluated.value)
+    return {
+        "open": int(requests["status"].isin(OPEN_STATUSES).sum()),
+        "overdue": int(overdue_mask(requests, now, open_only=True).sum()),
+        "handled": int(requests["status"].isin(handled).sum()),
+        "rating": float(rated.mean()) if len(rated) else None,
+    }
+
+
 def request_stats(
     requests: pd.DataFrame,
     now: dt.datetime,
