@@ -45,7 +45,7 @@ import shapely
 
 from gridmap import settings
 from gridmap.io.layers import ImportRejected, Issue, file_error
-from gridmap.io.sources import SourceTable
+from gridmap.io.sources import SourceTable, check_file
 
 log = logging.getLogger(__name__)
 
@@ -174,19 +174,7 @@ def _check_file(path: Path, shown: str) -> None:
             f"不是 OpenStreetMap 的 .osm.pbf 文件{hint}",
             "not an OpenStreetMap .osm.pbf file (export or download the extract as .osm.pbf)",
         )
-    if not path.is_file():
-        raise file_error(shown, "文件不存在", "file not found")
-    size = path.stat().st_size
-    if size == 0:
-        raise file_error(shown, "文件是空的(0 字节)", "the file is empty (0 bytes)")
-    if size > settings.OSM_MAX_BYTES:
-        limit = settings.OSM_MAX_BYTES / 2**20
-        raise file_error(
-            shown,
-            f"文件过大({size / 2**20:.0f} MB,上限 {limit:.0f} MB);请下载更小的区域",
-            f"file too large ({size / 2**20:.0f} MB, the limit is {limit:.0f} MB); "
-            "use a smaller extract",
-        )
+    check_file(path, shown, settings.OSM_MAX_BYTES, ("请下载更小的区域", "use a smaller extract"))
     with path.open("rb") as fh:
         head = fh.read(64)
     # A PBF file starts with a 4-byte length and the BlobHeader of its "OSMHeader" block.

@@ -186,20 +186,26 @@ def _file_kind(path: Path, shown: str) -> str:
             f"unsupported file type {Path(shown).suffix or '(no extension)'!r}; use GeoJSON, "
             "GeoPackage, zipped Shapefile, KML, CSV or XLSX (save .xls files as .xlsx)",
         )
+    check_file(path, shown, settings.IMPORT_MAX_BYTES,
+               ("请按社区拆分后分批导入", "split it, e.g. by community"))  # fmt: skip
+    return kind
+
+
+def check_file(path: Path, shown: str, max_bytes: int, advice: tuple[str, str]) -> None:
+    """Refuse, naming the file, a path that is no file, is empty, or is larger than
+    ``max_bytes`` (with ``advice`` (中文, English) on what to do instead)."""
     if not path.is_file():
         raise file_error(shown, "文件不存在", "file not found")
     size = path.stat().st_size
     if size == 0:
         raise file_error(shown, "文件是空的(0 字节)", "the file is empty (0 bytes)")
-    if size > settings.IMPORT_MAX_BYTES:
-        limit = settings.IMPORT_MAX_BYTES / 2**20
+    if size > max_bytes:
+        limit = max_bytes / 2**20
         raise file_error(
             shown,
-            f"文件过大({size / 2**20:.1f} MB,上限 {limit:.0f} MB);请按社区拆分后分批导入",
-            f"file too large ({size / 2**20:.1f} MB, the limit is {limit:.0f} MB); "
-            "split it, e.g. by community",
+            f"文件过大({size / 2**20:.1f} MB,上限 {limit:.0f} MB);{advice[0]}",
+            f"file too large ({size / 2**20:.1f} MB, the limit is {limit:.0f} MB); {advice[1]}",
         )
-    return kind
 
 
 def read_source(path: str | Path, name: str | None = None, layer: str | None = None) -> SourceTable:
