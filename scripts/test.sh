@@ -20,7 +20,7 @@ apt_updated=0
 apt_install() {  # apt_install PKG... - install the missing ones, with apt's output on failure
   local missing=() pkg log
   for pkg in "$@"; do
-    dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$pkg")
+    dpkg -s "$pkg" 2>/dev/null | grep '^Status: install ok installed' >/dev/null || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
   echo "test.sh: installing Debian packages: ${missing[*]}" >&2
@@ -40,7 +40,7 @@ apt_install() {  # apt_install PKG... - install the missing ones, with apt's out
 #     (Debian 12: postgresql-15-postgis-3, Debian 13: postgresql-17-postgis-3).
 postgis_pkg=""
 for v in 17 16 15; do
-  if dpkg -s "postgresql-$v-postgis-3" 2>/dev/null | grep -q '^Status: install ok installed'; then
+  if dpkg -s "postgresql-$v-postgis-3" 2>/dev/null | grep '^Status: install ok installed' >/dev/null; then
     postgis_pkg="postgresql-$v-postgis-3"
     break
   fi
@@ -48,7 +48,10 @@ done
 if [[ -z $postgis_pkg ]]; then
   "${sudo[@]}" apt-get update -q >/dev/null 2>&1 </dev/null && apt_updated=1 || true
   for v in 17 16 15; do
-    if apt-cache policy "postgresql-$v-postgis-3" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    # Read the whole output first: `| grep -q` under pipefail fails when grep exits early
+    # and apt-cache gets SIGPIPE.
+    policy=$(apt-cache policy "postgresql-$v-postgis-3" 2>/dev/null || true)
+    if [[ $policy == *"Candidate: "[0-9]* ]]; then
       postgis_pkg="postgresql-$v-postgis-3"
       break
     fi
