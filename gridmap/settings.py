@@ -510,6 +510,9 @@ BASEMAPS: tuple[str, ...] = ("none", "osm", "tianditu")
 DEFAULT_BASEMAP: str = os.environ.get("GRIDMAP_BASEMAP", "none")
 #: 天地图 needs a browser key (申请: 国家地理信息公共服务平台); empty disables the layer.
 TIANDITU_KEY: str = os.environ.get("GRIDMAP_TIANDITU_KEY", "")
+#: The only hosts map tiles may come from (the served app's Content-Security-Policy, asgi.py):
+#: OpenStreetMap's and 天地图's tile servers, for the base maps above.
+BASEMAP_TILE_HOSTS: tuple[str, ...] = ("https://tile.openstreetmap.org", "https://*.tianditu.gov.cn")
 #: Where the app serves Leaflet from (Streamlit's static folder, see .streamlit/config.toml).
 STATIC_URL: str = "/app/static/vendor"
 

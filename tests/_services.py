@@ -336,7 +336,8 @@ def streamlit_server(
     timeout: float = 60.0,
 ) -> Iterator[str]:
     """Run ``streamlit run app_path`` (cwd = repo root, so .streamlit/config.toml applies)
-    on 127.0.0.1 and yield its base URL, e.g. ``http://127.0.0.1:8501``.
+    on 127.0.0.1 and yield its base URL, e.g. ``http://127.0.0.1:8501``. The repository's
+    ``app.py`` is served as ``gridmap serve`` serves it: through ``asgi.py``.
 
     Streamlit serves ``/app/static/...`` from the ``static/`` folder NEXT TO THE APP
     SCRIPT (not the cwd): a throwaway app in a temp dir needs a ``static`` symlink to
@@ -348,6 +349,8 @@ def streamlit_server(
     """
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
+    if Path(app_path).resolve() == REPO_ROOT / "app.py":
+        app_path = REPO_ROOT / "asgi.py"  # the app as `gridmap serve` serves it (headers, errors)
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(Path(app_path).resolve()),
         "--server.headless", "true",

@@ -19,6 +19,8 @@ from gridmap.labels import bilingual
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = REPO_ROOT / "app.py"
+#: What ``gridmap serve`` runs: the app behind security headers, errors reported by id (asgi.py).
+SERVED_PATH = REPO_ROOT / "asgi.py"
 
 
 @main.command()
@@ -139,7 +141,7 @@ def serve(db_url: str | None, port: int, address: str, headless: bool) -> None:
     """Start the map app (Streamlit). On a fresh machine it opens on the demo street."""
     from gridmap.bootstrap import open_or_create_default
 
-    if not APP_PATH.exists():
+    if not (APP_PATH.exists() and SERVED_PATH.exists()):
         raise DatabaseError(f"找不到应用 / app not found at {APP_PATH}: install with pip -e .")
     engine = open_or_create_default(db_url)
     _first_admin(engine)
@@ -147,7 +149,7 @@ def serve(db_url: str | None, port: int, address: str, headless: bool) -> None:
     engine.dispose()
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+        sys.executable, "-m", "streamlit", "run", str(SERVED_PATH),
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true" if headless else "false",

@@ -1,0 +1,155 @@
+"""The app as `gridmap serve` serves it (asgi.py): security headers on every response, a map page
+that works under its Content-Security-Policy, framing by other sites refused, and a page error
+shown as a sentence with an error id while the traceback goes only to the server log."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import textwrap
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+from auth_helpers import browser_login, wait_for_app_idle, wait_for_map
+from playwright.sync_api import sync_playwright
+from sqlalchemy.engine import make_url
+
+from _services import block_external_network, free_port, launch_chromium, streamlit_server
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.browser
+
+# Every Content-Security-Policy violation of the page (and its same-origin frames) is recorded.
+_WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+    e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+@pytest.fixture
+def demo_copy(demo_db_url: str, tmp_path: Path) -> str:
+    target = tmp_path / "demo.db"
+    shutil.copy(make_url(demo_db_url).database, target)
+    return f"sqlite:///{target}"
+
+
+def _headers(url: str) -> dict[str, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # loopback only
+        return {k.lower(): v for k, v in response.headers.items()}
+
+
+def test_every_response_carries_the_security_headers_and_the_map_works_under_them(
+    demo_copy: str, output_dir: Path
+) -> None:
+    with streamlit_server(REPO_ROOT / "app.py", {"GRIDMAP_DATABASE_URL": demo_copy}) as base, \
+            sync_playwright() as pw:  # fmt: skip
+        for path in ("/", "/_stcore/health", "/app/static/vendor/leaflet-1.9.4/leaflet.js"):
+            headers = _headers(base + path)
+            csp = headers.get("content-security-policy", "")
+            assert "frame-ancestors 'self'" in csp, (path, headers)
+            assert "default-src 'self'" in csp and "object-src 'none'" in csp
+            assert headers.get("x-frame-options") == "SAMEORIGIN"
+            assert headers.get("x-content-type-options") == "nosniff"
+            assert headers.get("referrer-policy") == "no-referrer"
+        browser = launch_chromium(pw)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        blocked = block_external_network(context, base)
+        context.add_init_script(_WATCH_CSP)
+        page = context.new_page()
+        page.goto(base, wait_until="domcontentloaded")
+        browser_login(page)
+        frame = wait_for_map(page)
+        assert frame.evaluate("() => document.querySelectorAll('path.leaflet-interactive').length")
+        page.screenshot(path=str(output_dir / "served_overview.png"))
+        violations = page.evaluate("() => window.__cspViolations")
+        violations += frame.evaluate("() => window.__cspViolations || []")
+        browser.close()
+    assert violations == []
+    assert blocked == [], blocked[:5]
+
+
+class _FramingPage(http.server.BaseHTTPRequestHandler):
+    """Another site (another origin) that puts the app in an iframe."""
+
+    target = ""
+
+    def do_GET(self) -> None:
+        body = f'<html><body><iframe id="app" src="{self.target}"></iframe></body></html>'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_another_site_may_not_frame_the_app(demo_copy: str) -> None:
+    with streamlit_server(REPO_ROOT / "app.py", {"GRIDMAP_DATABASE_URL": demo_copy}) as base, \
+            sync_playwright() as pw:  # fmt: skip
+        _FramingPage.target = base + "/"
+        other = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _FramingPage)
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        # "localhost" is another origin than the app's 127.0.0.1
+        page.goto(f"http://localhost:{other.server_address[1]}/")
+        page.wait_for_timeout(3000)
+        framed = page.frame_locator("#app").locator('[data-testid="stApp"]').count()
+        browser.close()
+        other.shutdown()
+    assert framed == 0
+    assert any("frame-ancestors" in line for line in console), console
+
+
+_CRASHING_LAUNCHER = """
+    import logging
+    from pathlib import Path
+
+    import streamlit as st
+    from starlette.middleware import Middleware
+
+    from asgi import SecurityHeaders, report_script_error
+
+    handler = logging.FileHandler({log!r})
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("gridmap.server").addHandler(handler)
+
+    app = st.App(Path(__file__).with_name("crash.py"), middleware=[Middleware(SecurityHeaders)],
+                 on_script_error=report_script_error)
+"""
+_CRASHING_PAGE = """
+    import streamlit as st
+
+    st.title("before the error")
+    raise RuntimeError("secret detail: password hash $argon2id$v=19$")
+"""
+
+
+def test_a_page_error_shows_an_error_id_and_no_traceback(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    (tmp_path / "crash.py").write_text(textwrap.dedent(_CRASHING_PAGE))
+    launcher = tmp_path / "launch.py"
+    launcher.write_text(textwrap.dedent(_CRASHING_LAUNCHER.format(log=str(log))))
+    env = {"PYTHONPATH": str(REPO_ROOT)}
+    with streamlit_server(launcher, env) as base, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        page.goto(base, wait_until="domcontentloaded")
+        page.get_by_text("before the error").wait_for(timeout=60_000)
+        wait_for_app_idle(page)
+        alert = page.get_by_text("错误编号 E-")
+        alert.wait_for(timeout=30_000)
+        shown = page.locator('[data-testid="stApp"]').inner_text()
+        browser.close()
+    error_id = shown.split("错误编号 ", 1)[1][:10]
+    assert error_id.startswith("E-") and len(error_id) == 10
+    assert "secret detail" not in shown and "Traceback" not in shown and "RuntimeError" not in shown
+    logged = log.read_text()
+    assert error_id in logged
+    assert "Traceback" in logged and "secret detail" in logged
