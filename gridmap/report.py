@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
@@ -50,7 +51,7 @@ from gridmap.hotspots import (
     summarise_hotspots,
 )
 from gridmap.organisation import STATUS_LABELS, organisation_advice
-from gridmap.planning import PlanningInputs, rank_areas
+from gridmap.planning import FACTORS, PlanningInputs, rank_areas
 from gridmap.repository import StreetLayers, load_street_layers, read_table
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "build_community_report",
     "cjk_font_path",
     "community_report_html",
+    "generated_at",
     "html_to_pdf",
     "load_planning_inputs",
     "report_now",
@@ -94,6 +96,15 @@ def report_now(layers: StreetLayers) -> dt.datetime:
     if is_demo_street(layers.streets):
         return dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
     return dt.datetime.now()
+
+
+def generated_at() -> dt.datetime:
+    """The time the report is made, on the street's clock (``settings.LOCAL_TIMEZONE``)."""
+    return dt.datetime.now(ZoneInfo(settings.LOCAL_TIMEZONE))
+
+
+def _zone_name() -> str:
+    return "北京时间" if settings.LOCAL_TIMEZONE == "Asia/Shanghai" else settings.LOCAL_TIMEZONE
 
 
 def load_planning_inputs(
@@ -233,6 +244,10 @@ h1 { color: #c8161d; border-bottom: 3px solid #c8161d; padding-bottom: 4px; }
 h2 { color: #7a0c0c; margin-top: 1.4em; border-left: 5px solid #c8161d; padding-left: 8px; }
 section { page-break-inside: auto; }
 section + section { page-break-before: always; }
+/* page 1 carries the headline figures and the headline map (coverage problems) */
+section#coverage { page-break-before: auto; }
+section#coverage img { max-height: 150mm; }
+table.data th { white-space: nowrap; }
 img { max-width: 100%; border: 1px solid #ddd; }
 table.data { border-collapse: collapse; width: 100%; margin: .6em 0; font-size: 9pt; }
 table.data th, table.data td { border: 1px solid #bbb; padding: 3px 5px; text-align: left; }
@@ -481,12 +496,12 @@ def community_report_html(
     handles.append(Patch(facecolor="none", edgecolor="black", label="最薄弱的 3 个网格"))
     handles += _stations(canvas, near)
     image = _png(canvas, f"{name} 薄弱区域得分(越高越需加强)", handles)
-    weights = ",".join(f"{k} {v:g}" for k, v in ranking.weights.items())
+    weights = "、".join(f"{FACTORS[k][0]} {v:g} 分" for k, v in ranking.weights.items())
     parts.append(
         _section(
             "planning",
             _img(image, "薄弱区域地图")
-            + _p("得分 0–100,越高越需要加强;各项按权重(分)合成:" + weights + "。")
+            + _p("得分 0–100,越高越需要加强;由各项指标按权重合成:" + weights + "。")
             + _table(
                 pd.DataFrame(top.drop(columns=top.geometry.name)),
                 {"rank": "排名", "label": "网格", "score": "得分", "why": "原因"},
@@ -501,7 +516,7 @@ def community_report_html(
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
         f"<p class='meta'>{html.escape(street)} · 社区编码 {html.escape(community_code)} · "
-        f"生成于 {dt.datetime.now():%Y-%m-%d %H:%M}(gridmap)</p>"
+        f"生成于 {generated_at():%Y-%m-%d %H:%M}({html.escape(_zone_name())},gridmap)</p>"
         + "".join(parts)
         + "</body></html>"
     )

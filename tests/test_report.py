@@ -53,6 +53,34 @@ def test_html_report_for_every_demo_community(demo_engine, code: str) -> None:
     assert "服务半径按 500 米计" in page
 
 
+def test_report_speaks_plain_chinese_on_the_local_clock(demo_engine, monkeypatch) -> None:
+    from gridmap.planning import FACTORS
+
+    page = _html(demo_engine, "420303001-002")
+    for key, (zh, *_rest) in FACTORS.items():
+        weight = settings.PLANNING_WEIGHTS[key]
+        assert f"{key} {weight:g}" not in page  # no raw key, e.g. "households_per_worker 15"
+        assert f"{zh} {weight:g} 分" in page
+    stamp = re.search(r"生成于 (\d{4}-\d\d-\d\d \d\d:\d\d)\(北京时间", page)
+    assert stamp, "the report is stamped in the street's time zone"
+    monkeypatch.setenv("TZ", "UTC")  # a server on UTC still stamps Beijing time
+    import time
+
+    time.tzset()
+    try:
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        stamp = re.search(r"生成于 ([\d :-]+)\(", _html(demo_engine, "420303001-002")).group(1)
+        made = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(
+            tzinfo=ZoneInfo("Asia/Shanghai")
+        )
+        assert abs((dt.datetime.now(dt.UTC) - made).total_seconds()) < 600
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_report_names_the_demo_defects(demo_engine) -> None:
     from gridmap.demo import DEMO_DEFECTS
 
@@ -67,9 +95,15 @@ def test_pdf_report(demo_engine, tmp_path: Path, output_dir: Path) -> None:
     pdf = build_community_report(demo_engine, "420303001-004", "pdf", permutations=PERMUTATIONS)
     assert pdf.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
-    assert pages >= len(SECTIONS)  # each section starts a page
+    assert pages >= len(SECTIONS) - 1  # each section starts a page; coverage shares page 1
     target = tmp_path / "report.pdf"
     target.write_bytes(pdf)
+    # page 1 carries the headline figures and the headline map (coverage problems)
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 60}
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(target), "-"], **run).stdout
+    assert "一、社区概况" in first and "二、网格覆盖问题" in first
+    images = subprocess.run(["pdfimages", "-f", "1", "-l", "1", "-list", str(target)], **run).stdout
+    assert len(images.splitlines()) > 2, images  # a header of two lines, then the map
     # poppler-utils is installed by scripts/test.sh: the first page must render as an image
     assert shutil.which("pdftoppm"), "pdftoppm missing: run the tests through scripts/test.sh"
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(target),
