@@ -28,6 +28,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
@@ -305,9 +307,23 @@ class Community(Base):
 
 
 class GridPlan(Base):
-    """网格划分方案: a versioned set of grid boundaries for one community."""
+    """网格划分方案: a versioned set of grid boundaries for one community.
+
+    At most one plan of a community is ``active``: the database holds it (a partial unique
+    index on ``community_id`` where ``status = 'active'``, both backends), so no race between
+    two activations can leave two.
+    """
 
     __tablename__ = "grid_plan"
+    __table_args__ = (
+        Index(
+            "uq_grid_plan_one_active",
+            "community_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(_fk("community.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -466,6 +482,9 @@ class Member(Base):
     specialties: Mapped[str | None] = mapped_column(String(200))
     #: Last known contact, for lost-contact (失联) and floating (流动) members.
     last_contact_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: Optimistic lock: raised by every update (the database's trigger sees to it); an edit
+    #: carrying the version it read is refused once someone else changed the member.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class MemberZone(Base):
@@ -479,9 +498,25 @@ class MemberZone(Base):
 
 
 class MemberPoint(Base):
-    """One entry of a member's points (党员积分): what for, when, how many."""
+    """One entry of a member's points (党员积分): what for, when, how many.
+
+    The database holds the once-only rules: ``dues_month`` (``YYYY-MM``, set on dues entries
+    only) is unique per member, and so is a request's entry of each reason (``request_id`` and
+    ``note``: handled, rated well).
+    """
 
     __tablename__ = "member_point"
+    __table_args__ = (
+        Index("uq_member_point_dues_month", "member_id", "dues_month", unique=True),
+        # an entry without a note counts as the note "": NULLs would never clash
+        Index(
+            "uq_member_point_request",
+            "member_id",
+            "request_id",
+            func.coalesce(text("note"), ""),
+            unique=True,
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(_fk("member.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -489,6 +524,7 @@ class MemberPoint(Base):
     points: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[int | None] = mapped_column(_fk("request.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    dues_month: Mapped[str | None] = mapped_column(String(7))
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -538,7 +574,12 @@ class RequestEvent(Base):
 
 
 class User(Base):
-    """An application user with a role and a scope (street, community or grid)."""
+    """An application user with a role and a scope (street, community or grid).
+
+    ``session_epoch`` goes up with every password change or reset, change of role or scope and
+    disabling: a session remembers the epoch it logged in with and ends once it is stale, also
+    when the change was made by another process (the CLI).
+    """
 
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -549,10 +590,45 @@ class User(Base):
     community_id: Mapped[int | None] = mapped_column(_fk("community.id"))
     grid_id: Mapped[int | None] = mapped_column(_fk("grid.id"))
     disabled: Mapped[bool] = mapped_column(default=False)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginAttempt(Base):
+    """The login throttle of one normalised user name (known or not), keyed by its SHA-256.
+
+    ``failures`` counts the attempts reserved (before their password is checked) since the
+    last success, ``pending`` those whose check is still running; ``last_at`` is the latest.
+    Updated atomically in the database, so parallel logins cannot check more than
+    ``settings.LOGIN_MAX_FAILURES`` passwords per lockout window.
+    """
+
+    __tablename__ = "login_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class DemoFingerprint(Base):
+    """The digest of the demo street's content, recorded when the demo is built (one row).
+
+    Demo logins work only while the street's data still has this digest over ``columns``
+    (JSON: table → the columns hashed), i.e. on the unchanged demo.
+    """
+
+    __tablename__ = "demo_fingerprint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    columns: Mapped[str] = mapped_column(Text)
 
 
 class AuditLog(Base):
-    """One write, who made it and what changed (before/after as JSON text). Append-only."""
+    """One write, who made it and what changed (before/after as JSON text). Append-only.
+
+    ``origin`` is ``live`` for a row this database wrote, ``restored`` for a row a restore
+    brought in from a backup file (history from a file, never shown as live).
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -563,6 +639,7 @@ class AuditLog(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(10), default="live", server_default="live")
 
 
 #: Tables holding a geometry column, with the column's PostGIS type (the GiST-indexed layers).
@@ -584,9 +661,10 @@ for _table in GEOMETRY_TABLES:
     ).ddl_if(dialect="postgresql")
 
 
-#: Tables that belong to the installation rather than to the street's data: the accounts and
-#: the append-only audit log. Replacing a street (``demo --force``, ``restore``) keeps them.
-ACCOUNT_TABLES = ("user", "audit_log")
+#: Tables that belong to the installation rather than to the street's data: the accounts, the
+#: append-only audit log, the login throttle and the demo's fingerprint. Replacing a street
+#: (``demo --force``, ``restore``) keeps them.
+ACCOUNT_TABLES = ("user", "audit_log", "login_attempt", "demo_fingerprint")
 
 
 def table_order() -> tuple[list[Table], list[ForeignKey]]:

@@ -12,6 +12,12 @@ Database
     DATA_DIR : pathlib.Path
         Where the embedded database lives: ``GRIDMAP_DATA_DIR``, default
         ``~/.local/share/gridmap``.
+    SQLITE_BUSY_TIMEOUT_MS, DATABASE_BUSY_RETRIES, POSTGRES_LOCK_TIMEOUT_S
+        Waiting for another writer: SQLite waits up to 5000 ms for the write lock, PostgreSQL
+        up to 20 s for a row lock; a write is then tried again up to 3 more times (a short
+        pause between tries) before the user reads "the database is busy, try again".
+        ``GRIDMAP_SQLITE_BUSY_TIMEOUT_MS``, ``GRIDMAP_POSTGRES_LOCK_TIMEOUT_S`` and
+        ``GRIDMAP_DATABASE_BUSY_RETRIES`` override them.
 
 Geometry
     STORAGE_SRID : int
@@ -70,6 +76,14 @@ Import and export
         OSM building footprints smaller than this are drawing errors and dropped (2 m²).
     OSM_MAX_LEVELS : float
         ``building:levels`` above this are typing errors and read as unknown (200).
+    IMPORT_MAX_COUNTS : dict[str, int]
+        Largest plausible count of each whole-number field (:mod:`gridmap.validation`):
+        households 20 000 and residents 60 000 in one building (the largest Chinese towers
+        hold about 20 000 residents), employees 1 000 000 and Party members 100 000 of one
+        organisation; any other count at most ``INT_MAX`` (2 147 483 647, the database's
+        integer). A larger value is a typing or unit error, refused naming row and field.
+    PARTY_FOUNDED_ON : datetime.date
+        The Party's founding (1921-07-01): no one joined before it.
 
 Grid-management rules (DESIGN.md §2)
     GRID_HOUSEHOLDS_MIN, GRID_HOUSEHOLDS_MAX : int
@@ -200,6 +214,9 @@ Users, sessions and the audit log (gridmap.auth)
         A session ends after 30 minutes unused or 10 hours after login.
     LOGIN_MAX_FAILURES, LOGIN_LOCKOUT_MINUTES : int
         5 failed logins within 15 minutes lock the account for 15 minutes.
+    LOGIN_PENDING_WAIT_S : float
+        A login that finds its name's attempts all taken by checks still running waits for
+        them to finish, giving up after 10 s in which none finished.
     ADMIN_NAME : str
         Name of the first administrator (``GRIDMAP_ADMIN_NAME``, default ``admin``); its
         password comes from ``GRIDMAP_ADMIN_PASSWORD`` or a prompt, never a default.
@@ -230,6 +247,15 @@ DATABASE_URL: str = os.environ.get(
 )
 #: Seconds to wait for a database server before giving up with a clear message.
 CONNECT_TIMEOUT_S: int = 5
+#: Milliseconds SQLite waits for another writer's lock (``PRAGMA busy_timeout``;
+#: ``GRIDMAP_SQLITE_BUSY_TIMEOUT_MS``).
+SQLITE_BUSY_TIMEOUT_MS: int = int(os.environ.get("GRIDMAP_SQLITE_BUSY_TIMEOUT_MS", "5000"))
+#: Further tries of a write that found the database busy, before the clear sentence
+#: (``GRIDMAP_DATABASE_BUSY_RETRIES``).
+DATABASE_BUSY_RETRIES: int = int(os.environ.get("GRIDMAP_DATABASE_BUSY_RETRIES", "3"))
+#: Seconds PostgreSQL waits for a lock held by another writer (``lock_timeout``;
+#: ``GRIDMAP_POSTGRES_LOCK_TIMEOUT_S``).
+POSTGRES_LOCK_TIMEOUT_S: float = float(os.environ.get("GRIDMAP_POSTGRES_LOCK_TIMEOUT_S", "20"))
 
 # --- geometry ---------------------------------------------------------------------------------
 STORAGE_SRID: int = 4326
@@ -278,6 +304,17 @@ OSM_MAX_BYTES: int = 1024 * 1024 * 1024
 OSM_MIN_FOOTPRINT_M2: float = 2.0
 #: building:levels above this (the tallest building has 163) are read as unknown.
 OSM_MAX_LEVELS: float = 200.0
+#: Largest plausible value of each count read from a file or a form (gridmap.validation).
+IMPORT_MAX_COUNTS: dict[str, int] = {
+    "households": 20_000,
+    "residents": 60_000,
+    "employees": 1_000_000,
+    "members": 100_000,
+}
+#: Largest whole number any count may hold: the databases' 32-bit INTEGER column.
+INT_MAX: int = 2_147_483_647
+#: The Party's founding: joining dates before it are impossible.
+PARTY_FOUNDED_ON: dt.date = dt.date(1921, 7, 1)
 
 # --- grid-management rules --------------------------------------------------------------------
 GRID_HOUSEHOLDS_MIN: int = 300
@@ -499,6 +536,8 @@ SESSION_MAX_HOURS: float = 10.0
 #: Failed logins within LOGIN_LOCKOUT_MINUTES that lock an account for that long.
 LOGIN_MAX_FAILURES: int = 5
 LOGIN_LOCKOUT_MINUTES: int = 15
+#: Seconds a login waits for running password checks of the same name (none finishing).
+LOGIN_PENDING_WAIT_S: float = 10.0
 #: Name of the first street administrator created on first start (GRIDMAP_ADMIN_PASSWORD).
 ADMIN_NAME: str = os.environ.get("GRIDMAP_ADMIN_NAME", "admin")
 #: Most audit rows one query of the audit page or `gridmap audit` returns.
@@ -512,7 +551,10 @@ DEFAULT_BASEMAP: str = os.environ.get("GRIDMAP_BASEMAP", "none")
 TIANDITU_KEY: str = os.environ.get("GRIDMAP_TIANDITU_KEY", "")
 #: The only hosts map tiles may come from (the served app's Content-Security-Policy, asgi.py):
 #: OpenStreetMap's and 天地图's tile servers, for the base maps above.
-BASEMAP_TILE_HOSTS: tuple[str, ...] = ("https://tile.openstreetmap.org", "https://*.tianditu.gov.cn")
+BASEMAP_TILE_HOSTS: tuple[str, ...] = (
+    "https://tile.openstreetmap.org",
+    "https://*.tianditu.gov.cn",
+)
 #: Where the app serves Leaflet from (Streamlit's static folder, see .streamlit/config.toml).
 STATIC_URL: str = "/app/static/vendor"
 

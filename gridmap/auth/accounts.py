@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from gridmap.auth.scopes import table
-from gridmap.auth.users import active_grid_id, code_id
+from gridmap.auth.users import active_grid_id, code_id, next_epoch
 from gridmap.errors import InputError
 
 
@@ -53,8 +53,9 @@ def reattach_users(conn: Connection, detached: pd.DataFrame) -> list[str]:
     """Give each detached user their scope back, found by code in the new data.
 
     A user whose street, community or grid (of an active plan) no longer exists is disabled,
-    never left with an empty scope (which would widen what they see); their names are
-    returned so the caller can audit and report them.
+    never left with an empty scope (which would widen what they see) and their sessions end
+    (``session_epoch`` goes up); their names are returned so the caller can audit and report
+    them.
     """
     user = table("user")
     lost = []
@@ -66,7 +67,7 @@ def reattach_users(conn: Connection, detached: pd.DataFrame) -> list[str]:
                 "grid_id": active_grid_id(conn, row.grid_code) if row.grid_code else None,
             }
         except InputError:
-            values = {"disabled": True}
+            values = {"disabled": True, "session_epoch": next_epoch()}  # their sessions end
             lost.append(str(row.name))
         conn.execute(user.update().where(user.c.id == int(row.id)).values(**values))
     return lost

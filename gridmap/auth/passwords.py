@@ -2,23 +2,35 @@
 
 :func:`hash_password` and :func:`verify_password` use the one argon2id hasher of the package;
 :func:`check_password` enforces the minimum length and keeps the documented demo passwords
-(:data:`DEMO_USERS`) to the demo database (:func:`is_demo_database`); :func:`demo_hash` gives
-the demo logins deterministic hashes so the demo database stays byte-identical per seed.
+(:data:`DEMO_USERS`) to the unchanged demo database (:func:`is_unchanged_demo`); :func:`demo_hash`
+gives the demo logins deterministic hashes so the demo database stays byte-identical per seed.
+
+"Unchanged" is decided from the database alone: when the demo is built,
+:func:`record_demo_fingerprint` stores a SHA-256 digest of every row of the street's data
+(:func:`demo_fingerprint`); the demo logins work only while the data still has that digest, so
+any write — an import, an edit, a restore, a hand-typed ``UPDATE`` — ends them until
+``gridmap demo --force`` builds the demo again. :func:`is_demo_database` only says whether the
+database holds the demo street at all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 
 from gridmap import settings
 from gridmap.auth.scopes import table
 from gridmap.db import connect
 from gridmap.errors import InputError
+from gridmap.models import street_tables
 
 _HASHER = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 "low memory" defaults
 #: Passwords of the demo logins (README): accepted only on the demo street's database.
@@ -53,7 +65,11 @@ DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def is_demo_database(conn: Engine | Connection) -> bool:
-    """Whether the database holds the built-in demo street (and nothing else)."""
+    """Whether the database holds the built-in demo street (and no other street).
+
+    True also for a demo that was changed since it was built; whether the demo logins work is
+    :func:`is_unchanged_demo`.
+    """
     street = table("street")
     with connect(conn) as c:
         rows = c.execute(select(street.c.code, street.c.name)).all()
@@ -63,17 +79,104 @@ def is_demo_database(conn: Engine | Connection) -> bool:
     )
 
 
+def demo_fingerprint(
+    conn: Connection, columns: dict[str, list[str]] | None = None
+) -> tuple[str, dict[str, list[str]]]:
+    """A SHA-256 digest of every row of the street's data, and the columns it covers.
+
+    Parameters
+    ----------
+    conn : Connection
+        Read through it (the caller's transaction, e.g. the one writing the demo).
+    columns : dict, optional
+        Table → the columns to hash (a recorded fingerprint's). None: every street table
+        (:func:`~gridmap.models.street_tables`) and column the database holds now.
+
+    Returns
+    -------
+    tuple
+        The hex digest and the columns hashed. Rows are read as the database driver returns
+        them (no type conversion), ordered by primary key, so the digest changes with any
+        inserted, deleted or changed row, and is the same for the same content on one backend.
+    """
+    models = {t.name: t for t in street_tables()}
+    if columns is None:
+        present = set(inspect(conn).get_table_names())
+        columns = {
+            name: sorted(col["name"] for col in inspect(conn).get_columns(name))
+            for name in sorted(models)
+            if name in present
+        }
+    digest = hashlib.sha256()
+    for name in sorted(columns):
+        cols = list(columns[name])
+        order = [c.name for c in models[name].primary_key.columns] or cols
+        raw = sql_table(name, *(sql_column(c) for c in dict.fromkeys(cols + order)))
+        digest.update(json.dumps([name, cols]).encode())
+        rows = conn.execute(select(*(raw.c[c] for c in cols)).order_by(*(raw.c[c] for c in order)))
+        for row in rows:  # untyped columns: the driver's values, no conversion
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest(), columns
+
+
+def record_demo_fingerprint(conn: Connection) -> str:
+    """Record the street's data as the unchanged demo (:func:`demo_fingerprint`); return the
+    digest. Called where the demo is written, in the same transaction."""
+    digest, columns = demo_fingerprint(conn)
+    fingerprint = table("demo_fingerprint")
+    conn.execute(fingerprint.delete())
+    conn.execute(
+        fingerprint.insert().values(
+            id=1, digest=digest, columns=json.dumps(columns, sort_keys=True)
+        )
+    )
+    return digest
+
+
+def is_unchanged_demo(conn: Engine | Connection) -> bool:
+    """Whether the database holds the demo street exactly as it was built: the demo logins
+    and demo passwords work only then.
+
+    The street's data must still have the digest :func:`record_demo_fingerprint` stored when
+    the demo was built, and a street table added by a later schema revision must be empty. A
+    database with no recorded fingerprint (a street of its own, or a demo built before the
+    fingerprint existed) is not the unchanged demo.
+    """
+    with connect(conn) as c:
+        if not is_demo_database(c):
+            return False
+        fingerprint = table("demo_fingerprint")
+        row = c.execute(select(fingerprint.c.digest, fingerprint.c.columns)).first()
+        if row is None:
+            return False
+        try:
+            columns = {str(k): [str(v) for v in vs] for k, vs in json.loads(row[1]).items()}
+        except (TypeError, ValueError, AttributeError):
+            return False
+        models = {t.name: t for t in street_tables()}
+        gone = [
+            n for n, cs in columns.items() if n not in models or set(cs) - set(models[n].c.keys())
+        ]
+        if gone:
+            return False  # a recorded table or column no longer exists
+        for name in set(models) - set(columns):
+            if c.execute(select(func.count()).select_from(models[name])).scalar_one():
+                return False
+        digest, _ = demo_fingerprint(c, columns)
+    return hmac.compare_digest(digest, str(row[0]))
+
+
 def check_password(conn: Connection, password: str) -> None:
-    """Refuse (InputError) a too short password, or a demo password off the demo database."""
+    """Refuse (InputError) a too short password, or a demo password off the unchanged demo."""
     if len(password or "") < settings.PASSWORD_MIN_LENGTH:
         raise InputError(
             f"密码至少 {settings.PASSWORD_MIN_LENGTH} 个字符 / a password needs at least "
             f"{settings.PASSWORD_MIN_LENGTH} characters"
         )
-    if password in DEMO_PASSWORDS and not is_demo_database(conn):
+    if password in DEMO_PASSWORDS and not is_unchanged_demo(conn):
         raise InputError(
-            "示范密码只能用于示范数据库 / the documented demo passwords work only on the demo "
-            "database: choose another password"
+            "示范密码只能用于未经改动的示范数据库 / the documented demo passwords work only on "
+            "the unchanged demo database: choose another password"
         )
 
 

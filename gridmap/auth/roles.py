@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gridmap.errors import PermissionDenied
 from gridmap.models import UserRole
@@ -68,6 +68,11 @@ class Principal:
     ``street_admin`` with no street sees every street, a ``secretary`` their community, a
     ``grid_worker`` their grid (``community_id`` is the grid's community). Hashable, so the
     app can key caches by it.
+
+    ``session_epoch`` is the user's ``session_epoch`` when the principal was read from the
+    database (None for a principal built by hand): a session keeps it and ends once the user's
+    epoch moved on (a password change or reset, a change of role or scope, disabling). It takes
+    no part in equality or hashing.
     """
 
     user_id: int | None
@@ -76,6 +81,7 @@ class Principal:
     street_id: int | None = None
     community_id: int | None = None
     grid_id: int | None = None
+    session_epoch: int | None = field(default=None, compare=False, repr=False)
 
     def can(self, action: str) -> bool:
         """Whether the role allows ``action`` (a key of :data:`PERMISSIONS`)."""

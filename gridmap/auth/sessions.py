@@ -4,6 +4,13 @@
 expiry ``settings.SESSION_IDLE_MINUTES``, absolute ``settings.SESSION_MAX_HOURS``); logout ends
 the token, so a copied token cannot be reused. :data:`SESSIONS` is the app's one store;
 :class:`SessionExpired` is raised for a token that is unknown, ended or expired.
+
+A session keeps the principal it started with, and with it the user's ``session_epoch`` at
+login (:attr:`~gridmap.auth.roles.Principal.session_epoch`).
+:func:`gridmap.auth.logins.session_principal` compares it with the epoch stored in the database
+on every use, so a password change or reset, a change of role or scope or disabling ends the
+session even when another process (the CLI) made it; :meth:`SessionStore.end_user` ends them
+at once in this process.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import datetime as dt
 import hmac
 import secrets
 import threading
+import zoneinfo
 from dataclasses import dataclass, field
 
 from gridmap import settings
@@ -20,8 +28,11 @@ from gridmap.errors import PermissionDenied
 
 
 def current_time() -> dt.datetime:
-    """The local time now, to the second (session and audit timestamps)."""
-    return dt.datetime.now().replace(microsecond=0)
+    """The street's local time now (naive, :data:`gridmap.settings.LOCAL_TIMEZONE`), to the
+    second: session, audit and plan timestamps, on the same clock as the request timeline
+    whatever the server's own time zone."""
+    now = dt.datetime.now(zoneinfo.ZoneInfo(settings.LOCAL_TIMEZONE))
+    return now.replace(tzinfo=None, microsecond=0)
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 :func:`create_user`, :func:`change_user`, :func:`list_users`, :func:`disable_user` and
 :func:`reset_password` manage the accounts (``manage_users``; audited, never with a hash; a
-change, disabling or new password ends the user's sessions). :func:`ensure_admin` creates the
-first ``street_admin`` of an empty database from a given password; :func:`add_demo_users` writes
-the demo logins of the demo database.
+change, disabling or new password ends the user's sessions: it raises the user's
+``session_epoch``, which every session compares on use, so sessions in other processes end
+too). :func:`ensure_admin` creates the first ``street_admin`` of an empty database from a given
+password; :func:`add_demo_users` writes the demo logins of the demo database and records its
+fingerprint (demo logins work only while the demo is unchanged).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gridmap.auth.passwords import (
     check_password,
     demo_hash,
     hash_password,
+    record_demo_fingerprint,
 )
 from gridmap.auth.roles import ROLES, SYSTEM, Principal, resolve_principal
 from gridmap.auth.scopes import community_of, table
@@ -124,6 +127,12 @@ def _role_and_scope(
     return {"role": role, "street_id": street_id, "community_id": community_id, "grid_id": grid_id}
 
 
+def next_epoch() -> Any:
+    """The ``user.session_epoch`` + 1 of an UPDATE's values: every session of the user, in any
+    process, ends on its next use (:func:`gridmap.auth.logins.session_principal`)."""
+    return table("user").c.session_epoch + 1
+
+
 def change_user(
     engine: Engine,
     name: str,
@@ -151,7 +160,9 @@ def change_user(
             conn, role or str(row["role"]), street_code, community_code, grid_code
         )
         values["disabled"] = False
-        conn.execute(user.update().where(user.c.id == row["id"]).values(**values))
+        conn.execute(
+            user.update().where(user.c.id == row["id"]).values(**values, session_epoch=next_epoch())
+        )
         before = {k: row[k] for k in values}
         audit(conn, p, "user_change", "user", row["id"], before, values)
     SESSIONS.end_user(int(row["id"]))
@@ -194,7 +205,8 @@ def _user_row(c: Connection, name: str) -> Any:
 def disable_user(
     engine: Engine, name: str, disabled: bool = True, principal: Principal | None = None
 ) -> None:
-    """Disable (or re-enable) a user: a disabled user cannot log in and their sessions end."""
+    """Disable (or re-enable) a user: a disabled user cannot log in and their sessions end
+    (in every process: the user's ``session_epoch`` goes up)."""
     from gridmap.db import transaction
 
     p = resolve_principal(principal)
@@ -202,7 +214,11 @@ def disable_user(
     user = table("user")
     with transaction(engine) as conn:
         row = _user_row(conn, name)
-        conn.execute(user.update().where(user.c.id == row["id"]).values(disabled=disabled))
+        conn.execute(
+            user.update()
+            .where(user.c.id == row["id"])
+            .values(disabled=disabled, session_epoch=next_epoch())
+        )
         action = "user_disable" if disabled else "user_enable"
         audit(conn, p, action, "user", row["id"], {"disabled": row["disabled"]},
               {"disabled": disabled})  # fmt: skip
@@ -213,7 +229,8 @@ def disable_user(
 def reset_password(
     engine: Engine, name: str, password: str, principal: Principal | None = None
 ) -> None:
-    """Set a new password for a user (their open sessions end). Audited without the hash."""
+    """Set a new password for a user; their open sessions end, in every process (the user's
+    ``session_epoch`` goes up). Audited without the hash."""
     from gridmap.db import transaction
 
     p = resolve_principal(principal)
@@ -226,7 +243,7 @@ def reset_password(
         conn.execute(
             user.update()
             .where(user.c.id == row["id"])
-            .values(password_hash=hash_password(password))
+            .values(password_hash=hash_password(password), session_epoch=next_epoch())
         )
         audit(conn, p, "user_reset_password", "user", row["id"], None, {"name": name})
     SESSIONS.end_user(int(row["id"]))
@@ -259,7 +276,11 @@ def add_demo_users(bind: Engine | Connection) -> dict[str, int]:
 
     Written directly (no audit row, deterministic hashes) so the demo database stays
     byte-identical per seed; their passwords are refused on any other database. A demo login
-    that exists already (``demo --force`` keeps accounts) is reset to its demo role and scope.
+    that exists already (``demo --force`` keeps accounts) is reset to its demo role and scope
+    (its sessions end when its password, role or enabled state changes). Called once the demo's
+    street data is written, in the same transaction: the demo's fingerprint is recorded here
+    (:func:`~gridmap.auth.passwords.record_demo_fingerprint`), so the demo logins work only
+    while that data is unchanged.
     """
     from gridmap.db import transaction
 
@@ -279,10 +300,15 @@ def add_demo_users(bind: Engine | Connection) -> dict[str, int]:
                 "grid_id": gid if role == "grid_worker" else None,
                 "disabled": False,
             }
-            found = conn.execute(select(user.c.id).where(user.c.name == name)).scalar()
-            if found is None:
+            old = conn.execute(select(user).where(user.c.name == name)).mappings().first()
+            if old is None:
                 found = conn.execute(user.insert().values(**values)).inserted_primary_key[0]
             else:
+                found = old["id"]
+                keys = ("password_hash", "role", "disabled")
+                if any(str(old[k]) != str(values[k]) for k in keys):
+                    values["session_epoch"] = next_epoch()
                 conn.execute(user.update().where(user.c.id == found).values(**values))
             ids[name] = int(found)
+        record_demo_fingerprint(conn)
     return ids

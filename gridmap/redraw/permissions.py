@@ -18,8 +18,9 @@ from gridmap.models import AuditLog, GridPlan, User
 
 
 def now() -> dt.datetime:
-    """The local time to the second, as plans and the audit log record it."""
-    return dt.datetime.now().replace(microsecond=0)
+    """The local time to the second, as plans and the audit log record it
+    (:func:`gridmap.auth.current_time`, the street's time zone)."""
+    return auth.current_time()
 
 
 #: Roles allowed to take each plan action (enforced by :func:`authorise`).
