@@ -5,22 +5,40 @@ chosen by URL only: the ``--db`` option, else ``GRIDMAP_DATABASE_URL``, else
 :data:`gridmap.settings.DATABASE_URL`. Every problem opening a database — a bad URL, a missing or
 corrupt file, a server that does not answer, a schema newer than this code — becomes a
 :class:`~gridmap.errors.DatabaseError` with a sentence saying what to do.
+
+Concurrent writers
+    :func:`transaction` is the one way a write begins. On SQLite it starts with
+    ``BEGIN IMMEDIATE``, so the write lock is taken before the first read and every
+    read-check-write (a cap, a once-a-month rule, an optimistic version) is atomic; the file
+    runs in WAL mode (readers never wait for writers) with a busy timeout
+    (:data:`~gridmap.settings.SQLITE_BUSY_TIMEOUT_MS`). PostgreSQL waits at most
+    :data:`~gridmap.settings.POSTGRES_LOCK_TIMEOUT_S` for a row lock. A writer that still finds
+    the database busy — SQLite "database is locked", a PostgreSQL lock timeout, deadlock or
+    serialisation failure — is tried again a few times (:data:`~gridmap.settings.
+    DATABASE_BUSY_RETRIES`, :func:`retry_when_busy`), then raises
+    :class:`~gridmap.errors.DatabaseBusyError` with a sentence: every engine built here turns
+    those driver errors into it (:func:`is_busy_error`), for reads and writes, so no caller
+    ever shows a traceback for them.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from gridmap import settings
-from gridmap.errors import DatabaseError, SchemaVersionError
+from gridmap.errors import DatabaseBusyError, DatabaseError, SchemaVersionError
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +108,107 @@ def _check_sqlite_file(path: Path, create: bool) -> None:
 
 def _sqlite_on_connect(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
+    # The busy timeout first: switching a file to WAL itself waits for other connections.
+    cur.execute(f"PRAGMA busy_timeout = {int(settings.SQLITE_BUSY_TIMEOUT_MS)}")
     cur.execute("PRAGMA foreign_keys = ON")
     cur.execute("PRAGMA journal_mode = WAL")
-    cur.execute("PRAGMA busy_timeout = 5000")
     cur.close()
+
+
+# --- the database is busy: retry, then a sentence ---------------------------------------------
+
+#: SQLSTATEs of PostgreSQL's "another writer holds it": lock_not_available (lock_timeout),
+#: serialization_failure, deadlock_detected.
+POSTGRES_BUSY_STATES = frozenset({"55P03", "40001", "40P01"})
+#: SQLite's primary result codes SQLITE_BUSY and SQLITE_LOCKED.
+SQLITE_BUSY_CODES = frozenset({5, 6})
+
+BUSY_MESSAGE = (
+    "数据库正忙(其他人正在写入),稍后重试仍未成功,本次操作未做任何更改,请稍后再试 / the database "
+    "is busy with someone else's change and stayed busy after a short retry; nothing was "
+    "changed — try again in a moment"
+)
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """True when ``exc`` (a driver error, or SQLAlchemy's wrapper of one) means another writer
+    holds the database: SQLite busy/locked, a PostgreSQL lock timeout, deadlock or
+    serialisation failure."""
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) in POSTGRES_BUSY_STATES:
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in SQLITE_BUSY_CODES
+        text_ = str(orig).lower()
+        return "locked" in text_ or "busy" in text_
+    return False
+
+
+def _busy_to_sentence(context: ExceptionContext) -> BaseException | None:
+    """``handle_error`` hook: a busy database becomes :class:`DatabaseBusyError`."""
+    if is_busy_error(context.original_exception):
+        log.info("database busy: %s", context.original_exception)
+        return DatabaseBusyError(BUSY_MESSAGE)
+    return None
+
+
+def _pause(attempt: int) -> None:
+    """A short, growing, slightly spread pause before try ``attempt + 1``."""
+    time.sleep(0.05 * 2**attempt * (1 + (os.getpid() % 7) / 10))
+
+
+def _begin_write(conn: Connection) -> None:
+    """SQLite: take the write lock now (``BEGIN IMMEDIATE``), waiting for another writer for
+    the busy timeout, and trying again a few times; then :class:`DatabaseBusyError`.
+
+    The driver (sqlite3 in its default mode) begins a transaction only at the first INSERT,
+    UPDATE or DELETE, so a check read before it would not be protected, and a deferred
+    transaction that reads and then writes may fail at once with "database is locked" when
+    another writer committed meanwhile. Taking the lock first makes the whole transaction one
+    serialised step.
+    """
+    if conn.dialect.name != "sqlite" or conn.connection.driver_connection.in_transaction:
+        return
+    for attempt in range(settings.DATABASE_BUSY_RETRIES + 1):
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except DatabaseBusyError as exc:
+            if attempt == settings.DATABASE_BUSY_RETRIES:
+                exc.retried = True  # type: ignore[attr-defined]
+                raise
+            _pause(attempt)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def retry_when_busy(fn: F) -> F:
+    """Decorate a write of the core: when it raises :class:`DatabaseBusyError` and ran on an
+    Engine (its own transaction, rolled back), run it again after a short pause, at most
+    :data:`~gridmap.settings.DATABASE_BUSY_RETRIES` times; then let the error through.
+
+    Given a Connection (the caller's transaction) it runs once: only the caller can retry a
+    transaction it owns.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(bind: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(bind, Engine):
+            return fn(bind, *args, **kwargs)
+        for attempt in range(settings.DATABASE_BUSY_RETRIES + 1):
+            try:
+                return fn(bind, *args, **kwargs)
+            except DatabaseBusyError as exc:
+                if attempt == settings.DATABASE_BUSY_RETRIES or getattr(exc, "retried", False):
+                    raise
+                log.info("database busy, trying %s again", fn.__name__)
+                _pause(attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper  # type: ignore[return-value]
 
 
 def make_engine(url: str | None = None, *, create: bool = False) -> Engine:
@@ -121,15 +236,19 @@ def make_engine(url: str | None = None, *, create: bool = False) -> Engine:
     path = sqlite_path(parsed)
     if path is not None:
         _check_sqlite_file(path, create)
-    connect_args = {}
+    connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
-        connect_args = {"connect_timeout": settings.CONNECT_TIMEOUT_S}
+        connect_args = {
+            "connect_timeout": settings.CONNECT_TIMEOUT_S,
+            "options": f"-c lock_timeout={int(settings.POSTGRES_LOCK_TIMEOUT_S * 1000)}",
+        }
     try:
         engine = create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise DatabaseError(f"缺少数据库驱动 / missing database driver for {raw!r}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "handle_error", _busy_to_sentence)
     _probe(engine)
     return engine
 
@@ -179,17 +298,24 @@ def transaction(bind: Engine | Connection) -> Iterator[Connection]:
     transaction), the work joins it: the caller commits or rolls back the whole, so a write
     and its audit row (:func:`gridmap.auth.audited`) or several steps (``demo --force``) are
     one transaction.
+
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE`` (:func:`_begin_write`): writers
+    are serialised from their first read, so what a write checks still holds when it commits.
+    A database still busy after the short retry raises :class:`DatabaseBusyError`.
     """
     if isinstance(bind, Connection):
         if bind.in_transaction():
+            _begin_write(bind)
             _defer_foreign_keys(bind)
             yield bind
             return
         with bind.begin():
+            _begin_write(bind)
             _defer_foreign_keys(bind)
             yield bind
         return
     with bind.begin() as conn:
+        _begin_write(conn)
         _defer_foreign_keys(conn)
         yield conn
 
@@ -275,23 +401,32 @@ def check_schema(engine: Engine) -> None:
 def init_database(engine: Engine) -> str:
     """Create or upgrade the schema to the newest revision (idempotent) and return it.
 
-    On PostgreSQL the PostGIS extension is created first if it is missing.
+    On PostgreSQL the PostGIS extension is created first if it is missing. A database already
+    at the newest revision is only read. The upgrade is one transaction on both backends
+    (SQLite's DDL too, under ``BEGIN IMMEDIATE``): a migration that refuses the data it finds
+    leaves the database as it was.
 
     Raises
     ------
     SchemaVersionError
         If the database is newer than this code (nothing is changed).
+    DatabaseError
+        If a migration refuses the data it finds (its sentence says what to fix).
     """
     from alembic import command
 
     revision = current_revision(engine)
     if revision is not None and revision not in known_revisions():
         check_schema(engine)  # raises the "newer" message
+    head = head_revision()
+    if revision == head:
+        return head
     with engine.begin() as conn:
+        _begin_write(conn)
         if engine.dialect.name == "postgresql":
             _ensure_postgis(conn)
         command.upgrade(migration_config(conn), "head")
-    return head_revision()
+    return head
 
 
 def _ensure_postgis(conn: Connection) -> None:

@@ -43,6 +43,14 @@ class ConflictError(GridmapError):
     exit_code = 5
 
 
+class DatabaseBusyError(ConflictError):
+    """Another writer held the database (SQLite "database is locked", a PostgreSQL lock
+    timeout, deadlock or serialisation failure) past the short retry. Nothing was written; the
+    same action, tried again in a moment, usually goes through."""
+
+    exit_code = 5
+
+
 class PermissionDenied(GridmapError):
     """The user's role or scope does not allow this."""
 

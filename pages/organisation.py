@@ -76,6 +76,24 @@ def _edited(message: str) -> None:
     st.rerun()
 
 
+#: Where a run of the page keeps the member versions it showed (member id → version).
+SHOWN_VERSIONS_KEY = "org_member_versions"
+
+
+def _shown_version(member_id: int) -> int:
+    """The version of a member as the page the user filled the form on showed it (the run
+    before this one: a submitted form reruns the page, which reads the data afresh). Edits
+    carry it, so one made on a stale page is refused (已被他人修改,请刷新) instead of undoing
+    someone else's change."""
+    version = SHOWN_BEFORE.get(int(member_id))
+    if version is None:
+        raise InputError(
+            f"党员 {int(member_id)} 不在本页列出的党员中,请刷新后重试 / member {int(member_id)} "
+            "is not among the members shown: reload and try again"
+        )
+    return version
+
+
 def _run(action, message: str) -> None:
     """Run one core edit; show its error as a sentence, never a traceback."""
     try:
@@ -93,6 +111,11 @@ layers = street_layers(key)
 advice = _advice(key)
 orgs = data.orgs
 members = data.members
+#: The versions the page showed before this run (what a submitted form was filled in on).
+SHOWN_BEFORE: dict[int, int] = st.session_state.get(SHOWN_VERSIONS_KEY, {})
+st.session_state[SHOWN_VERSIONS_KEY] = {
+    int(i): int(v) for i, v in zip(members["id"], members["version"], strict=True)
+}
 
 st.title(t("组织与人员", "Organisation and people"))
 st.caption(
@@ -315,7 +338,12 @@ with tabs[1]:
                 }.items()
                 if v is not None
             }  # fmt: skip
-            _run(lambda: org.edit_member(engine(), int(e_id), **changes), t("已保存", "Saved"))
+            _run(
+                lambda: org.edit_member(
+                    engine(), int(e_id), version=_shown_version(int(e_id)), **changes
+                ),
+                t("已保存", "Saved"),
+            )
     with st.expander(t("批量导入党员(CSV/Excel)", "Import members (CSV/Excel)")):
         st.caption(
             t(
@@ -562,6 +590,7 @@ with tabs[6]:
                     engine(), int(p_member), p_kind, dt.datetime.now().replace(microsecond=0),
                     points=int(p_value) if p_kind == "other" else None,
                     request_id=int(p_request) if p_kind == "request" else None,
+                    version=_shown_version(int(p_member)),
                 ),
                 t("已记分", "Recorded"),
             )  # fmt: skip

@@ -2,7 +2,10 @@
 
 :data:`db_option` gives a command ``--db URL`` (else ``GRIDMAP_DATABASE_URL``, else the embedded
 SQLite file). :func:`reports_errors` wraps each command: a :class:`~gridmap.errors.GridmapError`
-ends it with its message on stderr and its exit code, never a traceback, and the command runs as
+ends it with its message on stderr and its exit code, never a traceback — a database busy with
+other writers too (the core waits and retries a few times first, :mod:`gridmap.db`, then raises
+:class:`~gridmap.errors.DatabaseBusyError`; a driver's "database is locked" that reaches here
+any other way gets the same sentence) — and the command runs as
 the ``--user`` given anywhere on the line (kept by :func:`remember_user`, described by
 :data:`USER_HELP`; the commands of :data:`OPERATOR_ONLY` ignore it). :data:`PROBLEMS_FOUND_EXIT`
 is the exit code of the commands that report problems.
@@ -12,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from gridmap.errors import GridmapError
+from gridmap.errors import DatabaseBusyError, GridmapError
 
 db_option = click.option(
     "--db",
@@ -86,15 +90,30 @@ def _run_as_user(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
 
 def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a GridmapError into a clear message and its exit code, with no traceback, and run
-    the command as the ``--user`` given (:func:`_run_as_user`)."""
+    the command as the ``--user`` given (:func:`_run_as_user`).
+
+    A database still busy after the core's short retry (SQLite "database is locked", a
+    PostgreSQL lock timeout, deadlock or serialisation failure) ends the command with
+    :data:`gridmap.db.BUSY_MESSAGE` and the exit code of
+    :class:`~gridmap.errors.DatabaseBusyError`; nothing was written.
+    """
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        from gridmap.db import BUSY_MESSAGE, is_busy_error
+
         try:
             return _run_as_user(func, kwargs)
         except GridmapError as exc:
             click.secho(f"错误 / error: {exc}", err=True, fg="red")
             sys.exit(exc.exit_code)
+        except (DBAPIError, sqlite3.Error) as exc:
+            if not is_busy_error(exc):
+                raise
+            click.secho(f"错误 / error: {BUSY_MESSAGE}", err=True, fg="red")
+            sys.exit(DatabaseBusyError.exit_code)
 
     return wrapper
 

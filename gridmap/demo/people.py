@@ -231,6 +231,7 @@ def member_extras(members: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     return members.assign(
         specialties=pd.Series(specialties, dtype=object),
         last_contact_on=pd.Series(contact, dtype=object),
+        version=1,  # the optimistic lock of member edits starts at 1
     )
 
 
@@ -288,4 +289,8 @@ def member_points(
     frame = pd.DataFrame(rows, columns=["member_id", "at", "kind", "points", "request_id", "note"])
     frame.insert(0, "id", np.arange(1, len(frame) + 1))
     frame["request_id"] = nullable_ints(list(frame["request_id"]))
+    frame["dues_month"] = [  # the once-a-month rule of dues, held by a unique index
+        f"{at:%Y-%m}" if kind == "dues" else None
+        for at, kind in zip(frame["at"], frame["kind"], strict=True)
+    ]
     return frame

@@ -3,6 +3,12 @@ responsibility zones (党员责任区).
 
 :func:`member_values` checks and normalises a member's fields (category, organisation,
 building, dates, work unit, specialties, status) for single edits and the bulk import alike.
+
+Concurrent edits: ``member.version`` goes up with every update of the row. An edit reads the
+row locked (:func:`lock_member`: ``FOR UPDATE`` on PostgreSQL; on SQLite the transaction holds
+the write lock from its start), refuses a ``version`` that is no longer the row's
+(:func:`check_member_version`), and writes only the fields it changes — so two people editing
+different fields of one member never undo each other's change.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from gridmap.auth import audited
-from gridmap.db import transaction
+from gridmap.db import retry_when_busy, transaction
 from gridmap.errors import ConflictError, InputError
 from gridmap.models import MemberCategory
 from gridmap.organisation.checks import fetch_row, split_list
@@ -32,12 +38,64 @@ from gridmap.repository import table
 __all__ = [
     "add_member",
     "add_new_member",
+    "check_member_version",
     "edit_member",
+    "lock_member",
     "member_values",
     "move_members",
     "register_in_service",
     "set_member_zone",
 ]
+
+
+def lock_member(conn: Connection, member_id: int | None) -> dict:
+    """The member's row, locked until the caller's transaction ends.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``, so a second writer of the same member waits and then
+    reads what the first committed. SQLite: :func:`gridmap.db.transaction` took the database's
+    write lock at ``BEGIN IMMEDIATE``, which serialises every writer already.
+
+    Raises
+    ------
+    InputError
+        No member with that id.
+    """
+    if member_id is None:
+        raise InputError("未指定党员 / no member given")
+    member = table("member")
+    row = (
+        conn.execute(select(member).where(member.c.id == int(member_id)).with_for_update())
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise InputError(f"党员 {member_id} 不存在 / member {member_id} does not exist")
+    return dict(row)
+
+
+def check_member_version(row: Mapping[str, Any], version: int | None) -> None:
+    """Refuse an edit made on an older reading of the member (optimistic lock).
+
+    Parameters
+    ----------
+    row : mapping
+        The member's row as read now (:func:`lock_member`).
+    version : int or None
+        The version the editor read; None skips the check (the edit then applies to the
+        current row, still only to the fields it names).
+
+    Raises
+    ------
+    ConflictError
+        The member was changed since ``version`` was read.
+    """
+    if version is None or int(version) == int(row["version"]):
+        return
+    raise ConflictError(
+        f"党员 {row['id']} 已被他人修改(当前版本 {row['version']},您读取的是 {version}),请刷新后"
+        f"重试 / member {row['id']} was changed by someone else (version {row['version']}, "
+        f"you read {version}): reload and try again"
+    )
 
 
 def _category(value: str | MemberCategory) -> str:
@@ -135,6 +193,7 @@ _MEMBER_FIELDS = (
 )  # fmt: skip
 
 
+@retry_when_busy
 @audited(
     "member_add",
     "member",
@@ -166,9 +225,11 @@ def add_member(
     unknown = set(fields) - set(_MEMBER_FIELDS)
     if unknown:
         raise InputError(f"未知的党员字段 / unknown member field(s) {sorted(unknown)}")
-    member = table("member")
+    member, person = table("member"), table("person")
     with transaction(engine) as conn:
         fetch_row(conn, "person", person_id, "人员")
+        # the person locked: a second add of the same person waits, then finds the member
+        conn.execute(select(person.c.id).where(person.c.id == int(person_id)).with_for_update())
         if conn.execute(select(member.c.id).where(member.c.person_id == int(person_id))).first():
             raise ConflictError(
                 f"人员 {person_id} 已是党员 / person {person_id} is a member already"
@@ -181,6 +242,7 @@ def add_member(
         )
 
 
+@retry_when_busy
 @audited(
     "member_add_new",
     "member",
@@ -217,6 +279,7 @@ def add_new_member(
     return int(pid), int(mid)
 
 
+@retry_when_busy
 @audited(
     "member_edit",
     "member",
@@ -224,20 +287,54 @@ def add_new_member(
     "edit_organisation",
     {"member_id": "member", "party_org_id": "party_org", "building_id": "building"},
 )
-def edit_member(engine: Engine, member_id: int, **changes: Any) -> None:
-    """Change a member's fields (those of :func:`add_member`, plus ``party_org_id``)."""
+def edit_member(
+    engine: Engine, member_id: int, *, version: int | None = None, **changes: Any
+) -> int:
+    """Change a member's fields (those of :func:`add_member`, plus ``party_org_id``).
+
+    Parameters
+    ----------
+    member_id : int
+    version : int, optional
+        The member's ``version`` the editor read (what a form showed). Given, the edit is
+        refused when someone changed the member since; without it the edit applies to the
+        member as it is now.
+    **changes
+        The fields to change. Only they are written (and ``status`` where the category
+        decides it): fields someone else changed meanwhile are kept.
+
+    Returns
+    -------
+    int
+        The member's new version.
+
+    Raises
+    ------
+    ConflictError
+        ``version`` is no longer the member's (changed by someone else: reload).
+    InputError
+        Unknown field or member, or a value the rules refuse.
+    """
     unknown = set(changes) - set(_MEMBER_FIELDS)
     if unknown:
         raise InputError(f"未知的党员字段 / unknown member field(s) {sorted(unknown)}")
     member = table("member")
     with transaction(engine) as conn:
-        row = fetch_row(conn, "member", member_id, "党员")
+        row = lock_member(conn, member_id)
+        check_member_version(row, version)
         merged = {k: row[k] for k in _MEMBER_FIELDS} | changes
         values = member_values(conn, merged)
-        conn.execute(update(member).where(member.c.id == int(member_id)).values(**values))
+        written = {k: v for k, v in values.items() if k in changes or v != row[k]}
+        conn.execute(
+            update(member)
+            .where(member.c.id == int(member_id), member.c.version == int(row["version"]))
+            .values(**written, version=int(row["version"]) + 1)
+        )
         assert_tree(conn)
+    return int(row["version"]) + 1
 
 
+@retry_when_busy
 @audited(
     "member_move",
     "member",
@@ -259,24 +356,37 @@ def move_members(engine: Engine, member_ids: Iterable[int], to_org_id: int) -> i
         missing = sorted(set(ids) - found)
         if missing:
             raise InputError(f"党员 {missing} 不存在 / member(s) {missing} do not exist")
-        conn.execute(update(member).where(member.c.id.in_(ids)).values(party_org_id=int(to_org_id)))
+        conn.execute(
+            update(member)
+            .where(member.c.id.in_(ids))
+            .values(party_org_id=int(to_org_id), version=member.c.version + 1)
+        )
         assert_tree(conn)
     return len(ids)
 
 
 def register_in_service(
-    engine: Engine, member_id: int, work_unit: str, registered_on: dt.date | str
-) -> None:
-    """Record an in-service member's 双报到: the work unit and the date they registered here."""
-    edit_member(
+    engine: Engine,
+    member_id: int,
+    work_unit: str,
+    registered_on: dt.date | str,
+    version: int | None = None,
+) -> int:
+    """Record an in-service member's 双报到: the work unit and the date they registered here.
+
+    ``version`` as for :func:`edit_member`; returns the member's new version.
+    """
+    return edit_member(
         engine,
         member_id,
+        version=version,
         category=MemberCategory.in_service.value,
         work_unit=work_unit,
         registered_on=registered_on,
     )
 
 
+@retry_when_busy
 @audited(
     "member_zone",
     "member",
@@ -289,7 +399,7 @@ def set_member_zone(engine: Engine, member_id: int, building_ids: Iterable[int])
     ids = sorted({int(b) for b in building_ids})
     zone, bld = table("member_zone"), table("building")
     with transaction(engine) as conn:
-        row = fetch_row(conn, "member", member_id, "党员")
+        row = lock_member(conn, member_id)  # two zone edits of one member: one after the other
         found = set(conn.execute(select(bld.c.id).where(bld.c.id.in_(ids))).scalars())
         missing = sorted(set(ids) - found)
         if missing:

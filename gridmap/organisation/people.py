@@ -4,6 +4,11 @@ stairwell leaders.
 Personal data (name, phone, ID suffix) is checked and stored once per person; the derived
 roles on ``person.roles`` (grid leader, grid worker, building leader) are recomputed from the
 data after every leader or worker edit. Grid edits respect the grid's version.
+
+Concurrent edits: the persons whose roles are recomputed, and a person whose roles are set, are
+locked first (``FOR UPDATE`` on PostgreSQL; SQLite's write transactions are serialised by
+:func:`gridmap.db.transaction`), so two edits touching one person's roles at once — grid leader
+here, grid worker there — both end up in ``person.roles``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from gridmap.auth import audited
-from gridmap.db import transaction
+from gridmap.db import retry_when_busy, transaction
 from gridmap.errors import InputError
 from gridmap.models import PersonRole
 from gridmap.organisation.checks import bump_grid, clean_name, fetch_row, split_list
@@ -72,6 +77,7 @@ def new_person_values(name: str, phone: str | None, id_suffix: str | None) -> di
     }
 
 
+@retry_when_busy
 @audited("person_add", "person", permission="edit_organisation")
 def add_person(
     engine: Engine, name: str, phone: str | None = None, id_suffix: str | None = None
@@ -85,6 +91,7 @@ def add_person(
         )
 
 
+@retry_when_busy
 @audited("person_edit", "person", "person_id", "edit_organisation", {"person_id": "person"})
 def edit_person(
     engine: Engine,
@@ -108,6 +115,7 @@ def edit_person(
             conn.execute(update(person).where(person.c.id == int(person_id)).values(**values))
 
 
+@retry_when_busy
 @audited(
     "grid_set_leader",
     "grid",
@@ -126,6 +134,7 @@ def set_grid_leader(engine: Engine, grid_id: int, person_id: int | None, version
     return new_version
 
 
+@retry_when_busy
 @audited(
     "grid_add_worker",
     "grid",
@@ -157,6 +166,7 @@ def add_grid_worker(
     return new_version
 
 
+@retry_when_busy
 @audited(
     "grid_remove_worker",
     "grid",
@@ -180,6 +190,7 @@ def remove_grid_worker(engine: Engine, grid_id: int, person_id: int, version: in
     return new_version
 
 
+@retry_when_busy
 @audited(
     "building_set_leader",
     "building",
@@ -198,6 +209,7 @@ def set_building_leader(engine: Engine, building_id: int, person_id: int | None)
         _sync_roles(conn, [old, person_id])
 
 
+@retry_when_busy
 @audited(
     "person_stairwell_leader", "person", "person_id", "edit_organisation", {"person_id": "person"}
 )
@@ -209,6 +221,7 @@ def set_stairwell_leader(engine: Engine, person_id: int, on: bool = True) -> Non
     """
     person = table("person")
     with transaction(engine) as conn:
+        _lock_persons(conn, [person_id])
         roles = split_list(fetch_row(conn, "person", person_id, "人员")["roles"])
         roles = [r for r in roles if r != PersonRole.stairwell_leader.value]
         if on:
@@ -218,11 +231,21 @@ def set_stairwell_leader(engine: Engine, person_id: int, on: bool = True) -> Non
         )
 
 
+def _lock_persons(conn: Connection, ids: Iterable[int]) -> None:
+    """Lock persons' rows (in id order, so two edits never wait for each other in a ring)."""
+    person = table("person")
+    wanted = sorted({int(i) for i in ids})
+    conn.execute(
+        select(person.c.id).where(person.c.id.in_(wanted)).order_by(person.c.id).with_for_update()
+    ).all()
+
+
 def _sync_roles(conn: Connection, person_ids: Iterable[int | None]) -> None:
     """Recompute the derived roles of persons from grid leaders, workers and building leaders."""
     ids = sorted({int(p) for p in person_ids if p is not None and p == p})
     if not ids:
         return
+    _lock_persons(conn, ids)  # then read who holds what: another edit's roles are in by now
     person, grid, worker, bld = (table(n) for n in ("person", "grid", "grid_worker", "building"))
 
     def holding(col) -> set[int]:

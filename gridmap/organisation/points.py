@@ -3,6 +3,12 @@
 The rules live in :mod:`gridmap.settings` (``MEMBER_POINTS``, ``MEMBER_POINTS_YEAR_CAP``,
 ``MEMBER_POINTS_MAX_ADJUSTMENT``); :func:`award_points` also enforces dues once a month and
 request points once per handled request.
+
+The rules hold under concurrent writers: :func:`award_points` checks them inside the
+transaction that writes the entry, with the member's row locked
+(:func:`~gridmap.organisation.members.lock_member`), so twenty secretaries recording at once
+cannot pass the yearly cap; and the database itself refuses a second dues entry of a month or a
+second entry for one request (unique indexes on ``member_point``).
 """
 
 from __future__ import annotations
@@ -10,15 +16,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gridmap import settings
 from gridmap.auth import audited
-from gridmap.db import transaction
+from gridmap.db import retry_when_busy, transaction
 from gridmap.errors import ConflictError, InputError
 from gridmap.models import PointKind
 from gridmap.organisation.checks import fetch_row
 from gridmap.organisation.kinds import POINT_LABELS
+from gridmap.organisation.members import check_member_version, lock_member
 from gridmap.repository import table
 
 __all__ = ["award_points", "points_for_entry", "points_summary"]
@@ -69,6 +77,7 @@ def points_for_entry(
     return max(0, min(value, room))
 
 
+@retry_when_busy
 @audited(
     "member_points", "member_point", permission="edit_organisation", scope={"member_id": "member"}
 )
@@ -80,12 +89,20 @@ def award_points(
     points: int | None = None,
     request_id: int | None = None,
     note: str | None = None,
+    version: int | None = None,
 ) -> int:
     """Record one points entry under the rules and return the points it carried.
 
     Rules (settings): ``MEMBER_POINTS`` per kind, ``MEMBER_POINTS_YEAR_CAP`` per kind and
     calendar year; dues at most once a calendar month; request points need a resolved or
-    evaluated request, once per member and request.
+    evaluated request, once per member and request. They are checked with the member's row
+    locked, in the transaction that writes the entry; the entry raises the member's version.
+
+    Parameters
+    ----------
+    version : int, optional
+        The member's version the recorder read (what the page showed): given, the entry is
+        refused when the member — or their points — changed since (optimistic lock).
 
     Raises
     ------
@@ -93,12 +110,13 @@ def award_points(
         Unknown member or request, a bad kind or amount.
     ConflictError
         The year's cap is reached, dues already recorded that month, the request already
-        counted or not yet handled.
+        counted or not yet handled; or ``version`` is stale.
     """
     kind = str(getattr(kind, "value", kind))
-    pts = table("member_point")
+    pts, member = table("member_point"), table("member")
     with transaction(engine) as conn:
-        fetch_row(conn, "member", member_id, "党员")
+        row = lock_member(conn, member_id)
+        check_member_version(row, version)
         mine = pts.c.member_id == int(member_id)
         if kind == PointKind.request.value:
             req = fetch_row(conn, "request", request_id, "诉求")
@@ -131,15 +149,25 @@ def award_points(
                 f"{settings.MEMBER_POINTS_YEAR_CAP[kind]} 分 / the {at.year} cap for {kind} "
                 "points is reached"
             )
-        conn.execute(
-            insert(pts).values(
-                member_id=int(member_id),
-                at=at,
-                kind=kind,
-                points=value,
-                request_id=request_id,
-                note=note,
+        try:
+            conn.execute(
+                insert(pts).values(
+                    member_id=int(member_id),
+                    at=at,
+                    kind=kind,
+                    points=value,
+                    request_id=request_id,
+                    note=note,
+                    dues_month=f"{at:%Y-%m}" if kind == PointKind.dues.value else None,
+                )
             )
+        except IntegrityError as exc:  # the database's once-only rules (another writer won)
+            raise ConflictError(
+                f"该积分已记录(党费每月一次、每件诉求一次)/ already recorded: dues count once a "
+                f"month, a request once (member {member_id}, {at:%Y-%m})"
+            ) from exc
+        conn.execute(
+            update(member).where(member.c.id == int(member_id)).values(version=member.c.version + 1)
         )
     return value
 

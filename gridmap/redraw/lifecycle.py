@@ -4,6 +4,12 @@ changes draft → proposed → approved → active → retired (:func:`propose`,
 :func:`activate`, :func:`rollback`). Activating retires the previous plan and recomputes the
 buildings' cached grids and the branch links; requests, grid workers and grid-scoped users follow
 into the new grids; retired plans are never changed, so a rollback restores one exactly.
+
+Concurrent writers: a state change reads its plan locked (``FOR UPDATE`` on PostgreSQL; SQLite
+serialises write transactions, :func:`gridmap.db.transaction`), so the same plan is never
+activated twice; and the database holds at most one active plan per community
+(``uq_grid_plan_one_active``): the loser of two activations racing for one community is
+refused with a sentence (:data:`ACTIVE_RACE_MESSAGE`), nothing of it saved.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from gridmap.db import connect, transaction
+from gridmap.db import connect, retry_when_busy, transaction
 from gridmap.errors import ConflictError, InputError
 from gridmap.models import Grid, GridPlan, PlanStatus
 from gridmap.redraw.balance import BalanceResult, ProgressCallback, auto_balance
@@ -29,6 +36,22 @@ from gridmap.redraw.metrics import Issue, building_assignment, int_column, valid
 from gridmap.redraw.permissions import authorise, now, record_audit
 from gridmap.redraw.plans import active_plan_id, community_row, layers_metrics, load_plan
 from gridmap.repository import read_table, refresh_building_grids, table
+
+#: The refusal of an activation (or rollback) that lost the race for its community.
+ACTIVE_RACE_MESSAGE = (
+    "同一社区的另一个方案刚刚生效,本次操作未保存;请刷新后查看当前生效的方案 / another plan of "
+    "this community was activated at the same moment; nothing was saved — reload to see the "
+    "plan now active"
+)
+#: The index holding one active plan per community (gridmap.models.GridPlan).
+ACTIVE_INDEX = "uq_grid_plan_one_active"
+
+
+def _is_active_race(exc: IntegrityError) -> bool:
+    """True when ``exc`` is the one-active-plan index refusing a second active plan
+    (PostgreSQL names the index; SQLite names the column)."""
+    text_ = str(exc.orig)
+    return ACTIVE_INDEX in text_ or "grid_plan.community_id" in text_
 
 
 @contextmanager
@@ -43,12 +66,17 @@ def _plan_session(engine: Engine) -> Iterator[Session]:
                 "网格刚被其他人修改，操作未完成 / a grid was changed by someone else at the same "
                 "moment; nothing was saved"
             ) from exc
+        except IntegrityError as exc:
+            if _is_active_race(exc):
+                raise ConflictError(ACTIVE_RACE_MESSAGE) from exc
+            raise
         finally:
             session.close()
 
 
 def _plan(session: Session, plan_id: int, *statuses: PlanStatus) -> GridPlan:
-    plan = session.get(GridPlan, plan_id)
+    # Locked: a second writer of this plan waits, then reads the state the first committed.
+    plan = session.get(GridPlan, plan_id, with_for_update=True)
     if plan is None:
         raise InputError(f"方案不存在 / no grid plan with id {plan_id}")
     if statuses and plan.status not in statuses:
@@ -60,6 +88,7 @@ def _plan(session: Session, plan_id: int, *statuses: PlanStatus) -> GridPlan:
     return plan
 
 
+@retry_when_busy
 def new_draft(
     engine: Engine,
     community_code: str,
@@ -75,6 +104,10 @@ def new_draft(
     int
         The new plan's id.
     """
+    if user_id is None:  # the acting user (app login, CLI --user) signs the draft
+        from gridmap.auth import current_principal
+
+        user_id = current_principal().user_id
     with _plan_session(engine) as session:
         conn = session.connection()
         com = community_row(conn, community_code)
@@ -120,6 +153,7 @@ def new_draft(
         return plan.id
 
 
+@retry_when_busy
 def propose(
     engine: Engine, plan_id: int, reason: str | None = None, user_id: int | None = None
 ) -> list[Issue]:
@@ -169,12 +203,19 @@ def propose(
     return issues
 
 
+@retry_when_busy
 def approve(engine: Engine, plan_id: int, approver_id: int | None = None) -> None:
     """Approve a proposed plan, recording the approver (``approved_by``) and time.
 
     The street's approval: :func:`~gridmap.redraw.permissions.authorise` requires the approver
-    to be a ``street_admin`` whose scope holds the plan's community.
+    to be a ``street_admin`` whose scope holds the plan's community. With no ``approver_id``
+    the acting user (:func:`gridmap.auth.current_principal`: the app's login, the CLI's
+    ``--user``) is recorded as the approver.
     """
+    from gridmap.auth import current_principal  # redraw.permissions imports auth already
+
+    if approver_id is None:
+        approver_id = current_principal().user_id
     with _plan_session(engine) as session:
         plan = _plan(session, plan_id, PlanStatus.proposed)
         authorise(session.connection(), "approve", approver_id, plan)
@@ -206,6 +247,7 @@ def _make_active(session: Session, plan: GridPlan) -> int | None:
     ).all()
     for old in previous:
         old.status = PlanStatus.retired
+    session.flush()  # retire first: the one-active index is checked at every statement
     plan.status = PlanStatus.active
     session.flush()
     grid, org = table("grid"), table("party_org")
@@ -288,6 +330,7 @@ def _follow_new_grids(conn: Connection, old_ids: list[int], grids: gpd.GeoDataFr
         )
 
 
+@retry_when_busy
 def activate(engine: Engine, plan_id: int, user_id: int | None = None) -> int | None:
     """Activate an approved plan: the previous active plan is retired and every building's
     cached grid is recomputed (largest overlap).
@@ -296,6 +339,12 @@ def activate(engine: Engine, plan_id: int, user_id: int | None = None) -> int | 
     -------
     int or None
         The plan retired.
+
+    Raises
+    ------
+    ConflictError
+        The plan is no longer approved (activated meanwhile by someone else), or another plan
+        of the community was activated at the same moment (:data:`ACTIVE_RACE_MESSAGE`).
     """
     with _plan_session(engine) as session:
         plan = _plan(session, plan_id, PlanStatus.approved)
@@ -313,6 +362,7 @@ def activate(engine: Engine, plan_id: int, user_id: int | None = None) -> int | 
         return retired
 
 
+@retry_when_busy
 def rollback(engine: Engine, community_code: str, user_id: int | None = None) -> int:
     """Re-activate the plan that the community's active plan replaced, exactly as it was.
 
@@ -402,6 +452,10 @@ def balance_draft(
         grid = table("grid")
         active = active_plan_id(conn, community_code)
         old = read_table(conn, "grid", grid.c.plan_id == active) if active is not None else None
+    if user_id is None:  # the acting user (app login, CLI --user) signs the draft
+        from gridmap.auth import current_principal
+
+        user_id = current_principal().user_id
     result = auto_balance(community, buildings, progress=progress)
     inherit = _inherit_leaders(result, buildings, old)
     with _plan_session(engine) as session:
