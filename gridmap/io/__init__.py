@@ -27,7 +27,16 @@ The package's modules, each with one job (import the names below from ``gridmap.
 - :mod:`~gridmap.io.layers` — what can be imported (:data:`LAYERS`, :class:`LayerSpec`,
   :class:`Field`) and the problems an import reports (:class:`Issue`, :class:`ImportRejected`);
 - :mod:`~gridmap.io.sources` — reading files of every format (:func:`read_source`,
-  :func:`read_upload`) into a :class:`SourceTable`;
+  :func:`read_upload`) into a :class:`SourceTable`; :func:`read_spreadsheet` for readers with
+  columns of their own (members lists, hotline exports);
+- :mod:`~gridmap.io.vectors` — GeoJSON, GeoPackage, Shapefile and KML/KMZ through GDAL;
+- :mod:`~gridmap.io.tables` — CSV and XLSX as text, rows numbered as Excel does;
+- :mod:`~gridmap.io.offline` — no file makes gridmap open a connection or a file outside it:
+  GDAL/PROJ network off (:func:`~gridmap.io.offline.disable_network`), linked CRSs, KML network
+  links, remote ``href`` values and XLSX external links refused;
+- :mod:`~gridmap.io.containers` — every zip, KMZ and XLSX checked before it is unpacked:
+  passwords, unknown compression, the size limit applied to the unpacked bytes;
+- :mod:`~gridmap.io.encodings` — UTF-8 or GBK detected, Big5/Shift-JIS and NUL bytes refused;
 - :mod:`~gridmap.io.parsing` — cells parsed into typed values and spreadsheet coordinates;
 - :mod:`~gridmap.io.placing` — geometries brought to WGS 84 and checked;
 - :mod:`~gridmap.io.derive` — what a file does not hold, derived and flagged: a building's
@@ -80,6 +89,7 @@ from gridmap.io.sources import (
     SourceTable,
     read_layers,
     read_source,
+    read_spreadsheet,
     read_upload,
     read_upload_layers,
     source_layers,
@@ -132,6 +142,7 @@ __all__ = [
     "read_layers",
     "read_osm",
     "read_source",
+    "read_spreadsheet",
     "read_upload",
     "read_upload_layers",
     "restore",

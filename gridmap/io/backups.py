@@ -1,5 +1,11 @@
 """Backup and restore: every table of the database, ids included, in one GeoPackage and back.
 
+:func:`backup` writes the file, :func:`backup_bytes` gives its bytes for a download (the
+temporary file, which holds every person's data and the password hashes, removed before it
+returns), :func:`restore` puts a backup back. A restore never passes the backup's audit rows
+off as this database's history: every row it adds is marked ``origin = "restored"``
+(:data:`gridmap.auth.auditing.RESTORED`), whatever the file says.
+
 Named ``backups`` so that :func:`gridmap.io.backup` (the function) does not shadow the module.
 """
 
@@ -8,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Boolean, Connection, Date, DateTime, Engine, Integer, select
 
 from gridmap import auth
+from gridmap.auth.auditing import RESTORED
 from gridmap.db import head_revision, transaction
 from gridmap.errors import InputError
 from gridmap.io.database import max_id, update_rows
@@ -32,6 +40,10 @@ from gridmap.repository import (
 
 BACKUP_FORMAT = 1
 _META_LAYER = "gridmap_backup"
+#: Tables a backup leaves out: the state of this server, not the street's data — the login
+#: throttle, and the demo's fingerprint (a restored street is never taken for the unchanged
+#: demo, so its demo logins stay off).
+NOT_BACKED_UP: frozenset[str] = frozenset({"login_attempt", "demo_fingerprint"})
 
 
 def _missing(value: Any) -> bool:
@@ -59,7 +71,8 @@ def _column_kind(col: Any) -> str:
 
 
 def backup(engine: Engine, path: str | Path, progress: Callable[[str], None] | None = None):
-    """Write every table of the database — the street, ids included — to one GeoPackage.
+    """Write every table of the database — the street, ids included — to one GeoPackage
+    (all but the server's own state, :data:`NOT_BACKED_UP`).
 
     Spatial tables become GeoPackage feature layers, the others attribute tables; dates and
     times are stored as ISO text so nothing is rounded; a ``gridmap_backup`` table records the
@@ -80,6 +93,8 @@ def backup(engine: Engine, path: str | Path, progress: Callable[[str], None] | N
     counts: dict[str, int] = {}
     with engine.connect() as conn:
         for tbl in table_order()[0]:
+            if tbl.name in NOT_BACKED_UP:
+                continue
             if progress:
                 progress(tbl.name)
             frame = read_table(conn, tbl.name)
@@ -114,11 +129,34 @@ def backup(engine: Engine, path: str | Path, progress: Callable[[str], None] | N
     return counts
 
 
+def backup_bytes(
+    engine: Engine, progress: Callable[[str], None] | None = None
+) -> tuple[bytes, dict[str, int]]:
+    """:func:`backup` as the bytes of the GeoPackage, for a download.
+
+    The file is written in a private temporary folder (mode 0700) that is removed before this
+    returns, whether the backup succeeded or not: it holds every person's data in clear and
+    the password hashes. Needs the ``backup`` permission (checked before anything is written).
+
+    Returns
+    -------
+    tuple
+        The GeoPackage's bytes and the rows written per table.
+    """
+    auth.current_principal().require("backup")
+    with tempfile.TemporaryDirectory(prefix="gridmap-backup-") as folder:
+        path = Path(folder) / "backup.gpkg"
+        counts = backup(engine, path, progress)
+        return path.read_bytes(), counts
+
+
 def restore(engine: Engine, path: str | Path, force: bool = False) -> dict[str, int]:
     """Put a :func:`backup` GeoPackage back into a database, ids and all, in one transaction.
 
     The buildings' stored grids are recomputed from the restored active plans
-    (:func:`gridmap.repository.refresh_building_grids`) in the same transaction.
+    (:func:`gridmap.repository.refresh_building_grids`) in the same transaction. The
+    backup's audit rows the live log lacks are added marked ``origin = "restored"``: a file
+    can be edited, so its rows are shown as history from a backup, never as live rows.
 
     Parameters
     ----------
@@ -276,17 +314,19 @@ def _audit_keys(frame: pd.DataFrame) -> pd.Series:
 def _append_audit_rows(
     conn: Connection, rows: pd.DataFrame | None, user_ids: dict[int, int]
 ) -> int:
-    """Append the backup's audit rows the live log lacks; return how many.
+    """Append the backup's audit rows the live log lacks, each marked restored; return how many.
 
     A live row with the same id and the same content is the same event (the backup came from
     this database) and is not written twice. Rows whose id is free keep it (a restore into a
     fresh database brings the whole history back, ids and all); rows whose id the live log uses
-    for another event get a new one. User ids follow the account merge.
+    for another event get a new one. User ids follow the account merge. Every row written gets
+    ``origin = "restored"`` (:data:`~gridmap.auth.auditing.RESTORED`) whatever the file says,
+    so an edited backup cannot forge live history.
     """
     if rows is None or rows.empty:
         return 0
     log = table("audit_log")
-    rows = rows.assign(user_id=rows["user_id"].map(lambda v: user_ids.get(v, v)))
+    rows = rows.assign(user_id=rows["user_id"].map(lambda v: user_ids.get(v, v)), origin=RESTORED)
     is_user = rows["entity"] == "user"
     rows.loc[is_user, "entity_id"] = rows.loc[is_user, "entity_id"].map(
         lambda v: user_ids.get(v, v)

@@ -20,6 +20,14 @@ Grids for a community without any plan become its active initial plan (:data:`IN
 audited ``plan_initial``); a community with plans takes new grids only into a named draft.
 Every write of grids or buildings recomputes the buildings' stored grid
 (:func:`gridmap.repository.refresh_building_grids`) in the same transaction.
+
+Rows are checked as a whole too (:mod:`gridmap.validation`): a member's phone is a mainland
+mobile or landline number (stored in one form), their dates possible (not before the Party's
+founding or after today, no registration before joining); a resolved or evaluated request has
+its resolution time, and the grid it names lies in its community (its building's, else the one
+its point lies in). Optional columns are optional: a request file without descriptions stores
+empty ones. The dry run needs the permission the import needs (``import``), and its messages
+show a member's name and the fields that differ only to a role that may see personal data.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import pandas as pd
 import pyproj
 import shapely
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from gridmap import auth
 from gridmap.auth import mask_name
@@ -54,6 +63,12 @@ from gridmap.io.placing import check_geometry, describe_crs, place_geometry, str
 from gridmap.io.sources import SourceTable, read_source
 from gridmap.models import PartyCoverage, PlanStatus
 from gridmap.repository import insert_frame, read_table, refresh_building_grids, table
+from gridmap.validation import (
+    ValueProblem,
+    check_member_dates,
+    check_request_times,
+    normalise_phone,
+)
 
 #: Name of the plan that grids imported for a community without any plan become (active).
 INITIAL_PLAN_NAME = "初始方案"
@@ -411,6 +426,112 @@ def _member_key(name: Any, phone: Any) -> str:
     return f"{name}|{'' if is_blank(phone) else phone}"
 
 
+def _stored_phone(phone: Any) -> Any:
+    """A stored phone in the form imports store (:func:`normalise_phone`), as it is when it is
+    not a valid number (stored before phones were checked)."""
+    try:
+        return normalise_phone(phone)
+    except ValueProblem:
+        return phone
+
+
+def _problem_rows(out: Collector) -> set[int]:
+    return {i.row for i in out.issues if i.row is not None}
+
+
+def _check_rows(
+    spec: LayerSpec, values: pd.DataFrame, by_field: Mapping[str, str], out: Collector
+) -> None:
+    """The checks of :mod:`gridmap.validation` that take a row as a whole (rows with a problem
+    of their own already are not checked again); members' phones normalised in place."""
+    if spec.name not in ("members", "requests"):
+        return
+    bad = _problem_rows(out)
+    columns = ["phone", "joined_on", "registered_on"] if spec.name == "members" else [
+        "status", "received_at", "resolved_at"]  # fmt: skip
+    for index, *cells in values[columns].itertuples(name=None):
+        if out.row(index) in bad:
+            continue
+        row = dict(zip(columns, cells, strict=True))
+        problems = []
+        if spec.name == "members":
+            try:
+                values.at[index, "phone"] = normalise_phone(row["phone"])
+            except ValueProblem as problem:
+                problems.append(problem)
+            try:
+                check_member_dates(row["joined_on"], row["registered_on"])
+            except ValueProblem as problem:
+                problems.append(problem)
+        else:
+            try:
+                check_request_times(row["status"], row["received_at"], row["resolved_at"])
+            except ValueProblem as problem:
+                problems.append(problem)
+        for problem in problems:
+            out.add(index, by_field.get(problem.field, problem.field), problem.zh, problem.en)
+
+
+def _check_request_places(
+    values: pd.DataFrame,
+    refs: pd.DataFrame,
+    geoms: np.ndarray | None,
+    by_field: Mapping[str, str],
+    bind: Engine | Connection,
+    out: Collector,
+) -> None:
+    """Requests: the grid a row names must lie in the request's community — its building's
+    community, else the community its point lies in."""
+    named = refs["grid_id"].notna()
+    if not named.any():
+        return
+    grid, gp = table("grid"), table("grid_plan")
+    with connect(bind) as conn:
+        grid_rows = conn.execute(
+            select(grid.c.id, grid.c.code, gp.c.community_id).join(gp, gp.c.id == grid.c.plan_id)
+        ).all()
+    of_grid = {int(g): int(c) for g, _, c in grid_rows}
+    com = read_table(bind, "community")
+    code_of = dict(zip(com["id"].astype(int), com["code"], strict=True))
+    b = read_columns(bind, "building", ["id", "community_id"])
+    of_building = dict(zip(b["id"].astype(int), b["community_id"], strict=True))
+    polygons = com[com.geometry.notna()]
+    inside: dict[int, set[int]] = {}
+    if geoms is not None and len(polygons):
+        rows = np.flatnonzero(named.to_numpy())
+        points = np.asarray(geoms, dtype=object)[rows]
+        usable = ~shapely.is_missing(points)
+        tree = shapely.STRtree(np.asarray(polygons.geometry.values, dtype=object))
+        p, c = tree.query(points[usable], predicate="intersects")
+        ids = polygons["id"].to_numpy()[c]
+        for r, cid in zip(rows[usable][p], ids, strict=True):
+            inside.setdefault(int(r), set()).add(int(cid))
+    col = by_field.get("grid_code", "grid_code")
+    for pos, index in enumerate(values.index):
+        gid = refs.at[index, "grid_id"]
+        if gid is None or pd.isna(gid) or int(gid) not in of_grid:
+            continue
+        mine = of_grid[int(gid)]
+        bid = refs.at[index, "building_id"] if "building_id" in refs else None
+        if bid is not None and not pd.isna(bid) and not pd.isna(of_building.get(int(bid))):
+            theirs = {int(of_building[int(bid)])}
+            where = ("所在楼栋属于", "its building is in")
+        else:
+            theirs = inside.get(pos, set())
+            where = ("位于", "it lies in")
+        if theirs and mine not in theirs:
+            other = code_of.get(min(theirs), min(theirs))
+            code = values.at[index, "grid_code"]
+            out.add(
+                index,
+                col,
+                f"网格 {code} 属于社区 {code_of.get(mine, mine)},而诉求{where[0]}社区 {other};"
+                "诉求的网格须在其所在社区内",
+                f"grid {code} belongs to community {code_of.get(mine, mine)}, but {where[1]} "
+                f"community {other}: a request's grid must be in its community",
+            )
+
+
 def _rows_for_table(spec: LayerSpec, values: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
     """Parsed values and resolved ids in the columns of the layer's table (blank building
     figures stay blank: :func:`derive_buildings` fills them)."""
@@ -425,6 +546,7 @@ def _rows_for_table(spec: LayerSpec, values: pd.DataFrame, refs: pd.DataFrame) -
         out[col] = refs[col]
     if spec.name == "requests":
         out["reporter"] = out["reporter"].map(lambda v: mask_name(v) if v else v)
+        out["description"] = out["description"].map(lambda v: "" if v is None else v)
     if spec.name == "members":
         out["status"] = out["status"].map(lambda v: v or "active")
     if spec.name == "organisations":
@@ -510,6 +632,7 @@ def prepare_import(
     ImportRejected
         Listing every problem (file, row or feature, field). Nothing is written.
     """
+    auth.current_principal().require("import")  # a dry run tells as much as the import
     spec = layer if isinstance(layer, LayerSpec) else layer_spec(layer)
     out = Collector(source)
     spreadsheet = source.geometry is None
@@ -558,6 +681,7 @@ def prepare_import(
         geoms, repaired = check_geometry(spec, geoms, index, fix_invalid, extent, out)
 
     by_field = {f: c for c, f in mapping.items()}
+    _check_rows(spec, values, by_field, out)
     # duplicates within the file
     if spec.name == "members":
         keys = pd.Series(
@@ -584,6 +708,8 @@ def prepare_import(
             first_row[key] = out.row(idx)
 
     refs, located = _resolve_refs(spec, values, by_field, bind, out, geoms)
+    if spec.name == "requests":
+        _check_request_places(values, refs, geoms, by_field, bind, out)
     initial: dict[int, str] = {}
     active_changed: set[int] = set()
     if spec.name == "grids":
@@ -652,6 +778,7 @@ def _diff_against_database(
         keys = pd.Series(list(zip(rows["plan_id"], rows["code"], strict=True)), index=rows.index)
     by_key = {k: i for i, k in zip(existing.index, existing["_key"], strict=True)}
     compare = [c for c in rows.columns if c in existing.columns]
+    personal = auth.current_principal().personal_data
     new_idx, changed_idx, changed_ids, unchanged = [], [], [], 0
     for idx, key in keys.items():
         if key not in by_key:
@@ -673,13 +800,16 @@ def _diff_against_database(
             changed_ids.append(int(old["id"]))
         else:
             shown_key = str(key[1] if isinstance(key, tuple) else key).split("|")[0]
+            which = which_en = ", ".join(diffs)
+            if spec.name == "members" and not personal:  # never who is a member, nor how
+                shown_key, which, which_en = mask_name(shown_key), "其他字段", "other fields"
             out.add(
                 idx,
                 by_field.get(spec.key, spec.key),
-                f"{spec.field(spec.key).zh} {shown_key!r} 已在数据库中,且 {', '.join(diffs)} "
+                f"{spec.field(spec.key).zh} {shown_key!r} 已在数据库中,且 {which} "
                 "不同;如要更新请选择“更新已有记录”(命令行 --update)",
                 f"{spec.key} {shown_key!r} is already in the database with a different "
-                f"{', '.join(diffs)}; choose update (--update) to change it",
+                f"{which_en}; choose update (--update) to change it",
             )
     added = rows.loc[new_idx].copy()
     changed = rows.loc[changed_idx].copy()
@@ -706,7 +836,9 @@ def _existing_members(bind: Engine | Connection) -> pd.DataFrame:
             )
         )
         frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
-    frame["_key"] = [_member_key(n, p) for n, p in zip(frame["name"], frame["phone"], strict=True)]
+    frame["_key"] = [
+        _member_key(n, _stored_phone(p)) for n, p in zip(frame["name"], frame["phone"], strict=True)
+    ]
     return frame
 
 
@@ -813,7 +945,14 @@ def _create_initial_plans(
             "note": f"导入 {plan.file} 时建立 / made by importing {plan.file}",
         }
     )
-    insert_frame(conn, "grid_plan", rows)
+    try:
+        insert_frame(conn, "grid_plan", rows)
+    except IntegrityError:  # another import made a plan between the check and the insert
+        codes = ", ".join(plan.initial_plans[c] for c in wanted)
+        raise ConflictError(
+            f"社区 {codes} 刚刚建立了网格方案,导入未写入;请重新试导入 / community {codes} "
+            "was given a grid plan meanwhile; nothing was written: run the import again"
+        ) from None
     for cid in wanted:
         auth.audit(conn, principal, "plan_initial", "grid_plan", plan_of[cid], None,
                    {"community": plan.initial_plans[cid], "name": INITIAL_PLAN_NAME,

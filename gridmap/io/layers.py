@@ -1,13 +1,18 @@
-"""What can be imported, and what is wrong with a file.
+"""What can be imported, what a file holds, and what is wrong with it.
 
 The import layers (:data:`LAYERS`: table, geometry kind, fields and the words users write for
-them) and the problems an import reports (:class:`Issue`, :class:`ImportRejected`).
+them), a file as read (:class:`SourceTable`, made by :mod:`~gridmap.io.sources`) and the
+problems an import reports (:class:`Issue`, :class:`ImportRejected`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyproj
 
 from gridmap import settings
 from gridmap.errors import InputError
@@ -300,3 +305,53 @@ class ImportRejected(InputError):
 def file_error(file: str, zh: str, en: str) -> ImportRejected:
     """An :class:`ImportRejected` with one problem of the whole file."""
     return ImportRejected(file, [Issue(zh, en)])
+
+
+# --- a file as read ----------------------------------------------------------------------------
+
+
+@dataclass
+class SourceTable:
+    """A file read for import: its columns as text, its geometry and the CRS it declares.
+
+    Attributes
+    ----------
+    name : str
+        The file name shown in messages.
+    kind : str
+        ``geojson``, ``gpkg``, ``shapefile``, ``kml``, ``csv`` or ``xlsx``.
+    frame : pandas.DataFrame
+        The attribute columns, as read (text for spreadsheets).
+    geometry : numpy.ndarray or None
+        Shapely geometries of vector files; None for spreadsheets (built from mapped columns).
+    crs : pyproj.CRS or None
+        The CRS the file declares (GeoJSON: WGS 84); None when it declares none.
+    row_base : int
+        Add to a 0-based record index to get the number users see: 2 for spreadsheets (the
+        header is row 1), 1 for features.
+    encoding : str or None
+        The text encoding used (spreadsheets and shapefiles).
+    issues : list of Issue
+        Problems found while reading cells (formula cells), reported with the rest.
+    layer : str or None
+        The layer's name inside a file of several layers (a GeoPackage layer, a shapefile's
+        base name in a zip or folder); None for a file of one layer.
+    """
+
+    name: str
+    kind: str
+    frame: pd.DataFrame
+    geometry: np.ndarray | None
+    crs: pyproj.CRS | None
+    row_base: int
+    encoding: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    layer: str | None = None
+
+    @property
+    def unit(self) -> tuple[str, str]:
+        return ("行", "row") if self.geometry is None else ("个要素", "feature")
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]

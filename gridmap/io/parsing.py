@@ -1,12 +1,18 @@
 """Cells parsed for import: typed field values and spreadsheet coordinates.
 
 Each problem goes to a :class:`Collector`, which numbers rows as users count them and raises
-one :class:`~gridmap.io.layers.ImportRejected` listing them all.
+one :class:`~gridmap.io.layers.ImportRejected` listing them all. A cell must hold one value: an
+array or object (a GeoJSON property ``[1, 2]`` or ``{...}``, also when GDAL hands it over as
+JSON text) is refused, never stored as Python text (:func:`gridmap.validation.require_scalar`).
+Whole numbers stay within their plausible range (:func:`gridmap.validation.plausible_count`);
+times with ``Z`` or an offset become the naive local time the database stores
+(:func:`gridmap.validation.local_naive`), naive times are kept as read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -16,8 +22,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap import settings
 from gridmap.io.layers import BOOL_WORDS, ENUM_WORDS, Field, ImportRejected, Issue, LayerSpec
 from gridmap.io.sources import SourceTable
+from gridmap.validation import ValueProblem, local_naive, plausible_count, require_scalar
 
 DMS_PATTERN = re.compile(r"\d+(\.\d+)?\s*[°度]\s*(\d+(\.\d+)?\s*['′分]?)?")
 
@@ -77,20 +85,17 @@ def _parse_int(value: Any) -> int | None:
 
 
 def _parse_datetime(value: Any, date_only: bool) -> Any:
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if isinstance(value, dt.datetime):
-        value = value.replace(tzinfo=None)
+    if isinstance(value, dt.datetime):  # pandas Timestamps too
+        value = local_naive(value)
         return value.date() if date_only else value
     if isinstance(value, dt.date):
         return value if date_only else dt.datetime(value.year, value.month, value.day)
     text = str(value).strip()
     text = re.sub(r"(\d+)年(\d+)月(\d+)日?", r"\1-\2-\3", text).replace("/", "-")
     try:
-        parsed = dt.datetime.fromisoformat(text)
+        parsed = local_naive(dt.datetime.fromisoformat(text))  # Z and +08:00 honoured
     except ValueError:
         return None
-    parsed = parsed.replace(tzinfo=None)
     return parsed.date() if date_only else parsed
 
 
@@ -134,6 +139,14 @@ def parse_fields(
             continue
         parsed = []
         for index, raw in frame[col].items():
+            try:
+                require_scalar(
+                    _json_container(raw) if source.kind == "geojson" else raw, f.name, f.zh
+                )
+            except ValueProblem as problem:
+                out.add(index, col, problem.zh, problem.en)
+                parsed.append(None)
+                continue
             if is_blank(raw):
                 if f.required:
                     out.add(index, col, f"{f.zh}不能为空", f"{f.name} must not be empty")
@@ -142,6 +155,18 @@ def parse_fields(
             parsed.append(_parse_value(f, raw, index, col, out))
         values[f.name] = pd.Series(parsed, index=frame.index, dtype=object)
     return values
+
+
+def _json_container(raw: Any) -> Any:
+    """A GeoJSON property GDAL turned into JSON text (an object or array in a column of text)
+    as the object or array it was; any other value as it is."""
+    if isinstance(raw, str) and raw.lstrip()[:1] in ("{", "["):
+        try:
+            found = json.loads(raw)
+        except ValueError:
+            return raw
+        return found if isinstance(found, dict | list) else raw
+    return raw
 
 
 def _parse_value(f: Field, raw: Any, index: Any, col: str, out: Collector) -> Any:
@@ -187,7 +212,13 @@ def _parse_value(f: Field, raw: Any, index: Any, col: str, out: Collector) -> An
                 f"{f.zh}应为整数({span}),而不是 {_text(raw)[:40]!r}",
                 f"{f.name} must be a whole number ({span}), not {_text(raw)[:40]!r}",
             )
-        return number
+            return number
+        try:  # within the column's own bounds, but beyond what is plausible (1e20 households)
+            return plausible_count(number, f.name, low if low is not None else -settings.INT_MAX,
+                                   high)  # fmt: skip
+        except ValueProblem as problem:
+            out.add(index, col, problem.zh, problem.en)
+            return None
     if f.kind == "enum":
         value = _parse_enum(raw, f)
         if value is None:

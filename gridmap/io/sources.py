@@ -11,33 +11,50 @@ names them, :func:`read_layers` reads some or all of them (:func:`read_upload_la
 upload), and :func:`read_source` reads the one chosen with ``layer=``; without it a file of
 several layers is refused with the list of their names. QGIS's own tables (``layer_styles``,
 ``qgis_projects``) are never layers.
+
+The formats themselves are read by :mod:`~gridmap.io.vectors` (GeoJSON, GeoPackage,
+Shapefile, KML/KMZ through GDAL) and :mod:`~gridmap.io.tables` (CSV, XLSX), guarded by
+:mod:`~gridmap.io.offline` (GDAL and PROJ kept off the network — switched off when this module
+is imported, before any file is read — and files naming something outside themselves refused),
+:mod:`~gridmap.io.containers` (every zip, KMZ and XLSX checked, the size limit applied to the
+unpacked bytes) and :mod:`~gridmap.io.encodings` (encodings detected or refused, NUL bytes
+refused). :func:`read_spreadsheet` gives other readers (members lists, hotline exports) a CSV
+or XLSX as text with the same checks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
+import datetime as dt
 import logging
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pyproj
 
 from gridmap import settings
-from gridmap.io.layers import ImportRejected, Issue, file_error
-from gridmap.io.spreadsheets import unneutralise_formula
+from gridmap.io.containers import checked_archive, read_member
+from gridmap.io.layers import ImportRejected, SourceTable, file_error
+from gridmap.io.offline import disable_network
+from gridmap.io.tables import read_csv, read_xlsx
+from gridmap.io.vectors import (
+    QGIS_TABLES as QGIS_TABLES,  # re-exported: a GeoPackage's tables that are never layers
+)
+from gridmap.io.vectors import (
+    gpkg_layers,
+    read_geojson,
+    read_gpkg_layer,
+    read_kml,
+    read_shp,
+)
 
 log = logging.getLogger(__name__)
+
+disable_network()  # before any file is read, for the whole process
 
 
 #: File kinds by suffix.
@@ -46,60 +63,6 @@ SUFFIXES: dict[str, str] = {
     ".shp": "shapefile", ".kml": "kml", ".kmz": "kml", ".csv": "csv", ".txt": "csv",
     ".xlsx": "xlsx",
 }  # fmt: skip
-
-_CPG_ENCODINGS = {
-    "UTF-8": "UTF-8", "UTF8": "UTF-8", "65001": "UTF-8", "GBK": "GB18030", "CP936": "GB18030",
-    "936": "GB18030", "ANSI 936": "GB18030", "GB2312": "GB18030", "GB18030": "GB18030",
-    "CP_GBK": "GB18030", "EUC-CN": "GB18030",
-}  # fmt: skip
-_LDID_ENCODINGS = {0x4D: "GB18030", 0x7A: "GB18030", 0x57: None}  # 0x57: "ANSI", undecided
-
-
-@dataclass
-class SourceTable:
-    """A file read for import: its columns as text, its geometry and the CRS it declares.
-
-    Attributes
-    ----------
-    name : str
-        The file name shown in messages.
-    kind : str
-        ``geojson``, ``gpkg``, ``shapefile``, ``kml``, ``csv`` or ``xlsx``.
-    frame : pandas.DataFrame
-        The attribute columns, as read (text for spreadsheets).
-    geometry : numpy.ndarray or None
-        Shapely geometries of vector files; None for spreadsheets (built from mapped columns).
-    crs : pyproj.CRS or None
-        The CRS the file declares (GeoJSON: WGS 84); None when it declares none.
-    row_base : int
-        Add to a 0-based record index to get the number users see: 2 for spreadsheets (the
-        header is row 1), 1 for features.
-    encoding : str or None
-        The text encoding used (spreadsheets and shapefiles).
-    issues : list of Issue
-        Problems found while reading cells (formula cells), reported with the rest.
-    layer : str or None
-        The layer's name inside a file of several layers (a GeoPackage layer, a shapefile's
-        base name in a zip or folder); None for a file of one layer.
-    """
-
-    name: str
-    kind: str
-    frame: pd.DataFrame
-    geometry: np.ndarray | None
-    crs: pyproj.CRS | None
-    row_base: int
-    encoding: str | None = None
-    issues: list[Issue] = field(default_factory=list)
-    layer: str | None = None
-
-    @property
-    def unit(self) -> tuple[str, str]:
-        return ("行", "row") if self.geometry is None else ("个要素", "feature")
-
-    @property
-    def columns(self) -> list[str]:
-        return [str(c) for c in self.frame.columns]
 
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
@@ -244,20 +207,17 @@ def read_source(path: str | Path, name: str | None = None, layer: str | None = N
 
 def _read_single(kind: str, path: Path, shown: str) -> SourceTable:
     reader = {
-        "geojson": _read_geojson,
+        "geojson": read_geojson,
         "gpkg": _read_gpkg,
         "shapefile": _read_shapefile,
-        "kml": _read_kml,
-        "csv": _read_csv,
-        "xlsx": _read_xlsx,
+        "kml": read_kml,
+        "csv": read_csv,
+        "xlsx": read_xlsx,
     }[kind]
     return reader(path, shown)
 
 
 # --- files of several layers ------------------------------------------------------------------
-
-#: Tables QGIS keeps in a GeoPackage besides the layers: never data to import.
-QGIS_TABLES = frozenset({"layer_styles", "qgis_projects"})
 
 
 @dataclass
@@ -391,13 +351,9 @@ def _opened(path: Path, shown: str) -> Iterator[list[_Entry]]:
     if kind == "gpkg":
         yield _gpkg_entries(path, shown)
     elif kind == "shapefile" and path.suffix.lower() != ".shp":
-        with _open_zip(path, shown) as archive:
+        with checked_archive(path, shown) as (_, members):
             layers = [
-                m.filename
-                for m in archive.infolist()
-                if not m.is_dir()
-                and not m.filename.startswith("__MACOSX")
-                and Path(m.filename).suffix.lower() in _LAYER_SUFFIXES
+                m.filename for m in members if Path(m.filename).suffix.lower() in _LAYER_SUFFIXES
             ]
         if len(layers) <= 1 and all(n.lower().endswith(".shp") for n in layers):
             # one shapefile (or none: its own message): read as it always was
@@ -411,40 +367,14 @@ def _opened(path: Path, shown: str) -> Iterator[list[_Entry]]:
         yield [_Entry(stem, shown, lambda: _read_single(kind, path, shown))]
 
 
-def _gpkg_layers(path: Path, shown: str) -> list[tuple[str, Any]]:
-    import pyogrio
-
-    with path.open("rb") as fh:
-        if fh.read(16) != b"SQLite format 3\x00":
-            raise file_error(
-                shown, "不是有效的 GeoPackage 文件", "not a GeoPackage (not an SQLite file)"
-            )
-    try:
-        listed = [(str(n), g) for n, g in pyogrio.list_layers(path)]
-    except Exception as exc:
-        raise file_error(shown, "GeoPackage 已损坏", f"damaged GeoPackage: {exc}") from exc
-    listed = [(n, g) for n, g in listed if n.lower() not in QGIS_TABLES]
-    if not listed:
-        raise file_error(shown, "GeoPackage 中没有图层", "the GeoPackage has no layer")
-    return listed
-
-
 def _gpkg_entries(path: Path, shown: str) -> list[_Entry]:
-    listed = _gpkg_layers(path, shown)
+    listed = gpkg_layers(path, shown)
     if len(listed) == 1:
-        return [_Entry(listed[0][0], shown, lambda: _read_gpkg_layer(path, shown, *listed[0]))]
+        return [_Entry(listed[0][0], shown, lambda: read_gpkg_layer(path, shown, *listed[0]))]
     return [
-        _Entry(n, f"{shown}:{n}", lambda n=n, g=g: _read_gpkg_layer(path, f"{shown}:{n}", n, g))
+        _Entry(n, f"{shown}:{n}", lambda n=n, g=g: read_gpkg_layer(path, f"{shown}:{n}", n, g))
         for n, g in listed
     ]
-
-
-def _read_gpkg_layer(path: Path, shown: str, layer: str, geometry_type: Any) -> SourceTable:
-    read = _pyogrio_read(path, shown, "GeoPackage", layer=layer)
-    if geometry_type is None:  # an attribute table (e.g. Party members)
-        frame = pd.DataFrame(read).reset_index(drop=True)
-        return SourceTable(shown, "gpkg", frame, None, None, 1, "UTF-8")
-    return _vector_table(read, "gpkg", shown)
 
 
 #: Suffixes read as layers inside a zip or a folder (a shapefile's other parts are not layers).
@@ -466,19 +396,27 @@ def _folder_entries(folder: Path, shown: str) -> list[_Entry]:
         if suffix not in _LAYER_SUFFIXES:
             continue
         where = f"{shown}/{p.relative_to(folder).as_posix()}"
+        if _links_out(p, folder):
+            raise file_error(
+                where,
+                "这是指向文件夹以外的链接(符号链接),gridmap 不读取其输入以外的文件;请复制真正的"
+                "文件进来",
+                "it is a (symbolic) link out of the folder, and gridmap reads no file outside "
+                "its input; copy the real file in",
+            )
         if suffix == ".gpkg":
-            listed = _gpkg_layers(p, where)
+            listed = gpkg_layers(p, where)
             if len(listed) == 1:
                 n, g = listed[0]
                 entries.append(
                     _Entry(
-                        p.stem, where, lambda p=p, w=where, n=n, g=g: _read_gpkg_layer(p, w, n, g)
+                        p.stem, where, lambda p=p, w=where, n=n, g=g: read_gpkg_layer(p, w, n, g)
                     )
                 )
             else:
                 entries += [
                     _Entry(n, f"{where}:{n}",
-                           lambda p=p, w=f"{where}:{n}", n=n, g=g: _read_gpkg_layer(p, w, n, g))
+                           lambda p=p, w=f"{where}:{n}", n=n, g=g: read_gpkg_layer(p, w, n, g))
                     for n, g in listed
                 ]  # fmt: skip
             continue
@@ -503,12 +441,20 @@ def _folder_entries(folder: Path, shown: str) -> list[_Entry]:
     return entries
 
 
+def _links_out(path: Path, folder: Path) -> bool:
+    """True when ``path``, or a folder between it and ``folder``, is a symbolic link."""
+    here = path
+    while here != folder and here != here.parent:
+        if here.is_symlink():
+            return True
+        here = here.parent
+    return False
+
+
 def _zip_entries(path: Path, shown: str, tmp: Path) -> list[_Entry]:
     """Unpack a zip's importable files into ``tmp`` (by their own names and folders inside
     the zip, never outside ``tmp``) and list its layers."""
-    archive = _open_zip(path, shown)
-    with archive:
-        members = _zip_members(archive, shown)
+    with checked_archive(path, shown) as (archive, members):
         wanted = [m for m in members if Path(m.filename).suffix.lower() in _LAYER_SUFFIXES]
         if not wanted:
             names = ", ".join(m.filename for m in members[:8]) or "(空 / empty)"
@@ -518,21 +464,14 @@ def _zip_entries(path: Path, shown: str, tmp: Path) -> list[_Entry]:
                 f"no .shp file in the zip (it holds: {names})",
             )
         stems = {_zip_stem(m.filename) for m in wanted}
-        try:
-            for member in members:
-                parts = [p for p in re.split(r"[/\\]", member.filename) if p not in ("", ".", "..")]
-                if not parts or _zip_stem(member.filename) not in stems:
-                    continue  # only the layers and their sidecars (.dbf .shx .prj .cpg)
-                parts[-1] = Path(parts[-1]).stem + Path(parts[-1]).suffix.lower()
-                target = tmp.joinpath(*[_UNSAFE_NAME.sub("_", p) for p in parts])
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(member))
-        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
-            raise file_error(
-                shown,
-                "zip 压缩包已损坏或不完整(下载中断?)",
-                f"the zip file is damaged or truncated: {exc}",
-            ) from exc
+        for member in members:
+            parts = [p for p in re.split(r"[/\\]", member.filename) if p not in ("", ".", "..")]
+            if not parts or _zip_stem(member.filename) not in stems:
+                continue  # only the layers and their sidecars (.dbf .shx .prj .cpg)
+            parts[-1] = Path(parts[-1]).stem + Path(parts[-1]).suffix.lower()
+            target = tmp.joinpath(*[_UNSAFE_NAME.sub("_", p) for p in parts])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(read_member(archive, member, shown))
     return _folder_entries(tmp, shown)
 
 
@@ -541,164 +480,22 @@ def _zip_stem(filename: str) -> str:
     return filename.rsplit(".", 1)[0] if "." in filename.rsplit("/", 1)[-1] else filename
 
 
-def _zip_members(archive: zipfile.ZipFile, shown: str) -> list[zipfile.ZipInfo]:
-    """The files of a zip (no folders, no macOS resource forks), refused when they would
-    unpack to more than :data:`gridmap.settings.IMPORT_MAX_BYTES`."""
-    members = [
-        m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")
-    ]
-    total = sum(m.file_size for m in members)
-    if total > settings.IMPORT_MAX_BYTES:
-        raise file_error(
-            shown,
-            f"解压后过大({total / 2**20:.1f} MB)",
-            f"too large once unzipped ({total / 2**20:.1f} MB)",
-        )
-    return members
-
-
-def _open_zip(path: Path, shown: str) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise file_error(
-            shown,
-            "zip 压缩包已损坏或不完整(下载中断?)",
-            "the zip file is damaged or truncated (an interrupted download?)",
-        ) from exc
-
-
-def _sniff_binary(head: bytes) -> bool:
-    """True for bytes that are not text: NUL bytes, or a line neither UTF-8 nor GB18030."""
-    if b"\x00" in head:
-        return True
-    lines = head.splitlines()
-    if len(head) >= 4096 and lines:
-        lines = lines[:-1]  # the sample may cut the last line inside a character
-    for line in lines:
-        for encoding in ("utf-8", "gb18030"):
-            try:
-                line.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            return True
-    return False
-
-
-def _vector_table(gdf: gpd.GeoDataFrame, kind: str, shown: str, encoding: str | None = None):
-    geoms = np.asarray(gdf.geometry.values, dtype=object) if gdf.geometry is not None else None
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
-    crs = pyproj.CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
-    return SourceTable(shown, kind, frame, geoms, crs, 1, encoding)
-
-
-def _pyogrio_read(path: str | Path, shown: str, what: str, **kwargs: Any) -> gpd.GeoDataFrame:
-    import pyogrio
-
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            return pyogrio.read_dataframe(path, **kwargs)
-    except Exception as exc:  # GDAL's errors are many and untyped; all mean "unreadable"
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise file_error(
-            shown, f"无法读取为 {what}(文件损坏或不是该格式)", f"cannot read it as {what}: {reason}"
-        ) from exc
-
-
-def _read_geojson(path: Path, shown: str) -> SourceTable:
-    raw = path.read_bytes()
-    if _sniff_binary(raw[:4096]):
-        raise file_error(
-            shown,
-            "文件内容是二进制数据,不是 GeoJSON 文本",
-            "the file holds binary data, not GeoJSON text",
-        )
-    text = raw.decode("utf-8-sig", errors="replace")
-    stripped = text.lstrip()
-    if stripped.startswith("<"):
-        raise file_error(
-            shown,
-            "文件内容是 HTML/XML(可能是下载时得到的网页),不是 GeoJSON",
-            "the file holds HTML/XML (perhaps a web page saved by mistake), not GeoJSON",
-        )
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise file_error(
-            shown,
-            f"JSON 语法错误(第 {exc.lineno} 行第 {exc.colno} 列:{exc.msg}),文件可能不完整",
-            f"JSON syntax error at line {exc.lineno} column {exc.colno} ({exc.msg}); "
-            "the file may be truncated",
-        ) from exc
-    if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
-        found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
-        raise file_error(
-            shown,
-            f"不是 GeoJSON 要素集合(type 为 {found!r})",
-            f"not a GeoJSON FeatureCollection (its type is {found!r})",
-        )
-    if doc["type"] == "FeatureCollection" and not doc.get("features"):
-        raise file_error(shown, "文件中没有要素", "the file has no features")
-    gdf = _pyogrio_read(path, shown, "GeoJSON")
-    return _vector_table(gdf, "geojson", shown, "UTF-8")
-
-
 def _read_gpkg(path: Path, shown: str) -> SourceTable:
-    listed = _gpkg_layers(path, shown)
+    listed = gpkg_layers(path, shown)
     if len(listed) > 1:
         raise _several_layers(shown, "gpkg", [n for n, _ in listed])
-    return _read_gpkg_layer(path, shown, *listed[0])
-
-
-def _shapefile_encoding(shp: Path, shown: str) -> str:
-    """The encoding of a shapefile's attributes: its .cpg, else the .dbf language byte, else
-    whichever of UTF-8 and GB18030 decodes the records."""
-    cpg = shp.with_suffix(".cpg")
-    if not cpg.exists():
-        cpg = next(
-            (p for p in shp.parent.iterdir() if p.name.lower() == shp.stem.lower() + ".cpg"), cpg
-        )
-    if cpg.exists():
-        declared = cpg.read_bytes().decode("ascii", errors="replace").strip().upper()
-        encoding = _CPG_ENCODINGS.get(declared)
-        if encoding is None:
-            try:
-                encoding = __import__("codecs").lookup(declared).name
-            except LookupError as exc:
-                raise file_error(
-                    shown,
-                    f".cpg 声明了未知的编码 {declared!r}",
-                    f"the .cpg declares an unknown encoding {declared!r}",
-                ) from exc
-        return encoding
-    dbf = _sidecar(shp, ".dbf")
-    data = dbf.read_bytes()
-    if len(data) > 32 and _LDID_ENCODINGS.get(data[29]):
-        return str(_LDID_ENCODINGS[data[29]])
-    header = int.from_bytes(data[8:10], "little") if len(data) > 10 else 0
-    records = data[header:]
-    try:
-        records.decode("utf-8")
-        return "UTF-8"
-    except UnicodeDecodeError:
-        return "GB18030"
-
-
-def _sidecar(shp: Path, suffix: str) -> Path:
-    for p in shp.parent.iterdir():
-        if p.stem == shp.stem and p.suffix.lower() == suffix:
-            return p
-    return shp.with_suffix(suffix)
+    return read_gpkg_layer(path, shown, *listed[0])
 
 
 def _read_shapefile(path: Path, shown: str) -> SourceTable:
+    """A ``.shp`` with its sidecars, or a zip holding one shapefile (unpacked flat into a
+    private temporary folder after the container check)."""
     if path.suffix.lower() == ".shp":
-        return _read_shp(path, shown)
-    archive = _open_zip(path, shown)
-    with archive, tempfile.TemporaryDirectory(prefix="gridmap-import-") as tmp:
-        members = _zip_members(archive, shown)
+        return read_shp(path, shown)
+    with (
+        checked_archive(path, shown) as (archive, members),
+        tempfile.TemporaryDirectory(prefix="gridmap-import-") as tmp,
+    ):
         shps = [m for m in members if m.filename.lower().endswith(".shp")]
         if not shps:
             names = ", ".join(m.filename for m in members[:8]) or "(空 / empty)"
@@ -710,212 +507,76 @@ def _read_shapefile(path: Path, shown: str) -> SourceTable:
         if len(shps) > 1:
             raise _several_layers(shown, "shapefile", [m.filename for m in shps])
         stem = Path(shps[0].filename).stem
-        wanted = [m for m in members if Path(m.filename).stem == stem]
-        try:
-            for member in wanted:  # flat, by base name only: no path from the zip is trusted
+        for member in members:  # flat, by base name only: no path from the zip is trusted
+            if Path(member.filename).stem == stem:
                 target = Path(tmp) / (stem + Path(member.filename).suffix.lower())
-                target.write_bytes(archive.read(member))
-        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+                target.write_bytes(read_member(archive, member, shown))
+        return read_shp(Path(tmp) / f"{stem}.shp", shown)
+
+
+# --- tables for other readers ---------------------------------------------------------------------
+
+
+def _as_text(value: Any) -> str | None:
+    """A cell as the text a user sees: None when blank; whole numbers without ``.0``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, dt.datetime):
+        value = value.isoformat(sep=" ")
+    elif isinstance(value, dt.date | dt.time):
+        value = value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+def read_spreadsheet(source: str | Path | bytes, filename: str | None = None) -> pd.DataFrame:
+    """Read a CSV or XLSX file as a table of text, with every check an import makes.
+
+    For readers with columns of their own (a members list, a 12345 hotline export): the same
+    encodings, limits, container, reference, NUL and formula checks as :func:`read_source`.
+
+    Parameters
+    ----------
+    source : path or bytes
+        The file, or its bytes (then ``filename`` says CSV or XLSX by its extension).
+    filename : str, optional
+        The name shown in messages; default the file's name (``table.csv`` for bytes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The header's names as columns, every cell as stripped text or None (numbers as
+        written: ``13800000000``, not ``1.38e10``), indexed by the spreadsheet row number (the
+        header is row 1).
+
+    Raises
+    ------
+    ImportRejected
+        Naming the file (and row and field): unreadable, empty, only whitespace or
+        delimiters, an encoding neither UTF-8 nor GBK, a formula or NUL character in a cell.
+    """
+    if isinstance(source, bytes):
+        shown = upload_name(filename or "table.csv")
+        suffix = _check_upload(shown, source)
+        if suffix not in (".csv", ".txt", ".xlsx"):
+            suffix = ".csv"
+        with tempfile.TemporaryDirectory(prefix="gridmap-upload-") as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(source)
+            table = _read_single(SUFFIXES[suffix], path, shown)
+    else:
+        path = Path(source)
+        shown = filename or path.name
+        kind = _file_kind(path, shown)
+        if kind not in ("csv", "xlsx"):
             raise file_error(
-                shown,
-                "zip 压缩包已损坏或不完整(下载中断?)",
-                f"the zip file is damaged or truncated: {exc}",
-            ) from exc
-        return _read_shp(Path(tmp) / f"{stem}.shp", shown)
-
-
-def _read_shp(shp: Path, shown: str) -> SourceTable:
-    for suffix in (".dbf", ".shx"):
-        if not _sidecar(shp, suffix).exists():
-            raise file_error(
-                shown,
-                f"Shapefile 缺少 {suffix} 文件(请把同名的 .shp .shx .dbf .prj .cpg 一起压缩)",
-                f"the shapefile lacks its {suffix} file (zip .shp, .shx, .dbf, .prj and .cpg "
-                "together)",
+                shown, "请提供 CSV 或 XLSX 表格", "give a spreadsheet: a CSV or XLSX file"
             )
-    encoding = _shapefile_encoding(shp, shown)
-    gdf = _pyogrio_read(shp, shown, "Shapefile", encoding=encoding)
-    return _vector_table(gdf, "shapefile", shown, encoding)
-
-
-def _read_kml(path: Path, shown: str) -> SourceTable:
-    import pyogrio
-
-    if path.suffix.lower() == ".kml" or Path(shown).suffix.lower() == ".kml":
-        head = path.read_bytes()[:4096]
-        if _sniff_binary(head) or (b"<kml" not in head.lower() and b"<?xml" not in head.lower()):
-            raise file_error(shown, "不是 KML 文件(没有 <kml> 标记)", "not a KML file (no <kml>)")
-    driver = "LIBKML" if "LIBKML" in pyogrio.list_drivers() else "KML"
-    try:
-        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
-    except Exception as exc:
-        raise file_error(shown, "无法读取 KML", f"cannot read the KML: {exc}") from exc
-    frames = []
-    for layer in layers:
-        gdf = _pyogrio_read(path, shown, "KML", layer=layer)
-        if len(gdf):
-            frames.append(gdf)
-    if not frames:
-        raise file_error(shown, "KML 中没有地标", "the KML holds no placemarks")
-    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
-    keep = [c for c in gdf.columns if c == gdf.geometry.name or gdf[c].notna().any()]
-    log.debug("KML read with the %s driver", driver)
-    return _vector_table(gdf[keep], "kml", shown, "UTF-8")
-
-
-def _decode_text(raw: bytes, shown: str) -> tuple[str, str]:
-    """Text of a CSV: BOM-marked UTF-8/16, else UTF-8, else GB18030; a file mixing UTF-8 and GBK
-    lines is refused, naming the first row of each."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return _strict(raw[3:], "utf-8", shown), "UTF-8 (BOM)"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _strict(raw, "utf-16", shown), "UTF-16"
-    if _sniff_binary(raw[:4096]):
-        raise file_error(
-            shown, "文件内容是二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text"
-        )
-    try:
-        return raw.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    utf8_row = other_row = None
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-            utf8_row = utf8_row or number
-        except UnicodeDecodeError:
-            other_row = other_row or number
-    if utf8_row is not None and other_row is not None:
-        raise ImportRejected(
-            shown,
-            [
-                Issue(
-                    f"文件混用了两种编码:第 {utf8_row} 行是 UTF-8,第 {other_row} 行不是"
-                    "(多半是 GBK);请用同一种编码另存",
-                    f"the file mixes encodings: row {utf8_row} is UTF-8 but row {other_row} is "
-                    "not (GBK?); save it again in one encoding",
-                    row=other_row,
-                )
-            ],
-        )
-    return _strict(raw, "gb18030", shown), "GB18030"
-
-
-def _strict(raw: bytes, encoding: str, shown: str) -> str:
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        row = raw[: exc.start].count(b"\n") + 1
-        raise ImportRejected(
-            shown,
-            [Issue(f"无法按 {encoding} 解码", f"cannot be decoded as {encoding}", row=row)],
-        ) from exc
-
-
-def _read_csv(path: Path, shown: str) -> SourceTable:
-    text, encoding = _decode_text(path.read_bytes(), shown)
-    if not text.strip():
-        raise file_error(shown, "文件没有内容", "the file has no content")
-    if text.lstrip().lower().startswith(("<!doctype", "<html", "<?xml")):
-        raise file_error(
-            shown,
-            "文件内容是 HTML/XML(可能是下载时得到的网页),不是 CSV",
-            "the file holds HTML/XML (perhaps a web page saved by mistake), not CSV",
-        )
-    sample = text[:4096]
-    try:
-        delimiter = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    header, body = rows[0], rows[1:]
-    _check_header(header, shown)
-    issues = []
-    for number, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            issues.append(
-                Issue(
-                    f"有 {len(row)} 列,表头有 {len(header)} 列",
-                    f"has {len(row)} columns, the header has {len(header)}",
-                    row=number,
-                )
-            )
-    if issues:
-        raise ImportRejected(shown, issues)
-    frame = pd.DataFrame(body, columns=[h.strip() for h in header], dtype=object)
-    frame = frame.map(lambda v: unneutralise_formula(v.strip()) if isinstance(v, str) else v)
-    return SourceTable(shown, "csv", frame, None, None, 2, encoding)
-
-
-def _check_header(header: list[Any], shown: str) -> None:
-    names = [str(h).strip() if h is not None else "" for h in header]
-    if not any(names):
-        raise file_error(shown, "第 1 行(表头)是空的", "row 1 (the header) is empty")
-    blank = [i + 1 for i, n in enumerate(names) if not n]
-    if blank:
-        raise file_error(
-            shown, f"表头第 {blank[0]} 列没有列名", f"header column {blank[0]} has no name"
-        )
-    seen: set[str] = set()
-    for n in names:
-        if n in seen:
-            raise file_error(shown, f"表头中列名 {n!r} 重复", f"column {n!r} appears twice")
-        seen.add(n)
-
-
-def _read_xlsx(path: Path, shown: str) -> SourceTable:
-    from openpyxl import load_workbook
-
-    if not zipfile.is_zipfile(path):
-        raise file_error(
-            shown,
-            "不是有效的 XLSX 文件(已损坏,或是改了扩展名的 .xls/CSV)",
-            "not a valid XLSX workbook (damaged, or an .xls/CSV renamed)",
-        )
-    try:
-        book = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:
-        raise file_error(
-            shown, "XLSX 文件已损坏,无法打开", f"the XLSX workbook is damaged: {exc}"
-        ) from exc
-    try:
-        sheet = book.worksheets[0]
-        rows = list(sheet.iter_rows())
-    finally:
-        book.close()
-    rows = [r for r in rows if any(c.value not in (None, "") for c in r)]
-    if not rows:
-        raise file_error(shown, "工作表是空的", "the worksheet is empty")
-    header = [c.value for c in rows[0]]
-    while header and header[-1] in (None, ""):
-        header.pop()
-    _check_header(header, shown)
-    names = [str(h).strip() for h in header]
-    issues: list[Issue] = []
-    records = []
-    for row in rows[1:]:
-        values = []
-        for col, cell in enumerate(row[: len(names)]):
-            value = cell.value
-            if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
-                issues.append(
-                    Issue(
-                        f"单元格是公式({str(value)[:40]}),只接受数值或文字",
-                        f"the cell is a formula ({str(value)[:40]}); only values are accepted",
-                        row=cell.row,
-                        field=names[col],
-                    )
-                )
-            values.append(unneutralise_formula(value))
-        values += [None] * (len(names) - len(values))
-        records.append(values)
-    frame = pd.DataFrame(records, columns=names, dtype=object)
-    source = SourceTable(shown, "xlsx", frame, None, None, 2, "XLSX")
-    source.row_base = 2
-    source.issues = issues
-    # rows were filtered for blank lines: keep the worksheet's own row numbers for messages
-    source.frame.index = [r[0].row - 2 for r in rows[1:]]
-    return source
+        table = _read_single(kind, path, shown)
+    if table.issues:
+        raise ImportRejected(shown, table.issues)
+    frame = table.frame.map(_as_text).astype(object)
+    frame.index = [int(i) + table.row_base for i in frame.index]
+    return frame

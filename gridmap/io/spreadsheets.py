@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-#: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Leading characters a spreadsheet (Excel, WPS) runs as a formula, with their full-width forms
+#: (＝ ＋ － ＠), which WPS also takes as formulas.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def neutralise_formula(value: Any) -> Any:
