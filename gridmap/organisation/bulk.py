@@ -3,7 +3,10 @@ rows in one transaction or none.
 
 :func:`read_member_file` reads CSV (UTF-8 or GBK) or XLSX and maps the recognised headers
 (:data:`MEMBER_FILE_COLUMNS`); :func:`import_members` resolves organisations, buildings and
-existing persons, checks every row like a single edit and names every bad row.
+existing persons, checks every row like a single edit and names every bad row. Phones must be
+mainland mobile or landline numbers (:func:`gridmap.validation.normalise_phone`) and dates
+possible (:func:`gridmap.validation.check_member_dates`: not before the Party's founding or
+after today, no registration or contact before joining).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from gridmap.db import transaction
 from gridmap.errors import InputError
 from gridmap.organisation.checks import clean_name
 from gridmap.organisation.members import member_values
-from gridmap.organisation.people import clean_phone, clean_suffix
+from gridmap.organisation.people import clean_suffix
 from gridmap.organisation.reading import assert_tree
 from gridmap.repository import read_table, table
+from gridmap.validation import ValueProblem, check_member_dates, normalise_phone
 
 __all__ = ["MEMBER_FILE_COLUMNS", "import_members", "read_member_file"]
 
@@ -103,6 +107,14 @@ def read_member_file(source: str | Path | bytes, filename: str | None = None) ->
     return out.reset_index(drop=True)
 
 
+def _stored_phone(phone: str) -> str:
+    """A stored phone in the form :func:`normalise_phone` gives (as stored when invalid)."""
+    try:
+        return normalise_phone(phone) or phone
+    except ValueProblem:
+        return phone
+
+
 def _normal(text: str) -> str:
     return "".join(str(text).split()).replace("号楼", "栋").replace("幢", "栋")
 
@@ -140,7 +152,7 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
             for key in {_normal(bname), _normal(com + bname)}:
                 address_ids.setdefault(key, []).append(int(bid))
         existing = {
-            (n, p): int(i)
+            (n, _stored_phone(p)): int(i)
             for i, n, p in zip(persons["id"], persons["name"], persons["phone"], strict=True)
             if p is not None
         }
@@ -156,7 +168,7 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
             try:
                 person = {
                     "name": clean_name(rec.get("name") or "", "姓名", 50),
-                    "phone": clean_phone(rec.get("phone")),
+                    "phone": normalise_phone(rec.get("phone")),
                     "id_suffix": clean_suffix(rec.get("id_suffix")),
                 }
             except InputError as exc:
@@ -200,6 +212,13 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
             }  # fmt: skip
             try:
                 values = member_values(conn, values, known)
+                check_member_dates(
+                    values.get("joined_on"), values.get("registered_on"),
+                    values.get("last_contact_on"),
+                )  # fmt: skip
+            except ValueProblem as exc:
+                errors.append(f"{where} 字段 / field {exc.field}: {exc}")
+                continue
             except InputError as exc:
                 errors.append(f"{where}: {exc}")
                 continue

@@ -1,6 +1,11 @@
 """The 12345 hotline import: reading an export (CSV in UTF-8, UTF-8 with BOM or GBK; or
 XLSX), mapping its columns to request fields, preparing the rows (placed and validated, work
 orders already stored skipped) for a preview, and writing them in one transaction.
+
+Times with ``Z`` or an offset (``2026-01-02T01:10:00Z``) are converted to the naive local time
+the database stores (:func:`gridmap.validation.local_naive`); naive times are kept as read.
+The preview needs the permission the import needs (``edit_requests``) and rejects, as the
+import does, rows that lie outside the acting user's community or grid.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from gridmap import settings
-from gridmap.auth import mask_names
+from gridmap.auth import current_principal, grid_ids, mask_names
 from gridmap.db import connect, transaction
 from gridmap.errors import InputError
 from gridmap.models import RequestSource
@@ -25,6 +30,7 @@ from gridmap.repository import active_grids, table
 from gridmap.requests.loading import building_table
 from gridmap.requests.placing import place_requests
 from gridmap.requests.workflow import check_person, insert_requests
+from gridmap.validation import local_naive
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,27 @@ def read_hotline(source: str | Path | bytes, filename: str | None = None) -> pd.
     return frame
 
 
+def parse_times(values: pd.Series) -> pd.Series:
+    """Time cells of a hotline file as naive local times (NaT where blank or not a time).
+
+    A time with ``Z`` or an offset is converted to :data:`settings.LOCAL_TIMEZONE`
+    (:func:`gridmap.validation.local_naive`); a naive one is kept as written.
+    """
+
+    def one(value: object) -> pd.Timestamp:
+        if value is None or (isinstance(value, float) and value != value):
+            return pd.NaT
+        try:
+            stamp = pd.to_datetime(value, errors="coerce", format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            return pd.NaT
+        if stamp is pd.NaT or pd.isna(stamp):
+            return pd.NaT
+        return pd.Timestamp(local_naive(stamp))
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype="datetime64[ns]")
+
+
 def _aliases(fieldname: str) -> tuple[str, ...]:
     return settings.HOTLINE_COLUMNS[fieldname]
 
@@ -144,6 +171,7 @@ def prepare_hotline(
     existing_ids: Iterable[str] = (),
     mapping: Mapping[str, str] | None = None,
     crs: str = "wgs84",
+    allowed_grids: Iterable[int] | None = None,
 ) -> HotlineImport:
     """Turn the rows of a hotline file into requests, rejecting what cannot be used.
 
@@ -162,6 +190,9 @@ def prepare_hotline(
     mapping : mapping, optional
         Field → column (default :func:`guess_mapping` of the headers).
     crs : {"wgs84", "gcj02"}
+    allowed_grids : iterable of int, optional
+        The grids the acting user may write in (None: every grid); rows placed elsewhere are
+        rejected, saying so.
 
     Raises
     ------
@@ -198,7 +229,7 @@ def prepare_hotline(
         reasons[mask] = reason if isinstance(reason, str) else reason[mask]
 
     fail(data["external_id"].isna(), "缺少工单编号 / no work-order number")
-    received = pd.to_datetime(data["received_at"], errors="coerce", format="mixed")
+    received = parse_times(data["received_at"])
     fail(data["received_at"].isna(), "缺少受理时间 / no time received")
     fail(received.isna(), "受理时间无法识别 / time received not understood")
     fail(data["category"].isna(), "缺少诉求类别 / no category")
@@ -211,6 +242,12 @@ def prepare_hotline(
     placed = place_requests(data[["lon", "lat", "address"]], grids, buildings, crs=crs)
     needs_place = reasons.isna().to_numpy() & ~duplicate
     fail(needs_place & placed["reason"].notna().to_numpy(), placed["reason"])
+    if allowed_grids is not None:
+        outside = ~placed["grid_id"].isin(list(allowed_grids)).to_numpy(dtype=bool)
+        fail(
+            needs_place & outside,
+            "位置不在您的管辖范围内(社区或网格) / the location lies outside your community or grid",
+        )
 
     ok = reasons.isna().to_numpy() & ~duplicate
     rejected = pd.DataFrame(
@@ -251,7 +288,16 @@ def preview_hotline(
     mapping: Mapping[str, str] | None = None,
     crs: str = "wgs84",
 ) -> HotlineImport:
-    """:func:`prepare_hotline` against a database's grids, buildings and stored work orders."""
+    """:func:`prepare_hotline` against a database's grids, buildings and stored work orders.
+
+    Raises
+    ------
+    PermissionDenied
+        Unless the acting user may log requests (``edit_requests``): a preview tells what the
+        import would.
+    """
+    principal = current_principal()
+    principal.require("edit_requests")
     req = table("request")
     with connect(engine) as conn:
         wanted = (
@@ -267,8 +313,9 @@ def preview_hotline(
                 .all()
             )
         return prepare_hotline(
-            raw, active_grids(conn), building_table(conn), existing, mapping, crs
-        )
+            raw, active_grids(conn), building_table(conn), existing, mapping, crs,
+            allowed_grids=grid_ids(conn, principal),
+        )  # fmt: skip
 
 
 def import_hotline(

@@ -1,7 +1,8 @@
 """Handling statistics per grid or per Party member, for the periodic appraisal: requests,
 handled, open, overdue, median hours to resolve, average rating and member points
 (:func:`request_stats`, :func:`stats_for`), with column names in Chinese or English
-(:func:`localise_stats`).
+(:func:`localise_stats`). :func:`stats_for` reads only what the principal may see
+(:func:`gridmap.auth.scope_rows`): the page, its downloads and the CLI show the same rows.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
+from gridmap.auth import Principal, current_principal, scope_rows
 from gridmap.db import connect
-from gridmap.errors import InputError
+from gridmap.errors import InputError, PermissionDenied
 from gridmap.models import PointKind, RequestStatus
 from gridmap.repository import active_grids, read_table
 from gridmap.requests.loading import load_requests, member_table
@@ -153,14 +155,49 @@ def request_stats(
 
 
 def stats_for(
-    engine: Engine | Connection, now: dt.datetime, by: str = "grid", personal_data: bool = False
+    engine: Engine | Connection,
+    now: dt.datetime,
+    by: str = "grid",
+    personal_data: bool = False,
+    scope: Principal | None = None,
 ) -> pd.DataFrame:
-    """:func:`request_stats` for a database (requests, grids, members, points: one query each)."""
+    """:func:`request_stats` for a database (requests, grids, members, points: one query each).
+
+    Parameters
+    ----------
+    engine : Engine or Connection
+    now : datetime
+        For the overdue count.
+    by : {"grid", "member"}
+    personal_data : bool
+        Member names in full, when the role may read them (else masked, 张*明).
+    scope : Principal, optional
+        Whose view (default: the acting principal). Only the requests, grids, members and
+        points inside its scope are read (:func:`gridmap.auth.scope_rows`), names masked for
+        its role.
+
+    Raises
+    ------
+    PermissionDenied
+        Statistics per member for a role that sees aggregates only (planners): a row per
+        member is not an aggregate.
+    """
+    if by not in ("grid", "member"):
+        raise InputError(f"统计维度只能是 grid 或 member / by must be grid or member, not {by!r}")
+    p = scope if scope is not None else current_principal()
+    if by == "member" and p.aggregates_only:
+        raise PermissionDenied(
+            "无权限:规划人员只能查看汇总数据,不能按党员统计 / permission denied: a planner sees "
+            "aggregates only, not statistics per member"
+        )
     with connect(engine) as conn:
-        requests = load_requests(conn)
-        grids = active_grids(conn)[["id", "code", "name"]]
-        members = member_table(conn, personal_data=personal_data) if by == "member" else None
-        points = read_table(conn, "member_point")
+        requests = load_requests(conn, p)
+        grids = scope_rows(conn, active_grids(conn), "grid", p)[["id", "code", "name"]]
+        members = None
+        if by == "member":
+            members = member_table(conn, personal_data=True)  # masked just below, for p
+            members = scope_rows(conn, members, "member", p, personal_data=personal_data)
+        points = scope_rows(conn, read_table(conn, "member_point"), "member_point", p)
     return request_stats(requests, now, by=by, grids=grids, members=members, points=points)
 
 

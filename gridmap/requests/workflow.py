@@ -152,7 +152,11 @@ def insert_requests(
     actor_id: int | None,
     note: str | pd.Series,
 ) -> list[int]:
-    """Insert new requests (status received, due time from the SLA) and their first events."""
+    """Insert new requests (status received, due time from the SLA) and their first events.
+
+    Received times with a zone are stored as naive local time
+    (:data:`settings.LOCAL_TIMEZONE`), as every stored time is.
+    """
     from gridmap.repository import insert_frame
 
     if frame.empty:
@@ -169,9 +173,12 @@ def insert_requests(
     ids = np.arange(start, start + len(frame))
     street = _street_code(conn)
     received = pd.to_datetime(frame["received_at"]).reset_index(drop=True)
+    if received.dt.tz is not None:  # stored times are naive local time
+        received = received.dt.tz_convert(settings.LOCAL_TIMEZONE).dt.tz_localize(None)
     rows = gpd.GeoDataFrame(
         frame.reset_index(drop=True).assign(
             id=ids,
+            received_at=received,
             code=[f"{street}-{t:%Y%m%d}-{i:04d}" for t, i in zip(received, ids, strict=True)],
             status=S.received.value,
             due_at=due_times(frame["category"].reset_index(drop=True), received),
