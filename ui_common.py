@@ -145,6 +145,47 @@ def principal() -> auth.Principal:
     return auth.current_principal()
 
 
+#: What a session keeps in ``st.session_state`` across a logout or an expired login: the
+#: language only. Prepared downloads, cached data and every widget's value are dropped.
+KEPT_AT_LOGOUT: tuple[str, ...] = ("lang",)
+
+
+def drop_session_data() -> None:
+    """Forget everything this browser session holds except :data:`KEPT_AT_LOGOUT`, so the
+    next person to log in in the same tab finds nothing of the previous one."""
+    for key in list(st.session_state.keys()):
+        if key not in KEPT_AT_LOGOUT:
+            del st.session_state[key]
+
+
+def log_out() -> None:
+    """End the login (its token can no longer be used) and drop the session's data (the logout
+    button's callback, run before the next script run)."""
+    auth.SESSIONS.end(st.session_state.get("auth_token"))
+    drop_session_data()
+    auth.set_current(None)
+
+
+def _owner() -> str:
+    """Whose prepared data this is: the user and what they may see."""
+    p = principal()
+    return f"{p.user_id}/{p.name}/{p.scope_key}"
+
+
+def keep_prepared(key: str, value: object) -> None:
+    """Keep a prepared download (or other data made for this user) in the session, tagged with
+    the logged-in user: :func:`prepared` gives it back to that user only."""
+    st.session_state[key] = (_owner(), value)
+
+
+def prepared(key: str) -> object | None:
+    """What :func:`keep_prepared` kept under ``key`` for the logged-in user, else None."""
+    held = st.session_state.get(key)
+    if not isinstance(held, tuple) or len(held) != 2 or held[0] != _owner():
+        return None
+    return held[1]
+
+
 def _login_gate() -> auth.Principal:
     """The logged-in principal; else the login form, and the page stops here."""
     token = st.session_state.get("auth_token")
@@ -154,7 +195,7 @@ def _login_gate() -> auth.Principal:
             auth.set_current(found)
             return found
         except auth.SessionExpired as exc:
-            st.session_state.pop("auth_token", None)
+            drop_session_data()  # the next login in this tab starts clean
             st.warning(md_text(exc))
     auth.set_current(None)
     zh = st.session_state.get("lang") != "English"
@@ -172,14 +213,19 @@ def _login_gate() -> auth.Principal:
             st.session_state["auth_token"] = auth.SESSIONS.start(found)
             st.session_state.pop("login_pw", None)
             st.rerun()
-    if auth.is_demo_database(engine()):
+    try:
+        demo, users = auth.is_unchanged_demo(engine()), len(auth.list_users(engine()))
+    except GridmapError as exc:  # e.g. the database is busy: a sentence, never a traceback
+        st.error(md_text(exc))
+        st.stop()
+    if demo:
         st.caption(
             "示范数据库:可用 demo_admin / demo-admin-2026 等示范账号登录(见 README)。"
             if zh
             else "Demo database: log in as demo_admin / demo-admin-2026 or another demo "
             "login (see README)."
         )
-    elif not len(auth.list_users(engine())):
+    elif not users:
         st.info(
             "尚无用户:设置 GRIDMAP_ADMIN_PASSWORD 后重启,或运行 `gridmap user add`。"
             if zh
@@ -239,10 +285,8 @@ def sidebar() -> tuple[Language, str]:
     with st.sidebar:
         lang: Language = "en" if st.session_state.get("lang") == "English" else "zh"
         st.text(user.label(lang))  # plain text: a name is never rendered as HTML or markdown
-        if st.button("退出登录" if lang == "zh" else "Log out", key="logout"):
-            auth.SESSIONS.end(st.session_state.pop("auth_token", None))
-            auth.set_current(None)
-            st.rerun()
+        # the callback runs before the next script run: nothing of this session survives it
+        st.button("退出登录" if lang == "zh" else "Log out", key="logout", on_click=log_out)
         if user.personal_data:
             st.toggle(
                 "显示完整姓名和电话" if lang == "zh" else "Show full names and phones",

@@ -1,6 +1,8 @@
 """操作日志 — the audit log: who changed what, when, with the values before and after.
 
 Street administrators only. Read-only: gridmap has no way to change or delete an audit row.
+Rows a restore brought in from a backup file are marked as restored (their own column, and a
+warning above the table), never shown as this database's live history.
 UI only: the rows come from :func:`gridmap.auth.audit_log` (filters are bound parameters).
 """
 
@@ -11,6 +13,7 @@ import datetime as dt
 import streamlit as st
 
 from gridmap.auth import audit_log
+from gridmap.auth.auditing import ORIGIN_LABELS, RESTORED
 from gridmap.io import table_to_csv
 from ui_common import ICON, engine, require, sidebar
 
@@ -39,6 +42,18 @@ since, until = (days[0], days[-1]) if isinstance(days, tuple) and days else (Non
 
 rows = audit_log(engine(), user=user, action=action, entity=entity, since=since, until=until)
 st.metric("记录数" if zh else "Rows", f"{len(rows):,} 条" if zh else f"{len(rows):,}")
+restored = int((rows["origin"] == RESTORED).sum())
+if restored:
+    st.warning(
+        f"其中 {restored} 条标为「恢复自备份」:这些记录来自恢复时的备份文件,不是本数据库的实时"
+        "记录,文件可能被改动过,不能作为操作凭据。"
+        if zh
+        else f"{restored} of these rows are marked restored: they came from a backup file at a "
+        "restore, not from this database's live history, and the file may have been edited."
+    )
+rows = rows.assign(origin=rows["origin"].map(lambda o: ORIGIN_LABELS.get(o, (o, o))[int(not zh)]))
+first = ["id", "at", "origin"]  # the origin next to the time: a restored row reads as one
+rows = rows[first + [c for c in rows.columns if c not in first]]
 shown = rows.rename(
     columns={
         "at": "时间" if zh else "Time",
@@ -48,6 +63,7 @@ shown = rows.rename(
         "entity_id": "对象编号" if zh else "Id",
         "before": "修改前" if zh else "Before",
         "after": "修改后" if zh else "After",
+        "origin": "来源" if zh else "Origin",
     }
 ).drop(columns=["user_id"])
 st.dataframe(shown, hide_index=True, width="stretch", key="audit_table")

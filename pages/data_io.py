@@ -4,7 +4,12 @@ Import: upload a file, choose the layer, check the column mapping against a prev
 coordinate system (read from the file, detected, or chosen: WGS 84, GCJ-02 高德, BD-09 百度,
 CGCS2000 Gauss–Krüger, UTM), accept a lat/lon swap or a geometry repair only when offered, read
 the dry-run summary, then import in one transaction. Export: any layer or the whole street as
-GeoJSON, GeoPackage, Shapefile, XLSX or CSV. Backup: the whole street as one GeoPackage.
+GeoJSON, GeoPackage, Shapefile, XLSX or CSV. Backup: the whole street as one GeoPackage,
+offered only to a role that may back up (street administrators).
+
+Prepared files are kept in the session for the user who prepared them only
+(:func:`ui_common.keep_prepared`) and dropped at logout; the backup is written in a temporary
+folder the core removes before the download is offered (:func:`gridmap.io.backups.backup_bytes`).
 
 UI only: everything is :mod:`gridmap.io`.
 """
@@ -12,8 +17,6 @@ UI only: everything is :mod:`gridmap.io`.
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -21,7 +24,8 @@ import streamlit as st
 from gridmap import io as gio
 from gridmap import settings
 from gridmap.errors import GridmapError
-from ui_common import ICON, engine, md_text, sidebar, t
+from gridmap.io.backups import backup_bytes
+from ui_common import ICON, engine, keep_prepared, md_text, prepared, principal, sidebar, t
 
 st.set_page_config(page_title="数据导入导出 · gridmap", page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
@@ -264,14 +268,14 @@ with tab_export:
     )
     if right.button(t("生成文件", "Prepare file"), key="export_go"):
         try:
-            st.session_state["export_data"] = (
-                gio.export_filename(export_layer, fmt),
-                gio.export_layer(db, export_layer, fmt),
+            keep_prepared(
+                "export_data",
+                (gio.export_filename(export_layer, fmt), gio.export_layer(db, export_layer, fmt)),
             )
         except GridmapError as exc:
             st.session_state.pop("export_data", None)
             show_rejection(exc)
-    ready = st.session_state.get("export_data")
+    ready = prepared("export_data")
     if ready is not None:
         st.download_button(
             t(f"下载 {ready[0]}", f"Download {ready[0]}"),
@@ -286,23 +290,37 @@ with tab_backup:
         t(
             "把整个街道(全部表,含人员、用户和日志,编号不变)备份为一个 GeoPackage 文件。"
             "恢复请在命令行运行 `gridmap restore 文件.gpkg --force`:街道数据整体替换,"
-            "用户账号与操作日志保留(备份中的日志补入)。",
+            "用户账号与操作日志保留(备份中的日志补入,并标为「恢复自备份」)。",
             "Back the whole street up as one GeoPackage (every table, ids kept). Restore with "
             "`gridmap restore FILE.gpkg --force` on the command line: the street's data is "
-            "replaced; accounts and the audit log are kept (the backup's log rows are added).",
+            "replaced; accounts and the audit log are kept (the backup's log rows are added, "
+            "marked as restored).",
         )
     )
-    if st.button(t("生成备份", "Make backup"), key="backup_go"):
-        folder = Path(tempfile.mkdtemp(prefix="gridmap-backup-"))
-        counts = gio.backup(db, folder / "backup.gpkg")
-        st.session_state["backup_data"] = (folder / "backup.gpkg").read_bytes()
-        st.session_state["backup_rows"] = sum(counts.values())
-    if "backup_data" in st.session_state:
-        st.caption(t(f"共 {st.session_state['backup_rows']} 行。",
-                     f"{st.session_state['backup_rows']} rows."))  # fmt: skip
-        st.download_button(
-            t("下载备份", "Download backup"),
-            st.session_state["backup_data"],
-            file_name="gridmap_backup.gpkg",
-            key="backup_download",
+    if not principal().can("backup"):
+        st.info(
+            t(
+                "只有街道管理员可以备份:备份含全部人员信息和账号。",
+                "Only a street administrator may back up: a backup holds every person's data "
+                "and the accounts.",
+            )
         )
+    else:
+        if st.button(t("生成备份", "Make backup"), key="backup_go"):
+            try:
+                data, counts = backup_bytes(db)  # its temporary folder is gone already
+            except GridmapError as exc:
+                st.session_state.pop("backup_data", None)
+                show_rejection(exc)
+            else:
+                keep_prepared("backup_data", (data, sum(counts.values())))
+        ready_backup = prepared("backup_data")
+        if ready_backup is not None:
+            data, rows = ready_backup
+            st.caption(t(f"共 {rows} 行。", f"{rows} rows."))
+            st.download_button(
+                t("下载备份", "Download backup"),
+                data,
+                file_name="gridmap_backup.gpkg",
+                key="backup_download",
+            )

@@ -4,7 +4,8 @@ address), the detail view with its timeline and the actions its status allows, p
 per-member statistics with downloads, the 12345 hotline import and the Open311 export.
 
 UI only: the workflow and every number are :mod:`gridmap.requests`, the map
-:func:`gridmap.maps.request_map`.
+:func:`gridmap.maps.request_map`; every table and download holds only what the logged-in user
+may see (the core's scope and masking, :mod:`gridmap.auth.scopes`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gridmap import auth, settings
 from gridmap import requests as rq
-from gridmap import settings
 from gridmap.errors import GridmapError
 from gridmap.io import table_to_csv, table_to_xlsx
 from gridmap.maps import request_map
@@ -27,6 +28,7 @@ from ui_common import (
     engine,
     md_text,
     personal_data,
+    principal,
     require,
     sidebar,
     street_layers,
@@ -127,7 +129,7 @@ if last and last != st.session_state.get("rq_last_click"):
     st.session_state["log_lat"] = round(float(last["lat"]), 6)
     st.session_state["log_mode"] = "point"
 
-people = rq.staff(db, personal_data=PERSONAL_DATA)
+people = auth.scope_rows(db, rq.staff(db, personal_data=PERSONAL_DATA), "person", principal())
 actor = st.selectbox(
     t("操作人(网格员/网格长)", "Acting as (grid worker / leader)"),
     [None, *people["id"]],
@@ -288,7 +290,10 @@ with tab_list:
                 if st.button(t("派单", "Assign"), key="rq_do") and worker is not None:
                     run_action(rq.assign, db, rid, int(worker), **kw)
             elif action == "dispatch":
-                members = rq.member_table(db, personal_data=PERSONAL_DATA)
+                members = auth.scope_rows(
+                    db, rq.member_table(db, personal_data=True), "member", principal(),
+                    personal_data=PERSONAL_DATA,
+                )  # fmt: skip
                 zones = read_table(db, "member_zone")
                 suggested = rq.suggest_members(
                     detail["grid_id"], detail["category"], members, requests, zones,
@@ -441,7 +446,8 @@ with tab_stats:
         horizontal=True,
         key="stats_by",
     )
-    stats = rq.stats_for(db, now, by, personal_data=PERSONAL_DATA)
+    # the user's grids and members only (the core cuts them), names as the role allows
+    stats = rq.stats_for(db, now, by, personal_data=PERSONAL_DATA, scope=principal())
     shown_stats = rq.localise_stats(stats, lang)
     st.dataframe(shown_stats, hide_index=True, use_container_width=True, key="stats_table")
     st.caption(

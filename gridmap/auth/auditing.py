@@ -4,6 +4,10 @@
 function of the core so that the role and scope checks, the write and its audit row are one
 transaction; :func:`audit_log` reads the rows back, filtered (street administrators only).
 Nothing in gridmap updates or deletes an audit row.
+
+Every row has an ``origin``: :data:`LIVE` for the rows this database wrote, :data:`RESTORED`
+for the rows a restore brought in from a backup file (:mod:`gridmap.io.backups`) — history
+that came from a file, which could have been edited, and is shown as such, never as live.
 """
 
 from __future__ import annotations
@@ -24,6 +28,16 @@ from gridmap.auth.sessions import current_time
 from gridmap.db import connect
 from gridmap.errors import PermissionDenied
 from gridmap.models import Base
+
+#: ``audit_log.origin`` of a row written by this database.
+LIVE = "live"
+#: ``audit_log.origin`` of a row a restore brought in from a backup file.
+RESTORED = "restored"
+#: (中文, English) of each origin, as the audit page and ``gridmap audit`` show it.
+ORIGIN_LABELS: dict[str, tuple[str, str]] = {
+    LIVE: ("实时记录", "live"),
+    RESTORED: ("恢复自备份(非本库实时记录)", "restored from a backup (not live history)"),
+}
 
 
 def _json(value: Any) -> str | None:
@@ -188,11 +202,13 @@ def audit_log(
     until: dt.datetime | dt.date | None = None,
     limit: int | None = None,
     principal: Principal | None = None,
+    origin: str | None = None,
 ) -> pd.DataFrame:
     """Audit rows, newest first, filtered (all filters are bound parameters, never SQL text).
 
     Needs ``read_audit`` (street administrators). Columns: ``id, at, user_id, user, action,
-    entity, entity_id, before, after``. ``until`` as a date includes that whole day.
+    entity, entity_id, before, after, origin`` (:data:`LIVE` or :data:`RESTORED`; ``origin``
+    filters on it). ``until`` as a date includes that whole day.
     """
     resolve_principal(principal).require("read_audit")
     log, usr = table("audit_log"), table("user")
@@ -207,6 +223,7 @@ def audit_log(
             log.c.entity_id,
             log.c.before,
             log.c.after,
+            log.c.origin,
         )
         .outerjoin(usr, usr.c.id == log.c.user_id)
         .order_by(log.c.id.desc())
@@ -219,6 +236,8 @@ def audit_log(
         query = query.where(log.c.entity == entity)
     if entity_id is not None:
         query = query.where(log.c.entity_id == int(entity_id))
+    if origin:
+        query = query.where(log.c.origin == origin)
     if since is not None:
         query = query.where(log.c.at >= _as_datetime(since))
     if until is not None:

@@ -94,17 +94,31 @@ def mask_frame(
     phones: Iterable[str] = (),
     id_suffixes: Iterable[str] = (),
     texts: Iterable[str] = (),
+    personal_data: bool | None = None,
 ) -> pd.DataFrame:
-    """A frame as ``principal`` may see it.
+    """A frame as ``principal`` may see it: the one place that decides masking.
 
     Roles with ``read_personal`` see everything; viewers see names as 张*明, phones as
     138****1234, ID suffixes as ``****`` and no request text; planners see none of these
     (:data:`REDACTED`). The columns are the known personal columns (:data:`NAME_COLUMNS` …)
     present in the frame plus the ones named; a ``name`` column counts as a person's name
     only when the frame also has a ``phone`` or ``person_id`` column.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The rows to show (not changed; a masked copy is returned).
+    principal : Principal or None
+        Whose view (None: :func:`~gridmap.auth.roles.current_principal`).
+    names, phones, id_suffixes, texts : iterable of str
+        Further columns of each kind, besides the known ones.
+    personal_data : bool, optional
+        ``False`` masks names, phones and ID suffixes (as for a viewer) even for a role that
+        may read them in clear — the user has not asked for clear names. ``None`` or ``True``:
+        as the role allows. Never more than the role allows.
     """
     p = resolve_principal(principal)
-    if p.personal_data:
+    if p.personal_data and personal_data is not False:
         return frame
     name_cols = set(names) | {c for c in NAME_COLUMNS if c in frame}
     if "name" in frame and ("phone" in frame or "person_id" in frame or "id_suffix" in frame):

@@ -2,10 +2,13 @@
 
 :func:`community_ids` and :func:`grid_ids` name what a principal's role and scope cover;
 :func:`in_scope` and :func:`check_scope` test one entity (writes check the entity's community
-before they change anything); :func:`scope_rows` and :func:`scope_layers` cut loaded tables and
-street layers to the scope and mask them for the role (:func:`~gridmap.auth.masking.mask_frame`).
+before they change anything); :func:`scoped_community` finds a community by code inside the
+scope (the CLI's ``--community``); :func:`scope_rows` and :func:`scope_layers` cut loaded tables
+and street layers to the scope and mask them for the role
+(:func:`~gridmap.auth.masking.mask_frame`); :func:`visible_users` cuts the list of accounts.
 The loaders in :mod:`gridmap.repository`, :mod:`gridmap.requests`, :mod:`gridmap.organisation`
-and :mod:`gridmap.io` go through these.
+and :mod:`gridmap.io`, the pages and the CLI go through these: this module decides scope,
+:mod:`~gridmap.auth.masking` masking.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy import Connection, Engine, select
 from gridmap.auth.masking import mask_frame
 from gridmap.auth.roles import Principal, resolve_principal
 from gridmap.db import connect
-from gridmap.errors import PermissionDenied
+from gridmap.errors import InputError, PermissionDenied
 from gridmap.models import Base
 
 
@@ -155,6 +158,47 @@ def check_scope(
     return p
 
 
+def scoped_community(conn: Engine | Connection, principal: Principal | None, code: str) -> int:
+    """The id of the community with ``code``, which must lie in ``principal``'s scope.
+
+    Raises
+    ------
+    InputError
+        No community has that code (the message lists the codes inside the scope only).
+    PermissionDenied
+        The community lies outside the scope.
+    """
+    p = resolve_principal(principal)
+    com = table("community")
+    with connect(conn) as c:
+        cid = c.execute(select(com.c.id).where(com.c.code == code)).scalar()
+        cids = community_ids(c, p)
+        if cid is None:
+            query = select(com.c.code).order_by(com.c.code)
+            if cids is not None:
+                query = query.where(com.c.id.in_(sorted(cids)))
+            known = ", ".join(c.execute(query).scalars()) or "—"
+            raise InputError(f"社区编码不存在 / unknown community code {code!r}; known: {known}")
+    if cids is not None and int(cid) not in cids:
+        raise PermissionDenied(
+            f"无权限:社区 {code} 不在您的管辖范围内 / permission denied: community {code} is "
+            "outside your scope"
+        )
+    return int(cid)
+
+
+def visible_users(users: pd.DataFrame, principal: Principal | None) -> pd.DataFrame:
+    """The accounts of ``users`` (rows with an ``id``) that ``principal`` may see.
+
+    A role that manages users (street administrators, ``manage_users``) sees every account;
+    any other sees at most its own.
+    """
+    p = resolve_principal(principal)
+    if p.can("manage_users"):
+        return users
+    return users[users["id"] == p.user_id].reset_index(drop=True)
+
+
 def _keep(frame: pd.DataFrame, column: str, ids: set[int] | None) -> pd.DataFrame:
     if ids is None or column not in frame:
         return frame
@@ -163,22 +207,39 @@ def _keep(frame: pd.DataFrame, column: str, ids: set[int] | None) -> pd.DataFram
 
 
 def scope_rows(
-    conn: Engine | Connection, frame: pd.DataFrame, entity: str, principal: Principal | None
+    conn: Engine | Connection,
+    frame: pd.DataFrame,
+    entity: str,
+    principal: Principal | None,
+    personal_data: bool | None = None,
 ) -> pd.DataFrame:
     """The rows of a loaded table that ``principal`` may see, masked for its role.
 
-    ``entity`` names the table the rows come from: ``community``, ``grid`` (with
-    ``community_id`` or ``plan_id``), ``building``, ``service_station`` (street-level stations
-    stay visible), ``request``, ``member`` (with ``community_id``, else ``building_id``),
-    ``party_org`` (street-level organisations stay visible as context), ``grid_worker``,
-    ``member_zone``/``member_point`` (by ``member_id``), ``person``.
+    Parameters
+    ----------
+    conn : Engine or Connection
+    frame : DataFrame
+        The loaded rows.
+    entity : str
+        The table the rows come from: ``community``, ``grid`` (with ``community_id`` or
+        ``plan_id``), ``building``, ``service_station`` (street-level stations stay visible),
+        ``request``, ``member`` (with ``community_id``, else ``building_id``), ``party_org``
+        (street-level organisations stay visible as context), ``grid_worker``,
+        ``member_zone``/``member_point`` (by ``member_id``), ``person``; or ``advice``: rows
+        about a community or a grid (``community_id``, ``grid_id``), such as the
+        organisation-form advice — a row of no community only in a street-wide scope.
+    principal : Principal or None
+        Whose view (None: the acting principal).
+    personal_data : bool, optional
+        Passed to :func:`~gridmap.auth.masking.mask_frame`: ``False`` masks names even for a
+        role that may read them in clear.
     """
     p = resolve_principal(principal)
     with connect(conn) as c:
         cids = community_ids(c, p)
         gids = grid_ids(c, p)
         if cids is None and gids is None:
-            return mask_frame(frame, p)
+            return mask_frame(frame, p, personal_data=personal_data)
         out = frame
         if entity == "community":
             out = _keep(out, "id", cids)
@@ -228,9 +289,18 @@ def scope_rows(
             out = _keep(out, "member_id", set(mem["id"]))
         elif entity == "person":
             out = _keep(out, "id", _visible_persons(c, p, cids, gids))
+        elif entity == "advice":
+            cid = pd.to_numeric(out["community_id"], errors="coerce")
+            keep = cid.isin(list(cids or ()))
+            if p.community_id is None and p.role not in ("secretary", "grid_worker"):
+                keep |= cid.isna()  # street-wide: street-level rows lie in the street
+            out = out[keep]
+            if p.role == "grid_worker" and "grid_id" in out:
+                gid = pd.to_numeric(out["grid_id"], errors="coerce")
+                out = out[gid.isna() | gid.isin(list(gids or ()))]
         else:
             raise ValueError(f"no scope rule for table {entity!r}")
-    return mask_frame(out.copy(), p)
+    return mask_frame(out.copy(), p, personal_data=personal_data)
 
 
 def _member_frame(c: Connection) -> pd.DataFrame:

@@ -33,19 +33,15 @@ def org_group() -> None:
 @reports_errors
 def org_tree_command(db_url: str | None, community_code: str | None, fmt: str) -> None:
     """The organisation tree, indented, with members held directly and in total."""
+    from gridmap.auth import current_principal, scoped_community
     from gridmap.db import open_database
-    from gridmap.errors import InputError
     from gridmap.organisation import KIND_LABELS, load_organisation
-    from gridmap.repository import read_table
 
     engine = open_database(db_url)
-    tree = load_organisation(engine).orgs
+    tree = load_organisation(engine).orgs  # only what the --user may see
     if community_code is not None:
-        communities = read_table(engine, "community")
-        match = communities.loc[communities["code"] == community_code, "id"]
-        if match.empty:
-            raise InputError(f"未知的社区编码 / unknown community code {community_code!r}")
-        tree = tree[tree["community_id"] == int(match.iloc[0])]
+        cid = scoped_community(engine, current_principal(), community_code)
+        tree = tree[tree["community_id"] == cid]
     if fmt == "json":
         cols = [
             "id",
@@ -76,7 +72,8 @@ def org_tree_command(db_url: str | None, community_code: str | None, fmt: str) -
 def org_advice_command(db_url: str | None, show_all: bool, fmt: str) -> None:
     """Organisation-form advice: for each community and grid, the form its member count calls
     for (≥ 3 branch, 50–100 general branch, > 100 committee) against the form it has; joint
-    branches with adjacent, similar neighbours for units under 3 members."""
+    branches with adjacent, similar neighbours for units under 3 members. Only the
+    communities and grids the --user may see."""
     from gridmap.db import open_database
     from gridmap.organisation import STATUS_LABELS, street_advice
 

@@ -1,5 +1,9 @@
 """``gridmap plan``: a community's grid plans (网格划分方案) through their life — list, new draft,
 validate, propose, approve, activate, roll back — and the auto-balanced draft.
+
+Every command reads and writes only a community inside the ``--user``'s scope
+(:func:`gridmap.auth.scopes.scoped_community`), and every write records that user as its actor
+(``created_by``, ``approved_by`` and the audit row).
 """
 
 from __future__ import annotations
@@ -32,12 +36,28 @@ plan_option = click.option(
 )
 
 
+def _actor() -> int | None:
+    """The user id of the ``--user`` acting (None for the local operator)."""
+    from gridmap.auth import current_principal
+
+    return current_principal().user_id
+
+
+def _scoped_plans(engine: Any, community_code: str) -> Any:
+    """The community's plans (:func:`gridmap.redraw.list_plans`), once the community is found
+    inside the acting user's scope (PermissionDenied otherwise)."""
+    from gridmap.auth import current_principal, scoped_community
+    from gridmap.redraw import list_plans
+
+    scoped_community(engine, current_principal(), community_code)
+    return list_plans(engine, community_code)
+
+
 def _plan_in_state(engine: Any, community_code: str, plan_id: int | None, status: str) -> int:
     """The given plan (checked to belong to the community), else the newest in ``status``."""
     from gridmap.errors import InputError
-    from gridmap.redraw import list_plans
 
-    plans = list_plans(engine, community_code)
+    plans = _scoped_plans(engine, community_code)
     if plan_id is not None:
         if plan_id not in set(plans["id"]):
             raise InputError(
@@ -61,9 +81,8 @@ def _plan_in_state(engine: Any, community_code: str, plan_id: int | None, status
 def plan_list(db_url: str | None, community_code: str) -> None:
     """The community's plans, newest first, with their state and grid count."""
     from gridmap.db import open_database
-    from gridmap.redraw import list_plans
 
-    plans = list_plans(open_database(db_url), community_code)
+    plans = _scoped_plans(open_database(db_url), community_code)
     if plans.empty:
         click.echo(f"社区 {community_code} 没有方案 / no plans")
         return
@@ -82,7 +101,7 @@ def plan_new(db_url: str | None, community_code: str, name: str | None) -> None:
     from gridmap.redraw import load_plan, new_draft
 
     engine = open_database(db_url)
-    plan_id = new_draft(engine, community_code, name)
+    plan_id = new_draft(engine, community_code, name, user_id=_actor())
     grids = len(load_plan(engine, plan_id).grids)
     click.echo(f"已建草案 #{plan_id}({grids} 个网格) / draft {plan_id} created ({grids} grids)")
 
@@ -159,7 +178,7 @@ def plan_propose(
 
     engine = open_database(db_url)
     plan_id = _plan_in_state(engine, community_code, plan_id, "draft")
-    issues = propose(engine, plan_id, reason)
+    issues = propose(engine, plan_id, reason, user_id=_actor())
     extra = f",附理由接受 {len(issues)} 项问题" if issues else ""
     click.echo(f"方案 #{plan_id} 已提交{extra} / plan {plan_id} proposed")
 
@@ -176,7 +195,7 @@ def plan_approve(db_url: str | None, community_code: str, plan_id: int | None) -
 
     engine = open_database(db_url)
     plan_id = _plan_in_state(engine, community_code, plan_id, "proposed")
-    approve(engine, plan_id)
+    approve(engine, plan_id, approver_id=_actor())
     click.echo(f"方案 #{plan_id} 已批准 / plan {plan_id} approved")
 
 
@@ -192,7 +211,7 @@ def plan_activate(db_url: str | None, community_code: str, plan_id: int | None) 
 
     engine = open_database(db_url)
     plan_id = _plan_in_state(engine, community_code, plan_id, "approved")
-    retired = activate(engine, plan_id)
+    retired = activate(engine, plan_id, user_id=_actor())
     was = f",方案 #{retired} 已停用" if retired else ""
     click.echo(f"方案 #{plan_id} 已生效{was} / plan {plan_id} is active")
 
@@ -206,7 +225,7 @@ def plan_rollback(db_url: str | None, community_code: str) -> None:
     from gridmap.db import open_database
     from gridmap.redraw import rollback
 
-    plan_id = rollback(open_database(db_url), community_code)
+    plan_id = rollback(open_database(db_url), community_code, user_id=_actor())
     click.echo(f"已回退到方案 #{plan_id} / rolled back to plan {plan_id}")
 
 
@@ -232,7 +251,9 @@ def plan_balance(db_url: str | None, community_code: str, name: str | None) -> N
                 bar.update(step)
                 done[0] += step
 
-        plan_id, result = balance_draft(engine, community_code, name, progress=progress)
+        plan_id, result = balance_draft(
+            engine, community_code, name, progress=progress, user_id=_actor()
+        )
     sizes = result.grids["households"]
     click.echo(f"草案 #{plan_id}: {len(sizes)} 个网格 / grids, 户数 {sizes.min()}–{sizes.max()}")
     click.echo(result.message)

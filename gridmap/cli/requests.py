@@ -139,15 +139,18 @@ def requests_stats(
     db_url: str | None, by: str, fmt: str, out: Path | None, now: str | None
 ) -> None:
     """Per grid or per member: requests handled, median time to resolve, overdue, average
-    rating and member points (for the periodic appraisal). Member names are masked."""
+    rating and member points (for the periodic appraisal), of the grids and members the
+    --user may see. Member names are masked; a planner gets no per-member statistics. CSV
+    cells are neutralised against formula injection, as in every export."""
     from gridmap.db import open_database
+    from gridmap.io import table_to_csv
     from gridmap.requests import localise_stats, stats_for
 
     stats = stats_for(open_database(db_url), _parse_now(now), by=by)
     if fmt == "json":
         data = (json_text(stats.to_dict("records"), indent=1) + "\n").encode("utf-8")
     else:
-        data = localise_stats(stats).to_csv(index=False).encode("utf-8-sig")
+        data = table_to_csv(localise_stats(stats))  # UTF-8 with BOM, formulas neutralised
     if out is None:
         click.echo(data.decode("utf-8-sig"), nl=False)
     else:

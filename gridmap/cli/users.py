@@ -62,11 +62,13 @@ def user_add(db_url: str | None, name: str, role: str, street_code: str | None,
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @reports_errors
 def user_list(db_url: str | None, fmt: str) -> None:
-    """Every user with role, scope and whether disabled (never a password hash)."""
-    from gridmap.auth import list_users
+    """Every user with role, scope and whether disabled (never a password hash).
+
+    Only a street administrator lists every account; any other --user sees its own."""
+    from gridmap.auth import current_principal, list_users, visible_users
     from gridmap.db import open_database
 
-    users = list_users(open_database(db_url))
+    users = visible_users(list_users(open_database(db_url)), current_principal())
     if fmt == "json":
         echo_json(users.to_dict("records"))
         return
@@ -141,7 +143,9 @@ def user_reset_password(db_url: str | None, name: str, password: str) -> None:
 @reports_errors
 def audit_command(db_url: str | None, user_filter: str | None, action: str | None,
                   entity: str | None, since: str | None, limit: int, fmt: str) -> None:  # fmt: skip
-    """The audit log, newest first: who changed what, when, before and after."""
+    """The audit log, newest first: who changed what, when, before and after. Rows brought in
+    by a restore are marked restored (their history comes from a backup file, not from this
+    database)."""
     import datetime as dt
 
     from gridmap.auth import audit_log
@@ -159,5 +163,6 @@ def audit_command(db_url: str | None, user_filter: str | None, action: str | Non
         return
     for row in rows.itertuples():
         who = row.user or "system"
+        mark = "  [恢复自备份 / restored]" if row.origin == "restored" else ""
         click.echo(f"{row.at:%Y-%m-%d %H:%M:%S}  {who:<16} {row.action:<22} {row.entity} "
-                   f"#{row.entity_id if row.entity_id is not None else '—'}")  # fmt: skip
+                   f"#{row.entity_id if row.entity_id is not None else '—'}{mark}")  # fmt: skip

@@ -142,6 +142,13 @@ class OrgFormAdvice:
     table: pd.DataFrame
     summary: dict[str, int]
 
+    @classmethod
+    def of_rows(cls, table: pd.DataFrame) -> OrgFormAdvice:
+        """The advice made of these rows (e.g. a table cut to a user's scope), its summary
+        counted from them."""
+        summary = {s: int((table["status"] == s).sum()) for s in STATUS_LABELS}
+        return cls(table=table.reset_index(drop=True), summary=summary)
+
     def problems(self) -> pd.DataFrame:
         """Rows needing action (everything but ``ok``), most urgent status first."""
         order = {s: i for i, s in enumerate(STATUS_LABELS)}
@@ -490,8 +497,7 @@ def organisation_advice(
     for col in ("grid_id", "org_id", "org_members", "combined_members", "community_id"):
         table[col] = pd.to_numeric(table[col]).astype("Int64")
     table["members"] = table["members"].astype(int)
-    summary = {s: int((table["status"] == s).sum()) for s in STATUS_LABELS}
-    return OrgFormAdvice(table=table, summary=summary)
+    return OrgFormAdvice.of_rows(table)
 
 
 def _check_input(

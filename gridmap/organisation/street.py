@@ -1,5 +1,6 @@
 """Whole-street reads for the CLI and the page: the advice and lost-contact list of a
-database, buildings in responsibility zones and each grid's staff as text.
+database (each cut to what the acting principal may see, :func:`gridmap.auth.scope_rows`),
+buildings in responsibility zones and each grid's staff as text.
 """
 
 from __future__ import annotations
@@ -9,23 +10,32 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
+from gridmap.auth import Principal, current_principal, scope_rows
 from gridmap.db import connect
-from gridmap.organisation.forms import lost_contact_members, organisation_advice
+from gridmap.organisation.forms import OrgFormAdvice, lost_contact_members, organisation_advice
 from gridmap.organisation.reading import load_organisation
 from gridmap.repository import active_grids, read_table
 
 __all__ = ["grid_staff", "street_advice", "street_lost_contact", "zone_buildings"]
 
 
-def street_advice(engine: Engine | Connection):
-    """:func:`~gridmap.organisation.forms.organisation_advice` of the street in a database."""
+def street_advice(engine: Engine | Connection, scope: Principal | None = None) -> OrgFormAdvice:
+    """:func:`~gridmap.organisation.forms.organisation_advice` of the street in a database,
+    cut to the communities and grids ``scope`` may see (default: the acting principal).
+
+    The advice is worked out over the whole street (joint-branch partners may lie across a
+    community border), then only the rows of the scope are kept (:func:`gridmap.auth.scope_rows`,
+    entity ``advice``) and the summary counted from them.
+    """
+    p = scope if scope is not None else current_principal()
     with connect(engine) as conn:
         communities = read_table(conn, "community")
         grids = active_grids(conn)
         buildings = read_table(conn, "building").drop(columns="geom")
         orgs = read_table(conn, "party_org")
         members = read_table(conn, "member")
-    return organisation_advice(communities, grids, buildings, orgs, members)
+        advice = organisation_advice(communities, grids, buildings, orgs, members)
+        return OrgFormAdvice.of_rows(scope_rows(conn, advice.table, "advice", p))
 
 
 def street_lost_contact(
