@@ -1,20 +1,21 @@
 """Bulk import of members from a spreadsheet: read it into standard columns, then import all
 rows in one transaction or none.
 
-:func:`read_member_file` reads CSV (UTF-8 or GBK) or XLSX and maps the recognised headers
-(:data:`MEMBER_FILE_COLUMNS`); :func:`import_members` resolves organisations, buildings and
-existing persons, checks every row like a single edit and names every bad row. Phones must be
-mainland mobile or landline numbers (:func:`gridmap.validation.normalise_phone`) and dates
-possible (:func:`gridmap.validation.check_member_dates`: not before the Party's founding or
-after today, no registration or contact before joining).
+:func:`read_member_file` reads CSV (UTF-8 or GBK) or XLSX with the checks of every import
+(:func:`gridmap.io.sources.read_spreadsheet`: encoding, NUL characters, formula cells, size,
+external links) and maps the recognised headers (:data:`MEMBER_FILE_COLUMNS`);
+:func:`import_members` resolves organisations, buildings and existing persons, checks every row
+like a single edit (:func:`gridmap.organisation.members.member_values`) and names every bad
+row. Phones must be mainland mobile or landline numbers
+(:func:`gridmap.validation.normalise_phone`) and dates possible
+(:func:`gridmap.validation.check_member_dates`: not before the Party's founding or after today,
+no registration or contact before joining).
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert
 
@@ -22,12 +23,13 @@ from gridmap import settings
 from gridmap.auth import audited, mask_name
 from gridmap.db import transaction
 from gridmap.errors import InputError
+from gridmap.io.sources import read_spreadsheet
 from gridmap.organisation.checks import clean_name
 from gridmap.organisation.members import member_values
 from gridmap.organisation.people import clean_suffix
 from gridmap.organisation.reading import assert_tree
 from gridmap.repository import read_table, table
-from gridmap.validation import ValueProblem, check_member_dates, normalise_phone
+from gridmap.validation import ValueProblem, normalise_phone
 
 __all__ = ["MEMBER_FILE_COLUMNS", "import_members", "read_member_file"]
 
@@ -52,58 +54,46 @@ _REQUIRED = ("name", "category", "party_org")
 def read_member_file(source: str | Path | bytes, filename: str | None = None) -> pd.DataFrame:
     """Read a members spreadsheet (CSV in UTF-8 or GBK, or XLSX) into standard columns.
 
+    The file is read by :func:`gridmap.io.sources.read_spreadsheet`, with every check an
+    import makes (size, encoding — Big5 or Shift-JIS refused, not stored as mojibake —, NUL
+    characters, formula cells, external links, zip bombs); a refusal names the file, row and
+    field.
+
+    Parameters
+    ----------
+    source : path or bytes
+        The file, or its bytes (then ``filename`` tells CSV from XLSX by its extension).
+    filename : str, optional
+        The name shown in messages (default the file's name; ``members.csv`` for bytes).
+
     Returns
     -------
     DataFrame
-        Columns named as the keys of :data:`MEMBER_FILE_COLUMNS` (those present), all text,
-        and ``row``: the spreadsheet row number (header = row 1).
+        Columns named as the keys of :data:`MEMBER_FILE_COLUMNS` (those present), all text
+        (None when blank), and ``row``: the spreadsheet row number (header = row 1; blank
+        lines counted as the spreadsheet counts them).
 
     Raises
     ------
     InputError
-        Unreadable file, or a required column (姓名, 党员类别, 党组织, and 楼栋编码 or 地址)
-        missing.
+        Unreadable or empty file (an :class:`~gridmap.io.layers.ImportRejected`), or a
+        required column (姓名, 党员类别, 党组织, and 楼栋编码 or 地址) missing.
     """
-    name = filename or (str(source) if not isinstance(source, bytes) else "members.csv")
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise InputError(f"{name}: 文件过大 / file too large")
-    if name.lower().endswith((".xlsx", ".xlsm")):
-        try:
-            raw = pd.read_excel(io.BytesIO(data), dtype=str)
-        except Exception as exc:  # openpyxl raises many kinds
-            raise InputError(
-                f"{name}: 无法读取 Excel 文件 / cannot read the workbook: {exc}"
-            ) from exc
-    else:
-        raw = None
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                raw = pd.read_csv(io.BytesIO(data), dtype=str, encoding=encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-            except pd.errors.ParserError as exc:
-                raise InputError(f"{name}: CSV 格式错误 / malformed CSV: {exc}") from exc
-        if raw is None:
-            raise InputError(f"{name}: 编码既不是 UTF-8 也不是 GBK / neither UTF-8 nor GBK")
+    name = filename or ("members.csv" if isinstance(source, bytes) else Path(source).name)
+    raw = read_spreadsheet(source, name)
     headers = {str(c).strip(): c for c in raw.columns}
     out = pd.DataFrame(index=raw.index)
     for field, names in MEMBER_FILE_COLUMNS.items():
         for header in names:
             if header in headers:
-                out[field] = raw[headers[header]].map(
-                    lambda v: (
-                        None if v is None or v != v or str(v).strip() == "" else str(v).strip()
-                    )
-                )
+                out[field] = raw[headers[header]].astype(object)
                 break
     missing = [MEMBER_FILE_COLUMNS[f][0] for f in _REQUIRED if f not in out]
     if "building_code" not in out and "address" not in out:
         missing.append("楼栋编码 或 地址")
     if missing:
         raise InputError(f"{name}: 缺少列 / missing column(s): {'、'.join(missing)}")
-    out["row"] = np.arange(2, len(out) + 2)
+    out["row"] = [int(i) for i in raw.index]  # the spreadsheet's own row numbers
     return out.reset_index(drop=True)
 
 
@@ -211,11 +201,7 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
                                             "specialties", "last_contact_on")},
             }  # fmt: skip
             try:
-                values = member_values(conn, values, known)
-                check_member_dates(
-                    values.get("joined_on"), values.get("registered_on"),
-                    values.get("last_contact_on"),
-                )  # fmt: skip
+                values = member_values(conn, values, known)  # dates checked there too
             except ValueProblem as exc:
                 errors.append(f"{where} 字段 / field {exc.field}: {exc}")
                 continue

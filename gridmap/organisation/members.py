@@ -2,7 +2,8 @@
 responsibility zones (党员责任区).
 
 :func:`member_values` checks and normalises a member's fields (category, organisation,
-building, dates, work unit, specialties, status) for single edits and the bulk import alike.
+building, dates, work unit, specialties, status) for single edits and the bulk import alike;
+dates go through :func:`gridmap.validation.check_member_dates`, as in every import.
 
 Concurrent edits: ``member.version`` goes up with every update of the row. An edit reads the
 row locked (:func:`lock_member`: ``FOR UPDATE`` on PostgreSQL; on SQLite the transaction holds
@@ -34,6 +35,7 @@ from gridmap.organisation.kinds import (
 from gridmap.organisation.people import new_person_values
 from gridmap.organisation.reading import assert_tree
 from gridmap.repository import table
+from gridmap.validation import check_member_dates
 
 __all__ = [
     "add_member",
@@ -133,8 +135,32 @@ def member_values(
 ) -> dict[str, Any]:
     """Check and normalise a member's fields (after merging edits into the stored row).
 
-    ``known`` maps ``"party_org"`` and ``"building"`` to their rows already read, so a bulk
-    import checks thousands of rows without a query per row.
+    Forms, the API and the bulk import all come through here, so a value is refused the same
+    way everywhere: dates by :func:`gridmap.validation.check_member_dates` (not before the
+    Party's founding, not after today, no registration or last contact before joining).
+
+    Parameters
+    ----------
+    conn : Connection
+    values : dict
+        The member's fields (``party_org_id``, ``category``, ``building_id``, the dates …).
+    known : mapping, optional
+        ``"party_org"`` and ``"building"`` mapped to their rows already read, so a bulk import
+        checks thousands of rows without a query per row.
+
+    Returns
+    -------
+    dict
+        The fields checked and normalised (category code, dates as ``datetime.date``,
+        specialties joined, status).
+
+    Raises
+    ------
+    ValueProblem
+        An impossible date; :attr:`~gridmap.validation.ValueProblem.field` names the field
+        (``joined_on``, ``registered_on``, ``last_contact_on``), as the forms name it.
+    InputError
+        Any other value the rules refuse.
     """
     known = known or {}
     out = dict(values)
@@ -149,16 +175,14 @@ def member_values(
         fetch_row(conn, "building", out["building_id"], "楼栋", known.get("building"))
     for key in ("joined_on", "registered_on", "last_contact_on"):
         out[key] = _date(out.get(key), key)
+    # the same date checks as every import: possible Party dates, nothing before joining
+    check_member_dates(out["joined_on"], out["registered_on"], out["last_contact_on"])
     if out["category"] == MemberCategory.in_service.value:
         if not (out.get("work_unit") or "").strip():
             raise InputError("在职党员(双报到)需填写工作单位 / in-service members need a work unit")
         if out.get("registered_on") is None:
             raise InputError("在职党员(双报到)需填写报到日期 / in-service members need a date")
         out["work_unit"] = out["work_unit"].strip()[:100]
-    joined = out.get("joined_on")
-    for key in ("registered_on", "last_contact_on"):
-        if joined is not None and out.get(key) is not None and out[key] < joined:
-            raise InputError(f"{key} 早于入党日期 / {key} is before joining the Party")
     out["specialties"] = _specialties(out.get("specialties"))
     status = out.get("status") or "active"
     if out["category"] == MemberCategory.lost_contact.value:

@@ -1,7 +1,8 @@
 """People and leaders: persons' personal data, grid leaders and workers, building and
 stairwell leaders.
 
-Personal data (name, phone, ID suffix) is checked and stored once per person; the derived
+Personal data (name, phone, ID suffix) is checked and stored once per person — phones by
+:func:`gridmap.validation.normalise_phone`, as every import checks them; the derived
 roles on ``person.roles`` (grid leader, grid worker, building leader) are recomputed from the
 data after every leader or worker edit. Grid edits respect the grid's version.
 
@@ -24,6 +25,7 @@ from gridmap.errors import InputError
 from gridmap.models import PersonRole
 from gridmap.organisation.checks import bump_grid, clean_name, fetch_row, split_list
 from gridmap.repository import table
+from gridmap.validation import normalise_phone
 
 __all__ = [
     "add_grid_worker",
@@ -43,16 +45,26 @@ __all__ = [
 _DERIVED_ROLES = ("grid_leader", "grid_worker", "building_leader")
 
 
-def clean_phone(phone: str | None) -> str | None:
-    """A phone number as 7–20 digits (None when blank), or an InputError."""
-    if phone is None or phone != phone or str(phone).strip() == "":
-        return None
-    text = str(phone).strip().replace(" ", "").replace("-", "")
-    if text.endswith(".0"):  # a spreadsheet number
-        text = text[:-2]
-    if not text.isdigit() or not 7 <= len(text) <= 20:
-        raise InputError(f"电话号码格式不对 / phone {phone!r} must be 7–20 digits")
-    return text
+def clean_phone(phone: str | None, field: str = "phone") -> str | None:
+    """A phone number in the one form every import stores too (None when blank).
+
+    The check is :func:`gridmap.validation.normalise_phone`: a mainland mobile or landline
+    number, separators, ``+86`` and an extension allowed; ``138-1234-1234`` is stored as
+    ``13812341234``, ``0719-8661234`` as ``07198661234``.
+
+    Parameters
+    ----------
+    phone : str or None
+        As typed in a form or passed to the API.
+    field : str
+        The form field the phone came from, named by the error.
+
+    Raises
+    ------
+    ValueProblem
+        Anything else ("call-me-maybe", 12 digits …); its ``field`` is ``field``.
+    """
+    return normalise_phone(phone, field)
 
 
 def clean_suffix(suffix: str | None) -> str | None:
@@ -100,7 +112,18 @@ def edit_person(
     phone: str | None = None,
     id_suffix: str | None = None,
 ) -> None:
-    """Change a person's name, phone or ID suffix (arguments left None stay as they are)."""
+    """Change a person's name, phone or ID suffix (arguments left None stay as they are).
+
+    The phone is checked and stored as an import stores it (:func:`clean_phone`); a refused
+    value changes nothing.
+
+    Raises
+    ------
+    ValueProblem
+        A malformed phone (``field`` is ``phone``).
+    InputError
+        A bad name or ID suffix, or no such person.
+    """
     values: dict[str, Any] = {}
     if name is not None:
         values["name"] = clean_name(name, "姓名", 50)

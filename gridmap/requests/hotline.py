@@ -1,6 +1,7 @@
 """The 12345 hotline import: reading an export (CSV in UTF-8, UTF-8 with BOM or GBK; or
-XLSX), mapping its columns to request fields, preparing the rows (placed and validated, work
-orders already stored skipped) for a preview, and writing them in one transaction.
+XLSX; with every check of an import, :func:`gridmap.io.sources.read_spreadsheet`), mapping its
+columns to request fields, preparing the rows (placed and validated, work orders already stored
+skipped) for a preview, and writing them in one transaction.
 
 Times with ``Z`` or an offset (``2026-01-02T01:10:00Z``) are converted to the naive local time
 the database stores (:func:`gridmap.validation.local_naive`); naive times are kept as read.
@@ -10,7 +11,6 @@ import does, rows that lie outside the acting user's community or grid.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from gridmap import settings
 from gridmap.auth import current_principal, grid_ids, mask_names
 from gridmap.db import connect, transaction
 from gridmap.errors import InputError
+from gridmap.io.layers import ImportRejected, Issue, file_error
+from gridmap.io.sources import read_spreadsheet, upload_name
 from gridmap.models import RequestSource
 from gridmap.repository import active_grids, table
 from gridmap.requests.loading import building_table
@@ -41,8 +43,28 @@ HOTLINE_FIELDS: tuple[str, ...] = tuple(settings.HOTLINE_COLUMNS)
 HOTLINE_REQUIRED: tuple[str, ...] = ("external_id", "received_at", "category")
 
 
+#: Key of :attr:`pandas.DataFrame.attrs` under which :func:`read_hotline` keeps the
+#: spreadsheet row number of each row (header = row 1).
+ROW_NUMBERS = "rows"
+
+
+def _utf16(source: str | Path | bytes) -> bool:
+    """Whether a file starts with a UTF-16 byte-order mark."""
+    if isinstance(source, bytes):
+        head = source[:2]
+    else:
+        with Path(source).open("rb") as fh:
+            head = fh.read(2)
+    return head in (b"\xff\xfe", b"\xfe\xff")
+
+
 def read_hotline(source: str | Path | bytes, filename: str | None = None) -> pd.DataFrame:
     """Read a 12345 export (CSV in UTF-8, UTF-8 with BOM or GBK/GB18030; or XLSX) as text.
+
+    The file is read by :func:`gridmap.io.sources.read_spreadsheet`, with every check an
+    import makes (size, encoding — Big5 or Shift-JIS refused, not stored as mojibake —, NUL
+    characters, formula cells, external links, zip bombs); a refusal names the file, row and
+    field.
 
     Parameters
     ----------
@@ -53,45 +75,41 @@ def read_hotline(source: str | Path | bytes, filename: str | None = None) -> pd.
     Returns
     -------
     DataFrame
-        Every cell as a stripped string (None when empty); headers stripped.
+        Every cell as a stripped string (None when empty); headers stripped; indexed 0, 1, …
+        ``attrs[ROW_NUMBERS]`` holds each row's spreadsheet row number (header = row 1), which
+        :func:`prepare_hotline` reports rows by.
 
     Raises
     ------
     InputError
-        Unreadable file, unknown encoding or format, or no rows.
+        Unreadable file, unknown encoding or format, or no rows
+        (:class:`~gridmap.io.layers.ImportRejected`).
     """
-    name = str(filename or (source if not isinstance(source, bytes) else ""))
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    suffix = Path(name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm") or data[:2] == b"PK":
-        try:
-            frame = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many kinds for a bad workbook
-            raise InputError(f"无法读取 Excel 文件 {name} / cannot read workbook: {exc}") from exc
-    else:  # CSV (any other extension is tried as CSV too)
-        frame = None
-        for encoding in settings.HOTLINE_ENCODINGS:
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            try:
-                frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-            except pd.errors.ParserError as exc:
-                raise InputError(f"CSV 文件 {name} 格式有误 / malformed CSV: {exc}") from exc
-            break
-        if frame is None:
-            tried = ", ".join(settings.HOTLINE_ENCODINGS)
-            raise InputError(
-                f"无法识别文件 {name} 的编码(已尝试 {tried}) / cannot decode {name}: "
-                "save it as UTF-8 or GBK"
-            )
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    frame = frame.apply(lambda c: c.map(lambda v: v.strip() if isinstance(v, str) else v))
-    frame = frame.replace({"": None}).astype(object).where(frame.notna(), None)
-    frame = frame.dropna(how="all").reset_index(drop=True)
+    name = filename or ("hotline.csv" if isinstance(source, bytes) else Path(source).name)
+    workbook = Path(name).suffix.lower() == ".xlsx"
+    try:
+        frame = read_spreadsheet(source, name)
+    except ImportRejected as exc:
+        if not workbook:
+            raise
+        issues = [
+            Issue(f"无法读取 Excel 文件:{i.zh}", f"cannot read the Excel workbook: {i.en}")
+            if i.row is None and i.field is None else i
+            for i in exc.issues
+        ]  # fmt: skip
+        raise ImportRejected(exc.file, issues) from exc
+    if not workbook and _utf16(source):
+        tried = ", ".join(settings.HOTLINE_ENCODINGS)
+        raise file_error(
+            upload_name(name),
+            f"文件编码是 UTF-16(已支持 {tried});请另存为 UTF-8 或 GBK 的 CSV",
+            f"the file is encoded in UTF-16 (supported: {tried}); save it as a UTF-8 or GBK CSV",
+        )
     if frame.empty:
-        raise InputError(f"文件 {name} 没有数据行 / {name} has no rows")
+        raise file_error(upload_name(name), "文件没有数据行", "the file has no rows")
+    rows = [int(i) for i in frame.index]
+    frame = frame.reset_index(drop=True)
+    frame.attrs[ROW_NUMBERS] = rows
     return frame
 
 
@@ -183,7 +201,8 @@ def prepare_hotline(
     Parameters
     ----------
     raw : DataFrame
-        From :func:`read_hotline`.
+        From :func:`read_hotline`; rows are reported by the numbers in its
+        ``attrs[ROW_NUMBERS]`` (without them: 2, 3, … in order).
     grids, buildings : GeoDataFrame
     existing_ids : iterable of str
         Work-order numbers already stored.
@@ -221,7 +240,10 @@ def prepare_hotline(
     for f in HOTLINE_FIELDS:
         if f not in data:
             data[f] = None
-    data["row"] = np.arange(2, n + 2)  # line numbers as a spreadsheet shows them (header is 1)
+    rows = raw.attrs.get(ROW_NUMBERS)
+    if rows is None or len(rows) != n:  # a frame not read by read_hotline: in order
+        rows = range(2, n + 2)
+    data["row"] = np.asarray(rows, dtype=int)  # as a spreadsheet numbers them (header is 1)
     reasons = pd.Series([None] * n, dtype=object)
 
     def fail(mask: np.ndarray | pd.Series, reason: str | pd.Series) -> None:
