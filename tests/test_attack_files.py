@@ -12,7 +12,6 @@ never may be.
 
 from __future__ import annotations
 
-import hashlib
 import http.server
 import io
 import json
@@ -27,72 +26,23 @@ from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pyogrio
 import pyproj
 import pytest
 import shapely
 from shapely.geometry import box
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
+from unchanged import assert_rejected
 
 from gridmap import io as gio
-from gridmap.errors import InputError
 from gridmap.io import offline
-from gridmap.models import Base
-from gridmap.repository import read_query, read_table
+from gridmap.repository import read_table
 from worlds import LAT, LON
 
 D = 0.001
 MB = 2**20
 
 # --- the database, before and after (tests/test_io.py's helpers) ------------------------------
-
-
-def _contents(engine: Engine) -> str:
-    """A digest of every row of every table (geometry as WKB), the same on both backends."""
-    digest = hashlib.sha256()
-    for name, tbl in Base.metadata.tables.items():
-        if "id" in tbl.c:
-            frame = read_table(engine, name)
-        else:  # a table keyed otherwise: every row, in a fixed order
-            with engine.connect() as conn:
-                frame = read_query(conn, select(tbl).order_by(*tbl.c), has_geom=False)
-        if "geom" in frame:
-            frame = pd.DataFrame(frame).assign(geom=shapely.to_wkb(frame["geom"].values, hex=True))
-        digest.update(name.encode())
-        digest.update(frame.to_json(orient="records", date_format="iso").encode())
-    return digest.hexdigest()
-
-
-def _sqlite_file_hash(engine: Engine) -> str | None:
-    if engine.dialect.name != "sqlite":
-        return None
-    path = Path(engine.url.database)
-    wal = path.with_name(path.name + "-wal")
-    extra = hashlib.sha256(wal.read_bytes()).hexdigest() if wal.exists() else ""
-    return hashlib.sha256(path.read_bytes()).hexdigest() + extra
-
-
-def _fingerprint(engine: Engine) -> tuple[str, str | None]:
-    """Table contents, and on SQLite the bytes of the database file (after a checkpoint)."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    return _contents(engine), _sqlite_file_hash(engine)
-
-
-def _assert_rejected(engine: Engine, path: Path, layer: str, expect: list[str], **options):
-    before = _fingerprint(engine)
-    with pytest.raises(InputError) as info:
-        gio.import_file(engine, layer, path, **options)
-    message = str(info.value)
-    assert path.name in message
-    for fragment in expect:
-        assert fragment in message, f"{fragment!r} not in:\n{message}"
-    assert "Traceback" not in message
-    assert _sqlite_file_hash(engine) == before[1]  # byte-for-byte, before any new connection
-    assert _fingerprint(engine) == before
-    return message
 
 
 # --- a local HTTP server that records every request ---------------------------------------------
@@ -607,7 +557,7 @@ def test_attack_file_is_refused_or_read_right_and_nothing_is_fetched(
     path.write_bytes(attack.make(server.url))
     server.hits.clear()
     if attack.stored is None:
-        _assert_rejected(world, path, attack.layer, list(attack.expect))
+        assert_rejected(world, path, attack.layer, list(attack.expect))
     else:
         gio.import_file(world, attack.layer, path)
         attack.stored(world)

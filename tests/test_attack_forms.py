@@ -16,41 +16,21 @@ changed; a valid phone is stored in the form an import stores.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 
-import pandas as pd
 import pytest
-import shapely
 from openpyxl import Workbook
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from unchanged import contents
 
 from gridmap import organisation as org
 from gridmap import requests as rq
 from gridmap.errors import InputError
-from gridmap.models import Base
 from gridmap.repository import read_table
 from gridmap.validation import ValueProblem, normalise_phone
 from worlds import LAT, LON, D
 
 IN_A = (LON + 0.2 * D, LAT + 0.2 * D)  # community A, grid 1, building B001's block
-
-
-def _contents(engine: Engine) -> str:
-    """A digest of every row of every table (geometry as WKB), the same on both backends."""
-    digest = hashlib.sha256()
-    for name, tbl in Base.metadata.tables.items():
-        if "id" not in tbl.c:
-            with engine.connect() as conn:
-                rows = conn.execute(select(tbl).order_by(*tbl.primary_key.columns)).all()
-            digest.update(name.encode() + repr([tuple(r) for r in rows]).encode())
-            continue
-        frame = read_table(engine, name)
-        if "geom" in frame:
-            frame = pd.DataFrame(frame).assign(geom=shapely.to_wkb(frame["geom"].values, hex=True))
-        digest.update(name.encode())
-        digest.update(frame.to_json(orient="records", date_format="iso").encode())
-    return digest.hexdigest()
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
@@ -125,7 +105,7 @@ HOTLINE_FILES = {
 @pytest.mark.parametrize("case", list(MEMBER_FILES))
 def test_member_file_attack_is_refused_with_a_sentence(world: Engine, case: str) -> None:
     name, data, fragments = MEMBER_FILES[case]
-    before = _contents(world)
+    before = contents(world)
     with pytest.raises(InputError) as info:
         rows = org.read_member_file(data, name)
         org.import_members(world, rows, name)
@@ -133,20 +113,20 @@ def test_member_file_attack_is_refused_with_a_sentence(world: Engine, case: str)
     assert message.startswith(f"{name}: ") and " / " in message, message
     for fragment in fragments:
         assert fragment in message, message
-    assert _contents(world) == before
+    assert contents(world) == before
 
 
 @pytest.mark.parametrize("case", list(HOTLINE_FILES))
 def test_hotline_file_attack_is_refused_with_a_sentence(world: Engine, case: str) -> None:
     name, data, fragments = HOTLINE_FILES[case]
-    before = _contents(world)
+    before = contents(world)
     with pytest.raises(InputError) as info:
         rq.import_hotline(world, data, filename=name, actor_id=1)
     message = str(info.value)
     assert message.startswith(f"{name}: ") and " / " in message, message
     for fragment in fragments:
         assert fragment in message, message
-    assert _contents(world) == before
+    assert contents(world) == before
 
 
 def test_member_rows_are_numbered_as_the_spreadsheet_numbers_them(world: Engine) -> None:
@@ -155,11 +135,11 @@ def test_member_rows_are_numbered_as_the_spreadsheet_numbers_them(world: Engine)
                                                             *MEMBER_ROW[2:]]])  # fmt: skip
     rows = org.read_member_file(text.encode(), "members.csv")
     assert rows["row"].tolist() == [2, 4]
-    before = _contents(world)
+    before = contents(world)
     with pytest.raises(InputError) as info:
         org.import_members(world, rows, "members.csv")
     assert "members.csv 第 4 行" in str(info.value) and "call-me-maybe" in str(info.value)
-    assert _contents(world) == before
+    assert contents(world) == before
 
 
 def test_hotline_rows_are_numbered_as_the_spreadsheet_numbers_them(world: Engine) -> None:
@@ -200,33 +180,33 @@ def test_valid_member_workbook_still_imports_with_numbers_as_written(world: Engi
 def test_member_edit_with_an_impossible_date_is_refused(
     world: Engine, changes: dict, field: str, fragment: str
 ) -> None:
-    before = _contents(world)
+    before = contents(world)
     with pytest.raises(ValueProblem) as info:
         org.edit_member(world, 1, version=1, **changes)
     assert info.value.field == field
     assert fragment in str(info.value) and " / " in str(info.value)
-    assert _contents(world) == before
+    assert contents(world) == before
 
 
 def test_new_member_with_an_impossible_date_adds_no_one(world: Engine) -> None:
-    before = _contents(world)
+    before = contents(world)
     with pytest.raises(ValueProblem) as info:
         org.add_new_member(world, "王五", 2, "retired", phone="13900001111",
                            joined_on=dt.date(2099, 7, 1))  # fmt: skip
     assert info.value.field == "joined_on"
-    assert _contents(world) == before
+    assert contents(world) == before
 
 
 @pytest.mark.parametrize("phone", ["call-me-maybe", "1234567890123", "400-810-8888", "12ab"])
 def test_person_edit_with_a_bad_phone_is_refused(world: Engine, phone: str) -> None:
-    before = _contents(world)
+    before = contents(world)
     with pytest.raises(ValueProblem) as info:
         org.edit_person(world, 1, name="张晓明", phone=phone)
     assert info.value.field == "phone"
     assert "不是有效的手机号或固定电话" in str(info.value)
     with pytest.raises(ValueProblem):
         org.add_new_member(world, "王五", 2, "retired", phone=phone)
-    assert _contents(world) == before
+    assert contents(world) == before
 
 
 @pytest.mark.parametrize(

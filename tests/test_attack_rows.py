@@ -12,7 +12,6 @@ Further tests cover the member spreadsheet, the 12345 hotline file, the value ch
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,14 @@ import pandas as pd
 import pytest
 import shapely
 from openpyxl import Workbook
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
+from unchanged import assert_rejected, fingerprint
 
 from gridmap import auth
 from gridmap import io as gio
 from gridmap import organisation as org
 from gridmap import requests as rq
 from gridmap.errors import InputError, PermissionDenied
-from gridmap.models import Base
 from gridmap.repository import read_table
 from gridmap.validation import (
     ValueProblem,
@@ -41,60 +40,6 @@ from gridmap.validation import (
 from worlds import LAT, LON, D
 
 # --- the database fingerprint and the refusal check (as tests/test_io.py) ---------------------
-
-
-def _contents(engine: Engine) -> str:
-    """A digest of every row of every table (geometry as WKB), the same on both backends."""
-    digest = hashlib.sha256()
-    for name, tbl in Base.metadata.tables.items():
-        if "id" not in tbl.c:  # a table keyed otherwise (login attempts): rows in key order
-            with engine.connect() as conn:
-                rows = conn.execute(select(tbl).order_by(*tbl.primary_key.columns)).all()
-            digest.update(name.encode() + repr([tuple(r) for r in rows]).encode())
-            continue
-        frame = read_table(engine, name)
-        if "geom" in frame:
-            frame = pd.DataFrame(frame).assign(geom=shapely.to_wkb(frame["geom"].values, hex=True))
-        digest.update(name.encode())
-        digest.update(frame.to_json(orient="records", date_format="iso").encode())
-    return digest.hexdigest()
-
-
-def _fingerprint(engine: Engine) -> tuple[str, str | None]:
-    """Table contents, and on SQLite the bytes of the database file (after a checkpoint)."""
-    file_hash = None
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        path = Path(engine.url.database)
-        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists():
-            file_hash += hashlib.sha256(wal.read_bytes()).hexdigest()
-    return _contents(engine), file_hash
-
-
-def _sqlite_file_hash(engine: Engine) -> str | None:
-    if engine.dialect.name != "sqlite":
-        return None
-    path = Path(engine.url.database)
-    wal = path.with_name(path.name + "-wal")
-    extra = hashlib.sha256(wal.read_bytes()).hexdigest() if wal.exists() else ""
-    return hashlib.sha256(path.read_bytes()).hexdigest() + extra
-
-
-def _assert_rejected(engine: Engine, path: Path, layer: str, expect: list[str], **options):
-    before = _fingerprint(engine)
-    with pytest.raises(InputError) as info:
-        gio.import_file(engine, layer, path, **options)
-    message = str(info.value)
-    assert path.name in message
-    for fragment in expect:
-        assert fragment in message, f"{fragment!r} not in:\n{message}"
-    assert "Traceback" not in message
-    assert _sqlite_file_hash(engine) == before[1]  # byte-for-byte, before any new connection
-    assert _fingerprint(engine) == before
-    return message
 
 
 # --- the attack inputs ------------------------------------------------------------------------
@@ -308,7 +253,7 @@ def _same(got: Any, want: Any) -> bool:
 def test_attack_row(world: Engine, tmp_path: Path, case: dict[str, Any]) -> None:
     path = _write(tmp_path, case)
     if "expect" in case:
-        _assert_rejected(world, path, case["layer"], case["expect"], **case.get("options", {}))
+        assert_rejected(world, path, case["layer"], case["expect"], **case.get("options", {}))
         return
     table, key, value, wanted = case["stored"]
     plan = gio.import_file(world, case["layer"], path, **case.get("options", {}))
@@ -371,14 +316,14 @@ BULK_HEADER = "姓名,手机,党员类别,党组织,楼栋编码,入党日期,�
 def test_member_spreadsheet_refuses_impossible_values(world: Engine, row: str,
                                                       expect: list[str]) -> None:  # fmt: skip
     rows = org.read_member_file((BULK_HEADER + row + "\n").encode(), "members.csv")
-    before = _fingerprint(world)
+    before = fingerprint(world)
     with pytest.raises(InputError) as info:
         org.import_members(world, rows, "members.csv")
     message = str(info.value)
     assert "members.csv 第 2 行" in message
     for fragment in expect:
         assert fragment in message, message
-    assert _fingerprint(world) == before
+    assert fingerprint(world) == before
 
 
 def test_member_spreadsheet_stores_phones_in_one_form(world: Engine) -> None:
@@ -436,25 +381,25 @@ def test_dry_run_needs_the_import_permission(world: Engine, tmp_path: Path, role
     path = tmp_path / "probe.csv"
     path.write_text("name,phone,category\n张晓明,13812341234,in_service\n", encoding="utf-8")
     principal = auth.Principal(None, "u", role, street_id=1, community_id=1, grid_id=1)
-    before = _fingerprint(world)
+    before = fingerprint(world)
     with auth.acting_as(principal), pytest.raises(PermissionDenied) as info:
         gio.import_file(world, "members", path, dry_run=True)
     message = str(info.value)
     assert "permission denied" in message and "import" in message
     assert "张晓明" not in message and "in_service" not in message and "张*明" not in message
-    assert _fingerprint(world) == before
+    assert fingerprint(world) == before
 
 
 def test_dry_run_of_an_administrator_still_works(world: Engine, tmp_path: Path) -> None:
     path = tmp_path / "new.csv"
     path.write_text("name,phone,category\n王五,139 0000 1111,resident\n", encoding="utf-8")
     admin = auth.Principal(None, "a", "street_admin", street_id=1)
-    before = _fingerprint(world)
+    before = fingerprint(world)
     with auth.acting_as(admin):
         plan = gio.import_file(world, "members", path, dry_run=True)
     assert plan.summary()["added"] == 1 and not plan.written
     assert plan.persons["phone"].tolist() == ["13900001111"]
-    assert _fingerprint(world) == before
+    assert fingerprint(world) == before
 
 
 # --- the value checks, as the organisation forms call them ------------------------------------

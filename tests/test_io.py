@@ -4,7 +4,6 @@ format on both backends, and formula neutralisation."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import sys
@@ -19,7 +18,8 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from unchanged import assert_rejected, fingerprint
 
 from gridmap import io as gio
 from gridmap.cli import main
@@ -47,55 +47,6 @@ def world(engine: Engine) -> Engine:
     return engine
 
 
-def _contents(engine: Engine) -> str:
-    """A digest of every row of every table (geometry as WKB), the same on both backends."""
-    digest = hashlib.sha256()
-    for name in Base.metadata.tables:
-        frame = read_table(engine, name)
-        if "geom" in frame:
-            frame = pd.DataFrame(frame).assign(geom=shapely.to_wkb(frame["geom"].values, hex=True))
-        digest.update(name.encode())
-        digest.update(frame.to_json(orient="records", date_format="iso").encode())
-    return digest.hexdigest()
-
-
-def _fingerprint(engine: Engine) -> tuple[str, str | None]:
-    """Table contents, and on SQLite the bytes of the database file (after a checkpoint)."""
-    file_hash = None
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        path = Path(engine.url.database)
-        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists():
-            file_hash += hashlib.sha256(wal.read_bytes()).hexdigest()
-    return _contents(engine), file_hash
-
-
-def _sqlite_file_hash(engine: Engine) -> str | None:
-    if engine.dialect.name != "sqlite":
-        return None
-    path = Path(engine.url.database)
-    wal = path.with_name(path.name + "-wal")
-    extra = hashlib.sha256(wal.read_bytes()).hexdigest() if wal.exists() else ""
-    return hashlib.sha256(path.read_bytes()).hexdigest() + extra
-
-
-def _assert_rejected(engine: Engine, path: Path, layer: str, expect: list[str], **options):
-    before = _fingerprint(engine)
-    with pytest.raises(InputError) as info:
-        gio.import_file(engine, layer, path, **options)
-    message = str(info.value)
-    assert path.name in message
-    for fragment in expect:
-        assert fragment in message, f"{fragment!r} not in:\n{message}"
-    assert "Traceback" not in message
-    assert _sqlite_file_hash(engine) == before[1]  # byte-for-byte, before any new connection
-    assert _fingerprint(engine) == before
-    return message
-
-
 # --- the bad-input corpus ---------------------------------------------------------------------
 
 
@@ -108,7 +59,7 @@ def test_corpus_is_large_and_reproducible(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}" for c in CASES])
 def test_bad_input_is_rejected_and_nothing_changes(world: Engine, case: dict) -> None:
-    _assert_rejected(world, BAD / case["file"], case["layer"], case["expect"],
+    assert_rejected(world, BAD / case["file"], case["layer"], case["expect"],
                      **case.get("options", {}))  # fmt: skip
 
 
@@ -117,15 +68,15 @@ def test_a_100_mb_file_is_refused_unread(world: Engine, tmp_path: Path) -> None:
     with big.open("wb") as fh:
         fh.write(b'{"type": "FeatureCollection", "features": [')
         fh.truncate(100 * 1024 * 1024)  # sparse: 100 MB without writing them
-    _assert_rejected(world, big, "buildings", ["文件过大(100.0 MB,上限 50 MB)", "too large"])
+    assert_rejected(world, big, "buildings", ["文件过大(100.0 MB,上限 50 MB)", "too large"])
 
 
 def test_dry_run_writes_nothing(world: Engine) -> None:
-    before = _fingerprint(world)
+    before = fingerprint(world)
     plan = gio.import_file(world, "buildings", SAMPLES / "gbk_buildings_shp.zip", dry_run=True)
     assert plan.summary() == {"added": 3, "changed": 0, "unchanged": 0, "repaired": 0}
     assert not plan.written
-    assert _fingerprint(world) == before
+    assert fingerprint(world) == before
 
 
 def test_many_problems_are_listed_together(world: Engine, tmp_path: Path) -> None:
@@ -386,10 +337,10 @@ def test_backup_restore_round_trips_exactly(world: Engine, tmp_path: Path) -> No
     _assert_same_database(world, fresh)
     restored = read_table(fresh, "audit_log")
     assert set(restored.loc[restored["action"] != "restore", "origin"]) == {"restored"}
-    before = _fingerprint(world)  # refused without --force: nothing changes
+    before = fingerprint(world)  # refused without --force: nothing changes
     with pytest.raises(InputError, match="--force"):
         gio.restore(world, path)
-    assert _fingerprint(world) == before
+    assert fingerprint(world) == before
     gio.restore(world, path, force=True)
     _assert_same_database(world, fresh)
 
@@ -405,14 +356,14 @@ def test_demo_street_backup_restore(demo_db_url: str, tmp_path: Path) -> None:
 
 
 def test_restore_refuses_other_files(world: Engine, tmp_path: Path) -> None:
-    before = _fingerprint(world)
+    before = fingerprint(world)
     other = tmp_path / "other.gpkg"
     pyogrio.write_dataframe(gio.export_frame(world, "buildings").rename_geometry("geometry"), other)
     with pytest.raises(InputError, match="不是 gridmap 备份"):
         gio.restore(world, other, force=True)
     with pytest.raises(InputError, match="不是 GeoPackage"):
         gio.restore(world, BAD / "garbage.gpkg", force=True)
-    assert _fingerprint(world) == before
+    assert fingerprint(world) == before
 
 
 # --- spreadsheets: formula injection ----------------------------------------------------------

@@ -10,7 +10,6 @@ The world is drawn in metres (UTM 49N) and stored in WGS 84, so areas have known
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import Engine, text
+from unchanged import contents
 
 from gridmap import auth, settings
 from gridmap import io as gio
@@ -36,7 +36,6 @@ from gridmap.density import member_density
 from gridmap.errors import ConflictError, InputError
 from gridmap.io import estimate_households, estimate_residents
 from gridmap.maps.layers import add_street_layers, building_popups
-from gridmap.models import Base
 from gridmap.redraw import activate, approve, new_draft, propose, rollback
 from gridmap.repository import (
     active_grids,
@@ -102,18 +101,6 @@ def street(engine: Engine, tmp_path: Path) -> Engine:
     return engine
 
 
-def _contents(engine: Engine) -> str:
-    """A digest of every row of every table (geometry as WKB)."""
-    digest = hashlib.sha256()
-    for name in Base.metadata.tables:
-        frame = read_table(engine, name)
-        if "geom" in frame:
-            frame = pd.DataFrame(frame).assign(geom=shapely.to_wkb(frame["geom"].values, hex=True))
-        digest.update(name.encode())
-        digest.update(frame.to_json(orient="records", date_format="iso").encode())
-    return digest.hexdigest()
-
-
 def _buildings(engine: Engine) -> pd.DataFrame:
     return read_table(engine, "building").set_index("code")
 
@@ -131,7 +118,7 @@ def test_layers_import_on_one_connection_and_roll_back(engine: Engine, tmp_path:
     buildings = _write(
         _frame({"code": ["B1"], "households": [12]}, [_m(10, 10, 30, 40)]), tmp_path, "buildings"
     )
-    before = _contents(engine)
+    before = contents(engine)
     with engine.connect() as conn:
         outer = conn.begin()
         for layer, path in (("communities", _communities(tmp_path)), ("grids", grids),
@@ -143,7 +130,7 @@ def test_layers_import_on_one_connection_and_roll_back(engine: Engine, tmp_path:
         g1 = conn.execute(text("SELECT id FROM grid WHERE code = 'G1'")).scalar_one()
         assert row.grid_id == g1  # assigned in the same transaction
         outer.rollback()
-    assert _contents(engine) == before
+    assert contents(engine) == before
     assert read_table(engine, "community").empty and read_table(engine, "grid_plan").empty
 
 
@@ -215,14 +202,14 @@ def test_a_building_outside_every_community_is_a_row_problem(
     street: Engine, tmp_path: Path
 ) -> None:
     frame = _frame({"code": ["IN", "OUT"]}, [_m(10, 10, 30, 40), _m(100, 400, 120, 420)])
-    before = _contents(street)
+    before = contents(street)
     with pytest.raises(gio.ImportRejected) as info:
         gio.import_file(street, "buildings", _write(frame, tmp_path, "outside"))
     message = str(info.value)
     assert "第 2 个要素 / feature 2, 字段 / field community_code" in message
     assert "不在任何社区内" in message and "outside every community" in message
     assert len(info.value.issues) == 1
-    assert _contents(street) == before
+    assert contents(street) == before
 
 
 def test_a_grid_without_community_column_or_prefix_is_located(
@@ -305,13 +292,13 @@ def test_the_first_grids_become_the_active_initial_plan(street: Engine, tmp_path
     assert json.loads(initial["after"].iloc[0])["grids"] == 2
     assert len(active_grids(street)) == 2
 
-    before = _contents(street)  # a second import without --plan: refused, with the commands
+    before = contents(street)  # a second import without --plan: refused, with the commands
     with pytest.raises(InputError) as info:
         gio.import_file(street, "grids", path)
     message = str(info.value)
     assert f"gridmap plan new --community {A_CODE}" in message
     assert "gridmap import grids grids.geojson --plan ID" in message
-    assert _contents(street) == before
+    assert contents(street) == before
     draft = new_draft(street, A_CODE)  # into a draft, as before issue 17
     moved = _frame({"code": [f"{A_CODE}-01", f"{A_CODE}-02"], "name": ["一", "二"]},
                    [_m(0, 0, 150, 300), _m(150, 0, 400, 300)])  # fmt: skip
@@ -327,10 +314,10 @@ def test_a_community_given_a_plan_meanwhile_is_a_conflict(street: Engine, tmp_pa
     grids = _frame({"code": [f"{A_CODE}-01"], "name": ["一"]}, [_m(0, 0, 400, 300)])
     plan = gio.prepare_import(street, "grids", gio.read_source(_write(grids, tmp_path, "g")))
     new_draft(street, A_CODE)
-    before = _contents(street)
+    before = contents(street)
     with pytest.raises(ConflictError, match="meanwhile"):
         gio.apply_import(street, plan)
-    assert _contents(street) == before
+    assert contents(street) == before
 
 
 # --- one truth for "which grid is this building in" -------------------------------------------
@@ -492,9 +479,9 @@ def test_every_path_agrees_on_households_per_grid(
     folder = tmp_path_factory.mktemp("steps")
     state: dict = {}
     for step in steps:
-        before = _contents(street)
+        before = contents(street)
         if not _run_step(street, step, folder, state):
-            assert _contents(street) == before, step
+            assert contents(street) == before, step
         _households_everywhere(street)
 
 
