@@ -65,6 +65,7 @@ def replace_street(
     auth.current_principal().require("backup")  # street administrators (and the operator)
     with transaction(bind) as conn:
         detached = auth.detach_users(conn)
+        auth.end_demo(conn)  # a demo written here records its fingerprint again
         for tbl in reversed(street_tables()):  # children first; grid ↔ party_org deferred
             conn.execute(tbl.delete())
         written = write(conn)

@@ -273,18 +273,62 @@ def test_demo_logins_are_refused_after_an_import_into_the_demo(
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE building SET households = households + 1 WHERE id = (SELECT MIN(id) FROM building)",
-        "DELETE FROM request_event WHERE id = (SELECT MAX(id) FROM request_event)",
-        "UPDATE person SET phone = '13900000000' WHERE id = (SELECT MIN(id) FROM person)",
+        "UPDATE building SET code = code || 'X' WHERE id = (SELECT MIN(id) FROM building)",
+        "UPDATE community SET name = name || '新区' WHERE id = (SELECT MIN(id) FROM community)",
+        "UPDATE building SET geom = (SELECT geom FROM building WHERE id = (SELECT MAX(id) "
+        "FROM building)) WHERE id = (SELECT MIN(id) FROM building)",
     ],
-    ids=["update", "delete", "personal data"],
+    ids=["building", "community", "footprint"],
 )
-def test_any_write_outside_gridmap_ends_the_demo_logins(demo: Engine, statement: str) -> None:
+def test_any_change_to_the_territory_ends_the_demo_logins(demo: Engine, statement: str) -> None:
+    """Written outside gridmap (a hand-typed statement): the fingerprint notices."""
     assert auth.is_unchanged_demo(demo)
     with transaction(demo) as conn:
         conn.execute(text(statement))
     assert not auth.is_unchanged_demo(demo)
     assert _attempt(demo, "demo_admin", auth.DEMO_USERS["demo_admin"][1]) == auth.login_refused()
+
+
+def test_work_in_the_demo_through_gridmap_keeps_the_demo_logins(demo: Engine) -> None:
+    """The demo is there to be tried: a request logged and assigned and a building's
+    households corrected keep every demo login working."""
+    from gridmap import requests as rq
+
+    buildings = read_table(demo, "building").dropna(subset=["grid_id"])
+    workers = read_table(demo, "grid_worker")
+    spot = buildings.geometry.iloc[0].representative_point()
+    rid = rq.log_request(demo, category="环境卫生", description="楼道灯不亮", source="visit",
+                         now=T0, point=(spot.x, spot.y))  # fmt: skip
+    rq.assign(demo, rid, int(workers["person_id"].iloc[0]), now=T0)
+    with transaction(demo) as conn:
+        conn.execute(text("UPDATE building SET households = households + 1 WHERE id = "
+                          "(SELECT MIN(id) FROM building)"))  # fmt: skip
+    assert auth.is_unchanged_demo(demo)
+    assert _demo_sentences(demo) == {"ok"}
+
+
+@pytest.mark.parametrize("kind", ["members", "hotline"])
+def test_an_import_of_members_or_hotline_requests_ends_the_demo_logins(
+    demo: Engine, kind: str
+) -> None:
+    """Personal data brought in from a file ends them, though the territory is unchanged."""
+    from gridmap import organisation as org
+    from gridmap import requests as rq
+
+    building = read_table(demo, "building").dropna(subset=["grid_id"]).iloc[0]
+    if kind == "members":
+        branch = read_table(demo, "party_org").query("kind == 'branch'")["name"].iloc[0]
+        text_ = f"姓名,手机,党员类别,党组织,楼栋编码\n王新来,13912345678,离退休党员,{branch}," \
+                f"{building['code']}\n"  # fmt: skip
+        org.import_members(demo, org.read_member_file(text_.encode(), "members.csv"))
+    else:
+        spot = building["geom"].representative_point()
+        text_ = "工单编号,受理时间,诉求类别,来电人,经度,纬度\n" \
+                f"GD-ATTACK-1,2026-11-30 09:10,环境卫生,刘大山,{spot.x},{spot.y}\n"  # fmt: skip
+        done = rq.import_hotline(demo, text_.encode(), filename="hotline.csv")
+        assert done.written == 1, done.rejected
+    assert not auth.is_unchanged_demo(demo)
+    assert _demo_sentences(demo) == {auth.login_refused()}
 
 
 @pytest.mark.parametrize("written", [False, True], ids=["untouched", "written"])

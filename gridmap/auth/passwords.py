@@ -5,12 +5,14 @@
 (:data:`DEMO_USERS`) to the unchanged demo database (:func:`is_unchanged_demo`); :func:`demo_hash`
 gives the demo logins deterministic hashes so the demo database stays byte-identical per seed.
 
-"Unchanged" is decided from the database alone: when the demo is built,
-:func:`record_demo_fingerprint` stores a SHA-256 digest of every row of the street's data
-(:func:`demo_fingerprint`); the demo logins work only while the data still has that digest, so
-any write — an import, an edit, a restore, a hand-typed ``UPDATE`` — ends them until
-``gridmap demo --force`` builds the demo again. :func:`is_demo_database` only says whether the
-database holds the demo street at all.
+"Unchanged" means no data came in from outside: every import and every restore ends the demo
+logins in its own transaction (:func:`end_demo`), and so does any change to the demo's
+territory — its street, communities and buildings' codes, names and footprints — however made:
+when the demo is built, :func:`record_demo_fingerprint` stores a SHA-256 digest of those rows
+(:func:`demo_fingerprint`), and the demo logins work only while they still have it. Work done
+in the demo through gridmap itself — requests logged, members edited, grids redrawn — keeps
+them: the demo is there to be tried. ``gridmap demo --force`` builds the demo again.
+:func:`is_demo_database` only says whether the database holds the demo street at all.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 
@@ -45,6 +47,14 @@ DEMO_PASSWORDS: frozenset[str] = frozenset(pw for _, pw in DEMO_USERS.values())
 #: The community and grid of the demo secretary and grid worker.
 DEMO_COMMUNITY_CODE = "420303001-001"
 DEMO_GRID_CODE = "420303001-001-01"
+#: The demo's territory, fingerprinted (:func:`demo_fingerprint`): table → columns; None is every
+#: column. Buildings' households, leaders, Party groups and grids are left out: the app's own
+#: pages change them.
+DEMO_TERRITORY: dict[str, tuple[str, ...] | None] = {
+    "street": None,
+    "community": None,
+    "building": ("id", "community_id", "code", "name", "geom", "kind", "completion_year"),
+}
 
 
 def hash_password(password: str) -> str:
@@ -82,15 +92,15 @@ def is_demo_database(conn: Engine | Connection) -> bool:
 def demo_fingerprint(
     conn: Connection, columns: dict[str, list[str]] | None = None
 ) -> tuple[str, dict[str, list[str]]]:
-    """A SHA-256 digest of every row of the street's data, and the columns it covers.
+    """A SHA-256 digest of every row of the demo's territory, and the columns it covers.
 
     Parameters
     ----------
     conn : Connection
         Read through it (the caller's transaction, e.g. the one writing the demo).
     columns : dict, optional
-        Table → the columns to hash (a recorded fingerprint's). None: every street table
-        (:func:`~gridmap.models.street_tables`) and column the database holds now.
+        Table → the columns to hash (a recorded fingerprint's). None: the tables and columns
+        of :data:`DEMO_TERRITORY` the database holds now.
 
     Returns
     -------
@@ -102,11 +112,11 @@ def demo_fingerprint(
     models = {t.name: t for t in street_tables()}
     if columns is None:
         present = set(inspect(conn).get_table_names())
-        columns = {
-            name: sorted(col["name"] for col in inspect(conn).get_columns(name))
-            for name in sorted(models)
-            if name in present
-        }
+        columns = {}
+        for name in sorted(set(DEMO_TERRITORY) & present):
+            held = {col["name"] for col in inspect(conn).get_columns(name)}
+            wanted = DEMO_TERRITORY[name]
+            columns[name] = sorted(held if wanted is None else held & set(wanted))
     digest = hashlib.sha256()
     for name in sorted(columns):
         cols = list(columns[name])
@@ -137,10 +147,11 @@ def is_unchanged_demo(conn: Engine | Connection) -> bool:
     """Whether the database holds the demo street exactly as it was built: the demo logins
     and demo passwords work only then.
 
-    The street's data must still have the digest :func:`record_demo_fingerprint` stored when
-    the demo was built, and a street table added by a later schema revision must be empty. A
-    database with no recorded fingerprint (a street of its own, or a demo built before the
-    fingerprint existed) is not the unchanged demo.
+    The demo's territory must still have the digest :func:`record_demo_fingerprint` stored
+    when the demo was built, and no import or restore may have ended the demo since
+    (:func:`end_demo`). A database with no recorded fingerprint (a street of its own, a demo
+    something was imported into, or a demo built before the fingerprint existed) is not the
+    unchanged demo.
     """
     with connect(conn) as c:
         if not is_demo_database(c):
@@ -159,11 +170,14 @@ def is_unchanged_demo(conn: Engine | Connection) -> bool:
         ]
         if gone:
             return False  # a recorded table or column no longer exists
-        for name in set(models) - set(columns):
-            if c.execute(select(func.count()).select_from(models[name])).scalar_one():
-                return False
         digest, _ = demo_fingerprint(c, columns)
     return hmac.compare_digest(digest, str(row[0]))
+
+
+def end_demo(conn: Connection) -> None:
+    """End the demo logins for good (until ``gridmap demo --force``): called by every import
+    and restore, in its transaction, so data from outside never sits behind public passwords."""
+    conn.execute(table("demo_fingerprint").delete())
 
 
 def check_password(conn: Connection, password: str) -> None:

@@ -42,7 +42,8 @@ The package's modules, each with one job (import the names below from ``gridmap.
 - :mod:`~gridmap.io.derive` — what a file does not hold, derived and flagged: a building's
   community from its location, its estimated households and residents;
 - :mod:`~gridmap.io.database` — small database helpers shared by import, export and restore;
-- :mod:`~gridmap.io.imports` — column mapping, :func:`prepare_import`, :func:`apply_import`,
+- :mod:`~gridmap.io.imports` — column mapping, :func:`prepare_import` (the dry run);
+- :mod:`~gridmap.io.writing` — :func:`apply_import` (the write, one transaction) and
   :func:`import_file`;
 - :mod:`~gridmap.io.exports` — :func:`export_frame`, :func:`export_layer`,
   :func:`export_filename`;
@@ -66,9 +67,7 @@ from gridmap.io.exports import (
 from gridmap.io.imports import (
     INITIAL_PLAN_NAME,
     ImportPlan,
-    apply_import,
     import_fields,
-    import_file,
     prepare_import,
     suggest_mapping,
 )
@@ -104,6 +103,7 @@ from gridmap.io.spreadsheets import (
     unneutralise_formula,
 )
 from gridmap.io.streets import StreetImport, StreetRejected, import_street
+from gridmap.io.writing import apply_import, import_file
 
 __all__ = [
     "BACKUP_FORMAT",

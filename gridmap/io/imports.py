@@ -4,9 +4,11 @@
 2. :func:`prepare_import` — every row validated against the file and the database (one query
    per layer), giving an :class:`ImportPlan` of what would be added, changed and left alone —
    the dry run — or an :class:`~gridmap.io.layers.ImportRejected` listing every problem;
-3. :func:`apply_import` — the plan written in one transaction: all rows or none.
+3. :func:`~gridmap.io.writing.apply_import` — the plan written in one transaction: all rows
+   or none.
 
-:func:`import_file` does all three for the CLI. Each step reads and writes through a bind: an
+:func:`~gridmap.io.writing.import_file` does all three for the CLI; the write lives in
+:mod:`gridmap.io.writing`. Each step reads and writes through a bind: an
 Engine, or a Connection whose open transaction it joins (``import street`` writes several
 layers in one transaction that way).
 
@@ -36,7 +38,6 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -44,15 +45,12 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, select
 
 from gridmap import auth
 from gridmap.auth import mask_name
-from gridmap.auth.sessions import current_time
-from gridmap.db import connect, transaction
-from gridmap.errors import ConflictError
-from gridmap.io.database import max_id, read_columns, update_rows
+from gridmap.db import connect
+from gridmap.io.database import read_columns
 from gridmap.io.derive import (
     derive_buildings,
     locate_communities,
@@ -60,9 +58,9 @@ from gridmap.io.derive import (
 from gridmap.io.layers import COORD_FIELDS, Field, LayerSpec, file_error, layer_spec
 from gridmap.io.parsing import Collector, is_blank, parse_fields, spreadsheet_geometry
 from gridmap.io.placing import check_geometry, describe_crs, place_geometry, street_extent
-from gridmap.io.sources import SourceTable, read_source
+from gridmap.io.sources import SourceTable
 from gridmap.models import PartyCoverage, PlanStatus
-from gridmap.repository import insert_frame, read_table, refresh_building_grids, table
+from gridmap.repository import read_table, table
 from gridmap.validation import (
     ValueProblem,
     check_member_dates,
@@ -840,144 +838,3 @@ def _existing_members(bind: Engine | Connection) -> pd.DataFrame:
         _member_key(n, _stored_phone(p)) for n, p in zip(frame["name"], frame["phone"], strict=True)
     ]
     return frame
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-
-def apply_import(bind: Engine | Connection, plan: ImportPlan) -> dict[str, int]:
-    """Write an :class:`ImportPlan` in one transaction (all or nothing).
-
-    Given a Connection in an open transaction, the write joins it (the caller commits or
-    rolls back). Grids for a community without any plan first create its active initial plan
-    (one ``plan_initial`` audit row each); imports of grids into an active plan and of
-    buildings then recompute the buildings' stored grid
-    (:func:`gridmap.repository.refresh_building_grids`) in the same transaction.
-
-    Returns
-    -------
-    dict
-        ``added``, ``changed``, ``unchanged`` counts.
-
-    Raises
-    ------
-    ConflictError
-        When a community got a plan between the dry run and the write (nothing is written).
-    """
-    spec = plan.layer
-    principal = auth.current_principal()
-    principal.require("import")
-    with transaction(bind) as conn:
-        auth.audit(conn, principal, "import", spec.table, None, None,
-                   {"layer": spec.name, "added": len(plan.added),
-                    "changed": len(plan.changed), "unchanged": plan.unchanged})  # fmt: skip
-        if spec.name == "members" and plan.persons is not None:
-            persons = plan.persons
-            new_people = persons[persons["id"].isna()].drop(columns=["id"])
-            person_tbl, member_tbl = table("person"), table("member")
-            next_id = (conn.execute(select(max_id(person_tbl))).scalar() or 0) + 1
-            new_ids = list(range(next_id, next_id + len(new_people)))
-            insert_frame(conn, "person", new_people.assign(id=new_ids, roles=""))
-            update_rows(conn, "person", persons[persons["id"].notna()])
-            next_member = (conn.execute(select(max_id(member_tbl))).scalar() or 0) + 1
-            added = plan.added.assign(
-                person_id=new_ids, id=range(next_member, next_member + len(plan.added))
-            )
-            insert_frame(conn, "member", added)
-            update_rows(conn, "member", plan.changed)
-        elif spec.name == "grids":
-            added = plan.added
-            if plan.initial_plans:
-                plan_of = _create_initial_plans(conn, plan, principal)
-                added = added.copy()
-                fill = plan.grid_communities.map(plan_of)
-                added.loc[fill.index, "plan_id"] = fill.astype(object)
-            insert_frame(conn, "grid", added)
-            update_rows(conn, "grid", plan.changed)
-            if plan.active_communities:
-                refresh_building_grids(conn, sorted(plan.active_communities))
-        else:
-            insert_frame(conn, spec.table, plan.added)
-            update_rows(conn, spec.table, plan.changed)
-            if spec.name == "buildings" and len(plan.added) + len(plan.changed):
-                touched = pd.concat([plan.added["community_id"], plan.changed["community_id"]])
-                refresh_building_grids(conn, sorted({int(c) for c in touched.dropna()}))
-    plan.written = True
-    return {"added": len(plan.added), "changed": len(plan.changed), "unchanged": plan.unchanged}
-
-
-def _create_initial_plans(
-    conn: Connection, plan: ImportPlan, principal: auth.Principal
-) -> dict[int, int]:
-    """Create the active initial plan of each community without any plan; community → plan.
-
-    Raises
-    ------
-    ConflictError
-        When one of them has had a plan made since the dry run.
-    """
-    gp = table("grid_plan")
-    wanted = sorted(plan.initial_plans)
-    meanwhile = conn.execute(
-        select(gp.c.community_id, func.count()).where(gp.c.community_id.in_(wanted))
-        .group_by(gp.c.community_id)
-    ).all()  # fmt: skip
-    if meanwhile:
-        codes = ", ".join(plan.initial_plans[int(c)] for c, _ in meanwhile)
-        raise ConflictError(
-            f"社区 {codes} 刚刚建立了网格方案,导入未写入;请重新试导入 / community {codes} "
-            "was given a grid plan meanwhile; nothing was written: run the import again"
-        )
-    now = current_time()
-    next_id = (conn.execute(select(max_id(gp))).scalar() or 0) + 1
-    plan_of = {cid: next_id + i for i, cid in enumerate(wanted)}
-    counts = plan.grid_communities.value_counts()
-    rows = pd.DataFrame(
-        {
-            "id": [plan_of[c] for c in wanted],
-            "community_id": wanted,
-            "name": INITIAL_PLAN_NAME,
-            "status": PlanStatus.active.value,
-            "created_by": principal.user_id,
-            "created_at": now,
-            "approved_by": None,
-            "approved_at": None,
-            "note": f"导入 {plan.file} 时建立 / made by importing {plan.file}",
-        }
-    )
-    try:
-        insert_frame(conn, "grid_plan", rows)
-    except IntegrityError:  # another import made a plan between the check and the insert
-        codes = ", ".join(plan.initial_plans[c] for c in wanted)
-        raise ConflictError(
-            f"社区 {codes} 刚刚建立了网格方案,导入未写入;请重新试导入 / community {codes} "
-            "was given a grid plan meanwhile; nothing was written: run the import again"
-        ) from None
-    for cid in wanted:
-        auth.audit(conn, principal, "plan_initial", "grid_plan", plan_of[cid], None,
-                   {"community": plan.initial_plans[cid], "name": INITIAL_PLAN_NAME,
-                    "status": PlanStatus.active.value, "grids": int(counts.get(cid, 0)),
-                    "file": plan.file})  # fmt: skip
-    return plan_of
-
-
-def import_file(
-    bind: Engine | Connection,
-    layer: str,
-    path: str | Path,
-    *,
-    dry_run: bool = False,
-    name: str | None = None,
-    mapping: Mapping[str, str] | None = None,
-    **options: Any,
-) -> ImportPlan:
-    """Read, validate and (unless ``dry_run``) write a file: the CLI's ``gridmap import``.
-
-    ``options`` are those of :func:`prepare_import`. Raises :class:`ImportRejected` (nothing
-    written) when the file has problems.
-    """
-    source = read_source(path, name)
-    plan = prepare_import(bind, layer, source, mapping, **options)
-    if not dry_run:
-        apply_import(bind, plan)
-    return plan

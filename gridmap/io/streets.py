@@ -13,7 +13,7 @@ any of these:
    (:func:`~gridmap.io.imports.suggest_mapping`, or the ``mappings`` given);
 3. the layers are imported in the order their references need — communities, grids,
    buildings, stations, organisations, members, requests — each through
-   :func:`~gridmap.io.imports.prepare_import` and :func:`~gridmap.io.imports.apply_import`
+   :func:`~gridmap.io.imports.prepare_import` and :func:`~gridmap.io.writing.apply_import`
    on **one** connection in **one** transaction, so grids find the communities just written
    and buildings the grids. Any problem in any layer rejects the whole street: nothing is
    written, and every problem is listed with its layer, row and field
@@ -38,9 +38,10 @@ from sqlalchemy import Connection, Engine
 from gridmap import auth, settings
 from gridmap.db import connect, transaction
 from gridmap.errors import InputError
-from gridmap.io.imports import ImportPlan, apply_import, prepare_import, suggest_mapping
+from gridmap.io.imports import ImportPlan, prepare_import, suggest_mapping
 from gridmap.io.layers import LAYERS, ImportRejected, Issue, LayerSpec, file_error, layer_spec
 from gridmap.io.sources import SourceTable, read_layers, source_layers
+from gridmap.io.writing import apply_import
 
 #: The order layers are imported in: each after the layers its references point at.
 IMPORT_ORDER: tuple[str, ...] = (

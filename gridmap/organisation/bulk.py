@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert
 
 from gridmap import settings
-from gridmap.auth import audited, mask_name
+from gridmap.auth import audited, end_demo, mask_name
 from gridmap.db import transaction
 from gridmap.errors import InputError
 from gridmap.io.sources import read_spreadsheet
@@ -129,6 +129,7 @@ def import_members(engine: Engine, rows: pd.DataFrame, filename: str = "members"
     """
     errors: list[str] = []
     with transaction(engine) as conn:
+        end_demo(conn)  # data from outside: the demo logins end here (undone if refused)
         orgs = read_table(conn, "party_org")
         buildings = read_table(conn, "building")
         communities = read_table(conn, "community")

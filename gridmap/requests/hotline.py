@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from gridmap import settings
-from gridmap.auth import current_principal, grid_ids, mask_names
+from gridmap.auth import current_principal, end_demo, grid_ids, mask_names
 from gridmap.db import connect, transaction
 from gridmap.errors import InputError
 from gridmap.io.layers import ImportRejected, Issue, file_error
@@ -379,6 +379,8 @@ def import_hotline(
             )
         frame = result.ready.drop(columns=["row", "placed_by"])
         notes = pd.Series([f"12345 热线工单 {e} 导入" for e in frame["external_id"]], dtype=object)
+        if len(frame):
+            end_demo(conn)  # data from outside: the demo logins end here
         result.request_ids = insert_requests(conn, frame, actor_id, note=notes)
         result.written = len(result.request_ids)
     log.info("hotline import: %s", result.summary())
