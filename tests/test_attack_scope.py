@@ -156,6 +156,20 @@ def test_member_stats_masked_unless_asked_and_none_for_a_planner(town: Engine) -
         rq.stats_for(town, NOW, "member", scope=_as(town, "qian_guihua"))
 
 
+def test_the_request_pages_people_pickers_hold_only_the_users_community(town: Engine) -> None:
+    """诉求办理's member and staff pickers (党员领单, 派单, 操作人) are read already cut to the
+    user's scope: nothing of community B reaches the secretary of A, even asked in clear."""
+    secretary = _as(town, "li_shuji")
+    members = rq.member_table(town, personal_data=True, scope=secretary)
+    assert members["id"].tolist() == [1] and members["name"].tolist() == ["张晓明"]
+    assert B_NAME not in rq.staff(town, personal_data=True, scope=secretary)["name"].tolist()
+    admin = _as(town, "jie_admin")
+    assert B_NAME in rq.member_table(town, personal_data=True, scope=admin)["name"].tolist()
+    assert rq.member_table(town, scope=admin)["name"].tolist() == ["张*明", "王*伟"]
+    planner = rq.member_table(town, personal_data=True, scope=_as(town, "qian_guihua"))
+    assert set(planner["name"]) == {auth.REDACTED}
+
+
 def test_cli_member_stats_of_a_secretary_and_a_planner(town: Engine) -> None:
     result = _cli(town, "li_shuji", "requests", "stats", "--by", "member", "--now", "2026-02-01")
     assert result.exit_code == 0, result.output

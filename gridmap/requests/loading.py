@@ -1,7 +1,8 @@
 """Requests and the people who handle them, read from the database in one query each: the
 requests a principal may see (:func:`load_requests`), buildings with their community name
 (:func:`building_table`), Party members with their grid (:func:`member_table`) and grid workers
-and leaders (:func:`staff`); names masked unless a caller asks for personal data.
+and leaders (:func:`staff`). Every reader of people cuts its rows to the principal's scope and
+masks names unless the caller asks for personal data and the role may read it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
-from gridmap.auth import Principal, current_principal, mask_names, scope_rows
+from gridmap.auth import Principal, current_principal, mask_frame, scope_rows
 from gridmap.db import connect
 from gridmap.repository import read_table, table
 
@@ -46,14 +47,19 @@ def building_table(conn: Connection) -> gpd.GeoDataFrame:
     return frame
 
 
-def member_table(engine: Engine | Connection, personal_data: bool = False) -> pd.DataFrame:
-    """Party members with their name, grid (from the building they live in), specialties.
+def member_table(
+    engine: Engine | Connection, personal_data: bool = False, scope: Principal | None = None
+) -> pd.DataFrame:
+    """Party members of ``scope``'s communities (default: the acting principal) with their
+    name, grid (from the building they live in) and specialties.
 
     Parameters
     ----------
     personal_data : bool
-        Names in full; by default masked (张*明). Callers pass what the principal may read
-        (:attr:`gridmap.auth.Principal.personal_data`).
+        Names in full when the role may read them (:attr:`gridmap.auth.Principal.personal_data`);
+        by default masked (张*明); never a name for a planner.
+    scope : Principal, optional
+        Whose view (:func:`gridmap.auth.scope_rows`).
 
     Returns
     -------
@@ -79,18 +85,22 @@ def member_table(engine: Engine | Connection, personal_data: bool = False) -> pd
         )
         result = conn.execute(query)
         frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
+        frame = scope_rows(conn, frame, "member", scope, personal_data=personal_data)
     frame["category"] = frame["category"].astype(str)
     frame["grid_id"] = pd.array(frame["grid_id"], dtype="Int64")
-    if not personal_data:
-        frame["name"] = mask_names(frame["name"])
-    return frame
+    return frame.reset_index(drop=True)
 
 
 def staff(
-    engine: Engine | Connection, grid_id: int | None = None, personal_data: bool = False
+    engine: Engine | Connection,
+    grid_id: int | None = None,
+    personal_data: bool = False,
+    scope: Principal | None = None,
 ) -> pd.DataFrame:
-    """Grid workers and grid leaders (``id, name, roles``), of one grid when ``grid_id`` is
-    given (its ``grid_worker`` rows and its leader); names masked by default."""
+    """Grid workers and grid leaders (``id, name, roles``) whom ``scope`` (default: the acting
+    principal) may see, of one grid when ``grid_id`` is given (its ``grid_worker`` rows and its
+    leader); names masked unless ``personal_data`` and the role allows (as
+    :func:`member_table`)."""
     person, gw, grid = table("person"), table("grid_worker"), table("grid")
     query = select(person.c.id, person.c.name, person.c.roles).order_by(person.c.id)
     if grid_id is None:
@@ -104,6 +114,6 @@ def staff(
     with connect(engine) as conn:
         result = conn.execute(query)
         frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
-    if not personal_data:
-        frame["name"] = mask_names(frame["name"])
-    return frame
+        frame = scope_rows(conn, frame, "person", scope)
+    frame = mask_frame(frame, scope, names=("name",), personal_data=personal_data)
+    return frame.reset_index(drop=True)

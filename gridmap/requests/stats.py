@@ -195,8 +195,7 @@ def stats_for(
         grids = scope_rows(conn, active_grids(conn), "grid", p)[["id", "code", "name"]]
         members = None
         if by == "member":
-            members = member_table(conn, personal_data=True)  # masked just below, for p
-            members = scope_rows(conn, members, "member", p, personal_data=personal_data)
+            members = member_table(conn, personal_data=personal_data, scope=p)
         points = scope_rows(conn, read_table(conn, "member_point"), "member_point", p)
     return request_stats(requests, now, by=by, grids=grids, members=members, points=points)
 
