@@ -26,6 +26,7 @@ from gridmap.models import (
     RequestStatus,
     StationLevel,
 )
+from gridmap.validation import check_member_dates
 
 METRIC = "EPSG:32649"
 REFERENCE = dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
@@ -226,6 +227,11 @@ def test_members(demo: dict[str, pd.DataFrame]) -> None:
     assert (m.loc[service, "registered_on"] >= m.loc[service, "joined_on"]).all()
     years = m["joined_on"].map(lambda d: d.year)
     assert years.between(1965, 2024).all()
+    seen = m["last_contact_on"].notna()
+    assert (m.loc[seen, "last_contact_on"] >= m.loc[seen, "joined_on"]).all()
+    for row in m.itertuples():  # what an edit of any demo member is checked against
+        check_member_dates(row.joined_on, row.registered_on, row.last_contact_on,
+                           today=settings.DEMO_REFERENCE_DATE)  # fmt: skip
     homes = demo["building"].set_index("id").loc[m["building_id"].astype(int)]
     assert (homes["households"] > 0).all()
     part_time = demo["grid_worker"][demo["grid_worker"]["part_time"]]

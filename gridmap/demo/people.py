@@ -224,9 +224,9 @@ def member_extras(members: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     roaming = members["category"].isin(
         [MemberCategory.lost_contact.value, MemberCategory.floating.value]
     )
-    contact = [
-        settings.DEMO_REFERENCE_DATE - dt.timedelta(days=int(d)) if r else None
-        for d, r in zip(days_ago, roaming, strict=True)
+    contact = [  # never before joining (a member who joined since is last seen joining)
+        max(settings.DEMO_REFERENCE_DATE - dt.timedelta(days=int(d)), joined) if r else None
+        for d, r, joined in zip(days_ago, roaming, members["joined_on"], strict=True)
     ]
     return members.assign(
         specialties=pd.Series(specialties, dtype=object),
