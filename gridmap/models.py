@@ -558,13 +558,16 @@ class Request(Base):
 
 
 class RequestEvent(Base):
-    """One transition of a request, with actor and time."""
+    """One transition of a request, with time, the user who made it (``user_id``: the logged-in
+    account; NULL for history from before accounts) and the grid worker or leader it was made
+    for (``actor_id``: set when someone records a paper form on that person's behalf)."""
 
     __tablename__ = "request_event"
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(_fk("request.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     actor_id: Mapped[int | None] = mapped_column(_fk("person.id"))
+    user_id: Mapped[int | None] = mapped_column(_fk("user.id"), index=True)
     from_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
     to_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
     note: Mapped[str | None] = mapped_column(Text)

@@ -120,6 +120,26 @@ def test_log_by_point_places_and_sets_the_due_time(db: Engine) -> None:
     assert list(events["to_status"]) == ["received"] and events["actor_name"][0] == "李*格"
 
 
+def test_every_step_is_signed_by_the_logged_in_user(db: Engine) -> None:
+    """Issue 19, item 2: the user account is stored on every event (``user_id``), beside the
+    grid worker it was recorded for (``actor_id``); the timeline names both."""
+    from gridmap import auth
+
+    auth.create_user(db, "li_wang", "a long enough password", "street_admin", principal=auth.SYSTEM)
+    users = auth.list_users(db)
+    li = auth.principal_for(db, int(users.loc[users["name"] == "li_wang", "id"].iloc[0]))
+    with auth.acting_as(li):
+        rid = log(db)  # herself
+        rq.assign(db, rid, 2, now=NOW + HOUR, actor_id=2)  # a paper form of grid worker 2
+    events = rq.timeline(db, rid)
+    assert events["user_name"].tolist() == ["li_wang", "li_wang"]
+    assert events["actor_name"].tolist() == [None, "李*格"]
+    stored = read_table(db, "request_event").query("request_id == @rid")
+    assert set(stored["user_id"]) == {li.user_id}
+    rid = log(db)  # the local operator (no account) signs nothing
+    assert rq.timeline(db, rid)["user_name"].isna().all()
+
+
 def test_log_by_building_code_and_by_address(db: Engine) -> None:
     by_code = rq.request_detail(db, log(db, point=None, building_code="B011"))
     assert (by_code["grid_id"], by_code["building_id"]) == (2, 11)

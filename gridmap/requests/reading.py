@@ -25,21 +25,26 @@ from gridmap.requests.timing import overdue_mask
 def timeline(
     engine: Engine | Connection, request_id: int, personal_data: bool = False
 ) -> pd.DataFrame:
-    """The events of one request in time order, with the actor's name (masked by default).
+    """The events of one request in time order: who made each step (the user account,
+    ``user_name``) and for whom, when it was recorded on a grid worker's or leader's behalf
+    (``actor_name``, masked by default).
 
     Returns
     -------
     DataFrame
-        ``at, from_status, to_status, actor_name, note``.
+        ``at, from_status, to_status, user_name, actor_name, note``; ``user_name`` is None
+        for history from before accounts (the demo's), ``actor_name`` None when nobody else
+        was named.
     """
-    ev, person = table("request_event"), table("person")
+    ev, person, user = table("request_event"), table("person"), table("user")
     with connect(engine) as conn:
         result = conn.execute(
             select(
-                ev.c.at, ev.c.from_status, ev.c.to_status, person.c.name.label("actor_name"),
-                ev.c.note,
+                ev.c.at, ev.c.from_status, ev.c.to_status, user.c.name.label("user_name"),
+                person.c.name.label("actor_name"), ev.c.note,
             )
             .outerjoin(person, person.c.id == ev.c.actor_id)
+            .outerjoin(user, user.c.id == ev.c.user_id)
             .where(ev.c.request_id == int(request_id))
             .order_by(ev.c.at, ev.c.id)
         )  # fmt: skip

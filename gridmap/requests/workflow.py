@@ -191,6 +191,7 @@ def insert_requests(
             "request_id": ids,
             "at": received,
             "actor_id": pd.array([actor_id] * len(ids), dtype="Int64"),
+            "user_id": pd.array([principal.user_id] * len(ids), dtype="Int64"),
             "from_status": None,
             "to_status": S.received.value,
             "note": note if isinstance(note, str) else pd.Series(note).to_numpy(),
@@ -314,7 +315,7 @@ def write_move(
     to_status: str,
 ) -> None:
     """Update the row only if its status is still ``cur.status`` (else a ConflictError) and
-    write the move's event."""
+    write the move's event, signed by the acting user (``user_id``)."""
     req, ev = table("request"), table("request_event")
     done = conn.execute(
         req.update().where(req.c.id == cur.id, req.c.status == cur.status).values(**changes)
@@ -329,6 +330,7 @@ def write_move(
             request_id=cur.id,
             at=now,
             actor_id=actor_id,
+            user_id=current_principal().user_id,
             from_status=cur.status,
             to_status=to_status,
             note=note,
