@@ -147,7 +147,7 @@ def principal() -> auth.Principal:
 
 #: What a session keeps in ``st.session_state`` across a logout or an expired login: the
 #: language only. Prepared downloads, cached data and every widget's value are dropped.
-KEPT_AT_LOGOUT: tuple[str, ...] = ("lang",)
+KEPT_AT_LOGOUT: tuple[str, ...] = ("lang", "kept_lang")
 
 
 def drop_session_data() -> None:
@@ -245,42 +245,104 @@ def personal_data() -> bool:
     return principal().personal_data and bool(st.session_state.get("show_personal"))
 
 
+#: What a page the role may not open says (Chinese, English), from the router or the page.
+REFUSED_PAGE = ("您的角色无权查看此页面。", "Your role may not open this page.")
+
+
 def require(permission: str) -> None:
     """Stop the page with a clear message unless the logged-in user's role allows it."""
     if not principal().can(permission):
         zh = st.session_state.get("lang") != "English"
-        st.error("您的角色无权查看此页面。" if zh else "Your role may not open this page.")
+        st.error(REFUSED_PAGE[0] if zh else REFUSED_PAGE[1])
         st.stop()
 
 
-#: The app's pages: (script, Chinese title, English title). Streamlit's own page list is hidden
-#: (.streamlit/config.toml) so that titles can be Chinese and follow the language toggle. No
-#: icons: Streamlit fetches Material icons from a public CDN, which an intranet cannot reach.
+#: The app's pages: (script, Chinese title, English title), in the order of the sidebar. A page's
+#: key (its file name, ``overview`` for the first) names it in :data:`gridmap.auth.ROLE_PAGES`.
+#: Streamlit's own page list is hidden (``position="hidden"``) so that titles can be Chinese and
+#: follow the language toggle. No icons: Streamlit fetches Material icons from a public CDN,
+#: which an intranet cannot reach.
 PAGES: list[tuple[str, str, str]] = [
-    ("app.py", "总览", "Overview"),
-    ("pages/coverage.py", "覆盖情况", "Coverage"),
-    ("pages/redraw.py", "网格调整", "Grid redrawing"),
-    ("pages/density.py", "党员分布", "Member density"),
-    ("pages/hotspots.py", "诉求热点", "Request hotspots"),
-    ("pages/requests.py", "诉求办理", "Requests"),
-    ("pages/organisation.py", "组织与人员", "Organisation and people"),
-    ("pages/planning.py", "规划分析", "Planning"),
-    ("pages/communities.py", "社区概况", "Communities"),
-    ("pages/data_io.py", "数据导入导出", "Import and export"),
-    ("pages/new_street.py", "新建街道", "New street"),
-    ("pages/audit.py", "操作日志", "Audit log"),
+    ("views/overview.py", "总览", "Overview"),
+    ("views/coverage.py", "覆盖情况", "Coverage"),
+    ("views/redraw.py", "网格调整", "Grid redrawing"),
+    ("views/density.py", "党员分布", "Member density"),
+    ("views/hotspots.py", "诉求热点", "Request hotspots"),
+    ("views/requests.py", "诉求办理", "Requests"),
+    ("views/organisation.py", "组织与人员", "Organisation and people"),
+    ("views/planning.py", "规划分析", "Planning"),
+    ("views/communities.py", "社区概况", "Communities"),
+    ("views/data_io.py", "数据导入导出", "Import and export"),
+    ("views/new_street.py", "新建街道", "New street"),
+    ("views/audit.py", "操作日志", "Audit log"),
 ]
+
+
+def page_key(script: str) -> str:
+    """A page's key in :data:`gridmap.auth.ROLE_PAGES`: its file name without ``.py``."""
+    return Path(script).stem
+
+
+def route() -> None:
+    """The app's entry point (``app.py``): every page registered with ``st.navigation`` (so
+    its address works before the login and after it), the login form until someone logs in,
+    then the page asked for — or, for a page outside the role's list
+    (:data:`gridmap.auth.ROLE_PAGES`), one sentence and the link to the overview. Each page
+    draws the sidebar (:func:`sidebar`), which links the role's pages only."""
+    _kept("lang", "中文")
+    zh = st.session_state.get("lang") != "English"
+    pages = [
+        st.Page(script, title=zh_title if zh else en_title, url_path=page_key(script),
+                default=i == 0)
+        for i, (script, zh_title, en_title) in enumerate(PAGES)
+    ]  # fmt: skip
+    current = st.navigation(pages, position="hidden")
+
+    user = _login_gate()
+    if not user.may_open(page_key(current.url_path or PAGES[0][0])):
+        sidebar()  # the pages the role may open
+        st.error(REFUSED_PAGE[0] if zh else REFUSED_PAGE[1])
+        st.page_link(PAGES[0][0], label="返回总览" if zh else "Back to the overview")
+        st.stop()
+    current.run()
+
+
+#: The sidebar's settings, kept across pages (a widget's own state is dropped when another page
+#: runs without it): session key of the widget → key of the kept value.
+KEPT_SETTINGS: dict[str, str] = {
+    "lang": "kept_lang",
+    "basemap": "kept_basemap",
+    "show_personal": "kept_show_personal",
+}
+
+
+def _kept(widget_key: str, default: object) -> None:
+    """Give the sidebar widget ``widget_key`` the value kept from the last page (before it is
+    drawn); :func:`_keep` stores a change."""
+    kept = KEPT_SETTINGS[widget_key]
+    if kept not in st.session_state:
+        st.session_state[kept] = st.session_state.get(widget_key, default)
+    st.session_state[widget_key] = st.session_state[kept]
+
+
+def _keep(widget_key: str) -> None:
+    st.session_state[KEPT_SETTINGS[widget_key]] = st.session_state[widget_key]
+
+
 #: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).
 ICON = Path(__file__).parent / "static" / "gridmap-icon.png"
 
 
 def sidebar() -> tuple[Language, str]:
-    """The common sidebar: page links, language, base map, refresh.
+    """The common sidebar: the logged-in user, the role's page links, language, base map,
+    refresh. Language, base map and the full-name switch stay as set from page to page
+    (:data:`KEPT_SETTINGS`).
 
     Returns
     -------
     (language, base map)
     """
+    _kept("lang", "中文")
     user = _login_gate()
     with st.sidebar:
         lang: Language = "en" if st.session_state.get("lang") == "English" else "zh"
@@ -288,27 +350,41 @@ def sidebar() -> tuple[Language, str]:
         # the callback runs before the next script run: nothing of this session survives it
         st.button("退出登录" if lang == "zh" else "Log out", key="logout", on_click=log_out)
         if user.personal_data:
+            _kept("show_personal", False)
             st.toggle(
                 "显示完整姓名和电话" if lang == "zh" else "Show full names and phones",
                 key="show_personal",
+                on_change=_keep,
+                args=("show_personal",),
                 help="默认脱敏显示(张*明、138****1234)。" if lang == "zh" else "Masked by default.",
             )
-        for script, zh_title, en_title in PAGES:
+        shown = {page_key(script): (script, zh, en) for script, zh, en in PAGES}
+        for key in auth.ROLE_PAGES.get(user.role, ()):
+            script, zh_title, en_title = shown[key]
             st.page_link(script, label=zh_title if lang == "zh" else en_title)
         st.divider()
-        lang_name = st.radio("语言 / Language", ["中文", "English"], horizontal=True, key="lang")
+        lang_name = st.radio(
+            "语言 / Language",
+            ["中文", "English"],
+            horizontal=True,
+            key="lang",
+            on_change=_keep,
+            args=("lang",),
+        )
         lang = "zh" if lang_name == "中文" else "en"
         options = list(settings.BASEMAPS)
         if not settings.TIANDITU_KEY:
             options.remove("tianditu")
+        _kept("basemap", settings.DEFAULT_BASEMAP)
+        if st.session_state["basemap"] not in options:
+            st.session_state["basemap"] = options[0]
         basemap = st.selectbox(
             "底图" if lang == "zh" else "Base map",
             options,
-            index=options.index(settings.DEFAULT_BASEMAP)
-            if settings.DEFAULT_BASEMAP in options
-            else 0,
             format_func=lambda key: label(f"basemap_{key}", lang),
             key="basemap",
+            on_change=_keep,
+            args=("basemap",),
             help="无底图时完全离线可用;天地图需设置 GRIDMAP_TIANDITU_KEY。",
         )
         if st.button("刷新数据" if lang == "zh" else "Reload data"):

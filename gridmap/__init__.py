@@ -1,7 +1,7 @@
 """gridmap — community Party-building grid management (社区党建网格化管理).
 
 The pure core: storage, model and analysis, with no Streamlit import. The app (``app.py``,
-``pages/``) and the ``gridmap`` command only call into it.
+``views/``) and the ``gridmap`` command only call into it.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def test_every_module_says_its_job() -> None:
 
 
 def test_no_private_name_crosses_a_module_boundary() -> None:
-    files = [*modules().values(), *(ROOT / "pages").glob("*.py"), ROOT / "ui_common.py",
+    files = [*modules().values(), *(ROOT / "views").glob("*.py"), ROOT / "ui_common.py",
              ROOT / "app.py", *(ROOT / "bench").glob("*.py")]  # fmt: skip
     crossing = []
     for path in files:
@@ -168,7 +168,7 @@ def test_the_architecture_page_names_every_package_and_module() -> None:
 
 
 def test_pages_share_one_language_helper() -> None:
-    for path in (ROOT / "pages").glob("*.py"):
+    for path in (ROOT / "views").glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         local = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
                  and n.name in {"t", "_t"}]  # fmt: skip

@@ -380,7 +380,7 @@ def test_the_app_cannot_change_or_delete_an_audit_row() -> None:
     root = Path(__file__).resolve().parent.parent
     pattern = re.compile(r"(audit(_log)?|AuditLog)[^\n]{0,40}\.(update|delete)\(|"
                          r"(UPDATE|DELETE FROM)\s+\"?audit_log", re.I)  # fmt: skip
-    paths = [*(root / "gridmap").rglob("*.py"), *(root / "pages").rglob("*.py"),
+    paths = [*(root / "gridmap").rglob("*.py"), *(root / "views").rglob("*.py"),
              root / "ui_common.py", root / "app.py"]  # fmt: skip
     assert len(paths) > 60  # every module of every package, not only the top level
     for path in paths:

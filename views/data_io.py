@@ -87,165 +87,176 @@ def read_upload(name: str, data: bytes) -> gio.SourceTable:
 
 
 st.title(t("数据导入导出", "Import and export"))
-tab_import, tab_export, tab_backup = st.tabs(
-    [t("导入", "Import"), t("导出", "Export"), t("备份", "Backup")]
-)
+# import, backup and restore are street administrators' work: other roles get export only
+shown_tabs = {"import": t("导入", "Import") if principal().can("import") else None,
+              "export": t("导出", "Export"),
+              "backup": t("备份", "Backup") if principal().can("backup") else None}  # fmt: skip
+shown_tabs = {k: v for k, v in shown_tabs.items() if v is not None}
+tabs = dict(zip(shown_tabs, st.tabs(list(shown_tabs.values())), strict=True))
+tab_import, tab_export, tab_backup = tabs.get("import"), tabs["export"], tabs.get("backup")
 
 # --- import -----------------------------------------------------------------------------------
-with tab_import:
-    st.caption(
-        t(
-            "支持 GeoJSON、GeoPackage、Shapefile(zip,含 .cpg)、KML、CSV、XLSX(经纬度列或 WKT 列)。"
-            "先检查、后导入:有任何问题整批拒绝,数据库不会改动。",
-            "GeoJSON, GeoPackage, zipped Shapefile (with .cpg), KML, CSV and XLSX (lon/lat or "
-            "WKT columns). Checked first: any problem rejects the whole file and the database "
-            "is left as it was.",
-        )
-    )
-    layer = st.selectbox(
-        t("导入到图层", "Import into layer"), list(gio.LAYERS), format_func=layer_name,
-        key="import_layer",
-    )  # fmt: skip
-    spec = gio.LAYERS[layer]
-    uploaded = st.file_uploader(
-        t("选择文件", "Choose a file"),
-        type=[s.lstrip(".") for s in gio.SUFFIXES],
-        key="import_file",
-        help=t(
-            f"单个文件不超过 {settings.IMPORT_MAX_BYTES // 2**20} MB",
-            f"At most {settings.IMPORT_MAX_BYTES // 2**20} MB per file",
-        ),
-    )
-    source = None
-    if uploaded is not None:
-        try:
-            source = read_upload(uploaded.name, uploaded.getvalue())
-        except GridmapError as exc:
-            show_rejection(exc)
-    if source is not None:
-        spreadsheet = source.geometry is None
-        declared = (
-            md_text(source.crs.to_string()) if source.crs is not None else t("未声明", "none")
-        )
-        file_name, encoding = md_text(source.name), md_text(source.encoding or None)
-        st.markdown(
+if tab_import is not None:
+    with tab_import:
+        st.caption(
             t(
-                f"**{file_name}**:{len(source.frame)} 条记录,编码 {encoding},"
-                f"文件声明的坐标系 {declared}。",
-                f"**{file_name}**: {len(source.frame)} records, encoding {encoding}, "
-                f"declared CRS {declared}.",
+                "支持 GeoJSON、GeoPackage、Shapefile(zip,含 .cpg)、KML、CSV、XLSX"
+                "(经纬度列或 WKT 列)。"
+                "先检查、后导入:有任何问题整批拒绝,数据库不会改动。",
+                "GeoJSON, GeoPackage, zipped Shapefile (with .cpg), KML, CSV and XLSX (lon/lat or "
+                "WKT columns). Checked first: any problem rejects the whole file and the database "
+                "is left as it was.",
             )
         )
-        st.dataframe(
-            source.frame.head(settings.IMPORT_PREVIEW_ROWS).astype(str),
-            hide_index=True,
-            use_container_width=True,
+        layer = st.selectbox(
+            t("导入到图层", "Import into layer"), list(gio.LAYERS), format_func=layer_name,
+            key="import_layer",
+        )  # fmt: skip
+        spec = gio.LAYERS[layer]
+        uploaded = st.file_uploader(
+            t("选择文件", "Choose a file"),
+            type=[s.lstrip(".") for s in gio.SUFFIXES],
+            key="import_file",
+            help=t(
+                f"单个文件不超过 {settings.IMPORT_MAX_BYTES // 2**20} MB",
+                f"At most {settings.IMPORT_MAX_BYTES // 2**20} MB per file",
+            ),
         )
-
-        st.subheader(t("列对应", "Column mapping"))
-        suggested = gio.suggest_mapping(source, spec)
-        fields = gio.import_fields(spec, spreadsheet)
-        options = ["", *(f.name for f in fields)]
-        names = {f.name: f"{f.zh} ({f.name}){' *' if f.required else ''}" for f in fields}
-        mapping: dict[str, str] = {}
-        columns = st.columns(3)
-        file_hash = hashlib.sha1(uploaded.getvalue()).hexdigest()[:8]
-        for i, col in enumerate(source.columns):
-            choice = columns[i % 3].selectbox(
-                md_text(col),  # a column name of the file: a label renders markdown
-                options,
-                index=options.index(suggested.get(col, "")),
-                format_func=lambda f: names.get(f, t("(不导入)", "(skip)")),
-                key=f"map_{layer}_{file_hash}_{i}",
+        source = None
+        if uploaded is not None:
+            try:
+                source = read_upload(uploaded.name, uploaded.getvalue())
+            except GridmapError as exc:
+                show_rejection(exc)
+        if source is not None:
+            spreadsheet = source.geometry is None
+            declared = (
+                md_text(source.crs.to_string()) if source.crs is not None else t("未声明", "none")
             )
-            if choice:
-                mapping[col] = choice
-        st.caption(t("* 为必填字段。", "* required field."))
-
-        crs_value = None
-        if spec.geometry:
-            crs_key = st.selectbox(
-                t("坐标系", "Coordinate system"), list(CRS_CHOICES),
-                format_func=lambda k: CRS_CHOICES[k][0 if zh else 1], key="import_crs",
-            )  # fmt: skip
-            if crs_key == "other":
-                crs_value = st.text_input("EPSG", "4326", key="import_epsg") or None
-            elif crs_key != "auto":
-                crs_value = crs_key
-        left, right = st.columns(2)
-        update = left.checkbox(
-            t("更新数据库中已有的同编码记录", "Update rows already in the database"),
-            key="import_update",
-        )
-        plan_name = None
-        if layer == "grids":
-            plan_name = (
-                right.text_input(
-                    t(
-                        "导入到网格草案(名称或编号;尚无方案的社区可留空,首次导入即成生效方案)",
-                        "Grid draft (name or id; empty for a community without any plan: its "
-                        "first grids become the active plan)",
-                    ),
-                    key="import_plan",
+            file_name, encoding = md_text(source.name), md_text(source.encoding or None)
+            st.markdown(
+                t(
+                    f"**{file_name}**:{len(source.frame)} 条记录,编码 {encoding},"
+                    f"文件声明的坐标系 {declared}。",
+                    f"**{file_name}**: {len(source.frame)} records, encoding {encoding}, "
+                    f"declared CRS {declared}.",
                 )
-                or None
             )
-        swap = st.session_state.get("import_swap", False)
-        fix = st.session_state.get("import_fix", False)
-        offers: list[str] = []
-        plan = None
-        try:
-            plan = gio.prepare_import(db, spec, source, mapping, crs=crs_value, swap_latlon=swap,
-                                      fix_invalid=fix, update=update, plan=plan_name)  # fmt: skip
-        except GridmapError as exc:
-            if isinstance(exc, gio.ImportRejected):
-                text = " ".join(i.en for i in exc.issues)
-                offers = [o for o, word in (("swap", "--swap-latlon"), ("fix", "--fix-invalid"))
-                          if word in text]  # fmt: skip
-            show_rejection(exc)
-        if offers or swap or fix:
-            st.subheader(t("需要确认的修正", "Fixes to confirm"))
-        if "swap" in offers or swap:
-            st.checkbox(
-                t("交换经纬度(文件中纬度与经度写反了)", "Swap latitude and longitude"),
-                key="import_swap",
+            st.dataframe(
+                source.frame.head(settings.IMPORT_PREVIEW_ROWS).astype(str),
+                hide_index=True,
+                use_container_width=True,
             )
-        if "fix" in offers or fix:
-            st.checkbox(
-                t("修复无效几何(make_valid,修复的行会列出)", "Repair invalid geometry"),
-                key="import_fix",
-            )
-        if plan is not None:
-            st.subheader(t("试导入结果", "Dry run"))
-            summary = plan.summary()
-            for column, (key, zh_name, en_name) in zip(
-                st.columns(4),
-                [("added", "新增", "To add"), ("changed", "更新", "To change"),
-                 ("unchanged", "不变", "Left alone"), ("repaired", "修复几何", "Repaired")],
-                strict=True,
-            ):  # fmt: skip
-                column.metric(t(zh_name, en_name), f"{summary[key]} {t('条', 'rows')}")
-            read_as = md_text(plan.source_crs)  # may be named by the file's .prj
-            st.caption(t(f"坐标系:{read_as}", f"Coordinates read as {read_as}"))
-            if plan.repaired:
-                st.warning(
-                    t("已修复无效几何的位置:", "Geometry repaired at: ")
-                    + ", ".join(map(str, plan.repaired))
+
+            st.subheader(t("列对应", "Column mapping"))
+            suggested = gio.suggest_mapping(source, spec)
+            fields = gio.import_fields(spec, spreadsheet)
+            options = ["", *(f.name for f in fields)]
+            names = {f.name: f"{f.zh} ({f.name}){' *' if f.required else ''}" for f in fields}
+            mapping: dict[str, str] = {}
+            columns = st.columns(3)
+            file_hash = hashlib.sha1(uploaded.getvalue()).hexdigest()[:8]
+            for i, col in enumerate(source.columns):
+                choice = columns[i % 3].selectbox(
+                    md_text(col),  # a column name of the file: a label renders markdown
+                    options,
+                    index=options.index(suggested.get(col, "")),
+                    format_func=lambda f: names.get(f, t("(不导入)", "(skip)")),
+                    key=f"map_{layer}_{file_hash}_{i}",
                 )
-            nothing = summary["added"] + summary["changed"] == 0
-            if st.button(t("导入", "Import"), type="primary", disabled=nothing, key="import_go"):
-                try:
-                    counts = gio.apply_import(db, plan)
-                except GridmapError as exc:
-                    show_rejection(exc)
-                else:
-                    st.cache_data.clear()
-                    st.success(
+                if choice:
+                    mapping[col] = choice
+            st.caption(t("* 为必填字段。", "* required field."))
+
+            crs_value = None
+            if spec.geometry:
+                crs_key = st.selectbox(
+                    t("坐标系", "Coordinate system"), list(CRS_CHOICES),
+                    format_func=lambda k: CRS_CHOICES[k][0 if zh else 1], key="import_crs",
+                )  # fmt: skip
+                if crs_key == "other":
+                    crs_value = st.text_input("EPSG", "4326", key="import_epsg") or None
+                elif crs_key != "auto":
+                    crs_value = crs_key
+            left, right = st.columns(2)
+            update = left.checkbox(
+                t("更新数据库中已有的同编码记录", "Update rows already in the database"),
+                key="import_update",
+            )
+            plan_name = None
+            if layer == "grids":
+                plan_name = (
+                    right.text_input(
                         t(
-                            f"已导入:新增 {counts['added']} 条,更新 {counts['changed']} 条。",
-                            f"Imported: {counts['added']} added, {counts['changed']} changed.",
-                        )
+                            "导入到网格草案(名称或编号;尚无方案的社区可留空,首次导入即成生效方案)",
+                            "Grid draft (name or id; empty for a community without any plan: its "
+                            "first grids become the active plan)",
+                        ),
+                        key="import_plan",
                     )
+                    or None
+                )
+            swap = st.session_state.get("import_swap", False)
+            fix = st.session_state.get("import_fix", False)
+            offers: list[str] = []
+            plan = None
+            try:
+                plan = gio.prepare_import(
+                    db, spec, source, mapping, crs=crs_value, swap_latlon=swap,
+                    fix_invalid=fix, update=update, plan=plan_name,
+                )  # fmt: skip
+            except GridmapError as exc:
+                if isinstance(exc, gio.ImportRejected):
+                    text = " ".join(i.en for i in exc.issues)
+                    offers = [o for o, word in (("swap", "--swap-latlon"), ("fix", "--fix-invalid"))
+                              if word in text]  # fmt: skip
+                show_rejection(exc)
+            if offers or swap or fix:
+                st.subheader(t("需要确认的修正", "Fixes to confirm"))
+            if "swap" in offers or swap:
+                st.checkbox(
+                    t("交换经纬度(文件中纬度与经度写反了)", "Swap latitude and longitude"),
+                    key="import_swap",
+                )
+            if "fix" in offers or fix:
+                st.checkbox(
+                    t("修复无效几何(make_valid,修复的行会列出)", "Repair invalid geometry"),
+                    key="import_fix",
+                )
+            if plan is not None:
+                st.subheader(t("试导入结果", "Dry run"))
+                summary = plan.summary()
+                for column, (key, zh_name, en_name) in zip(
+                    st.columns(4),
+                    [("added", "新增", "To add"), ("changed", "更新", "To change"),
+                     ("unchanged", "不变", "Left alone"), ("repaired", "修复几何", "Repaired")],
+                    strict=True,
+                ):  # fmt: skip
+                    column.metric(t(zh_name, en_name), f"{summary[key]} {t('条', 'rows')}")
+                read_as = md_text(plan.source_crs)  # may be named by the file's .prj
+                st.caption(t(f"坐标系:{read_as}", f"Coordinates read as {read_as}"))
+                if plan.repaired:
+                    st.warning(
+                        t("已修复无效几何的位置:", "Geometry repaired at: ")
+                        + ", ".join(map(str, plan.repaired))
+                    )
+                nothing = summary["added"] + summary["changed"] == 0
+                go = st.button(
+                    t("导入", "Import"), type="primary", disabled=nothing, key="import_go"
+                )
+                if go:
+                    try:
+                        counts = gio.apply_import(db, plan)
+                    except GridmapError as exc:
+                        show_rejection(exc)
+                    else:
+                        st.cache_data.clear()
+                        st.success(
+                            t(
+                                f"已导入:新增 {counts['added']} 条,更新 {counts['changed']} 条。",
+                                f"Imported: {counts['added']} added, {counts['changed']} changed.",
+                            )
+                        )
 
 # --- export -----------------------------------------------------------------------------------
 with tab_export:
@@ -285,27 +296,19 @@ with tab_export:
         )
 
 # --- backup -----------------------------------------------------------------------------------
-with tab_backup:
-    st.markdown(
-        t(
-            "把整个街道(全部表,含人员、用户和日志,编号不变)备份为一个 GeoPackage 文件。"
-            "恢复请在命令行运行 `gridmap restore 文件.gpkg --force`:街道数据整体替换,"
-            "用户账号与操作日志保留(备份中的日志补入,并标为「恢复自备份」)。",
-            "Back the whole street up as one GeoPackage (every table, ids kept). Restore with "
-            "`gridmap restore FILE.gpkg --force` on the command line: the street's data is "
-            "replaced; accounts and the audit log are kept (the backup's log rows are added, "
-            "marked as restored).",
-        )
-    )
-    if not principal().can("backup"):
-        st.info(
+if tab_backup is not None:
+    with tab_backup:
+        st.markdown(
             t(
-                "只有街道管理员可以备份:备份含全部人员信息和账号。",
-                "Only a street administrator may back up: a backup holds every person's data "
-                "and the accounts.",
+                "把整个街道(全部表,含人员、用户和日志,编号不变)备份为一个 GeoPackage 文件。"
+                "恢复请在命令行运行 `gridmap restore 文件.gpkg --force`:街道数据整体替换,"
+                "用户账号与操作日志保留(备份中的日志补入,并标为「恢复自备份」)。",
+                "Back the whole street up as one GeoPackage (every table, ids kept). Restore with "
+                "`gridmap restore FILE.gpkg --force` on the command line: the street's data is "
+                "replaced; accounts and the audit log are kept (the backup's log rows are added, "
+                "marked as restored).",
             )
         )
-    else:
         if st.button(t("生成备份", "Make backup"), key="backup_go"):
             try:
                 data, counts = backup_bytes(db)  # its temporary folder is gone already

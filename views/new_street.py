@@ -281,4 +281,4 @@ else:
                 f"已导入整个街道:新增 {added:,} 条。",
                 f"The street was imported: {added:,} rows added.",
             )
-            st.switch_page("app.py")
+            st.switch_page("views/overview.py")

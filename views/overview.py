@@ -1,8 +1,7 @@
-"""gridmap — the street overview: headline figures and the map of communities, grids, buildings
-and service stations. The other pages live in ``pages/``.
+"""总览 — the street overview: headline figures and the map of communities, grids, buildings
+and service stations; the app's first page (``app.py`` routes to it).
 
-Run with ``gridmap serve`` (or ``streamlit run app.py``). UI only: data from
-:mod:`gridmap.repository`, the map from :mod:`gridmap.maps`.
+UI only: data from :mod:`gridmap.repository`, the map from :mod:`gridmap.maps`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ zh = lang == "zh"
 db = engine()
 layers = street_layers(database_key())
 if not len(layers.streets) and principal().can("import"):
-    st.switch_page("pages/new_street.py")  # a database with no street starts with the wizard
+    st.switch_page("views/new_street.py")  # a database with no street starts with the wizard
 if message := st.session_state.pop("ns_message", None):
     st.success(message)
 street_name = md_text(layers.streets["name"].iloc[0]) if len(layers.streets) else ""

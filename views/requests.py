@@ -130,24 +130,32 @@ if last and last != st.session_state.get("rq_last_click"):
     st.session_state["log_mode"] = "point"
 
 people = rq.staff(db, personal_data=PERSONAL_DATA)  # cut to the user's scope, masked
+myself = t(f"本人({principal().name})", f"myself ({principal().name})")
 actor = st.selectbox(
-    t("操作人(网格员/网格长)", "Acting as (grid worker / leader)"),
+    t("代为记录(纸质工单上的网格员/网格长)", "On behalf of (grid worker / leader on a paper form)"),
     [None, *people["id"]],
     format_func=lambda p: (
-        t("未指定", "not given") if p is None else f"{people.set_index('id').loc[p, 'name']} (#{p})"
+        myself if p is None else f"{people.set_index('id').loc[p, 'name']} (#{p})"
     ),
     key="rq_actor",
     help=t(
-        "记入每一步流转记录的网格员或网格长(操作日志另记登录用户)。",
-        "The grid worker or leader recorded on each step (the audit log records the logged-in "
-        "user as well).",
+        "每一步都记入登录用户;代他人录入纸质工单时,在此选择该网格员或网格长,两人都会记下。",
+        "Every step is signed by the logged-in user; when recording a paper form for someone "
+        "else, choose that grid worker or leader here and both are stored.",
     ),
 )
 
-tab_list, tab_log, tab_stats, tab_import = st.tabs(
-    [t("诉求列表与办理", "List and handling"), t("登记诉求", "Log a request"),
-     t("统计与导出", "Statistics and export"), t("12345 热线导入", "12345 hotline import")]
-)  # fmt: skip
+# a role that may not log or import requests (viewer) gets no tab for it
+may_edit = principal().can("edit_requests")
+shown_tabs = {"list": t("诉求列表与办理", "List and handling"),
+              "log": t("登记诉求", "Log a request") if may_edit else None,
+              "stats": t("统计与导出", "Statistics and export"),
+              "import": t("12345 热线导入", "12345 hotline import") if may_edit else None,
+              }  # fmt: skip
+shown_tabs = {k: v for k, v in shown_tabs.items() if v is not None}
+tabs = dict(zip(shown_tabs, st.tabs(list(shown_tabs.values())), strict=True))
+tab_list, tab_stats = tabs["list"], tabs["stats"]
+tab_log, tab_import = tabs.get("log"), tabs.get("import")
 
 
 def run_action(func, *args, **kwargs) -> None:
@@ -256,7 +264,10 @@ with tab_list:
                 {
                     t("时间", "Time"): events["at"].map(fmt_time),
                     t("环节", "Step"): events["to_status"].map(lambda s: rq.STATUS_LABELS[s][i]),
-                    t("操作人", "By"): events["actor_name"].fillna("—"),
+                    t("操作用户", "By (account)"): events["user_name"].fillna(
+                        t("(系统前记录)", "(before accounts)")
+                    ),
+                    t("代为记录", "On behalf of"): events["actor_name"].fillna(""),
                     t("说明", "Note"): events["note"].fillna(""),
                 }
             ),
@@ -357,89 +368,91 @@ with tab_list:
                     run_action(func[action], db, rid, reason, **kw)
 
 # --- log a request ----------------------------------------------------------------------------
-with tab_log:
-    modes = {
-        "point": t("地图点选", "Map click"),
-        "building": t("楼栋编码", "Building code"),
-        "address": t("地址", "Address"),
-    }
-    mode = st.radio(
-        t("定位方式", "Place by"),
-        list(modes),
-        format_func=modes.get,
-        horizontal=True,
-        key="log_mode",
-    )
-    point = code = address = None
-    if mode == "point":
-        c1, c2 = st.columns(2)
-        lon = c1.number_input(
-            t("经度", "Longitude"), value=None, format="%.6f", key="log_lon", step=0.0001
+if tab_log is not None:
+    with tab_log:
+        modes = {
+            "point": t("地图点选", "Map click"),
+            "building": t("楼栋编码", "Building code"),
+            "address": t("地址", "Address"),
+        }
+        mode = st.radio(
+            t("定位方式", "Place by"),
+            list(modes),
+            format_func=modes.get,
+            horizontal=True,
+            key="log_mode",
         )
-        lat = c2.number_input(
-            t("纬度", "Latitude"), value=None, format="%.6f", key="log_lat", step=0.0001
-        )
-        if lon is None or lat is None:
-            st.info(t("请在上方地图上点击诉求位置。", "Click the map above where it is."))
-        else:
-            point = (float(lon), float(lat))
-    elif mode == "building":
-        code = st.text_input(t("楼栋编码", "Building code"), key="log_code")
-    address = st.text_input(
-        t("地址(可选;按地址定位时必填)", "Address (required when placing by address)"),
-        key="log_address",
-    )
-    categories_all = list(settings.REQUEST_SLA_HOURS)
-    c1, c2 = st.columns(2)
-    category = c1.selectbox(
-        t("诉求类别", "Category"),
-        categories_all,
-        format_func=lambda c: f"{c}(时限 {rq.sla_hours(c)} 小时)",
-        key="log_category",
-    )
-    source = c2.selectbox(
-        t("来源", "Source"),
-        list(rq.SOURCE_LABELS),
-        format_func=lambda s: rq.SOURCE_LABELS[s][i],
-        key="log_source",
-    )
-    description = st.text_area(t("诉求描述", "Description"), key="log_description")
-    reporter = st.text_input(
-        t("诉求人(保存时脱敏)", "Reporter (stored masked)"), key="log_reporter"
-    )
-    if st.button(t("登记诉求", "Log request"), key="log_submit", type="primary"):
-        try:
-            new = rq.log_request(
-                db,
-                category=category,
-                description=description,
-                source=source,
-                now=now,
-                point=point if mode == "point" else None,
-                building_code=code if mode == "building" else None,
-                address=address or None,
-                reporter=reporter or None,
-                actor_id=actor,
+        point = code = address = None
+        if mode == "point":
+            c1, c2 = st.columns(2)
+            lon = c1.number_input(
+                t("经度", "Longitude"), value=None, format="%.6f", key="log_lon", step=0.0001
             )
-        except GridmapError as exc:
-            st.error(md_text(exc))
-        else:
-            st.session_state["rq_selected"] = new
-            st.session_state["rq_flash"] = t("已登记新诉求", "request logged")
-            st.session_state["rq_logged"] = new
-            st.rerun()
-    if st.session_state.get("rq_logged"):
-        logged = requests.loc[requests["id"] == st.session_state["rq_logged"]]
-        if len(logged):
-            logged_code = md_text(logged["code"].iloc[0])
-            st.success(t(f"已登记诉求 {logged_code}", f"Logged {logged_code}"))
+            lat = c2.number_input(
+                t("纬度", "Latitude"), value=None, format="%.6f", key="log_lat", step=0.0001
+            )
+            if lon is None or lat is None:
+                st.info(t("请在上方地图上点击诉求位置。", "Click the map above where it is."))
+            else:
+                point = (float(lon), float(lat))
+        elif mode == "building":
+            code = st.text_input(t("楼栋编码", "Building code"), key="log_code")
+        address = st.text_input(
+            t("地址(可选;按地址定位时必填)", "Address (required when placing by address)"),
+            key="log_address",
+        )
+        categories_all = list(settings.REQUEST_SLA_HOURS)
+        c1, c2 = st.columns(2)
+        category = c1.selectbox(
+            t("诉求类别", "Category"),
+            categories_all,
+            format_func=lambda c: f"{c}(时限 {rq.sla_hours(c)} 小时)",
+            key="log_category",
+        )
+        source = c2.selectbox(
+            t("来源", "Source"),
+            list(rq.SOURCE_LABELS),
+            format_func=lambda s: rq.SOURCE_LABELS[s][i],
+            key="log_source",
+        )
+        description = st.text_area(t("诉求描述", "Description"), key="log_description")
+        reporter = st.text_input(
+            t("诉求人(保存时脱敏)", "Reporter (stored masked)"), key="log_reporter"
+        )
+        if st.button(t("登记诉求", "Log request"), key="log_submit", type="primary"):
+            try:
+                new = rq.log_request(
+                    db,
+                    category=category,
+                    description=description,
+                    source=source,
+                    now=now,
+                    point=point if mode == "point" else None,
+                    building_code=code if mode == "building" else None,
+                    address=address or None,
+                    reporter=reporter or None,
+                    actor_id=actor,
+                )
+            except GridmapError as exc:
+                st.error(md_text(exc))
+            else:
+                st.session_state["rq_selected"] = new
+                st.session_state["rq_flash"] = t("已登记新诉求", "request logged")
+                st.session_state["rq_logged"] = new
+                st.rerun()
+        if st.session_state.get("rq_logged"):
+            logged = requests.loc[requests["id"] == st.session_state["rq_logged"]]
+            if len(logged):
+                logged_code = md_text(logged["code"].iloc[0])
+                st.success(t(f"已登记诉求 {logged_code}", f"Logged {logged_code}"))
 
 # --- statistics and export --------------------------------------------------------------------
 with tab_stats:
+    by_labels = {"grid": t("按网格", "Per grid"), "member": t("按党员", "Per member")}
     by = st.radio(
         t("统计维度", "By"),
-        ["grid", "member"],
-        format_func=lambda b: t("按网格", "Per grid") if b == "grid" else t("按党员", "Per member"),
+        list(by_labels),
+        format_func=by_labels.__getitem__,  # labels fixed now: the language of this run
         horizontal=True,
         key="stats_by",
     )
@@ -487,79 +500,82 @@ with tab_stats:
     )
 
 # --- 12345 hotline import ---------------------------------------------------------------------
-with tab_import:
-    st.caption(
-        t(
-            "上传 12345 热线导出文件(CSV:UTF-8 / UTF-8 BOM / GBK;或 XLSX)。按坐标或地址定位;"
-            "无法定位的行列出原因;已导入的工单号自动跳过,重复导入不会产生重复诉求。",
-            "Upload a 12345 export (CSV in UTF-8 / UTF-8 BOM / GBK, or XLSX). Rows are placed by "
-            "coordinates or address; rows that cannot be placed are listed with the reason; work "
-            "orders already imported are skipped.",
-        )
-    )
-    upload = st.file_uploader(t("热线文件", "Hotline file"), type=["csv", "xlsx"], key="hotline")
-    if upload is not None:
-        try:
-            raw = rq.read_hotline(upload.getvalue(), upload.name)
-        except GridmapError as exc:
-            st.error(md_text(exc))
-            raw = None
-        if raw is not None:
-            guessed = rq.guess_mapping(raw.columns)
-            crs = st.radio(
-                t("坐标系", "Coordinates"),
-                ["wgs84", "gcj02"],
-                format_func=lambda c: (
-                    "WGS 84" if c == "wgs84" else t("GCJ-02(高德/腾讯)", "GCJ-02")
-                ),
-                horizontal=True,
-                key="hotline_crs",
+if tab_import is not None:
+    with tab_import:
+        st.caption(
+            t(
+                "上传 12345 热线导出文件(CSV:UTF-8 / UTF-8 BOM / GBK;或 XLSX)。按坐标或地址定位;"
+                "无法定位的行列出原因;已导入的工单号自动跳过,重复导入不会产生重复诉求。",
+                "Upload a 12345 export (CSV in UTF-8 / UTF-8 BOM / GBK, or XLSX). Rows are "
+                "placed by coordinates or address; rows that cannot be placed are listed with "
+                "the reason; work orders already imported are skipped.",
             )
-            st.markdown(t("**列对应**", "**Columns**"))
-            mapping = {}
-            cols = st.columns(4)
-            options = [None, *raw.columns]
-            for n, fieldname in enumerate(rq.HOTLINE_FIELDS):
-                default = guessed.get(fieldname)
-                mapping[fieldname] = cols[n % 4].selectbox(
-                    fieldname,
-                    options,
-                    index=options.index(default) if default in options else 0,
-                    key=f"hotline_map_{fieldname}",
-                )
+        )
+        upload = st.file_uploader(
+            t("热线文件", "Hotline file"), type=["csv", "xlsx"], key="hotline"
+        )
+        if upload is not None:
             try:
-                preview = rq.preview_hotline(db, raw, mapping, crs)
+                raw = rq.read_hotline(upload.getvalue(), upload.name)
             except GridmapError as exc:
                 st.error(md_text(exc))
-                preview = None
-            if preview is not None:
-                st.info(preview.summary())
-                if len(preview.rejected):
-                    st.dataframe(
-                        preview.rejected.rename(
-                            columns={
-                                "row": t("行号", "Row"),
-                                "external_id": t("工单号", "Work order"),
-                                "reason": t("原因", "Reason"),
-                            }
-                        ),
-                        hide_index=True,
-                        use_container_width=True,
+                raw = None
+            if raw is not None:
+                guessed = rq.guess_mapping(raw.columns)
+                crs = st.radio(
+                    t("坐标系", "Coordinates"),
+                    ["wgs84", "gcj02"],
+                    format_func=lambda c: (
+                        "WGS 84" if c == "wgs84" else t("GCJ-02(高德/腾讯)", "GCJ-02")
+                    ),
+                    horizontal=True,
+                    key="hotline_crs",
+                )
+                st.markdown(t("**列对应**", "**Columns**"))
+                mapping = {}
+                cols = st.columns(4)
+                options = [None, *raw.columns]
+                for n, fieldname in enumerate(rq.HOTLINE_FIELDS):
+                    default = guessed.get(fieldname)
+                    mapping[fieldname] = cols[n % 4].selectbox(
+                        fieldname,
+                        options,
+                        index=options.index(default) if default in options else 0,
+                        key=f"hotline_map_{fieldname}",
                     )
-                ready = preview.ready.drop(columns=["geom"]).head(50)
-                st.dataframe(ready, hide_index=True, use_container_width=True)
-                if st.button(
-                    t(f"导入 {len(preview.ready)} 条", f"Import {len(preview.ready)} rows"),
-                    key="hotline_import",
-                    disabled=preview.ready.empty,
-                ):
-                    try:
-                        done = rq.import_hotline(
-                            db, upload.getvalue(), filename=upload.name, mapping=mapping,
-                            crs=crs, actor_id=actor,
-                        )  # fmt: skip
-                    except GridmapError as exc:
-                        st.error(md_text(exc))
-                    else:
-                        st.session_state["rq_flash"] = done.summary()
-                        st.rerun()
+                try:
+                    preview = rq.preview_hotline(db, raw, mapping, crs)
+                except GridmapError as exc:
+                    st.error(md_text(exc))
+                    preview = None
+                if preview is not None:
+                    st.info(preview.summary())
+                    if len(preview.rejected):
+                        st.dataframe(
+                            preview.rejected.rename(
+                                columns={
+                                    "row": t("行号", "Row"),
+                                    "external_id": t("工单号", "Work order"),
+                                    "reason": t("原因", "Reason"),
+                                }
+                            ),
+                            hide_index=True,
+                            use_container_width=True,
+                        )
+                    ready = preview.ready.drop(columns=["geom"]).head(50)
+                    st.dataframe(ready, hide_index=True, use_container_width=True)
+                    if st.button(
+                        t(f"导入 {len(preview.ready)} 条", f"Import {len(preview.ready)} rows"),
+                        key="hotline_import",
+                        disabled=preview.ready.empty,
+                    ):
+                        try:
+                            done = rq.import_hotline(
+                                db, upload.getvalue(), filename=upload.name, mapping=mapping,
+                                crs=crs, actor_id=actor,
+                            )  # fmt: skip
+                        except GridmapError as exc:
+                            st.error(md_text(exc))
+                        else:
+                            st.session_state["rq_flash"] = done.summary()
+                            st.rerun()

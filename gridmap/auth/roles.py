@@ -1,7 +1,8 @@
 """Roles, what each may do, and the principal acting in the current context.
 
 The five roles (:data:`ROLES`, :data:`ROLE_LABELS`) and the actions each is allowed
-(:data:`PERMISSIONS`, :data:`PLAN_PERMISSIONS`); the :class:`Principal` — a user's id, name,
+(:data:`PERMISSIONS`, :data:`PLAN_PERMISSIONS`) and the app's pages each finds in its navigation
+(:data:`ROLE_PAGES`); the :class:`Principal` — a user's id, name,
 role and scope — that checks them; and the acting principal of this thread or context
 (:func:`current_principal`, :func:`set_current`, :func:`acting_as`), the local operator
 :data:`SYSTEM` when none was set. Scope itself (which rows a principal sees) is
@@ -59,6 +60,23 @@ PLAN_PERMISSIONS: dict[str, str] = {
     "rollback": "approve_plans",
 }
 
+#: The app's pages each role finds in its navigation, in the order shown (page keys: the file
+#: names of ``views/``). A page outside the list is not offered, and opened by its address it
+#: says the role may not open it. The core still refuses every action it refuses (PERMISSIONS).
+ROLE_PAGES: dict[str, tuple[str, ...]] = {
+    "street_admin": ("overview", "coverage", "redraw", "density", "hotspots", "requests",
+                     "organisation", "planning", "communities", "data_io", "new_street",
+                     "audit"),
+    "secretary": ("overview", "coverage", "redraw", "density", "hotspots", "requests",
+                  "organisation", "planning", "communities", "data_io"),
+    "grid_worker": ("requests", "overview", "coverage", "hotspots", "organisation",
+                    "communities"),
+    "planner": ("overview", "coverage", "density", "hotspots", "planning", "communities",
+                "data_io"),
+    "viewer": ("overview", "coverage", "density", "hotspots", "requests", "organisation",
+               "communities", "data_io"),
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -89,6 +107,11 @@ class Principal:
             return self.role in PERMISSIONS[action]
         except KeyError:
             raise ValueError(f"unknown permission {action!r}") from None
+
+    def may_open(self, page: str) -> bool:
+        """Whether the role finds app page ``page`` (a key of :data:`ROLE_PAGES`) in its
+        navigation."""
+        return page in ROLE_PAGES.get(self.role, ())
 
     def require(self, action: str) -> None:
         """Raise :class:`PermissionDenied` unless the role allows ``action``."""

@@ -14,7 +14,7 @@ from gridmap.repository import headline_figures
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = str(REPO_ROOT / "app.py")
-COMMUNITY_PAGE = "pages/communities.py"
+COMMUNITY_PAGE = "views/communities.py"
 
 
 def _run(path: str) -> AppTest:

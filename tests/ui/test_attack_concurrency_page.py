@@ -12,7 +12,7 @@ from gridmap import organisation as org
 from gridmap.db import open_database
 from gridmap.repository import read_table
 
-PAGE = "pages/organisation.py"
+PAGE = "views/organisation.py"
 
 
 def _member(url: str, member_id: int) -> dict:

@@ -26,7 +26,7 @@ def _open(url: str, page: str, monkeypatch) -> AppTest:
 
 
 def test_coverage_page_shows_the_blind_spot_kinds(demo_db_url: str, monkeypatch) -> None:
-    at = _open(demo_db_url, "pages/coverage.py", monkeypatch)
+    at = _open(demo_db_url, "views/coverage.py", monkeypatch)
     table = at.dataframe[0].value
     counts = table["问题类型"].value_counts()
     assert counts[NEW_KINDS["org_uncovered"]] == len(DEMO_DEFECTS["organisations_uncovered"])
@@ -41,7 +41,7 @@ def test_coverage_page_shows_the_blind_spot_kinds(demo_db_url: str, monkeypatch)
 
 
 def test_organisation_page_blind_spot_tab(demo_db_url: str, monkeypatch) -> None:
-    at = _open(demo_db_url, "pages/organisation.py", monkeypatch)
+    at = _open(demo_db_url, "views/organisation.py", monkeypatch)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["未覆盖"] == f"{len(DEMO_DEFECTS['organisations_uncovered'])} 个"
     assert metrics["党建盲区楼宇"] == f"{len(DEMO_DEFECTS['blind_spot_buildings'])} 栋"

@@ -11,7 +11,7 @@ from gridmap.coverage import check_coverage, filter_problems
 from gridmap.db import open_database
 from gridmap.repository import load_street_layers, read_table
 
-PAGE = "pages/coverage.py"
+PAGE = "views/coverage.py"
 
 
 @pytest.fixture

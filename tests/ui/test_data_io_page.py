@@ -13,7 +13,7 @@ from gridmap.db import init_database, make_engine
 from gridmap.repository import read_table, save_tables
 from worlds import small_world
 
-PAGE = "pages/data_io.py"
+PAGE = "views/data_io.py"
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 

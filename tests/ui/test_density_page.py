@@ -16,7 +16,7 @@ from gridmap.db import open_database
 from gridmap.density import DENSITY_MEASURES, SCHEMES, classify, member_density
 from gridmap.repository import load_street_layers, read_table
 
-PAGE = "pages/density.py"
+PAGE = "views/density.py"
 
 
 @pytest.fixture

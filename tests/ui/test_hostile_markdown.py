@@ -137,7 +137,7 @@ def hostile_request(demo_copy: str) -> str:
 def test_request_detail_shows_hostile_text_as_text(
     hostile_request: str, demo_copy: str, monkeypatch
 ) -> None:
-    at = _open(demo_copy, "pages/requests.py", monkeypatch)
+    at = _open(demo_copy, "views/requests.py", monkeypatch)
     at.text_input(key="rq_code").set_value(hostile_request).run()
     assert at.subheader[1].value == f"诉求 {hostile_request}"
     sources = assert_no_raw_markdown(at)
@@ -153,7 +153,7 @@ def test_request_detail_shows_hostile_text_as_text(
 
 
 def test_typed_codes_and_errors_quoting_them_are_text(demo_copy: str, monkeypatch) -> None:
-    at = _open(demo_copy, "pages/requests.py", monkeypatch)
+    at = _open(demo_copy, "views/requests.py", monkeypatch)
     at.text_input(key="rq_code").set_value(HOSTILE).run()
     sources = assert_no_raw_markdown(at)
     assert any("没有编号为" in w.value and ESCAPED_IMAGE in w.value for w in at.warning)
@@ -184,7 +184,7 @@ def hostile_orgs(demo_copy: str) -> str:
 
 
 def test_organisation_page_shows_hostile_names_as_text(hostile_orgs: str, monkeypatch) -> None:
-    at = _open(hostile_orgs, "pages/organisation.py", monkeypatch)
+    at = _open(hostile_orgs, "views/organisation.py", monkeypatch)
     assert_no_raw_markdown(at)
     tree = at.dataframe[0].value
     assert tree.iloc[:, 0].str.strip().eq(HOSTILE_ORG).any()  # shown, as data
@@ -195,7 +195,7 @@ def test_organisation_page_shows_hostile_names_as_text(hostile_orgs: str, monkey
 
 
 def test_organisation_forms_echo_hostile_input_as_text(hostile_orgs: str, monkeypatch) -> None:
-    at = _open(hostile_orgs, "pages/organisation.py", monkeypatch)
+    at = _open(hostile_orgs, "views/organisation.py", monkeypatch)
     # a new organisation with a hostile name: the success message quotes it, escaped
     at.text_input(key="new_org_name").input(HOSTILE_ORG)
     at.selectbox(key="new_org_kind").set_value("joint_branch")

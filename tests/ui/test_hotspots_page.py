@@ -15,7 +15,7 @@ from gridmap.demo import DEMO_DEFECTS
 from gridmap.hotspots import MEASURES, HotspotReport, filter_requests, request_hotspots
 from gridmap.repository import load_street_layers, read_table
 
-PAGE = "pages/hotspots.py"
+PAGE = "views/hotspots.py"
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_pages_need_a_login(demo_copy: str) -> None:
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     assert at.title[0].value == "登录 gridmap" and not at.metric
-    at.switch_page("pages/organisation.py").run()
+    at.switch_page("views/organisation.py").run()
     assert at.title[0].value == "登录 gridmap"
 
 
@@ -74,7 +74,7 @@ def test_expired_session_asks_to_log_in_again(demo_copy: str, monkeypatch) -> No
     assert any("expired" in w.value for w in at.warning)
 
 
-@pytest.mark.parametrize("page", ["pages/organisation.py", "pages/requests.py", "pages/audit.py"])
+@pytest.mark.parametrize("page", ["views/organisation.py", "views/requests.py", "views/audit.py"])
 def test_planner_gets_no_personal_pages(demo_copy: str, page: str) -> None:
     at = login(AppTest.from_file(APP, default_timeout=120), name="demo_planner").run()
     at.switch_page(page).run()
@@ -92,7 +92,7 @@ def test_secretary_overview_counts_only_their_community(demo_copy: str) -> None:
 def test_audit_page_lists_and_filters_logins(demo_copy: str) -> None:
     auth.authenticate(make_engine(demo_copy), "demo_viewer", auth.DEMO_USERS["demo_viewer"][1])
     at = login(AppTest.from_file(APP, default_timeout=120)).run()
-    at.switch_page("pages/audit.py").run()
+    at.switch_page("views/audit.py").run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert "login" in set(table["操作"])

@@ -22,7 +22,7 @@ from gridmap.organisation import (
 )
 from gridmap.repository import read_table
 
-PAGE = "pages/organisation.py"
+PAGE = "views/organisation.py"
 
 
 def _open(url: str, monkeypatch) -> AppTest:

@@ -14,7 +14,7 @@ from gridmap.db import open_database
 from gridmap.planning import candidate_sites, site_stations
 from gridmap.repository import load_street_layers
 
-PAGE = "pages/planning.py"
+PAGE = "views/planning.py"
 
 
 @pytest.fixture

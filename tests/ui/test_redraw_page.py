@@ -12,7 +12,7 @@ from test_app import APP
 from gridmap import redraw
 from gridmap.db import open_database
 
-PAGE = "pages/redraw.py"
+PAGE = "views/redraw.py"
 COMMUNITY = "420303001-002"  # 柏林路社区: one grid above the norm, a gap, a building outside
 
 

@@ -9,11 +9,19 @@ from pathlib import Path
 
 import pytest
 import shapely
-from auth_helpers import MAP_FRAME, browser_login, streamlit_rerun, wait_for_app_idle, wait_for_map
+from auth_helpers import (
+    DEMO_ADMIN,
+    MAP_FRAME,
+    browser_login,
+    streamlit_rerun,
+    wait_for_app_idle,
+    wait_for_map,
+)
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy.engine import make_url
 
 from _services import block_external_network, launch_chromium, streamlit_server
+from gridmap import auth
 from gridmap import requests as rq
 from gridmap.db import open_database
 from gridmap.repository import read_table
@@ -86,3 +94,10 @@ def test_log_a_request_by_clicking_the_map(
     assert new["building_id"] == buildings["id"].iloc[len(buildings) // 2]
     assert shown_after == shown_before + 1, (shown_before, shown_after)
     assert blocked == [], blocked[:5]
+    # signed by the logged-in user (issue 19, item 2), in the event and in the audit log
+    users = auth.list_users(engine)
+    admin = int(users.loc[users["name"] == DEMO_ADMIN[0], "id"].iloc[0])
+    events = read_table(engine, "request_event").query("request_id == @new.id")
+    assert events["user_id"].tolist() == [admin]
+    log = read_table(engine, "audit_log").query("action == 'request_create'")
+    assert log["user_id"].iloc[-1] == admin

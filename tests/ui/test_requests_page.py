@@ -14,7 +14,7 @@ from test_app import APP
 from gridmap import requests as rq
 from gridmap.db import open_database
 
-PAGE = "pages/requests.py"
+PAGE = "views/requests.py"
 
 
 @pytest.fixture

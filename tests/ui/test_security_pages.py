@@ -30,7 +30,7 @@ def _data_counts(url: str) -> dict[str, int]:
 def test_audit_filters_take_injection_as_text(demo_copy: str, value: str) -> None:
     auth.authenticate(make_engine(demo_copy), "demo_viewer", auth.DEMO_USERS["demo_viewer"][1])
     at = login(AppTest.from_file(APP, default_timeout=120)).run()
-    at.switch_page("pages/audit.py").run()
+    at.switch_page("views/audit.py").run()
     assert len(at.dataframe[0].value) > 0
     for key in ("audit_user", "audit_action", "audit_entity"):
         at.text_input(key=key).input(value).run()
@@ -45,7 +45,7 @@ def test_audit_filters_take_injection_as_text(demo_copy: str, value: str) -> Non
 def test_request_search_takes_injection_as_text(demo_copy: str, value: str) -> None:
     before = _data_counts(demo_copy)
     at = login(AppTest.from_file(APP, default_timeout=120)).run()
-    at.switch_page("pages/requests.py").run()
+    at.switch_page("views/requests.py").run()
     at.text_input(key="rq_code").input(value).run()
     assert not at.exception, at.exception
     assert any("没有编号为" in w.value for w in at.warning)
@@ -66,7 +66,7 @@ def test_a_secretary_cannot_steer_the_page_to_another_community(demo_copy: str) 
         ).scalar_one()
     code = read_table(engine, "request").set_index("id").loc[foreign, "code"]
     at = login(AppTest.from_file(APP, default_timeout=120), name="demo_secretary").run()
-    at.switch_page("pages/requests.py").run()
+    at.switch_page("views/requests.py").run()
     at.session_state["rq_selected"] = int(foreign)
     at.run()
     assert not at.exception, at.exception
@@ -79,13 +79,13 @@ def test_a_secretary_cannot_steer_the_page_to_another_community(demo_copy: str) 
     "page",
     [
         "app.py",
-        "pages/coverage.py",
-        "pages/density.py",
-        "pages/hotspots.py",
-        "pages/planning.py",
-        "pages/communities.py",
-        "pages/redraw.py",
-        "pages/data_io.py",
+        "views/coverage.py",
+        "views/density.py",
+        "views/hotspots.py",
+        "views/planning.py",
+        "views/communities.py",
+        "views/redraw.py",
+        "views/data_io.py",
     ],
 )
 def test_a_planner_sees_no_name_or_phone_on_any_page(demo_copy: str, page: str) -> None:

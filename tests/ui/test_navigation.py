@@ -1,0 +1,90 @@
+"""Navigation by role (issue 19, item 1): each demo role finds only its pages in the sidebar
+(``gridmap.auth.ROLE_PAGES``), a page outside its list opened by address says so and shows
+nothing of it, tabs a role may not use are absent, and the sidebar's settings stay from page to
+page."""
+
+from __future__ import annotations
+
+import pytest
+from auth_helpers import login
+from streamlit.testing.v1 import AppTest
+from test_app import APP
+
+from gridmap import auth
+from ui_common import PAGES, page_key
+
+TITLES = {page_key(script): zh for script, zh, _ in PAGES}
+SCRIPTS = {page_key(script): script for script, _, _ in PAGES}
+REFUSED = "您的角色无权查看此页面。"
+
+
+@pytest.fixture(autouse=True)
+def _demo(demo_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_db_url)
+
+
+def _as(name: str) -> AppTest:
+    return login(AppTest.from_file(APP, default_timeout=180), name=name).run()
+
+
+def _links(at: AppTest) -> list[str]:
+    return [link.proto.label for link in at.sidebar.get("page_link")]
+
+
+@pytest.mark.parametrize("name", list(auth.DEMO_USERS))
+def test_each_role_finds_only_its_pages(name: str) -> None:
+    role = auth.DEMO_USERS[name][0]
+    at = _as(name)
+    assert not at.exception, at.exception
+    assert _links(at) == [TITLES[key] for key in auth.ROLE_PAGES[role]]
+
+
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [("demo_planner", "requests"), ("demo_planner", "organisation"), ("demo_viewer", "redraw"),
+     ("demo_worker", "planning"), ("demo_secretary", "audit"), ("demo_secretary", "new_street")],
+)  # fmt: skip
+def test_a_page_outside_the_role_says_so_and_shows_nothing_of_it(name: str, page: str) -> None:
+    role = auth.DEMO_USERS[name][0]
+    assert page not in auth.ROLE_PAGES[role]
+    at = _as(name)
+    at.switch_page(SCRIPTS[page]).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [REFUSED]
+    assert not at.title and not at.dataframe and not at.tabs  # the page did not run
+    assert _links(at) == [TITLES[key] for key in auth.ROLE_PAGES[role]]
+
+
+def test_a_viewer_gets_no_tab_to_log_or_import_requests() -> None:
+    at = _as("demo_viewer")
+    at.switch_page(SCRIPTS["requests"]).run()
+    assert not at.exception, at.exception
+    assert [tab.label for tab in at.tabs] == ["诉求列表与办理", "统计与导出"]
+    worker = _as("demo_worker")
+    worker.switch_page(SCRIPTS["requests"]).run()
+    assert "登记诉求" in [tab.label for tab in worker.tabs]
+
+
+def test_only_a_street_administrator_gets_import_and_backup_tabs() -> None:
+    secretary = _as("demo_secretary")
+    secretary.switch_page(SCRIPTS["data_io"]).run()
+    assert not secretary.exception, secretary.exception
+    assert [tab.label for tab in secretary.tabs] == ["导出"]
+    admin = _as("demo_admin")
+    admin.switch_page(SCRIPTS["data_io"]).run()
+    assert [tab.label for tab in admin.tabs] == ["导入", "导出", "备份"]
+
+
+def test_language_base_map_and_full_names_stay_from_page_to_page() -> None:
+    at = _as("demo_admin")
+    at.sidebar.radio(key="lang").set_value("English").run()
+    at.sidebar.selectbox(key="basemap").set_value("osm").run()
+    at.sidebar.toggle(key="show_personal").set_value(True).run()
+    for page in ("coverage", "requests", "overview"):
+        at.switch_page(SCRIPTS[page]).run()
+        assert not at.exception, at.exception
+        assert at.sidebar.radio(key="lang").value == "English"
+        assert at.sidebar.selectbox(key="basemap").value == "osm"
+        assert at.sidebar.toggle(key="show_personal").value is True
+        assert _links(at)[0] == "Overview"
+    assert "grid overview" in at.title[0].value
