@@ -11,6 +11,10 @@ uvicorn). It adds to what ``streamlit run app.py`` would serve:
 * :func:`report_script_error` — an exception in a page shows a short sentence with an error id;
   the traceback goes only to the server log under that id (``.streamlit/config.toml`` also sets
   ``client.showErrorDetails = "none"``, so nothing reaches a visitor even without this module).
+* :func:`session_cookie` / :func:`end_session_cookie` — ``POST /_gridmap/session`` exchanges a
+  login's one-time code (:meth:`gridmap.auth.SessionStore.hand_off`) for an HttpOnly,
+  SameSite=Strict session cookie, so a reload or a new tab of the same browser stays logged in
+  until logout, expiry or any change to the account; ``POST /_gridmap/logout`` clears it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from typing import Any
 
 import streamlit as st
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from gridmap import settings
+from gridmap import auth, settings
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 LOG = logging.getLogger("gridmap.server")
@@ -123,6 +130,52 @@ def report_script_error(exc: BaseException) -> bool:
     return True
 
 
+def _same_origin(request: Request) -> bool:
+    """Whether a browser request comes from a page of this server (its Origin, when sent,
+    names this host)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not sent by every browser for same-origin requests
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+def _secure(request: Request) -> bool:
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
+async def session_cookie(request: Request) -> Response:
+    """``POST /_gridmap/session`` with ``{"code": …}``: the session cookie for a live login's
+    hand-off code (204), else 403 with nothing set."""
+    try:
+        code = (await request.json()).get("code")
+    except (ValueError, AttributeError):
+        code = None
+    token = auth.SESSIONS.redeem(code) if _same_origin(request) else None
+    if token is None:
+        return Response(status_code=403)
+    response = Response(status_code=204)
+    response.set_cookie(
+        settings.SESSION_COOKIE,
+        token,
+        max_age=int(settings.SESSION_MAX_HOURS * 3600),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+async def end_session_cookie(request: Request) -> Response:
+    """``POST /_gridmap/logout``: the session cookie cleared (its session has ended already)."""
+    response = Response(status_code=204)
+    if _same_origin(request):
+        response.delete_cookie(settings.SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
 def _server_logging() -> None:
     """Send the ``gridmap`` loggers' records to the server's standard error (its log)."""
     logger = logging.getLogger("gridmap")
@@ -137,5 +190,11 @@ _server_logging()
 
 #: The served app (``streamlit run asgi.py`` finds it by this name).
 app = st.App(
-    APP_PATH, middleware=[Middleware(SecurityHeaders)], on_script_error=report_script_error
+    APP_PATH,
+    routes=[
+        Route("/_gridmap/session", session_cookie, methods=["POST"]),
+        Route("/_gridmap/logout", end_session_cookie, methods=["POST"]),
+    ],
+    middleware=[Middleware(SecurityHeaders)],
+    on_script_error=report_script_error,
 )

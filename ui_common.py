@@ -159,11 +159,44 @@ def drop_session_data() -> None:
 
 
 def log_out() -> None:
-    """End the login (its token can no longer be used) and drop the session's data (the logout
-    button's callback, run before the next script run)."""
+    """End the login (its token can no longer be used, in this tab or any other holding its
+    cookie) and drop the session's data (the logout button's callback, run before the next
+    script run); the login form then clears the cookie."""
     auth.SESSIONS.end(st.session_state.get("auth_token"))
     drop_session_data()
+    st.session_state["clear_cookie"] = True
     auth.set_current(None)
+
+
+def _browser_post(path: str, body: dict[str, str]) -> None:
+    """POST ``body`` (JSON) to ``path`` of this server from the browser, so that the response's
+    cookie lands in it (``asgi.py``'s session routes). Drawn as an invisible component."""
+    import json
+
+    import streamlit.components.v1 as components
+
+    payload = json.dumps(body)
+    components.html(
+        "<script>fetch(" + json.dumps(path) + ", {method: 'POST', credentials: 'same-origin', "
+        "headers: {'Content-Type': 'application/json'}, body: " + json.dumps(payload) + "});"
+        "</script>",
+        height=0,
+    )
+
+
+def _session_token() -> tuple[str | None, bool]:
+    """The session token of this browser tab, and whether it came from the cookie (a reload
+    or a new tab of a browser logged in already) rather than this tab's session state."""
+    token = st.session_state.get("auth_token")
+    if token:
+        return token, False
+    try:
+        token = st.context.cookies.get(settings.SESSION_COOKIE)
+    except Exception:  # no browser (a bare script run): no cookie to read
+        token = None
+    if not isinstance(token, str):  # AppTest answers with a stand-in object, not a cookie
+        token = None
+    return token, bool(token)
 
 
 def _owner() -> str:
@@ -188,16 +221,24 @@ def prepared(key: str) -> object | None:
 
 def _login_gate() -> auth.Principal:
     """The logged-in principal; else the login form, and the page stops here."""
-    token = st.session_state.get("auth_token")
+    token, from_cookie = _session_token()
     if token:
         try:
             found = auth.session_principal(engine(), token)
-            auth.set_current(found)
-            return found
         except auth.SessionExpired as exc:
             drop_session_data()  # the next login in this tab starts clean
-            st.warning(md_text(exc))
+            st.session_state["clear_cookie"] = True
+            if not from_cookie:  # a cookie of an ended login is just forgotten
+                st.warning(md_text(exc))
+        else:
+            st.session_state["auth_token"] = token
+            if code := st.session_state.pop("cookie_code", None):
+                _browser_post("/_gridmap/session", {"code": code})  # reloads stay logged in
+            auth.set_current(found)
+            return found
     auth.set_current(None)
+    if st.session_state.pop("clear_cookie", False):
+        _browser_post("/_gridmap/logout", {})
     zh = st.session_state.get("lang") != "English"
     st.title("登录 gridmap" if zh else "Log in to gridmap")
     with st.form("login"):
@@ -210,7 +251,9 @@ def _login_gate() -> auth.Principal:
         except GridmapError as exc:
             st.error(md_text(exc))  # may quote the user name typed
         else:
-            st.session_state["auth_token"] = auth.SESSIONS.start(found)
+            token = auth.SESSIONS.start(found)
+            st.session_state["auth_token"] = token
+            st.session_state["cookie_code"] = auth.SESSIONS.hand_off(token)
             st.session_state.pop("login_pw", None)
             st.rerun()
     try:

@@ -217,6 +217,9 @@ Users, sessions and the audit log (gridmap.auth)
     LOGIN_PENDING_WAIT_S : float
         A login that finds its name's attempts all taken by checks still running waits for
         them to finish, giving up after 10 s in which none finished.
+    SESSION_HANDOFF_SECONDS : int, SESSION_COOKIE : str
+        The served app keeps a login across reloads in an HttpOnly cookie (``gridmap_session``),
+        set from a one-time code the browser exchanges within 60 s.
     ADMIN_NAME : str
         Name of the first administrator (``GRIDMAP_ADMIN_NAME``, default ``admin``); its
         password comes from ``GRIDMAP_ADMIN_PASSWORD`` or a prompt, never a default.
@@ -538,6 +541,11 @@ LOGIN_MAX_FAILURES: int = 5
 LOGIN_LOCKOUT_MINUTES: int = 15
 #: Seconds a login waits for running password checks of the same name (none finishing).
 LOGIN_PENDING_WAIT_S: float = 10.0
+#: Seconds a login's hand-off code may wait before the browser exchanges it for its session
+#: cookie (``asgi.py``: ``POST /_gridmap/session``); used once.
+SESSION_HANDOFF_SECONDS: int = 60
+#: The session cookie of the served app: HttpOnly, SameSite=Strict, Path=/.
+SESSION_COOKIE: str = "gridmap_session"
 #: Name of the first street administrator created on first start (GRIDMAP_ADMIN_PASSWORD).
 ADMIN_NAME: str = os.environ.get("GRIDMAP_ADMIN_NAME", "admin")
 #: Most audit rows one query of the audit page or `gridmap audit` returns.

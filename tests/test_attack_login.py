@@ -357,3 +357,22 @@ def test_a_demo_built_before_the_fingerprint_keeps_its_logins_only_if_untouched(
         migration.fingerprint_an_untouched_demo(conn)
     assert auth.is_unchanged_demo(demo) is not written
     assert _demo_sentences(demo) == ({auth.login_refused()} if written else {"ok"})
+
+
+def test_a_hand_off_code_is_used_once_within_its_minute_and_only_for_a_live_session() -> None:
+    """The code the browser exchanges for its session cookie (asgi.py): once, within
+    SESSION_HANDOFF_SECONDS, and never for a session that ended meanwhile."""
+    store = auth.SessionStore()
+    principal = auth.Principal(user_id=1, name="li", role="viewer")
+    token = store.start(principal, now=T0)
+    code = store.hand_off(token, now=T0)
+    assert code != token and token not in code
+    assert store.redeem(code, now=T0 + dt.timedelta(seconds=5)) == token
+    assert store.redeem(code, now=T0 + dt.timedelta(seconds=6)) is None  # used
+    late = store.hand_off(token, now=T0)
+    limit = dt.timedelta(seconds=settings.SESSION_HANDOFF_SECONDS + 1)
+    assert store.redeem(late, now=T0 + limit) is None  # expired
+    ended = store.hand_off(token, now=T0)
+    store.end(token)
+    assert store.redeem(ended, now=T0) is None  # logged out before the exchange
+    assert store.redeem("forged", now=T0) is None and store.redeem(None, now=T0) is None

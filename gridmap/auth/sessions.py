@@ -53,12 +53,42 @@ class SessionStore:
     A token lives until logout (:meth:`end`), ``idle_minutes`` without use, or ``max_hours``
     after login, whichever comes first. Only the token travels to the browser session; an
     ended token is forgotten, so presenting it again is refused.
+
+    A token reaches the browser's cookie by a hand-off code (:meth:`hand_off`,
+    :meth:`redeem`): random, used once, valid ``HANDOFF_SECONDS`` — so the token itself never
+    appears in a page, a URL or a log.
     """
 
     idle_minutes: float = field(default_factory=lambda: settings.SESSION_IDLE_MINUTES)
     max_hours: float = field(default_factory=lambda: settings.SESSION_MAX_HOURS)
     _sessions: dict[str, _Session] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _handoffs: dict[str, tuple[str, dt.datetime]] = field(default_factory=dict)
+
+    def hand_off(self, token: str, now: dt.datetime | None = None) -> str:
+        """A one-time code that :meth:`redeem` exchanges for ``token`` (within
+        ``settings.SESSION_HANDOFF_SECONDS``)."""
+        now = now or current_time()
+        code = secrets.token_urlsafe(32)
+        with self._lock:
+            limit = dt.timedelta(seconds=settings.SESSION_HANDOFF_SECONDS)
+            for old in [c for c, (_, at) in self._handoffs.items() if now - at > limit]:
+                del self._handoffs[old]
+            self._handoffs[code] = (str(token), now)
+        return code
+
+    def redeem(self, code: str | None, now: dt.datetime | None = None) -> str | None:
+        """The token a hand-off ``code`` stands for, once; None for an unknown, used or
+        expired code, or a token no longer live."""
+        now = now or current_time()
+        with self._lock:
+            found = self._handoffs.pop(str(code), None) if code else None
+            if found is None:
+                return None
+            token, at = found
+            if now - at > dt.timedelta(seconds=settings.SESSION_HANDOFF_SECONDS):
+                return None
+            return token if token in self._sessions else None
 
     def start(self, principal: Principal, now: dt.datetime | None = None) -> str:
         now = now or current_time()

@@ -8,6 +8,7 @@ import http.server
 import shutil
 import textwrap
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -153,3 +154,62 @@ def test_a_page_error_shows_an_error_id_and_no_traceback(tmp_path: Path) -> None
     logged = log.read_text()
     assert error_id in logged
     assert "Traceback" in logged and "secret detail" in logged
+
+
+def test_a_reload_keeps_the_login_until_logout_and_the_cookie_is_httponly(
+    demo_copy: str, output_dir: Path
+) -> None:
+    """Issue 19, item 3: a reload, a deep link and a new tab stay logged in (an HttpOnly,
+    SameSite=Strict cookie set from a one-time code); after logout the cookie's token is dead
+    and a reload shows the login form; a forged or replayed code gets no cookie."""
+    from gridmap import settings
+
+    with streamlit_server(REPO_ROOT / "app.py", {"GRIDMAP_DATABASE_URL": demo_copy}) as base, \
+            sync_playwright() as pw:  # fmt: skip
+        browser = launch_chromium(pw)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        blocked = block_external_network(context, base)
+        page = context.new_page()
+        page.goto(f"{base}/coverage", wait_until="domcontentloaded")
+        browser_login(page)
+        for _ in range(60):  # the hand-off fetch runs in the background: wait for the cookie
+            jar = {c["name"]: c for c in context.cookies()}
+            if settings.SESSION_COOKIE in jar:
+                break
+            page.wait_for_timeout(500)
+        cookie = jar[settings.SESSION_COOKIE]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+        assert settings.SESSION_COOKIE not in page.evaluate("document.cookie")
+
+        page.reload(wait_until="domcontentloaded")  # still logged in, on the same page
+        page.get_by_role("button", name="退出登录").wait_for(timeout=90_000)
+        assert page.url.endswith("/coverage")
+        assert page.locator('[data-testid="stForm"]').count() == 0
+        other = context.new_page()  # a deep link in a new tab of the same browser
+        other.goto(f"{base}/requests", wait_until="domcontentloaded")
+        other.get_by_role("button", name="退出登录").wait_for(timeout=90_000)
+        other.screenshot(path=str(output_dir / "served_new_tab_still_logged_in.png"))
+        other.close()
+
+        page.get_by_role("button", name="退出登录").click()
+        page.locator('[data-testid="stForm"]').wait_for(timeout=90_000)
+        page.reload(wait_until="domcontentloaded")  # the cookie's token ended with the logout
+        page.locator('[data-testid="stForm"]').wait_for(timeout=90_000)
+        assert page.get_by_role("button", name="退出登录").count() == 0
+
+        # a forged code, and a request from another site, get no cookie
+        answer = page.evaluate(
+            """async () => (await fetch('/_gridmap/session', {method: 'POST',
+                 headers: {'Content-Type': 'application/json'},
+                 body: JSON.stringify({code: 'forged'})})).status"""
+        )
+        assert answer == 403
+        request = urllib.request.Request(
+            base + "/_gridmap/session", data=b'{"code": "x"}', method="POST",
+            headers={"Origin": "http://attacker.example", "Content-Type": "application/json"},
+        )  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 403
+        browser.close()
+    assert blocked == [], blocked[:5]
