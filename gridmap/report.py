@@ -36,7 +36,7 @@ from matplotlib import colormaps, font_manager
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gridmap import settings
 from gridmap.coverage import PROBLEM_KINDS, check_coverage, filter_problems
@@ -46,7 +46,6 @@ from gridmap.errors import GridmapError, InputError
 from gridmap.hotspots import (
     HOTSPOT_CLASSES,
     grid_request_stats,
-    is_demo_street,
     request_hotspots,
     summarise_hotspots,
 )
@@ -91,11 +90,12 @@ class ReportError(GridmapError):
 # --- inputs ----------------------------------------------------------------------------------
 
 
-def report_now(layers: StreetLayers) -> dt.datetime:
-    """ "Now" for overdue requests: the demo's reference date on the demo street, else the clock."""
-    if is_demo_street(layers.streets):
-        return dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
-    return dt.datetime.now()
+def report_now(engine: Engine | Connection) -> dt.datetime:
+    """ "Now" for overdue requests: the one "now" of every page
+    (:func:`gridmap.requests.street_now`)."""
+    from gridmap.requests import street_now
+
+    return street_now(engine)
 
 
 def generated_at() -> dt.datetime:
@@ -124,7 +124,7 @@ def load_planning_inputs(
         members=read_table(engine, "member"),
         workers=read_table(engine, "grid_worker"),
         requests=read_table(engine, "request"),
-        now=report_now(layers) if now is None else now,
+        now=report_now(engine) if now is None else now,
         radius_m=settings.SERVICE_REACH_M if radius_m is None else radius_m,
         organisations=organisations,
     )

@@ -641,3 +641,29 @@ def test_headline_figures_count_open_overdue_handled_and_the_mean_rating() -> No
     figures = rq.headline_figures(requests, now)
     assert figures == {"open": 2, "overdue": 1, "handled": 2, "rating": 3.0}
     assert rq.headline_figures(requests.assign(rating=None), now)["rating"] is None
+
+
+def test_one_now_for_every_page_report_and_command(demo_db_url: str) -> None:
+    """Issue 19, item 4: the requests page, the hotspots page, the report and the CLI read
+    the same "now": the demo's reference date on the demo street, the clock elsewhere."""
+    from gridmap.db import open_database
+    from gridmap.report import report_now
+
+    demo = open_database(demo_db_url)
+    now = rq.street_now(demo)
+    assert now == dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
+    assert report_now(demo) == now
+    result = CliRunner().invoke(
+        main, ["requests", "stats", "--by", "grid", "--db", demo_db_url, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    expected = rq.stats_for(demo, now, "grid")
+    shown = json.loads(result.output)
+    assert sum(r["overdue"] for r in shown) == int(expected["overdue"].sum())
+
+
+def test_elsewhere_now_is_the_local_clock_never_before_the_latest_step(db: Engine) -> None:
+    before = rq.street_now(db)
+    assert abs((before - rq.clock()).total_seconds()) < 5
+    rid = log(db, now=dt.datetime(2099, 1, 1, 8, 0))  # a step recorded in the future
+    assert rq.street_now(db) == dt.datetime(2099, 1, 1, 8, 0) and rid

@@ -24,7 +24,6 @@ from gridmap.hotspots import (
     HotspotReport,
     filter_requests,
     grid_request_stats,
-    is_demo_street,
     open_requests,
     request_hotspots,
     summarise_hotspots,
@@ -32,6 +31,7 @@ from gridmap.hotspots import (
 from gridmap.io import table_to_csv
 from gridmap.maps import hotspot_map
 from gridmap.repository import read_table
+from gridmap.requests import street_now
 from ui_common import (
     CACHE_TTL_S,
     ICON,
@@ -86,11 +86,9 @@ zh = lang == "zh"
 key = database_key()
 layers = street_layers(key)
 requests = requests_table(key)
-# "Now" is read here, never in the analysis; the demo street lives at its reference date.
-if is_demo_street(layers.streets):
-    now = dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
-else:
-    now = dt.datetime.now().replace(second=0, microsecond=0)
+# "Now" is read here, never in the analysis: the one "now" of every page (the demo street lives
+# at its reference date)
+now = street_now(engine())
 
 st.title("诉求热点" if zh else "Request hotspots")
 st.caption(

@@ -203,13 +203,11 @@ def hotspots(
 
     Prints a plain-language summary of the strongest hotspots and every significant unit.
     """  # fmt: skip
-    import datetime as dt
 
     from gridmap.db import open_database
     from gridmap.hotspots import (
         HOTSPOT_CLASSES,
         filter_requests,
-        is_demo_street,
         request_hotspots,
         summarise_hotspots,
     )
@@ -218,11 +216,9 @@ def hotspots(
     engine = open_database(db_url)
     layers = load_street_layers(engine)
     if now is None:
-        now = (
-            dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
-            if is_demo_street(layers.streets)
-            else dt.datetime.now()
-        )
+        from gridmap.requests import street_now
+
+        now = street_now(engine)
     chosen = filter_requests(
         read_table(engine, "request"),
         categories or None,

@@ -19,15 +19,16 @@ def requests_group() -> None:
     """Residents' requests (诉求): 12345 hotline import, Open311 export, handling statistics."""
 
 
-def _parse_now(now: str | None) -> Any:
-    """--now as a datetime (local time), else the clock (never before the latest event)."""
+def _parse_now(now: str | None, engine: Any) -> Any:
+    """--now as a datetime (local time), else the street's "now" (the app's:
+    :func:`gridmap.requests.street_now`)."""
     import datetime as dt
 
     from gridmap.errors import InputError
-    from gridmap.requests import clock
+    from gridmap.requests import street_now
 
     if now is None:
-        return clock()
+        return street_now(engine)
     try:
         return dt.datetime.fromisoformat(now)
     except ValueError:
@@ -146,7 +147,8 @@ def requests_stats(
     from gridmap.io import table_to_csv
     from gridmap.requests import localise_stats, stats_for
 
-    stats = stats_for(open_database(db_url), _parse_now(now), by=by)
+    engine = open_database(db_url)
+    stats = stats_for(engine, _parse_now(now, engine), by=by)
     if fmt == "json":
         data = (json_text(stats.to_dict("records"), indent=1) + "\n").encode("utf-8")
     else:

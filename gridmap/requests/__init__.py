@@ -105,6 +105,7 @@ from gridmap.requests.timing import (
     latest_event_at,
     overdue_mask,
     sla_hours,
+    street_now,
 )
 from gridmap.requests.workflow import (
     assign,
@@ -174,6 +175,7 @@ __all__ = [
     "sla_hours",
     "staff",
     "stats_for",
+    "street_now",
     "suggest_members",
     "timeline",
 ]

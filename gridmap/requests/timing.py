@@ -96,3 +96,22 @@ def latest_event_at(engine: Engine | Connection) -> dt.datetime | None:
     ev = table("request_event")
     with connect(engine) as conn:
         return conn.execute(select(func.max(ev.c.at))).scalar()
+
+
+def street_now(engine: Engine | Connection) -> dt.datetime:
+    """The one "now" of every page, report and command, so overdue counts agree everywhere.
+
+    The demo street lives at its reference date (its requests are dated to it:
+    :data:`settings.DEMO_REFERENCE_DATE`, 00:00); any other street at the local wall clock
+    (:func:`clock`, :data:`settings.LOCAL_TIMEZONE`). Never earlier than the latest recorded
+    event, so a new step never precedes one.
+    """
+    from gridmap.auth import is_demo_database
+
+    latest = latest_event_at(engine)
+    if not is_demo_database(engine):
+        return clock(latest)
+    base = dt.datetime.combine(settings.DEMO_REFERENCE_DATE, dt.time())
+    if latest is not None and pd.notna(latest) and latest > base:
+        return pd.Timestamp(latest).to_pydatetime()
+    return base
