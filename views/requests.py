@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -20,7 +21,7 @@ from gridmap import requests as rq
 from gridmap import settings
 from gridmap.errors import GridmapError
 from gridmap.io import table_to_csv, table_to_xlsx
-from gridmap.maps import request_map
+from gridmap.maps import click_marker, request_map
 from gridmap.repository import read_table
 from ui_common import (
     ICON,
@@ -44,7 +45,7 @@ zh = lang == "zh"
 i = 0 if zh else 1
 db = engine()
 layers = street_layers(database_key())
-now = rq.clock(rq.latest_event_at(db))
+now = rq.street_now(db)  # the one "now" of every page (the demo's reference date on the demo)
 requests = rq.load_requests(db)
 grid_codes = dict(zip(layers.grids["id"], layers.grids["code"], strict=True))
 
@@ -107,6 +108,29 @@ selected_id = st.session_state.get("rq_selected")
 selected_point = None
 if selected_id is not None and (requests["id"] == selected_id).any():
     selected_point = requests.loc[requests["id"] == selected_id].geometry.iloc[0]
+#: The log form's fields, emptied once a request is logged (so a second click logs nothing);
+#: emptied here, before the map and the form are drawn.
+LOG_FIELDS = {"log_lon": None, "log_lat": None, "log_code": "", "log_address": "",
+              "log_description": "", "log_reporter": ""}  # fmt: skip
+if st.session_state.pop("log_clear", False):
+    for key, empty in LOG_FIELDS.items():  # set, not deleted: the browser shows them empty
+        st.session_state[key] = empty
+
+
+def take_click(returned: object) -> None:
+    """A new click on the map places the request being logged there."""
+    last = returned.get("last_clicked") if isinstance(returned, dict) else None
+    if last and last != st.session_state.get("rq_last_click"):
+        st.session_state["rq_last_click"] = last
+        st.session_state["log_lon"] = round(float(last["lng"]), 6)
+        st.session_state["log_lat"] = round(float(last["lat"]), 6)
+        st.session_state["log_mode"] = "point"
+
+
+take_click(st.session_state.get("request_map"))  # the click of this run, before the map is drawn
+clicked_point = None  # where the user clicked to place a new request: ringed on the map
+if st.session_state.get("log_lon") is not None and st.session_state.get("log_lat") is not None:
+    clicked_point = shapely.Point(st.session_state["log_lon"], st.session_state["log_lat"])
 fmap = request_map(layers, rq.map_frame(listed, now, lang), lang, basemap, selected_point)
 st.caption(
     t(
@@ -120,14 +144,10 @@ clicked = st_folium(
     height=560,
     use_container_width=True,
     returned_objects=["last_clicked"],
+    feature_group_to_add=click_marker(clicked_point, lang),  # no redraw: the zoom stays
     key="request_map",
 )
-last = (clicked or {}).get("last_clicked")
-if last and last != st.session_state.get("rq_last_click"):
-    st.session_state["rq_last_click"] = last
-    st.session_state["log_lon"] = round(float(last["lng"]), 6)
-    st.session_state["log_lat"] = round(float(last["lat"]), 6)
-    st.session_state["log_mode"] = "point"
+take_click(clicked)  # (the same click, when the component's state was not there yet)
 
 people = rq.staff(db, personal_data=PERSONAL_DATA)  # cut to the user's scope, masked
 myself = t(f"本人({principal().name})", f"myself ({principal().name})")
@@ -419,7 +439,11 @@ if tab_log is not None:
         reporter = st.text_input(
             t("诉求人(保存时脱敏)", "Reporter (stored masked)"), key="log_reporter"
         )
-        if st.button(t("登记诉求", "Log request"), key="log_submit", type="primary"):
+        submitted = st.button(t("登记诉求", "Log request"), key="log_submit", type="primary")
+        untouched = all(st.session_state.get(k) == v for k, v in LOG_FIELDS.items())
+        if submitted and st.session_state.get("log_done") and untouched:
+            submitted = False  # a second click on the form just logged and emptied: nothing
+        if submitted:
             try:
                 new = rq.log_request(
                     db,
@@ -436,6 +460,8 @@ if tab_log is not None:
             except GridmapError as exc:
                 st.error(md_text(exc))
             else:
+                st.session_state["log_done"] = True  # first, before anything is drawn
+                st.session_state["log_clear"] = True
                 st.session_state["rq_selected"] = new
                 st.session_state["rq_flash"] = t("已登记新诉求", "request logged")
                 st.session_state["rq_logged"] = new

@@ -20,8 +20,9 @@ The package's modules, each with one job (import the names below from ``gridmap.
 - one module per map: :mod:`~gridmap.maps.street` (:func:`street_map`),
   :mod:`~gridmap.maps.zones` (:func:`zone_map`), :mod:`~gridmap.maps.coverage`
   (:func:`coverage_map`), :mod:`~gridmap.maps.density` (:func:`density_map`),
-  :mod:`~gridmap.maps.requests` (:func:`request_map`), :mod:`~gridmap.maps.hotspots`
-  (:func:`hotspot_map`) and :mod:`~gridmap.maps.redraw` (:func:`redraw_map`).
+  :mod:`~gridmap.maps.requests` (:func:`request_map`, :func:`click_marker`),
+  :mod:`~gridmap.maps.hotspots` (:func:`hotspot_map`) and :mod:`~gridmap.maps.redraw`
+  (:func:`redraw_map`).
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ from gridmap.maps.redraw import (
     redraw_map,
 )
 from gridmap.maps.requests import (
+    CLICKED_STYLE,
     OPEN_STYLE,
     OVERDUE_STYLE,
     SELECTED_STYLE,
+    click_marker,
     request_fields,
     request_map,
 )
@@ -90,6 +93,7 @@ __all__ = [
     "ACTIVE_OUTLINE_STYLE",
     "BASE_LAYERS",
     "BROWSER_DECIMALS",
+    "CLICKED_STYLE",
     "DENSITY_COLOURS",
     "FOCUS_STYLE",
     "GRID_PALETTE",
@@ -120,6 +124,7 @@ __all__ = [
     "browser_geojson",
     "building_fields",
     "building_popups",
+    "click_marker",
     "community_fields",
     "coverage_map",
     "density_fields",

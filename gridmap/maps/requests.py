@@ -36,6 +36,8 @@ OPEN_STYLE = LayerStyle("open", "#f28e00", 0.85, 1.0)
 
 
 SELECTED_STYLE = LayerStyle("selected", "#000000", 0.0, 3.0)
+#: Where the user clicked to place a new request: a dashed blue ring.
+CLICKED_STYLE = LayerStyle("clicked", "#1f5fbf", 0.25, 2.5, dash="4 3")
 
 
 def request_map(
@@ -58,6 +60,9 @@ def request_map(
         As for :func:`street_map`.
     selected : shapely Point, optional
         The request shown in the detail view: ringed in black, and the map centred on it.
+
+    The legend also shows the ring of :func:`click_marker` (新诉求位置), which the page adds
+    without redrawing the map (so a click keeps the user's zoom).
     """
     zh = lang == "zh"
     fmap = base_map(layers, basemap, lang)
@@ -105,6 +110,31 @@ def request_map(
         fmap.fit_bounds(
             [[selected.y - pad, selected.x - pad], [selected.y + pad, selected.x + pad]]
         )
+    entries.append(legend_entry(CLICKED_STYLE, _click_name(lang), round_=True))
     folium.LayerControl(collapsed=False).add_to(fmap)
     legend_for(("community", "grid", "building"), lang, extra=entries).add_to(fmap)
     return fmap
+
+
+def _click_name(lang: Language) -> str:
+    return "新诉求位置" if lang == "zh" else "New request here"
+
+
+def click_marker(point: shapely.Point | None, lang: Language = "zh") -> folium.FeatureGroup:
+    """Where the user clicked to place a new request (EPSG:4326 lon/lat): a dashed blue ring,
+    as a layer the page hands to ``st_folium(feature_group_to_add=…)`` so that the map is not
+    redrawn (the zoom stays). Empty when there is no point."""
+    group = folium.FeatureGroup(name=_click_name(lang), control=False)
+    if point is not None and not point.is_empty:
+        style = CLICKED_STYLE.style()
+        folium.CircleMarker(
+            location=[point.y, point.x],
+            radius=9,
+            color=style["color"],
+            weight=style["weight"],
+            dash_array=CLICKED_STYLE.dash,
+            fill=True,
+            fill_opacity=CLICKED_STYLE.fill_opacity,
+            interactive=False,
+        ).add_to(group)
+    return group

@@ -68,20 +68,32 @@ def test_log_a_request_by_clicking_the_map(
         xy = leaflet.evaluate("(p) => window.map.latLngToContainerPoint(p)", where)
         leaflet.locator("#map_div").click(position={"x": xy["x"], "y": xy["y"]})
         longitude = page.get_by_label("经度")
+        page.wait_for_timeout(500)  # the click reaches the server and starts its run …
+        wait_for_app_idle(page)  # … which redraws the page: choose the tab after it
         page.get_by_role("tab", name="登记诉求").click()
         longitude.wait_for(state="visible", timeout=30_000)
         page.wait_for_function(
             "() => [...document.querySelectorAll('input')].some(i => i.value.startsWith('110.'))",
             timeout=30_000,
         )
+        # the click placed the new request: its ring is on the map, in the legend too
+        frame = page.frame_locator(MAP_FRAME)
+        assert frame.locator('path[stroke="#1f5fbf"][stroke-dasharray]').count() == 1
         page.get_by_label("诉求描述").fill("楼道灯不亮(浏览器测试)")
         wait_for_app_idle(page)  # the click's run is over: the next run is the description's
         with streamlit_rerun(page):  # leaving the text area commits it
             page.get_by_label("诉求描述").press("Tab")
         page.get_by_role("button", name="登记诉求").click()
         page.get_by_text("已登记诉求").wait_for(timeout=60_000)
+        wait_for_app_idle(page)
+        # the form is emptied once the request is logged, and a second click logs nothing
+        assert page.get_by_label("诉求描述").input_value() == ""
+        with streamlit_rerun(page):
+            page.get_by_role("button", name="登记诉求").click()
+        assert page.locator('[data-testid="stAlert"]').filter(has_text="描述").count() == 0
+        page.screenshot(path=str(output_dir / "requests_logged_form_emptied.png"))
         page.reload(wait_until="domcontentloaded")  # a fresh page: what anyone now sees
-        browser_login(page)  # a reload is a new session: log in again
+        page.get_by_role("button", name="退出登录").wait_for(timeout=90_000)  # still logged in
         wait_for_map(page)
         shown_after = _open_on_map(page)
         page.screenshot(path=str(output_dir / "requests.png"), full_page=True)
