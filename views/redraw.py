@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gridmap import redraw, settings
+from gridmap import auth, redraw, settings
 from gridmap.errors import GridmapError
 from gridmap.maps import redraw_map
 from gridmap.repository import read_table
@@ -66,7 +66,8 @@ if message := st.session_state.pop("redraw_message", None):
     st.success(message)
 
 # --- community and plan -----------------------------------------------------------------------
-communities = read_table(db, "community")
+# only the communities the user may redraw or see: a secretary gets their own
+communities = auth.scope_rows(db, read_table(db, "community"), "community", principal())
 names = dict(zip(communities["code"], communities["name"], strict=True))
 left, middle, right = st.columns([1.2, 2.2, 1.6])
 community = left.selectbox(

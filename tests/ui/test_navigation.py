@@ -88,3 +88,13 @@ def test_language_base_map_and_full_names_stay_from_page_to_page() -> None:
         assert at.sidebar.toggle(key="show_personal").value is True
         assert _links(at)[0] == "Overview"
     assert "grid overview" in at.title[0].value
+
+
+def test_a_secretary_picks_only_her_community_on_the_redraw_page() -> None:
+    at = _as("demo_secretary")
+    at.switch_page(SCRIPTS["redraw"]).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="community").options == [
+        o for o in at.selectbox(key="community").options if auth.DEMO_COMMUNITY_CODE in o
+    ]
+    assert len(at.selectbox(key="community").options) == 1
