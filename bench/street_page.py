@@ -113,12 +113,15 @@ def time_to_map(
 ) -> float:
     """Seconds from navigation until ``expected`` feature paths are in the overlay pane (of the
     streamlit-folium component's iframe when ``in_component``); with ``login`` (name, password)
-    the app's login form is filled first (its time included: the app asks for it)."""
+    the app's login form is filled first (its time included: the app asks for it) — unless
+    the page opens logged in already (the served app's session cookie, as on a reload)."""
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
     if login is not None:
         form = page.locator('[data-testid="stForm"]')
-        form.wait_for(timeout=120_000)
+        logged_in = page.get_by_role("button", name="退出登录")
+        form.or_(logged_in).first.wait_for(timeout=120_000)
+    if login is not None and form.count():
         form.locator("input").nth(0).fill(login[0])
         form.locator('input[type="password"]').fill(login[1])
         form.get_by_test_id("stBaseButton-primaryFormSubmit").click()

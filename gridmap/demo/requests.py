@@ -364,6 +364,7 @@ def _events(
             "request_id": events["request_id"].to_numpy(),
             "at": _minutes_to_datetime(events["minute"].to_numpy()),
             "actor_id": events["actor_id"].array,
+            "user_id": pd.array([pd.NA] * len(events), dtype="Int64"),  # before accounts
             "from_status": events["from_status"].to_numpy(),
             "to_status": events["to_status"].astype(str).to_numpy(),
             "note": events["note"].to_numpy(),
