@@ -232,13 +232,9 @@ def _login_gate() -> auth.Principal:
                 st.warning(md_text(exc))
         else:
             st.session_state["auth_token"] = token
-            if code := st.session_state.pop("cookie_code", None):
-                _browser_post("/_gridmap/session", {"code": code})  # reloads stay logged in
             auth.set_current(found)
             return found
     auth.set_current(None)
-    if st.session_state.pop("clear_cookie", False):
-        _browser_post("/_gridmap/logout", {})
     zh = st.session_state.get("lang") != "English"
     st.title("登录 gridmap" if zh else "Log in to gridmap")
     with st.form("login"):
@@ -274,6 +270,8 @@ def _login_gate() -> auth.Principal:
             if zh
             else "No users yet: set GRIDMAP_ADMIN_PASSWORD and restart, or run `gridmap user add`."
         )
+    if st.session_state.pop("clear_cookie", False):  # last on the page: nothing moves
+        _browser_post("/_gridmap/logout", {})
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() ends the script run
 
@@ -433,4 +431,8 @@ def sidebar() -> tuple[Language, str]:
         if st.button("刷新数据" if lang == "zh" else "Reload data"):
             st.cache_data.clear()
         st.caption(md_text(database_url()))
+        if code := st.session_state.pop("cookie_code", None):
+            # the login's cookie (reloads stay logged in); drawn last, so that no element of
+            # the page moves when it is gone on the next run
+            _browser_post("/_gridmap/session", {"code": code})
     return lang, basemap
