@@ -15,6 +15,7 @@ import streamlit as st
 from gridmap.auth import audit_log
 from gridmap.auth.auditing import ORIGIN_LABELS, RESTORED
 from gridmap.io import table_to_csv
+from gridmap.validation import local_today
 from ui_common import ICON, engine, require, sidebar
 
 st.set_page_config(page_title="操作日志 · gridmap", page_icon=str(ICON), layout="wide")
@@ -34,7 +35,7 @@ left, middle, right, far = st.columns(4)
 user = left.text_input("操作人" if zh else "User", key="audit_user").strip() or None
 action = middle.text_input("操作" if zh else "Action", key="audit_action").strip() or None
 entity = right.text_input("对象表" if zh else "Table", key="audit_entity").strip() or None
-today = dt.date.today()
+today = local_today()  # the street's date (北京时间), not the server's
 days = far.date_input(
     "日期范围" if zh else "Dates", (today - dt.timedelta(days=30), today), key="audit_days"
 )

@@ -9,14 +9,13 @@ clear and the user switched that on (``PERSONAL_DATA``).
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from gridmap import organisation as org
 from gridmap import settings
+from gridmap.auth import current_time
 from gridmap.errors import GridmapError, InputError
 from gridmap.io import table_to_csv
 from gridmap.labels import label
@@ -28,6 +27,7 @@ from gridmap.organisation import (
     lost_contact_summary,
 )
 from gridmap.repository import read_table
+from gridmap.validation import local_today
 from ui_common import (
     ICON,
     database_key,
@@ -409,7 +409,7 @@ with tabs[2]:
 
 # --- lost contact -----------------------------------------------------------------------------
 with tabs[3]:
-    today = st.date_input(t("统计日期", "As of"), value=dt.date.today(), key="lost_today")
+    today = st.date_input(t("统计日期", "As of"), value=local_today(), key="lost_today")
     lost = lost_contact_members(members, communities, orgs, today)
     summary = lost_contact_summary(lost)
     st.dataframe(
@@ -556,7 +556,7 @@ with tabs[5]:
 # --- points -----------------------------------------------------------------------------------
 with tabs[6]:
     year = st.number_input(t("年度", "Year"), min_value=2000, max_value=2100,
-                           value=dt.date.today().year, step=1, key="points_year")  # fmt: skip
+                           value=local_today().year, step=1, key="points_year")  # fmt: skip
     summary = org.points_summary(data.points, int(year))
     rules = pd.DataFrame(
         {
@@ -587,7 +587,7 @@ with tabs[6]:
         if st.form_submit_button(t("记分", "Record")):
             _run(
                 lambda: org.award_points(
-                    engine(), int(p_member), p_kind, dt.datetime.now().replace(microsecond=0),
+                    engine(), int(p_member), p_kind, current_time().replace(microsecond=0),
                     points=int(p_value) if p_kind == "other" else None,
                     request_id=int(p_request) if p_kind == "request" else None,
                     version=_shown_version(int(p_member)),

@@ -7,8 +7,6 @@ UI only: the analysis is :mod:`gridmap.planning`, the report :mod:`gridmap.repor
 
 from __future__ import annotations
 
-import datetime as dt
-
 import folium
 import geopandas as gpd
 import pandas as pd
@@ -39,6 +37,7 @@ from gridmap.planning import (
     what_if_worker,
 )
 from gridmap.report import build_community_report, load_planning_inputs
+from gridmap.validation import local_today
 from ui_common import ICON, database_key, engine, md_text, sidebar, street_layers
 
 st.set_page_config(page_title="规划分析 · gridmap", page_icon=str(ICON), layout="wide")
@@ -367,7 +366,7 @@ if made is not None:
     st.download_button(
         ("下载报告" if zh else "Download the report") + f"({made_fmt.upper()})",
         data,
-        file_name=f"{code}-report-{dt.date.today():%Y%m%d}.{made_fmt}",
+        file_name=f"{code}-report-{local_today():%Y%m%d}.{made_fmt}",
         mime="text/html" if made_fmt == "html" else "application/pdf",
         key="report_download",
     )

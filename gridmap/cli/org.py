@@ -117,9 +117,10 @@ def org_lost_command(db_url: str | None, today: str | None, fmt: str) -> None:
     from gridmap.db import open_database
     from gridmap.errors import InputError
     from gridmap.organisation import lost_contact_summary, street_lost_contact
+    from gridmap.validation import local_today
 
     try:
-        day = dt.date.fromisoformat(today) if today else dt.date.today()
+        day = dt.date.fromisoformat(today) if today else local_today()
     except ValueError:
         raise InputError(f"无法识别的日期 / cannot read --today {today!r}") from None
     lost = street_lost_contact(open_database(db_url), day)
