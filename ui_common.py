@@ -290,6 +290,16 @@ def personal_data() -> bool:
 REFUSED_PAGE = ("您的角色无权查看此页面。", "Your role may not open this page.")
 
 
+def role_tabs(tabs: dict[str, str | None]) -> dict[str, object]:
+    """The tabs the user's role may use: key → label, ``None`` for a tab the role does not get.
+
+    Returns key → tab container for the tabs drawn; a key left out is not in the result, so
+    ``result.get(key)`` is None for it and the page skips that tab's content.
+    """
+    shown = {key: name for key, name in tabs.items() if name is not None}
+    return dict(zip(shown, st.tabs(list(shown.values())), strict=True))
+
+
 def require(permission: str) -> None:
     """Stop the page with a clear message unless the logged-in user's role allows it."""
     if not principal().can(permission):

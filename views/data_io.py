@@ -25,7 +25,17 @@ from gridmap import io as gio
 from gridmap import settings
 from gridmap.errors import GridmapError
 from gridmap.io.backups import backup_bytes
-from ui_common import ICON, engine, keep_prepared, md_text, prepared, principal, sidebar, t
+from ui_common import (
+    ICON,
+    engine,
+    keep_prepared,
+    md_text,
+    prepared,
+    principal,
+    role_tabs,
+    sidebar,
+    t,
+)
 
 st.set_page_config(page_title="数据导入导出 · gridmap", page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
@@ -88,11 +98,13 @@ def read_upload(name: str, data: bytes) -> gio.SourceTable:
 
 st.title(t("数据导入导出", "Import and export"))
 # import, backup and restore are street administrators' work: other roles get export only
-shown_tabs = {"import": t("导入", "Import") if principal().can("import") else None,
-              "export": t("导出", "Export"),
-              "backup": t("备份", "Backup") if principal().can("backup") else None}  # fmt: skip
-shown_tabs = {k: v for k, v in shown_tabs.items() if v is not None}
-tabs = dict(zip(shown_tabs, st.tabs(list(shown_tabs.values())), strict=True))
+tabs = role_tabs(
+    {
+        "import": t("导入", "Import") if principal().can("import") else None,
+        "export": t("导出", "Export"),
+        "backup": t("备份", "Backup") if principal().can("backup") else None,
+    }
+)
 tab_import, tab_export, tab_backup = tabs.get("import"), tabs["export"], tabs.get("backup")
 
 # --- import -----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ui_common import (
     personal_data,
     principal,
     require,
+    role_tabs,
     sidebar,
     street_layers,
     t,
@@ -167,13 +168,14 @@ actor = st.selectbox(
 
 # a role that may not log or import requests (viewer) gets no tab for it
 may_edit = principal().can("edit_requests")
-shown_tabs = {"list": t("诉求列表与办理", "List and handling"),
-              "log": t("登记诉求", "Log a request") if may_edit else None,
-              "stats": t("统计与导出", "Statistics and export"),
-              "import": t("12345 热线导入", "12345 hotline import") if may_edit else None,
-              }  # fmt: skip
-shown_tabs = {k: v for k, v in shown_tabs.items() if v is not None}
-tabs = dict(zip(shown_tabs, st.tabs(list(shown_tabs.values())), strict=True))
+tabs = role_tabs(
+    {
+        "list": t("诉求列表与办理", "List and handling"),
+        "log": t("登记诉求", "Log a request") if may_edit else None,
+        "stats": t("统计与导出", "Statistics and export"),
+        "import": t("12345 热线导入", "12345 hotline import") if may_edit else None,
+    }
+)
 tab_list, tab_stats = tabs["list"], tabs["stats"]
 tab_log, tab_import = tabs.get("log"), tabs.get("import")
 
