@@ -249,6 +249,7 @@ def _login_gate() -> auth.Principal:
         else:
             token = auth.SESSIONS.start(found)
             st.session_state["auth_token"] = token
+            _keep_all(token)
             st.session_state["cookie_code"] = auth.SESSIONS.hand_off(token)
             st.session_state.pop("login_pw", None)
             st.rerun()
@@ -364,20 +365,127 @@ KEPT_SETTINGS: dict[str, str] = {
     "lang": "kept_lang",
     "basemap": "kept_basemap",
     "show_personal": "kept_show_personal",
+    "community": "kept_community",
+    "radius": "kept_radius",
 }
+
+#: The community picker's choice of the whole street.
+WHOLE_STREET = "__all__"
 
 
 def _kept(widget_key: str, default: object) -> None:
-    """Give the sidebar widget ``widget_key`` the value kept from the last page (before it is
-    drawn); :func:`_keep` stores a change."""
+    """Give the sidebar widget ``widget_key`` the value kept from the last page, or from the
+    login's earlier browser sessions (a reload: :meth:`gridmap.auth.SessionStore.kept`), before
+    it is drawn; :func:`_keep` stores a change."""
     kept = KEPT_SETTINGS[widget_key]
     if kept not in st.session_state:
-        st.session_state[kept] = st.session_state.get(widget_key, default)
+        stored = auth.SESSIONS.kept(_session_token()[0])
+        st.session_state[kept] = stored.get(widget_key, st.session_state.get(widget_key, default))
     st.session_state[widget_key] = st.session_state[kept]
 
 
+def _remember(widget_key: str, value: object) -> None:
+    """Keep ``value`` of setting ``widget_key`` for this tab's pages and the login's reloads."""
+    st.session_state[KEPT_SETTINGS[widget_key]] = value
+    auth.SESSIONS.keep(_session_token()[0], widget_key, value)
+
+
 def _keep(widget_key: str) -> None:
-    st.session_state[KEPT_SETTINGS[widget_key]] = st.session_state[widget_key]
+    _remember(widget_key, st.session_state[widget_key])
+
+
+def _keep_all(token: str) -> None:
+    """Hand the settings chosen before the login (language …) to the new login's session."""
+    for widget_key, kept in KEPT_SETTINGS.items():
+        if kept in st.session_state:
+            auth.SESSIONS.keep(token, widget_key, st.session_state[kept])
+
+
+def _from_link(widget_key: str, options: list, parse: type = str) -> None:
+    """A deep link's choice (``?community=CODE``) given to widget ``widget_key`` once, when
+    the address carries one of ``options``."""
+    wanted = st.query_params.get(widget_key)
+    seen_key = f"linked_{widget_key}"
+    if wanted is None or st.session_state.get(seen_key) == wanted:
+        return
+    st.session_state[seen_key] = wanted
+    try:
+        value = parse(wanted)
+    except ValueError:
+        return
+    if value in options:
+        _remember(widget_key, value)
+        st.session_state[widget_key] = value
+
+
+def _link(widget_key: str, value: object, default: object) -> None:
+    """Write the choice into the address (so the page's link brings it back), or drop it."""
+    st.session_state[f"linked_{widget_key}"] = str(value) if value != default else None
+    if value == default:
+        st.query_params.pop(widget_key, None)
+    else:
+        st.query_params[widget_key] = str(value)
+
+
+def community_picker(
+    container: object, communities: pd.DataFrame, zh: bool, whole_street: bool = True
+) -> str | None:
+    """The community select box every page shares: one choice, kept from page to page and in
+    the address (``?community=CODE``, a link that opens the page on that community).
+
+    Parameters
+    ----------
+    container
+        Where to draw it (``st`` or a column).
+    communities : DataFrame
+        ``code, name`` of the communities the user may choose (already cut to the scope).
+    whole_street : bool
+        Offer 全街道 (returned as None); without it the first community stands in for it.
+
+    Returns
+    -------
+    str or None
+        The chosen community's code, None for the whole street.
+    """
+    names = dict(zip(communities["code"], communities["name"], strict=True))
+    options = [WHOLE_STREET, *names] if whole_street else list(names)
+    if not options:
+        return None
+    _from_link("community", options)
+    _kept("community", options[0])
+    if st.session_state["community"] not in options:
+        st.session_state["community"] = options[0]
+    code = container.selectbox(
+        "社区" if zh else "Community",
+        options,
+        format_func=lambda c: (
+            ("全街道" if zh else "Whole street") if c == WHOLE_STREET else names[c]
+        ),
+        key="community",
+        on_change=_keep,
+        args=("community",),
+    )
+    _link("community", code, options[0] if not whole_street else WHOLE_STREET)
+    return None if code == WHOLE_STREET else code
+
+
+def radius_picker(container: object, zh: bool) -> int:
+    """The service radius every page shares (300/500/1000 m life circles), kept from page to
+    page; the street's norm (:data:`gridmap.settings.SERVICE_REACH_M`) until changed."""
+    circles = {metres: minutes for minutes, metres in settings.LIFE_CIRCLE_M.items()}
+    _kept("radius", settings.SERVICE_REACH_M)
+    if st.session_state["radius"] not in circles:
+        st.session_state["radius"] = settings.SERVICE_REACH_M
+    return container.radio(
+        "服务半径" if zh else "Service radius",
+        list(circles),
+        format_func=lambda m: (
+            f"{m} 米({circles[m]}分钟生活圈)" if zh else f"{m} m ({circles[m]} min)"
+        ),
+        key="radius",
+        on_change=_keep,
+        args=("radius",),
+    )
 
 
 #: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).

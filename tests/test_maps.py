@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape as html_escape
 
 import pytest
 
@@ -101,3 +102,58 @@ def test_basemaps() -> None:
 def test_empty_database_still_draws_a_map(engine) -> None:
     page = street_map(load_street_layers(engine)).get_root().render()
     assert "leaflet" in page
+
+
+def _label_groups(page: str) -> list[dict]:
+    """The label groups of the :class:`~gridmap.maps.MapLabels` script in a rendered map."""
+    import json
+
+    found = re.search(r"(\[\{\"cls\": \"gridmap-label-community\".*?\}\])\.forEach", page, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_a_selection_frames_the_map_and_names_its_grids_early(layers) -> None:
+    """Issue 19, item 6: the chosen community frames the map (also when the map is first
+    drawn in a hidden tab: a ResizeObserver frames it again); its grids are named from street
+    zoom on, other grids only from community zoom; names escaped."""
+    from gridmap.maps import COMMUNITY_LABEL_ZOOMS, GRID_LABEL_ZOOMS, community_bounds
+
+    code = layers.communities["code"].iloc[0]
+    view = community_bounds(layers, code)
+    page = street_map(layers, view=view).get_root().render()
+    west, south, east, north = view
+    framed = re.findall(r"L\.latLngBounds\((\[\[.*?\]\])\)", page)
+    assert len(framed) == 1  # one framing, the selection's (the street's was replaced)
+    (s, w), (n, e) = __import__("json").loads(framed[0])
+    assert (w, s, e, n) == pytest.approx((west - 5e-4, south - 5e-4, east + 5e-4, north + 5e-4))
+    assert "ResizeObserver" in page and "invalidateSize" in page
+
+    groups = _label_groups(page)
+    ids = layers.communities.set_index("code").loc[code, "id"]
+    mine = set(layers.grids.loc[layers.grids["community_id"] == ids, "name"].map(html_escape))
+    others = set(layers.grids.loc[layers.grids["community_id"] != ids, "name"].map(html_escape))
+    early = [g for g in groups if g["cls"] == "gridmap-label-grid" and g["min"] < 16]
+    late = [g for g in groups if g["cls"] == "gridmap-label-grid" and g["min"] >= 16]
+    assert {i[2] for i in early[0]["items"]} == mine
+    assert {i[2] for i in late[0]["items"]} == others
+    assert early[0]["min"] == COMMUNITY_LABEL_ZOOMS[1] and late[0]["min"] == GRID_LABEL_ZOOMS[0]
+    community = next(g for g in groups if g["cls"] == "gridmap-label-community")
+    assert {i[2] for i in community["items"]} == set(layers.communities["name"])
+    assert HOSTILE not in page and html_escape(HOSTILE) in mine | others
+
+    whole = _label_groups(street_map(layers).get_root().render())
+    assert sum(len(g["items"]) for g in whole if g["cls"] == "gridmap-label-grid") == len(
+        layers.grids
+    )
+    assert not next(g for g in whole if g["min"] < 16 and g["cls"] == "gridmap-label-grid")["items"]
+
+
+def test_layer_list_is_folded_and_the_legend_folds(layers) -> None:
+    """The layer list is a titled button (图层 / Layers) and the legend a <details> that
+    folds on a click and starts folded on a phone: neither covers the data."""
+    page = street_map(layers, lang="zh").get_root().render()
+    assert '"collapsed": true' in page and '"图层"' in page
+    assert '<details class="gridmap-legend"' in page and "<summary>图例</summary>" in page
+    assert "screen.width < 600" in page
+    assert '"Layers"' in street_map(layers, lang="en").get_root().render()

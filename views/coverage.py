@@ -12,12 +12,19 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gridmap import settings
 from gridmap.coverage import PROBLEM_KINDS, SCORE_PARTS, filter_problems, problem_table
 from gridmap.io import table_to_csv, table_to_xlsx
 from gridmap.labels import label, localise_columns
-from gridmap.maps import coverage_map
-from ui_common import ICON, coverage_report, database_key, sidebar, street_layers
+from gridmap.maps import community_bounds, coverage_map
+from ui_common import (
+    ICON,
+    community_picker,
+    coverage_report,
+    database_key,
+    radius_picker,
+    sidebar,
+    street_layers,
+)
 
 st.set_page_config(page_title="覆盖情况 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -36,28 +43,11 @@ st.caption(
 )
 
 # --- choices ----------------------------------------------------------------------------------
-circles = {metres: minutes for minutes, metres in settings.LIFE_CIRCLE_M.items()}
 left, middle, right = st.columns([1.2, 1.2, 2.6])
-radius = left.radio(
-    "服务半径" if zh else "Service radius",
-    list(circles),
-    index=list(circles).index(settings.SERVICE_REACH_M),
-    format_func=lambda m: f"{m} 米({circles[m]}分钟生活圈)" if zh else f"{m} m ({circles[m]} min)",
-    horizontal=False,
-    key="radius",
-)
-community_options = ["__all__", *layers.communities["code"]]
-community_names = dict(zip(layers.communities["code"], layers.communities["name"], strict=True))
-community = middle.selectbox(
-    "社区" if zh else "Community",
-    community_options,
-    format_func=lambda c: (
-        ("全街道" if zh else "Whole street") if c == "__all__" else (community_names[c])
-    ),
-    key="community",
-)
+radius = radius_picker(left, zh)
+community = community_picker(middle, layers.communities, zh)
 report = coverage_report(key, float(radius))
-codes = None if community == "__all__" else [community]
+codes = None if community is None else [community]
 in_scope = filter_problems(report.problems, codes)
 present = [k for k in PROBLEM_KINDS if (in_scope["kind"] == k).any()]
 kind_name = {k: v[0] if zh else v[1] for k, v in PROBLEM_KINDS.items()}
@@ -106,7 +96,14 @@ selection = st.session_state.get("problem_table")
 rows = selection.selection.rows if selection is not None else []
 focus = problems.geometry.iloc[rows[0]] if rows and rows[0] < len(problems) else None
 
-fmap = coverage_map(layers, problems, lang=lang, basemap=basemap, focus=focus)
+fmap = coverage_map(
+    layers,
+    problems,
+    lang=lang,
+    basemap=basemap,
+    focus=focus,
+    view=community_bounds(layers, community),
+)
 st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="coverage_map")
 
 st.subheader(f"问题清单({len(table)} 个)" if zh else f"Problems ({len(table)})")

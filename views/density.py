@@ -26,11 +26,12 @@ from gridmap.density import (
     member_roster,
 )
 from gridmap.io import table_to_csv
-from gridmap.maps import density_map
+from gridmap.maps import community_bounds, density_map
 from gridmap.repository import read_table
 from ui_common import (
     CACHE_TTL_S,
     ICON,
+    community_picker,
     database_key,
     engine,
     personal_data,
@@ -82,15 +83,7 @@ st.caption(
 
 # --- choices ----------------------------------------------------------------------------------
 left, middle, right = st.columns([1.2, 2.4, 1.4])
-community_names = dict(zip(layers.communities["id"], layers.communities["name"], strict=True))
-community = left.selectbox(
-    "社区" if zh else "Community",
-    ["__all__", *community_names],
-    format_func=lambda c: (
-        ("全街道" if zh else "Whole street") if c == "__all__" else community_names[c]
-    ),
-    key="density_community",
-)
+community = community_picker(left, layers.communities, zh)
 categories = middle.multiselect(
     "党员类别" if zh else "Member categories",
     list(CATEGORY_LABELS),
@@ -120,7 +113,10 @@ heat = right2.checkbox(
     "显示党员分布热力图层" if zh else "Member heat layer", value=False, key="density_heat"
 )
 
-community_ids = None if community == "__all__" else (int(community),)
+chosen = layers.communities["code"] == community
+community_ids = (
+    None if community is None else tuple(int(i) for i in layers.communities.loc[chosen, "id"])
+)
 report = density_report(key, tuple(categories), community_ids)
 totals = report.totals
 
@@ -160,6 +156,7 @@ fmap = density_map(
     lang=lang,
     basemap=basemap,
     heat=heat_points(report.buildings) if heat else None,
+    view=community_bounds(layers, community),
 )
 st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="density_map")
 

@@ -30,6 +30,7 @@ from gridmap.repository import read_table
 from gridmap.validation import local_today
 from ui_common import (
     ICON,
+    community_picker,
     database_key,
     engine,
     md_text,
@@ -448,12 +449,8 @@ with tabs[3]:
 
 # --- responsibility zones ---------------------------------------------------------------------
 with tabs[4]:
-    zone_c = st.selectbox(
-        t("社区", "Community"),
-        communities["id"].astype(int).tolist(),
-        format_func=lambda c: community_name[c],
-        key="zone_community",
-    )
+    zone_code = community_picker(st, communities, zh, whole_street=False)
+    zone_c = int(communities.loc[communities["code"] == zone_code, "id"].iloc[0])
     in_c = layers.buildings[layers.buildings["community_id"] == zone_c]
     zoned = org.zone_buildings(in_c, data.zones, members)
     grids = layers.grids.assign(workers=org.grid_staff(layers.grids, data.grid_workers, persons))

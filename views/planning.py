@@ -20,8 +20,10 @@ from gridmap.maps import (
     STYLES,
     LayerStyle,
     Legend,
+    add_layer_control,
     add_street_layers,
     base_map,
+    community_bounds,
     geojson_layer,
     legend_entry,
 )
@@ -38,7 +40,17 @@ from gridmap.planning import (
 )
 from gridmap.report import build_community_report, load_planning_inputs
 from gridmap.validation import local_today
-from ui_common import ICON, database_key, engine, md_text, sidebar, street_layers
+from ui_common import (
+    ICON,
+    WHOLE_STREET,
+    community_picker,
+    database_key,
+    engine,
+    md_text,
+    radius_picker,
+    sidebar,
+    street_layers,
+)
 
 st.set_page_config(page_title="规划分析 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -70,7 +82,7 @@ def hotspots(url: str, radius: float, unit: str, resolution: int) -> pd.DataFram
 @st.cache_data(ttl=60, show_spinner="正在求解站点选址(MCLP)…")
 def siting(url: str, community: str, k: int, radius: float):
     buildings, area = layers.buildings, layers.communities
-    if community != "__all__":
+    if community != WHOLE_STREET:
         area = layers.communities[layers.communities["code"] == community]
         buildings = buildings[buildings["community_id"] == area["id"].iloc[0]]
     candidates = candidate_sites(buildings, area)
@@ -78,24 +90,10 @@ def siting(url: str, community: str, k: int, radius: float):
 
 
 # --- choices ----------------------------------------------------------------------------------
-circles = {metres: minutes for minutes, metres in settings.LIFE_CIRCLE_M.items()}
 c1, c2, c3 = st.columns([1.2, 1.2, 1.2])
-radius = c1.radio(
-    "服务半径" if zh else "Service radius",
-    list(circles),
-    index=list(circles).index(settings.SERVICE_REACH_M),
-    format_func=lambda m: f"{m} 米({circles[m]}分钟生活圈)" if zh else f"{m} m ({circles[m]} min)",
-    key="radius",
-)
-community_names = dict(zip(layers.communities["code"], layers.communities["name"], strict=True))
-community = c2.selectbox(
-    "社区" if zh else "Community",
-    ["__all__", *layers.communities["code"]],
-    format_func=lambda c: (
-        ("全街道" if zh else "Whole street") if c == "__all__" else community_names[c]
-    ),
-    key="community",
-)
+radius = radius_picker(c1, zh)
+community = community_picker(c2, layers.communities, zh) or WHOLE_STREET
+view = community_bounds(layers, None if community == WHOLE_STREET else community)
 unit = c3.radio(
     "分析单元" if zh else "Unit",
     ["grid", "h3"],
@@ -107,7 +105,7 @@ unit = c3.radio(
 inputs = planning_inputs(key, float(radius))
 community_ids = (
     None
-    if community == "__all__"
+    if community == WHOLE_STREET
     else [int(layers.communities.set_index("code").loc[community, "id"])]
 )
 
@@ -140,7 +138,7 @@ table = ranking.table
 # --- the map of the top areas -----------------------------------------------------------------
 top = ranking.top(settings.PLANNING_TOP_AREAS)
 st.subheader("最薄弱区域" if zh else "Most under-covered areas")
-fmap = base_map(layers, basemap, lang)
+fmap = base_map(layers, basemap, lang, view)
 add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
 top_style = LayerStyle("top", "#d7301f", 0.55, 2.0)
 shown_top = top.assign(score_text=top["score"].map(lambda s: f"{s:.1f} 分"))
@@ -154,7 +152,7 @@ geojson_layer(
         "why" if zh else "why_en": "原因" if zh else "Why",
     },
 ).add_to(fmap)
-folium.LayerControl(collapsed=False).add_to(fmap)
+add_layer_control(fmap, lang)
 Legend(
     "图例" if zh else "Legend",
     [
@@ -193,10 +191,11 @@ k = s1.number_input(
     settings.PLANNING_SITES_K,
     key="sites_k",
 )
+circles = {metres: minutes for minutes, metres in settings.LIFE_CIRCLE_M.items()}
 site_radius = s2.radio(
     "步行距离" if zh else "Walking distance",
     list(circles),
-    index=list(circles).index(settings.SERVICE_REACH_M),
+    index=list(circles).index(int(radius)),
     format_func=lambda m: f"{m} 米" if zh else f"{m} m",
     horizontal=True,
     key="sites_radius",
@@ -211,7 +210,7 @@ m2.metric(
     "选址后覆盖住户" if zh else "Within reach after", f"{result.after:,} 户 ({result.share():.1%})"
 )
 m3.metric("新增覆盖住户" if zh else "Households gained", f"{result.gained:,} 户")
-smap = base_map(layers, basemap, lang)
+smap = base_map(layers, basemap, lang, view)
 add_street_layers(smap, layers, lang, styles=MUTED_STYLES)
 before_style = LayerStyle("before", "#f781bf", 0.7, 0.6)
 after_style = LayerStyle("after", "#4daf4a", 0.7, 0.6)
@@ -236,7 +235,7 @@ geojson_layer(
     {"label": "站点" if zh else "Site", "gain_text": "新增覆盖" if zh else "Gain"},
     marker=folium.CircleMarker(radius=9, fill=True),
 ).add_to(smap)
-folium.LayerControl(collapsed=False).add_to(smap)
+add_layer_control(smap, lang)
 Legend(
     "图例" if zh else "Legend",
     [
@@ -346,9 +345,12 @@ except GridmapError as exc:
 # --- the community report ---------------------------------------------------------------------
 st.subheader("社区工作报告" if zh else "Community report")
 r1, r2, r3 = st.columns([2, 1, 1])
+community_names = dict(zip(layers.communities["code"], layers.communities["name"], strict=True))
+report_codes = list(community_names)
 report_community = r1.selectbox(
     "社区" if zh else "Community",
-    list(layers.communities["code"]),
+    report_codes,
+    index=report_codes.index(community) if community in report_codes else 0,
     format_func=lambda c: community_names[c],
     key="report_community",
 )

@@ -16,7 +16,7 @@ from gridmap import auth, redraw, settings
 from gridmap.errors import GridmapError
 from gridmap.maps import redraw_map
 from gridmap.repository import read_table
-from ui_common import ICON, engine, md_text, principal, sidebar, t
+from ui_common import ICON, community_picker, engine, md_text, principal, sidebar, t
 
 st.set_page_config(page_title="网格调整 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -68,11 +68,8 @@ if message := st.session_state.pop("redraw_message", None):
 # --- community and plan -----------------------------------------------------------------------
 # only the communities the user may redraw or see: a secretary gets their own
 communities = auth.scope_rows(db, read_table(db, "community"), "community", principal())
-names = dict(zip(communities["code"], communities["name"], strict=True))
 left, middle, right = st.columns([1.2, 2.2, 1.6])
-community = left.selectbox(
-    t("社区", "Community"), list(names), format_func=lambda c: f"{names[c]} ({c})", key="community"
-)
+community = community_picker(left, communities, zh, whole_street=False)
 plans = redraw.list_plans(db, community)
 if plans.empty:
     st.info(t("该社区还没有网格方案。", "This community has no grid plan yet."))

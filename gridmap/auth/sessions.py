@@ -40,6 +40,7 @@ class _Session:
     principal: Principal
     started: dt.datetime
     last_seen: dt.datetime
+    kept: dict[str, object] = field(default_factory=dict)
 
 
 class SessionExpired(PermissionDenied):
@@ -115,6 +116,22 @@ class SessionStore:
                 raise SessionExpired("登录已过期,请重新登录 / the session expired: log in again")
             session.last_seen = now
             return session.principal
+
+    def kept(self, token: str | None) -> dict[str, object]:
+        """A copy of the settings the session keeps (language, base map, community …), so
+        that a reload of the page, which starts a new browser session on the same login,
+        opens as the user left it; empty for an unknown token."""
+        with self._lock:
+            session = self._sessions.get(str(token)) if token else None
+            return dict(session.kept) if session is not None else {}
+
+    def keep(self, token: str | None, key: str, value: object) -> None:
+        """Keep the setting ``key`` for the session of ``token`` (ignored for an unknown
+        token); it ends with the session."""
+        with self._lock:
+            session = self._sessions.get(str(token)) if token else None
+            if session is not None:
+                session.kept[str(key)] = value
 
     def end(self, token: str | None) -> None:
         with self._lock:

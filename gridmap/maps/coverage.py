@@ -8,7 +8,7 @@ import shapely
 
 from gridmap import settings
 from gridmap.labels import Language, label
-from gridmap.maps.base import base_map
+from gridmap.maps.base import Bounds, add_layer_control, base_map, frame_map
 from gridmap.maps.layers import add_street_layers, geojson_layer
 from gridmap.maps.style import MUTED_STYLES, LayerStyle, legend_entry, legend_for
 from gridmap.repository import StreetLayers
@@ -34,6 +34,7 @@ def coverage_map(
     lang: Language = "zh",
     basemap: str = settings.DEFAULT_BASEMAP,
     focus: shapely.Geometry | None = None,
+    view: Bounds | None = None,
 ) -> folium.Map:
     """The coverage map: the street quietly underneath, one toggleable layer per problem kind.
 
@@ -46,6 +47,8 @@ def coverage_map(
         As for :func:`street_map`.
     focus : shapely geometry, optional
         A problem to centre on: the map is fitted to it and it is outlined in black.
+    view : (west, south, east, north), optional
+        The selection to frame (a community): default the street.
 
     Returns
     -------
@@ -54,7 +57,7 @@ def coverage_map(
     """
     from gridmap.coverage import PROBLEM_KINDS
 
-    fmap = base_map(layers, basemap, lang)
+    fmap = base_map(layers, basemap, lang, view)
     add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
     entries = []
     for kind, (zh, en, colour) in PROBLEM_KINDS.items():
@@ -69,7 +72,7 @@ def coverage_map(
         entries.append(legend_entry(style, name))
     if focus is not None and not focus.is_empty:
         _add_focus(fmap, focus, lang)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap, lang)
     legend_for(("community", "grid", "building"), lang, extra=entries).add_to(fmap)
     return fmap
 
@@ -82,6 +85,5 @@ def _add_focus(fmap: folium.Map, focus: shapely.Geometry, lang: Language) -> Non
         crs=settings.STORAGE_SRID,
     )
     geojson_layer(outline, outline["what"].iloc[0], FOCUS_STYLE, {"what": ""}).add_to(fmap)
-    minx, miny, maxx, maxy = focus.bounds
-    pad = 0.0008  # degrees ≈ 80 m: a building or a gap is seen with its neighbours
-    fmap.fit_bounds([[miny - pad, minx - pad], [maxy + pad, maxx + pad]])
+    # 0.0008° ≈ 80 m: a building or a gap is seen with its neighbours
+    frame_map(fmap, focus.bounds, pad=0.0008)

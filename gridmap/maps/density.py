@@ -9,7 +9,7 @@ import pandas as pd
 
 from gridmap import settings
 from gridmap.labels import Language, label
-from gridmap.maps.base import base_map
+from gridmap.maps.base import Bounds, add_layer_control, base_map
 from gridmap.maps.geojson import BROWSER_DECIMALS
 from gridmap.maps.layers import add_street_layers, geojson_layer
 from gridmap.maps.offline import OfflineHeatMap
@@ -57,6 +57,7 @@ def density_map(
     lang: Language = "zh",
     basemap: str = settings.DEFAULT_BASEMAP,
     heat: np.ndarray | None = None,
+    view: Bounds | None = None,
 ) -> folium.Map:
     """The member density map: a choropleth of grids, one toggleable layer per class.
 
@@ -75,8 +76,10 @@ def density_map(
     heat : ndarray, optional
         ``[[lat, lon, weight], …]`` for a point-density heat layer (leaflet.heat, served
         locally), shown and toggleable.
+    view : (west, south, east, north), optional
+        The selection to frame (a community): default the street.
     """
-    fmap = base_map(layers, basemap, lang)
+    fmap = base_map(layers, basemap, lang, view)
     add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
     zh = lang == "zh"
     values = pd.to_numeric(grids[column], errors="coerce")
@@ -110,6 +113,6 @@ def density_map(
             blur=14,
             min_opacity=0.3,
         ).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap, lang)
     Legend(title, entries).add_to(fmap)
     return fmap

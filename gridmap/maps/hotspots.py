@@ -8,7 +8,7 @@ import pandas as pd
 
 from gridmap import settings
 from gridmap.labels import Language, label
-from gridmap.maps.base import base_map
+from gridmap.maps.base import Bounds, add_layer_control, base_map
 from gridmap.maps.layers import add_street_layers, geojson_layer
 from gridmap.maps.requests import OPEN_STYLE, OVERDUE_STYLE, request_fields
 from gridmap.maps.style import MUTED_STYLES, LayerStyle, Legend, legend_entry
@@ -39,6 +39,7 @@ def hotspot_map(
     lang: Language = "zh",
     basemap: str = settings.DEFAULT_BASEMAP,
     open_requests: gpd.GeoDataFrame | None = None,
+    view: Bounds | None = None,
 ) -> folium.Map:
     """The hotspot map: one layer per Gi* class (red hot, blue cold) and the open requests.
 
@@ -52,11 +53,13 @@ def hotspot_map(
     open_requests : GeoDataFrame, optional
         :func:`gridmap.hotspots.open_requests`: overdue and open-in-time requests as two
         point layers.
+    view : (west, south, east, north), optional
+        The selection to frame (a community): default the street.
     """
     from gridmap.hotspots import HOTSPOT_CLASSES
 
     zh = lang == "zh"
-    fmap = base_map(layers, basemap, lang)
+    fmap = base_map(layers, basemap, lang, view)
     add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
     shown = cells.assign(
         value_text=cells["value"].map(lambda v: f"{v:,.2f} {value_unit}"),
@@ -92,6 +95,6 @@ def hotspot_map(
             layer = geojson_layer(rows, f"{name} ({len(rows)})", style, fields, marker=marker)
             layer.add_to(fmap)
             entries.append(legend_entry(style, name, round_=True))
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap, lang)
     Legend("诉求热点 Gi*" if zh else "Request hotspots (Gi*)", entries).add_to(fmap)
     return fmap

@@ -7,7 +7,14 @@ import geopandas as gpd
 
 from gridmap import settings
 from gridmap.labels import Language, label
-from gridmap.maps.base import MetricScale, add_basemap
+from gridmap.maps.base import (
+    MapLabels,
+    MetricScale,
+    add_basemap,
+    add_layer_control,
+    frame_map,
+    label_points,
+)
 from gridmap.maps.geojson import browser_geojson
 from gridmap.maps.layers import community_fields, geojson_layer
 from gridmap.maps.offline import OfflineDraw, OfflineMap
@@ -76,7 +83,7 @@ def redraw_map(
     fmap = OfflineMap(location=((miny + maxy) / 2, (minx + maxx) / 2), zoom_start=16, tiles=None)
     add_basemap(fmap, basemap, lang)
     MetricScale().add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    frame_map(fmap, (minx, miny, maxx, maxy))
     geojson_layer(
         community, label("community", lang), STYLES["community"], community_fields(lang)
     ).add_to(fmap)
@@ -126,6 +133,7 @@ def redraw_map(
             },
             edit_options={"edit": False},
         ).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap, lang)
     Legend("图例" if zh else "Legend", entries).add_to(fmap)
+    MapLabels([("gridmap-label-grid", 0, 22, label_points(grids))]).add_to(fmap)
     return fmap

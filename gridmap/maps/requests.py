@@ -12,7 +12,7 @@ import shapely
 
 from gridmap import settings
 from gridmap.labels import Language, label
-from gridmap.maps.base import base_map
+from gridmap.maps.base import Bounds, add_layer_control, base_map, frame_map
 from gridmap.maps.geojson import browser_geojson
 from gridmap.maps.layers import building_fields, community_fields, geojson_layer, grid_fields
 from gridmap.maps.style import MUTED_STYLES, LayerStyle, legend_entry, legend_for
@@ -46,6 +46,7 @@ def request_map(
     lang: Language = "zh",
     basemap: str = settings.DEFAULT_BASEMAP,
     selected: shapely.Point | None = None,
+    view: Bounds | None = None,
 ) -> folium.Map:
     """The 诉求办理 map: the street quietly underneath, open requests on time and overdue as two
     toggleable point layers (names carry the count), and the chosen request ringed.
@@ -60,12 +61,14 @@ def request_map(
         As for :func:`street_map`.
     selected : shapely Point, optional
         The request shown in the detail view: ringed in black, and the map centred on it.
+    view : (west, south, east, north), optional
+        The selection to frame when no request is chosen (the user's grid): default the street.
 
     The legend also shows the ring of :func:`click_marker` (新诉求位置), which the page adds
     without redrawing the map (so a click keeps the user's zoom).
     """
     zh = lang == "zh"
-    fmap = base_map(layers, basemap, lang)
+    fmap = base_map(layers, basemap, lang, view)
     # The street underneath with tooltips only: a pop-up would swallow the click that places a
     # new request (Leaflet stops a click that opens a pop-up from reaching the map).
     under = {
@@ -105,13 +108,9 @@ def request_map(
         marker = folium.CircleMarker(radius=12, fill=False)
         geojson_layer(ring, ring["what"].iloc[0], SELECTED_STYLE, {"what": ""}, marker=marker
                        ).add_to(fmap)  # fmt: skip
-        fmap.location = [selected.y, selected.x]
-        pad = 0.002
-        fmap.fit_bounds(
-            [[selected.y - pad, selected.x - pad], [selected.y + pad, selected.x + pad]]
-        )
+        frame_map(fmap, selected.bounds, pad=0.002)
     entries.append(legend_entry(CLICKED_STYLE, _click_name(lang), round_=True))
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap, lang)
     legend_for(("community", "grid", "building"), lang, extra=entries).add_to(fmap)
     return fmap
 

@@ -6,7 +6,7 @@ import folium
 
 from gridmap import settings
 from gridmap.labels import Language
-from gridmap.maps.base import base_map
+from gridmap.maps.base import Bounds, add_layer_control, base_map
 from gridmap.maps.layers import add_street_layers
 from gridmap.maps.style import legend_for
 from gridmap.repository import StreetLayers
@@ -19,6 +19,7 @@ def street_map(
     layers: StreetLayers,
     basemap: str = settings.DEFAULT_BASEMAP,
     lang: Language = "zh",
+    view: Bounds | None = None,
 ) -> folium.Map:
     """The street overview map: communities, grids, buildings and stations, each toggleable.
 
@@ -29,14 +30,16 @@ def street_map(
         :func:`gridmap.repository.load_street_layers` (``leader_name``, ``branch_name`` …).
     basemap : {"none", "osm", "tianditu"}
     lang : {"zh", "en"}
+    view : (west, south, east, north), optional
+        The selection to frame (a community): default the street.
 
     Returns
     -------
     folium.Map
         With a layer control, a legend, and the view fitted to the street.
     """
-    fmap = base_map(layers, basemap, lang)
+    fmap = base_map(layers, basemap, lang, view)
     add_street_layers(fmap, layers, lang)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap, lang)
     legend_for(BASE_LAYERS, lang).add_to(fmap)
     return fmap

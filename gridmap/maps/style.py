@@ -8,6 +8,7 @@ fixed legend with escaped text; :func:`legend_entry` and :func:`legend_for` buil
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,17 +47,33 @@ STYLES: dict[str, LayerStyle] = {
 }
 
 LEGEND_TEMPLATE = """
+{% macro header(this, kwargs) %}
+<style>
+.gridmap-legend { position:absolute; z-index:9999; bottom:44px; left:12px; max-width:45%;
+  max-height:calc(100% - 130px); overflow:auto; background:rgba(255,255,255,.92);
+  padding:6px 10px; border:1px solid #999; border-radius:4px;
+  font:13px/1.5 'Noto Sans CJK SC','Microsoft YaHei',sans-serif; }
+.gridmap-legend > summary { font-weight:600; cursor:pointer; }
+.gridmap-legend:not([open]) { padding:4px 8px; }
+.gridmap-legend .swatch { display:inline-block; width:14px; height:14px; margin-right:6px;
+  vertical-align:middle; border:2px solid; }
+</style>
+{% endmacro %}
 {% macro html(this, kwargs) %}
-<div class="gridmap-legend" style="position:absolute; z-index:9999; bottom:44px; left:12px;
-  background:rgba(255,255,255,.92); padding:8px 10px; border:1px solid #999; border-radius:4px;
-  font:13px/1.5 'Noto Sans CJK SC','Microsoft YaHei',sans-serif;">
-  <div style="font-weight:600; margin-bottom:4px;">{{ this.title }}</div>
+<details class="gridmap-legend" id="{{ this.get_name() }}" open>
+  <summary>{{ this.title }}</summary>
   {% for colour, fill, text, round in this.entries %}
-  <div><span style="display:inline-block; width:14px; height:14px; margin-right:6px;
-    vertical-align:middle; border:2px solid {{ colour }}; background:{{ fill }};
+  <div><span class="swatch" style="border-color:{{ colour }}; background:{{ fill }};
     {% if round %}border-radius:50%;{% endif %}"></span>{{ text }}</div>
   {% endfor %}
-</div>
+</details>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function () {
+    // folded on a phone: a click on its title opens it
+    var legend = document.getElementById({{ this.id_json }});
+    if (legend && window.screen && window.screen.width < 600) { legend.open = false; }
+})();
 {% endmacro %}
 """
 
@@ -70,7 +87,9 @@ MUTED_STYLES: dict[str, LayerStyle] = {
 
 
 class Legend(MacroElement):
-    """A fixed legend in the map corner: one swatch per layer, text escaped."""
+    """A legend in the map's lower left corner: one swatch per layer, text escaped; it folds
+    to its title on a click (and starts folded on a phone), and scrolls rather than cover the
+    map when it is long."""
 
     def __init__(self, title: str, entries: Sequence[tuple[str, str, str, bool]]) -> None:
         super().__init__()
@@ -78,6 +97,11 @@ class Legend(MacroElement):
         self.title = html.escape(title)
         self.entries = [(c, f, html.escape(t), r) for c, f, t, r in entries]
         self._template = Template(LEGEND_TEMPLATE)
+
+    @property
+    def id_json(self) -> str:
+        """The legend element's id as a JavaScript string."""
+        return json.dumps(self.get_name())
 
 
 def legend_entry(style: LayerStyle, text: str, round_: bool = False) -> tuple[str, str, str, bool]:

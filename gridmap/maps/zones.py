@@ -7,7 +7,7 @@ import geopandas as gpd
 
 from gridmap import settings
 from gridmap.labels import Language, label
-from gridmap.maps.base import base_map
+from gridmap.maps.base import add_layer_control, base_map, selection_bounds
 from gridmap.maps.layers import building_fields, community_fields, geojson_layer
 from gridmap.maps.style import MUTED_STYLES, LayerStyle, Legend, legend_entry
 from gridmap.repository import StreetLayers
@@ -60,7 +60,7 @@ def zone_map(
         workers and branch. Default: ``layers.grids`` without workers.
     """
     zh = lang == "zh"
-    fmap = base_map(layers, basemap, lang)
+    fmap = base_map(layers, basemap, lang, selection_bounds(zoned))
     grids = layers.grids.assign(workers="") if grids is None else grids
     geojson_layer(layers.communities, label("community", lang), MUTED_STYLES["community"],
                    community_fields(lang)).add_to(fmap)  # fmt: skip
@@ -71,7 +71,7 @@ def zone_map(
                    building_fields(lang)).add_to(fmap)  # fmt: skip
     name = "党员责任区" if zh else "Member responsibility zones"
     geojson_layer(zoned, f"{name} ({len(zoned)})", ZONE_STYLE, zone_fields(lang)).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_layer_control(fmap, lang)
     entries = [
         legend_entry(STAFF_GRID_STYLE, label("grid", lang)),
         legend_entry(MUTED_STYLES["building"], label("building", lang)),
@@ -80,8 +80,4 @@ def zone_map(
     Legend("图例" if zh else "Legend", [
         legend_entry(MUTED_STYLES["community"], label("community", lang)), *entries
     ]).add_to(fmap)  # fmt: skip
-    if not zoned.empty:
-        minx, miny, maxx, maxy = zoned.total_bounds
-        pad = 0.001
-        fmap.fit_bounds([[miny - pad, minx - pad], [maxy + pad, maxx + pad]])
     return fmap

@@ -35,7 +35,7 @@ def test_street_map_draws_offline_in_chromium(demo_db_url: str, output_dir: Path
         frame = page.frame_locator(MAP_FRAME)
         drawn = frame.locator(".leaflet-overlay-pane path").count()
         legend = frame.locator(".gridmap-legend").inner_text()
-        layer_names = frame.locator(".leaflet-control-layers").inner_text()
+        layer_names = frame.locator(".leaflet-control-layers").text_content()
         page.get_by_text(f"{figures['grids']:,} 个").first.wait_for(timeout=10_000)
         page.screenshot(path=str(output_dir / "street_overview.png"), full_page=True)
         browser.close()

@@ -51,7 +51,7 @@ def test_problem_layers_render_and_a_row_centres_the_map(
         browser_login(page)
         street_map = wait_for_map(page)
         frame = page.frame_locator(MAP_FRAME)
-        control = frame.locator(".leaflet-control-layers").inner_text()
+        control = frame.locator(".leaflet-control-layers").text_content()
         legend = frame.locator(".gridmap-legend").inner_text()
         drawn = frame.locator(".leaflet-overlay-pane path").count()
         focus_before = street_map.locator(FOCUS_PATH).count()
@@ -71,7 +71,7 @@ def test_problem_layers_render_and_a_row_centres_the_map(
         focused_map = wait_for_map(page)
         focused_zoom = focused_map.evaluate("() => window.map.getZoom()")
         focus_in_view = focused_map.evaluate(FOCUS_IN_VIEW)
-        focused_control = focused_map.locator(".leaflet-control-layers").inner_text()
+        focused_control = focused_map.locator(".leaflet-control-layers").text_content()
         page.screenshot(path=str(output_dir / "coverage_focus.png"), full_page=True)
         browser.close()
 

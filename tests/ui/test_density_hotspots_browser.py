@@ -45,7 +45,7 @@ def test_density_and_hotspot_maps_render_with_legends(demo_db_url: str, output_d
         frame.locator(".leaflet-overlay-pane path").first.wait_for(state="attached")
         frame.locator(".leaflet-heatmap-layer").wait_for(state="attached", timeout=10_000)
         density_legend = frame.locator(".gridmap-legend").inner_text()
-        density_control = frame.locator(".leaflet-control-layers").inner_text()
+        density_control = frame.locator(".leaflet-control-layers").text_content()
         page.screenshot(path=str(output_dir / "density.png"), full_page=True)
 
         page.goto(f"{base}/hotspots", wait_until="domcontentloaded")
@@ -54,7 +54,7 @@ def test_density_and_hotspot_maps_render_with_legends(demo_db_url: str, output_d
         wait_for_map(page)
         frame = page.frame_locator(MAP_FRAME)
         hot_legend = frame.locator(".gridmap-legend").inner_text()
-        hot_control = frame.locator(".leaflet-control-layers").inner_text()
+        hot_control = frame.locator(".leaflet-control-layers").text_content()
         hot_fill = HOTSPOT_CLASSES["hot_99"][2]
         hot_paths = frame.locator(f'.leaflet-overlay-pane path[fill="{hot_fill}"]').count()
         page.screenshot(path=str(output_dir / "hotspots.png"), full_page=True)

@@ -48,7 +48,7 @@ def _map(at: AppTest) -> dict:
 def _legend(at: AppTest) -> tuple[str, list[str]]:
     """The map legend's title and the text of each of its entries."""
     legend = _map(at)["html"]
-    title = re.search(r"font-weight:600[^>]*>(.*?)</div>", legend, re.S)
+    title = re.search(r"<summary>(.*?)</summary>", legend, re.S)
     assert title is not None, legend
     entries = re.findall(r"</span>(.*?)</div>", legend, re.S)
     return html.unescape(title.group(1)), [html.unescape(e.strip()) for e in entries]
@@ -77,7 +77,8 @@ def test_category_and_community_filters(page: AppTest, demo_db_url: str) -> None
     assert not page.exception
     lost = _report(demo_db_url, categories=["lost_contact"]).totals
     assert _metrics(page)["党员数"] == f"{lost['members']:,} 名"
-    page.selectbox(key="density_community").set_value(1).run()
+    code = read_table(open_database(demo_db_url), "community").set_index("id").loc[1, "code"]
+    page.selectbox(key="community").set_value(code).run()
     assert not page.exception
     one = _report(demo_db_url, categories=["lost_contact"], community_ids=[1]).totals
     assert _metrics(page)["网格数"] == f"{one['grids']} 个"

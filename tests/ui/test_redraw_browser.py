@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login, streamlit_rerun, wait_for_app_idle
+from auth_helpers import browser_login, wait_for_app_idle
 from playwright.sync_api import Page, sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -34,14 +34,10 @@ def test_merge_two_grids_in_the_browser(demo_copy: str, output_dir: Path) -> Non
         context = browser.new_context(viewport={"width": 1440, "height": 1800}, locale="zh-CN")
         blocked = block_external_network(context, base)
         page = context.new_page()
-        page.goto(f"{base}/redraw", wait_until="domcontentloaded")
+        # a link to the community's redraw page (the figures below are the community's)
+        page.goto(f"{base}/redraw?community={COMMUNITY}", wait_until="domcontentloaded")
         browser_login(page)
         page.get_by_text("网格调整").first.wait_for(timeout=90_000)
-
-        community = page.locator('[data-testid="stSelectbox"]').filter(has_text="社区").first
-        community.click()
-        with streamlit_rerun(page):  # the figures below are the chosen community's
-            page.get_by_role("option", name=COMMUNITY).first.click()
         _wait_for_metric(page, "网格数", "12 个")
 
         page.get_by_role("button", name="新建草案(复制生效方案)").click()

@@ -32,7 +32,7 @@ OPEN_LAYER = re.compile(r"(在办诉求|超期诉求) \((\d+)\)")
 
 def _open_on_map(page: Page) -> int:
     """Open requests drawn, from the layer control's counts (在办 + 超期)."""
-    text = page.frame_locator(MAP_FRAME).locator(".leaflet-control-layers").inner_text()
+    text = page.frame_locator(MAP_FRAME).locator(".leaflet-control-layers").text_content()
     return sum(int(n) for _, n in OPEN_LAYER.findall(text))
 
 

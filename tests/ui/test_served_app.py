@@ -213,3 +213,66 @@ def test_a_reload_keeps_the_login_until_logout_and_the_cookie_is_httponly(
         assert refused.value.code == 403
         browser.close()
     assert blocked == [], blocked[:5]
+
+
+def test_settings_and_the_chosen_community_stay_across_pages_reloads_and_links(
+    demo_copy: str, output_dir: Path
+) -> None:
+    """Issue 19, items 3 and 6: a link with ``?community=CODE`` opens the page on that
+    community, framed on it, with its grids named; language, service radius and community stay
+    through a page change and a reload; a map in a tab opened later is framed on its data."""
+    from gridmap import auth
+    from gridmap.db import open_database
+    from gridmap.repository import read_table
+
+    communities = read_table(open_database(demo_copy), "community")
+    row = communities[communities["code"] == auth.DEMO_COMMUNITY_CODE].iloc[0]
+    west, south, east, north = row["geom"].bounds
+    with streamlit_server(REPO_ROOT / "app.py", {"GRIDMAP_DATABASE_URL": demo_copy}) as base, \
+            sync_playwright() as pw:  # fmt: skip
+        browser = launch_chromium(pw)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        blocked = block_external_network(context, base)
+        page = context.new_page()
+        page.goto(f"{base}/coverage?community={row['code']}", wait_until="domcontentloaded")
+        browser_login(page)
+        frame = wait_for_map(page)
+        chosen = page.locator('[data-testid="stSelectbox"]').filter(has_text="社区")
+        assert chosen.locator("input").input_value() == row["name"]
+        view = frame.evaluate("() => window.map.getBounds().toBBoxString()").split(",")
+        w, s, e, n = (float(v) for v in view)
+        # framed on the community: it is all in view and fills the view's height or width
+        assert w <= west and s <= south and e >= east and n >= north
+        assert (n - s) < 2.5 * (north - south) or (e - w) < 2.5 * (east - west)
+        assert west <= (w + e) / 2 <= east and south <= (s + n) / 2 <= north  # centred on it
+        grid_labels = frame.locator(".gridmap-label-grid")
+        assert grid_labels.count() > 0  # the framed community's grids are named
+        assert frame.locator(".leaflet-control-layers-toggle").get_attribute("title") == "图层"
+        page.screenshot(path=str(output_dir / "served_deep_link_community.png"))
+
+        page.get_by_text("English", exact=True).click()
+        page.get_by_role("button", name="Log out").wait_for(timeout=90_000)
+        wait_for_app_idle(page)
+        page.get_by_text("1000 m (15 min)").click()
+        wait_for_app_idle(page)
+        page.get_by_role("link", name="Planning").click()
+        page.get_by_role("heading", name="Planning").wait_for(timeout=90_000)
+        wait_for_app_idle(page)
+        assert f"community={row['code']}" in page.url
+        page.reload(wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Planning").wait_for(timeout=90_000)
+        wait_for_app_idle(page)
+        radius = page.locator('[data-testid="stRadio"]').filter(has_text="Service radius")
+        assert "1000 m" in radius.locator("label:has(input:checked)").inner_text()
+        chosen = page.locator('[data-testid="stSelectbox"]').filter(has_text="Community")
+        assert chosen.first.locator("input").input_value() == row["name"]
+        page.screenshot(path=str(output_dir / "served_settings_after_reload.png"))
+
+        # a map first drawn in a hidden tab opens framed on its data, not at world zoom
+        page.goto(f"{base}/organisation", wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Responsibility zones").click()
+        frame = wait_for_map(page)
+        page.wait_for_timeout(500)
+        assert frame.evaluate("() => window.map.getZoom()") >= 14
+        browser.close()
+    assert blocked == [], blocked[:5]
