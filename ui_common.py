@@ -184,6 +184,27 @@ def _browser_post(path: str, body: dict[str, str]) -> None:
     )
 
 
+#: Below this page width (px) the sidebar lies over the content: it is folded after a page change.
+PHONE_WIDTH_PX = 768
+
+
+def _fold_sidebar_on_phone() -> None:
+    """After a page change on a narrow screen, fold the sidebar (Streamlit leaves it open,
+    lying over the page the user just chose). Drawn as an invisible component."""
+    import streamlit.components.v1 as components
+
+    components.html(
+        "<script>(function () { const top = window.parent; "
+        f"if (top.innerWidth >= {PHONE_WIDTH_PX}) return; "
+        "const bar = top.document.querySelector('[data-testid=\"stSidebar\"]'); "
+        "if (!bar || bar.getAttribute('data-collapsed') !== 'false') return; "
+        "const fold = top.document.querySelector("
+        "'[data-testid=\"stSidebarCollapseButton\"] button'); "
+        "if (fold) fold.click(); })();</script>",
+        height=0,
+    )
+
+
 def _session_token() -> tuple[str | None, bool]:
     """The session token of this browser tab, and whether it came from the cookie (a reload
     or a new tab of a browser logged in already) rather than this tab's session state."""
@@ -335,6 +356,19 @@ def page_key(script: str) -> str:
     return Path(script).stem
 
 
+def _opened_at_root() -> bool:
+    """Whether the browser asked for the app's bare address (no page named in the path)."""
+    try:
+        url = st.context.url
+    except Exception:  # no browser (AppTest, a bare script run)
+        return False
+    if not isinstance(url, str):
+        return False
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.rstrip("/") == ""
+
+
 def route() -> None:
     """The app's entry point (``app.py``): every page registered with ``st.navigation`` (so
     its address works before the login and after it), the login form until someone logs in,
@@ -349,8 +383,15 @@ def route() -> None:
         for i, (script, zh_title, en_title) in enumerate(PAGES)
     ]  # fmt: skip
     current = st.navigation(pages, position="hidden")
+    st.session_state["page_now"] = page_key(current.url_path or PAGES[0][0])
 
     user = _login_gate()
+    home = auth.ROLE_PAGES.get(user.role, ("overview",))[0]
+    if not st.session_state.get("landed"):
+        st.session_state["landed"] = True
+        if _opened_at_root() and home != page_key(PAGES[0][0]):
+            # the app's bare address opens the role's own first page (诉求办理 for a grid worker)
+            st.switch_page(next(script for script, _, _ in PAGES if page_key(script) == home))
     if not user.may_open(page_key(current.url_path or PAGES[0][0])):
         sidebar()  # the pages the role may open
         st.error(REFUSED_PAGE[0] if zh else REFUSED_PAGE[1])
@@ -549,6 +590,10 @@ def sidebar() -> tuple[Language, str]:
         if st.button("刷新数据" if lang == "zh" else "Reload data"):
             st.cache_data.clear()
         st.caption(md_text(database_url()))
+        page = st.session_state.get("page_now")
+        if page is not None and page != st.session_state.get("page_before"):
+            st.session_state["page_before"] = page
+            _fold_sidebar_on_phone()
         if code := st.session_state.pop("cookie_code", None):
             # the login's cookie (reloads stay logged in); drawn last, so that no element of
             # the page moves when it is gone on the next run

@@ -113,6 +113,10 @@ Requests
         Hours to resolve a request, by category; ``DEFAULT_SLA_HOURS`` for any other category.
     REQUEST_REOPEN_MAX_RATING : int
         A resident's rating at or below this (2 of 5) reopens the request.
+    REQUEST_DUE_SOON_HOURS : int
+        An open request due within this many hours (48) is "due soon" (将到期) on the worklist.
+    REQUEST_WORKLIST_SHOWN : int
+        The worklist's cards on 诉求办理: the most urgent open requests (8).
     REQUEST_POINTS_HANDLED, REQUEST_POINTS_GOOD_RATING, REQUEST_GOOD_RATING_MIN : int
         Member points (党员积分) for resolving a request taken by the member (党员领单), and the
         bonus when the resident rates it at least ``REQUEST_GOOD_RATING_MIN``.
@@ -358,6 +362,10 @@ REQUEST_SLA_HOURS: dict[str, int] = {
     "政策咨询": 48,
 }
 DEFAULT_SLA_HOURS: int = 72
+#: An open request due within this many hours is "due soon" (将到期) on a worker's list.
+REQUEST_DUE_SOON_HOURS: int = 48
+#: How many of the most urgent open requests the worklist of 诉求办理 shows as cards.
+REQUEST_WORKLIST_SHOWN: int = 8
 #: A rating (1–5) at or below this reopens the request (差评重办).
 REQUEST_REOPEN_MAX_RATING: int = 2
 #: Member points for resolving a request the member took (党员领单), once per request.

@@ -410,3 +410,23 @@ def test_mask_frame_by_role(role, name, phone, suffix) -> None:
     frame = pd.DataFrame({"name": ["张晓明"], "phone": ["13812341234"], "id_suffix": ["1234"]})
     out = auth.mask_frame(frame, auth.Principal(1, "u", role))
     assert out.iloc[0].tolist() == [name, phone, suffix]
+
+
+def test_cli_todo_is_the_worklist_of_the_users_grid(demo: Engine) -> None:
+    """``gridmap requests todo --user demo_worker``: the own grid's open requests, most urgent
+    first, exactly as :func:`gridmap.requests.worklist` orders them (the page's worklist)."""
+    import json
+
+    url = demo.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(
+        cli,
+        ["requests", "todo", "--format", "json", "--db", url, "--user", "demo_worker"],
+        env={"GRIDMAP_PASSWORD": auth.DEMO_USERS["demo_worker"][1]},
+    )
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output[result.output.index("[") :])
+    worker = _as(demo, "demo_worker")
+    todo = rq.worklist(rq.load_requests(demo, scope=worker), rq.street_now(demo))
+    assert [r["code"] for r in listed] == todo["code"].tolist() and len(listed) >= 2
+    assert [r["urgency"] for r in listed] == todo["urgency"].tolist()
+    assert listed[0]["urgency"] == "overdue"

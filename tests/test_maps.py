@@ -155,5 +155,5 @@ def test_layer_list_is_folded_and_the_legend_folds(layers) -> None:
     page = street_map(layers, lang="zh").get_root().render()
     assert '"collapsed": true' in page and '"图层"' in page
     assert '<details class="gridmap-legend"' in page and "<summary>图例</summary>" in page
-    assert "screen.width < 600" in page
+    assert "width >= 600) return" in page and "dragging.disable()" in page
     assert '"Layers"' in street_map(layers, lang="en").get_root().render()

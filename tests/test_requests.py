@@ -667,3 +667,30 @@ def test_elsewhere_now_is_the_local_clock_never_before_the_latest_step(db: Engin
     assert abs((before - rq.clock()).total_seconds()) < 5
     rid = log(db, now=dt.datetime(2099, 1, 1, 8, 0))  # a step recorded in the future
     assert rq.street_now(db) == dt.datetime(2099, 1, 1, 8, 0) and rid
+
+
+def test_worklist_orders_open_requests_by_urgency() -> None:
+    """Overdue first, then due within REQUEST_DUE_SOON_HOURS, then the rest; earliest due first
+    within each; closed requests left out (hand-built, known answer)."""
+    now = dt.datetime(2026, 10, 31, 12, 0)
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5, 6],
+            "status": ["received", "assigned", "resolved", "escalated", "received", "assigned"],
+            "due_at": pd.to_datetime(
+                [
+                    "2026-11-05 12:00",  # open, 120 h left
+                    "2026-10-31 11:00",  # 1 h late
+                    "2026-10-01 00:00",  # resolved: not on the list
+                    "2026-10-20 00:00",  # 11.5 days late
+                    "2026-11-01 12:00",  # 24 h left: due soon
+                    None,  # no due time: open, last
+                ]
+            ),
+        }
+    )
+    todo = rq.worklist(frame, now, soon_hours=48)
+    assert todo["id"].tolist() == [4, 2, 5, 1, 6]
+    assert todo["urgency"].tolist() == ["overdue", "overdue", "due_soon", "open", "open"]
+    assert todo["hours_left"].iloc[:4].tolist() == [-276.0, -1.0, 24.0, 120.0]
+    assert rq.worklist(frame, now, soon_hours=200)["urgency"].tolist()[3] == "due_soon"

@@ -21,7 +21,7 @@ from gridmap import requests as rq
 from gridmap import settings
 from gridmap.errors import GridmapError
 from gridmap.io import table_to_csv, table_to_xlsx
-from gridmap.maps import click_marker, request_map
+from gridmap.maps import click_marker, request_map, selection_bounds
 from gridmap.repository import read_table
 from ui_common import (
     ICON,
@@ -49,6 +49,11 @@ layers = street_layers(database_key())
 now = rq.street_now(db)  # the one "now" of every page (the demo's reference date on the demo)
 requests = rq.load_requests(db)
 grid_codes = dict(zip(layers.grids["id"], layers.grids["code"], strict=True))
+
+
+def _first_text(*values: object) -> str:
+    """The first of ``values`` that is a non-empty text ('' when none is)."""
+    return next((v for v in values if isinstance(v, str) and v.strip()), "")
 
 
 def fmt_time(value: object) -> str:
@@ -82,7 +87,11 @@ for column, (name, value) in zip(st.columns(4), metrics, strict=True):
 st.caption(t(f"统计时间:{now:%Y-%m-%d %H:%M}", f"As of {now:%Y-%m-%d %H:%M}"))
 
 # --- filters ----------------------------------------------------------------------------------
-f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
+#: A grid worker's page is built for a phone in the field: the filters folded, the map framed on
+#: the own grid and shorter, the worklist first.
+FIELD_WORKER = principal().role == "grid_worker"
+filters = st.expander(t("筛选", "Filter"), expanded=not FIELD_WORKER)
+f1, f2, f3, f4 = filters.columns([2, 2, 2, 1])
 statuses = f1.multiselect(
     t("状态", "Status"),
     list(rq.STATUS_LABELS),
@@ -132,17 +141,28 @@ take_click(st.session_state.get("request_map"))  # the click of this run, before
 clicked_point = None  # where the user clicked to place a new request: ringed on the map
 if st.session_state.get("log_lon") is not None and st.session_state.get("log_lat") is not None:
     clicked_point = shapely.Point(st.session_state["log_lon"], st.session_state["log_lat"])
-fmap = request_map(layers, rq.map_frame(listed, now, lang), lang, basemap, selected_point)
+may_edit = principal().can("edit_requests")
+own_grid = layers.grids[layers.grids["id"] == principal().grid_id] if FIELD_WORKER else None
+fmap = request_map(
+    layers,
+    rq.map_frame(listed, now, lang),
+    lang,
+    basemap,
+    selected_point,
+    view=selection_bounds(own_grid) if own_grid is not None else None,
+    placing=may_edit,
+)
 st.caption(
     t(
-        "地图显示所选条件下的在办诉求(超期为深红色)。点击地图可为新诉求选定位置。",
-        "The map shows the open requests of the filter (overdue in dark red). Click the map to "
-        "place a new request.",
+        "地图显示所选条件下的在办诉求(超期为深红色)。点击地图,或用地图上的“我的位置”“地图中心”,"
+        "为新诉求选定位置。",
+        "The map shows the open requests of the filter (overdue in dark red). Click the map, or "
+        "use “Where I am” or “Map centre” on it, to place a new request.",
     )
 )
 clicked = st_folium(
     fmap,
-    height=560,
+    height=420 if FIELD_WORKER else 560,
     use_container_width=True,
     returned_objects=["last_clicked"],
     feature_group_to_add=click_marker(clicked_point, lang),  # no redraw: the zoom stays
@@ -152,7 +172,11 @@ take_click(clicked)  # (the same click, when the component's state was not there
 
 people = rq.staff(db, personal_data=PERSONAL_DATA)  # cut to the user's scope, masked
 myself = t(f"本人({principal().name})", f"myself ({principal().name})")
-actor = st.selectbox(
+behalf = st.expander(
+    t("代为记录纸质工单", "Recording a paper form for someone"),
+    expanded=st.session_state.get("rq_actor") is not None,
+)
+actor = behalf.selectbox(
     t("代为记录(纸质工单上的网格员/网格长)", "On behalf of (grid worker / leader on a paper form)"),
     [None, *people["id"]],
     format_func=lambda p: (
@@ -167,7 +191,6 @@ actor = st.selectbox(
 )
 
 # a role that may not log or import requests (viewer) gets no tab for it
-may_edit = principal().can("edit_requests")
 tabs = role_tabs(
     {
         "list": t("诉求列表与办理", "List and handling"),
@@ -200,49 +223,46 @@ with tab_list:
             if flash in rq.STATUS_LABELS
             else t(f"已保存:{md_text(flash)}", f"Saved: {md_text(flash)}")
         )
-    late = rq.overdue_mask(listed, now)
-    table = pd.DataFrame(
-        {
-            "id": listed["id"],
-            t("编号", "Code"): listed["code"],
-            t("状态", "Status"): listed["status"].map(lambda s: rq.STATUS_LABELS[s][i]),
-            t("类别", "Category"): listed["category"],
-            t("网格", "Grid"): listed["grid_id"].map(grid_codes),
-            t("来源", "Source"): listed["source"].map(lambda s: rq.SOURCE_LABELS[s][i]),
-            t("受理时间", "Received"): listed["received_at"].dt.strftime("%Y-%m-%d %H:%M"),
-            t("办结时限", "Due"): listed["due_at"].dt.strftime("%Y-%m-%d %H:%M"),
-            t("超期", "Overdue"): late.map({True: t("是", "yes"), False: ""}),
-            t("描述", "Description"): listed["description"],
-        }
-    ).sort_values(t("受理时间", "Received"), ascending=False)
-    st.subheader(t(f"诉求列表({len(table):,} 件)", f"Requests ({len(table):,})"))
-    shown = table.drop(columns=["id"]).head(2000)
-    st.dataframe(
-        shown,
-        hide_index=True,
-        use_container_width=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        key="request_table",
-    )
-    chosen_rows = st.session_state.get("request_table")
-    rows = chosen_rows.selection.rows if chosen_rows is not None else []
-    if rows and rows[0] < len(shown):
-        picked = int(table["id"].iloc[rows[0]])
-        if picked != st.session_state.get("rq_table_pick"):
-            st.session_state["rq_table_pick"] = picked
-            st.session_state["rq_selected"] = picked
-            st.rerun()
-    code = st.text_input(t("按编号打开诉求", "Open a request by code"), key="rq_code")
-    if code:
-        match = requests.loc[requests["code"] == code.strip(), "id"]
-        if match.empty:
-            st.warning(
-                t(f"没有编号为 {md_text(code)} 的诉求。", f"No request with code {md_text(code)}.")
+    if may_edit:
+        todo = rq.worklist(requests, now)
+        scope_name = t("本网格", "your grid") if FIELD_WORKER else t("职责范围内", "in your scope")
+        st.subheader(
+            t(f"待办诉求({scope_name},{len(todo):,} 件)", f"To do ({scope_name}, {len(todo):,})")
+        )
+        if todo.empty:
+            st.success(t("没有在办的诉求。", "No open request."))
+        counts = todo["urgency"].value_counts()
+        st.caption(
+            " · ".join(
+                f"{rq.URGENCY_LABELS[k][i]} {int(counts.get(k, 0))} 件" for k in rq.URGENCY_LABELS
             )
-        elif int(match.iloc[0]) != st.session_state.get("rq_selected"):
-            st.session_state["rq_selected"] = int(match.iloc[0])
-            st.rerun()
+            + t(
+                f"(将到期:{settings.REQUEST_DUE_SOON_HOURS} 小时内到期)",
+                f" (due soon: within {settings.REQUEST_DUE_SOON_HOURS} h)",
+            )
+        )
+        colours = {"overdue": "red", "due_soon": "orange", "open": "blue"}
+        for row in todo.head(settings.REQUEST_WORKLIST_SHOWN).itertuples():
+            hours = row.hours_left
+            left = (
+                ""
+                if hours != hours
+                else t(f"超期 {-hours / 24:.1f} 天", f"{-hours / 24:.1f} days late")
+                if hours < 0
+                else t(f"剩 {hours:.0f} 小时", f"{hours:.0f} h left")
+            )
+            with st.container(border=True, key=f"rq_card_{row.id}"):
+                card, button = st.columns([5, 1], vertical_alignment="center")
+                card.markdown(
+                    f":{colours[row.urgency]}[**{rq.URGENCY_LABELS[row.urgency][i]}**] "
+                    f"{md_text(left)} · {md_text(row.category)} · "
+                    f"{rq.STATUS_LABELS[row.status][i]}  \n"
+                    f"{md_text(_first_text(row.address, row.description))}  \n"
+                    f":gray[{md_text(row.code)} · {t('时限', 'due')} {fmt_time(row.due_at)}]"
+                )
+                if button.button(t("办理", "Open"), key=f"rq_todo_{row.id}"):
+                    st.session_state["rq_selected"] = int(row.id)
+                    st.rerun()
 
     if selected_id is not None and (requests["id"] == selected_id).any():
         detail = rq.request_detail(db, selected_id, personal_data=PERSONAL_DATA)
@@ -271,13 +291,11 @@ with tab_list:
             t("居民评价", "Rating"): f"{detail['rating']} 星" if detail["rating"] else "—",
             t("12345 工单号", "12345 work order"): detail["external_id"] or "—",
         }
-        st.dataframe(
-            pd.DataFrame(
-                {t("项目", "Field"): list(facts), t("内容", "Value"): list(facts.values())}
-            ),
-            hide_index=True,
-            use_container_width=True,
-        )
+        # two columns of "field: value" lines, read without scrolling (one column on a phone)
+        items = list(facts.items())
+        half = (len(items) + 1) // 2
+        for column, part in zip(st.columns(2), (items[:half], items[half:]), strict=True):
+            column.markdown("\n".join(f"- **{name}:** {md_text(value)}" for name, value in part))
         st.markdown(f"**{t('诉求描述', 'Description')}:** {md_text(detail['description'])}")
         events = rq.timeline(db, selected_id, personal_data=PERSONAL_DATA)
         st.markdown(f"**{t('办理时间线', 'Timeline')}**")
@@ -388,6 +406,50 @@ with tab_list:
                 if st.button(rq.ACTION_LABELS[action][i], key="rq_do"):
                     func = {"escalate": rq.escalate, "reject": rq.reject, "reopen": rq.reopen}
                     run_action(func[action], db, rid, reason, **kw)
+
+    late = rq.overdue_mask(listed, now)
+    table = pd.DataFrame(
+        {
+            "id": listed["id"],
+            t("编号", "Code"): listed["code"],
+            t("状态", "Status"): listed["status"].map(lambda s: rq.STATUS_LABELS[s][i]),
+            t("类别", "Category"): listed["category"],
+            t("网格", "Grid"): listed["grid_id"].map(grid_codes),
+            t("来源", "Source"): listed["source"].map(lambda s: rq.SOURCE_LABELS[s][i]),
+            t("受理时间", "Received"): listed["received_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            t("办结时限", "Due"): listed["due_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            t("超期", "Overdue"): late.map({True: t("是", "yes"), False: ""}),
+            t("描述", "Description"): listed["description"],
+        }
+    ).sort_values(t("受理时间", "Received"), ascending=False)
+    st.subheader(t(f"诉求列表({len(table):,} 件)", f"Requests ({len(table):,})"))
+    shown = table.drop(columns=["id"]).head(2000)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        use_container_width=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="request_table",
+    )
+    chosen_rows = st.session_state.get("request_table")
+    rows = chosen_rows.selection.rows if chosen_rows is not None else []
+    if rows and rows[0] < len(shown):
+        picked = int(table["id"].iloc[rows[0]])
+        if picked != st.session_state.get("rq_table_pick"):
+            st.session_state["rq_table_pick"] = picked
+            st.session_state["rq_selected"] = picked
+            st.rerun()
+    code = st.text_input(t("按编号打开诉求", "Open a request by code"), key="rq_code")
+    if code:
+        match = requests.loc[requests["code"] == code.strip(), "id"]
+        if match.empty:
+            st.warning(
+                t(f"没有编号为 {md_text(code)} 的诉求。", f"No request with code {md_text(code)}.")
+            )
+        elif int(match.iloc[0]) != st.session_state.get("rq_selected"):
+            st.session_state["rq_selected"] = int(match.iloc[0])
+            st.rerun()
 
 # --- log a request ----------------------------------------------------------------------------
 if tab_log is not None:

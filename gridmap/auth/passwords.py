@@ -44,9 +44,11 @@ DEMO_USERS: dict[str, tuple[str, str]] = {
     "demo_viewer": ("viewer", "demo-viewer-2026"),
 }
 DEMO_PASSWORDS: frozenset[str] = frozenset(pw for _, pw in DEMO_USERS.values())
-#: The community and grid of the demo secretary and grid worker.
+#: The community of the demo secretary (and viewer), and the grid of the demo grid worker: one
+#: with open requests on the demo's reference date, two overdue and one due within a day, so
+#: that the worker's page (also on a phone) has work to show.
 DEMO_COMMUNITY_CODE = "420303001-001"
-DEMO_GRID_CODE = "420303001-001-01"
+DEMO_GRID_CODE = "420303001-005-06"
 #: The demo's territory, fingerprinted (:func:`demo_fingerprint`): table → columns; None is every
 #: column. Buildings' households, leaders, Party groups and grids are left out: the app's own
 #: pages change them.

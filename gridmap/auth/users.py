@@ -290,13 +290,25 @@ def add_demo_users(bind: Engine | Connection) -> dict[str, int]:
         cid = code_id(conn, "community", DEMO_COMMUNITY_CODE)
         gid = active_grid_id(conn, DEMO_GRID_CODE)
         sid = conn.execute(select(com.c.street_id).where(com.c.id == cid)).scalar()
+        grid, plan = table("grid"), table("grid_plan")
+        worker_cid = conn.execute(
+            select(plan.c.community_id)
+            .join(grid, grid.c.plan_id == plan.c.id)
+            .where(grid.c.id == gid)
+        ).scalar()
         for name, (role, password) in DEMO_USERS.items():
             values = {
                 "name": name,
                 "password_hash": demo_hash(name, password),
                 "role": role,
                 "street_id": sid,
-                "community_id": cid if role in ("secretary", "grid_worker", "viewer") else None,
+                "community_id": (
+                    worker_cid
+                    if role == "grid_worker"
+                    else cid
+                    if role in ("secretary", "viewer")
+                    else None
+                ),
                 "grid_id": gid if role == "grid_worker" else None,
                 "disabled": False,
             }

@@ -158,3 +158,35 @@ def requests_stats(
     else:
         out.write_bytes(data)
         click.echo(f"已导出 {len(stats)} 行 / {len(stats)} rows written to {out}", err=True)
+
+
+@requests_group.command("todo")
+@db_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--now", default=None, metavar="ISO", help="Urgency as of this time.")
+@reports_errors
+def requests_todo(db_url: str | None, fmt: str, now: str | None) -> None:
+    """The open requests to act on, most urgent first — overdue, due within
+    REQUEST_DUE_SOON_HOURS, then the rest — of the grids the --user may see (a grid worker:
+    the own grid), as the worklist of 诉求办理 shows them."""
+    from gridmap.db import open_database
+    from gridmap.requests import STATUS_LABELS, URGENCY_LABELS, load_requests, worklist
+
+    engine = open_database(db_url)
+    todo = worklist(load_requests(engine), _parse_now(now, engine))
+    if fmt == "json":
+        rows = todo[["id", "code", "category", "status", "urgency", "hours_left", "due_at"]]
+        records = [
+            {**r, "hours_left": None if r["hours_left"] != r["hours_left"] else r["hours_left"]}
+            for r in rows.assign(due_at=rows["due_at"].astype(str)).to_dict("records")
+        ]
+        click.echo(json_text(records, indent=1))
+        return
+    click.echo(f"待办诉求 / to do: {len(todo)}")
+    for row in todo.itertuples():
+        left = "" if row.hours_left != row.hours_left else f"{row.hours_left:+.0f} h"
+        urgency = "/".join(URGENCY_LABELS[row.urgency])
+        status = STATUS_LABELS[row.status][0]
+        click.echo(f"{urgency}\t{left}\t{row.code}\t{row.category}\t{status}\t{row.due_at}")

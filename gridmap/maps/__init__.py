@@ -14,15 +14,15 @@ The package's modules, each with one job (import the names below from ``gridmap.
 - :mod:`~gridmap.maps.style` — :class:`LayerStyle`, :data:`STYLES`, :data:`MUTED_STYLES`,
   :class:`Legend`, :func:`legend_entry`, :func:`legend_for`;
 - :mod:`~gridmap.maps.base` — :func:`base_map`, :func:`add_basemap`, :class:`MetricScale`,
-  :func:`frame_map` (:class:`MapView`), :func:`community_bounds`, :func:`add_labels`
-  (:class:`MapLabels`), :func:`add_layer_control`, :func:`street_bounds`,
+  :class:`PhoneGestures`, :func:`frame_map` (:class:`MapView`), :func:`community_bounds`,
+  :func:`add_labels` (:class:`MapLabels`), :func:`add_layer_control`, :func:`street_bounds`,
   :func:`street_centre`: the map frame;
 - :mod:`~gridmap.maps.layers` — :func:`geojson_layer`, :func:`add_street_layers` and the pop-up
   fields of the street's layers;
 - one module per map: :mod:`~gridmap.maps.street` (:func:`street_map`),
   :mod:`~gridmap.maps.zones` (:func:`zone_map`), :mod:`~gridmap.maps.coverage`
   (:func:`coverage_map`), :mod:`~gridmap.maps.density` (:func:`density_map`),
-  :mod:`~gridmap.maps.requests` (:func:`request_map`, :func:`click_marker`),
+  :mod:`~gridmap.maps.requests` (:func:`request_map`, :func:`click_marker`, :class:`PlaceHere`),
   :mod:`~gridmap.maps.hotspots` (:func:`hotspot_map`) and :mod:`~gridmap.maps.redraw`
   (:func:`redraw_map`).
 """
@@ -38,6 +38,7 @@ from gridmap.maps.base import (
     MapLabels,
     MapView,
     MetricScale,
+    PhoneGestures,
     add_basemap,
     add_labels,
     add_layer_control,
@@ -81,6 +82,7 @@ from gridmap.maps.requests import (
     OPEN_STYLE,
     OVERDUE_STYLE,
     SELECTED_STYLE,
+    PlaceHere,
     click_marker,
     request_fields,
     request_map,
@@ -138,6 +140,8 @@ __all__ = [
     "OfflineDraw",
     "OfflineHeatMap",
     "OfflineMap",
+    "PhoneGestures",
+    "PlaceHere",
     "add_basemap",
     "add_labels",
     "add_layer_control",

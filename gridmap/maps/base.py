@@ -68,6 +68,25 @@ def add_basemap(fmap: folium.Map, basemap: str, lang: Language = "zh") -> None:
     raise ValueError(f"unknown base map {basemap!r}; choose one of {settings.BASEMAPS}")
 
 
+class PhoneGestures(MacroElement):
+    """On a touch phone, one finger scrolls the page and two move or zoom the map (Leaflet
+    would otherwise catch every swipe over a map that fills the screen)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        if (L.Browser.mobile && L.Browser.touch) {
+            {{ this._parent.get_name() }}.dragging.disable();
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PhoneGestures"
+
+
 class MetricScale(MacroElement):
     """A scale bar in metres only (Leaflet's default adds feet and miles)."""
 
@@ -307,6 +326,7 @@ def base_map(
     fmap = OfflineMap(location=street_centre(layers), zoom_start=15, tiles=None)
     add_basemap(fmap, basemap, lang)
     MetricScale().add_to(fmap)
+    PhoneGestures().add_to(fmap)
     street = street_bounds(layers)
     if street is not None:
         (south, west), (north, east) = street

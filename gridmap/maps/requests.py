@@ -1,14 +1,18 @@
 """The request-handling map (诉求办理): open and overdue requests over the street.
 
-Also the request pop-up fields (:func:`request_fields`) and the open / overdue styles, which the
-hotspot map draws its open requests with.
+Also the request pop-up fields (:func:`request_fields`), the open / overdue styles, which the
+hotspot map draws its open requests with, and :class:`PlaceHere`, the map's buttons that place a
+new request where the user stands (the phone's location) or at the map's centre.
 """
 
 from __future__ import annotations
 
+import json
+
 import folium
 import geopandas as gpd
 import shapely
+from branca.element import MacroElement, Template
 
 from gridmap import settings
 from gridmap.labels import Language, label
@@ -36,6 +40,76 @@ OPEN_STYLE = LayerStyle("open", "#f28e00", 0.85, 1.0)
 
 
 SELECTED_STYLE = LayerStyle("selected", "#000000", 0.0, 3.0)
+
+
+class PlaceHere(MacroElement):
+    """Two buttons on the map that place a new request as a click would: 我的位置 (the
+    device's location, e.g. a grid worker's phone in the field: the map moves there) and 地图
+    中心 (the centre of the map as the user has panned it). Either fires the map's ``click`` at
+    that point, which the page takes like any click (:func:`click_marker`); a refused or
+    unavailable location says so on the button."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .gridmap-place a { display:block; width:auto; min-width:30px; padding:0 8px;
+          font:13px/30px 'Noto Sans CJK SC','Microsoft YaHei',sans-serif; text-align:left;
+          white-space:nowrap; background:#fff; color:#1f5fbf; text-decoration:none; }
+        .gridmap-place a + a { border-top:1px solid #ccc; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var words = {{ this.words_json }};
+            function place(latlng) { map.fire('click', {latlng: latlng}); }
+            var control = L.control({position: 'topleft'});
+            control.onAdd = function () {
+                var box = L.DomUtil.create('div', 'leaflet-bar gridmap-place');
+                var here = L.DomUtil.create('a', 'gridmap-place-here', box);
+                here.href = '#'; here.textContent = words.here; here.title = words.here_help;
+                var centre = L.DomUtil.create('a', 'gridmap-place-centre', box);
+                centre.href = '#'; centre.textContent = words.centre;
+                centre.title = words.centre_help;
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.on(centre, 'click', function (e) {
+                    L.DomEvent.preventDefault(e); place(map.getCenter());
+                });
+                L.DomEvent.on(here, 'click', function (e) {
+                    L.DomEvent.preventDefault(e);
+                    here.textContent = words.finding;
+                    map.once('locationfound', function (found) {
+                        here.textContent = words.here; place(found.latlng);
+                    });
+                    map.once('locationerror', function () {
+                        here.textContent = words.no_location;
+                    });
+                    map.locate({setView: true, maxZoom: 18, timeout: 10000});
+                });
+                return box;
+            };
+            control.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, lang: Language = "zh") -> None:
+        super().__init__()
+        self._name = "PlaceHere"
+        zh = lang == "zh"
+        words = {
+            "here": "◎ 我的位置" if zh else "◎ Where I am",
+            "here_help": "在我当前所在位置登记新诉求" if zh else "Place a new request where I am",
+            "centre": "✚ 地图中心" if zh else "✚ Map centre",
+            "centre_help": "在地图中心登记新诉求" if zh else "Place a new request at the centre",
+            "finding": "正在定位…" if zh else "Locating…",
+            "no_location": "无法定位,请拖动地图" if zh else "No location: pan the map",
+        }
+        self.words_json = json.dumps(words, ensure_ascii=False).replace("<", "\\u003c")
+
+
 #: Where the user clicked to place a new request: a dashed blue ring.
 CLICKED_STYLE = LayerStyle("clicked", "#1f5fbf", 0.25, 2.5, dash="4 3")
 
@@ -47,6 +121,7 @@ def request_map(
     basemap: str = settings.DEFAULT_BASEMAP,
     selected: shapely.Point | None = None,
     view: Bounds | None = None,
+    placing: bool = False,
 ) -> folium.Map:
     """The 诉求办理 map: the street quietly underneath, open requests on time and overdue as two
     toggleable point layers (names carry the count), and the chosen request ringed.
@@ -63,6 +138,9 @@ def request_map(
         The request shown in the detail view: ringed in black, and the map centred on it.
     view : (west, south, east, north), optional
         The selection to frame when no request is chosen (the user's grid): default the street.
+    placing : bool
+        Add :class:`PlaceHere`, the buttons that place a new request where the user is or at
+        the map's centre (for users who may log requests).
 
     The legend also shows the ring of :func:`click_marker` (新诉求位置), which the page adds
     without redrawing the map (so a click keeps the user's zoom).
@@ -110,6 +188,8 @@ def request_map(
                        ).add_to(fmap)  # fmt: skip
         frame_map(fmap, selected.bounds, pad=0.002)
     entries.append(legend_entry(CLICKED_STYLE, _click_name(lang), round_=True))
+    if placing:
+        PlaceHere(lang).add_to(fmap)
     add_layer_control(fmap, lang)
     legend_for(("community", "grid", "building"), lang, extra=entries).add_to(fmap)
     return fmap

@@ -8,7 +8,6 @@ fixed legend with escaped text; :func:`legend_entry` and :func:`legend_for` buil
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,7 +59,7 @@ LEGEND_TEMPLATE = """
 </style>
 {% endmacro %}
 {% macro html(this, kwargs) %}
-<details class="gridmap-legend" id="{{ this.get_name() }}" open>
+<details class="gridmap-legend" open>
   <summary>{{ this.title }}</summary>
   {% for colour, fill, text, round in this.entries %}
   <div><span class="swatch" style="border-color:{{ colour }}; background:{{ fill }};
@@ -70,9 +69,17 @@ LEGEND_TEMPLATE = """
 {% endmacro %}
 {% macro script(this, kwargs) %}
 (function () {
-    // folded on a phone: a click on its title opens it
-    var legend = document.getElementById({{ this.id_json }});
-    if (legend && window.screen && window.screen.width < 600) { legend.open = false; }
+    // folded on a phone: a click on its title opens it (streamlit-folium may put the legend
+    // on the page after this script has run: look for it a few times)
+    var width = window.screen ? window.screen.width : 1000;
+    try { width = Math.min(width, window.top.innerWidth || width); } catch (e) {}
+    if (width >= 600) return;
+    var tries = 0;
+    (function fold() {
+        var legends = document.querySelectorAll('details.gridmap-legend');
+        legends.forEach(function (legend) { legend.open = false; });
+        if (!legends.length && tries++ < 50) { setTimeout(fold, 100); }
+    })();
 })();
 {% endmacro %}
 """
@@ -97,11 +104,6 @@ class Legend(MacroElement):
         self.title = html.escape(title)
         self.entries = [(c, f, html.escape(t), r) for c, f, t, r in entries]
         self._template = Template(LEGEND_TEMPLATE)
-
-    @property
-    def id_json(self) -> str:
-        """The legend element's id as a JavaScript string."""
-        return json.dumps(self.get_name())
 
 
 def legend_entry(style: LayerStyle, text: str, round_: bool = False) -> tuple[str, str, str, bool]:

@@ -36,7 +36,8 @@ read, :attr:`gridmap.auth.Principal.personal_data`).
 The package's modules, each with one job (import the names below from ``gridmap.requests``):
 
 - :mod:`~gridmap.requests.states` — statuses, labels, :class:`Action` and :data:`TRANSITIONS`;
-- :mod:`~gridmap.requests.timing` — :func:`clock`, service levels, due times, overdue;
+- :mod:`~gridmap.requests.timing` — :func:`clock`, service levels, due times, overdue, the
+  worklist by urgency (:func:`worklist`);
 - :mod:`~gridmap.requests.placing` — points, building codes and addresses placed in a building
   and a grid;
 - :mod:`~gridmap.requests.loading` — requests, buildings, members and staff read from the
@@ -100,12 +101,14 @@ from gridmap.requests.stats import (
 )
 from gridmap.requests.suggestions import UNAVAILABLE_CATEGORIES, suggest_members
 from gridmap.requests.timing import (
+    URGENCY_LABELS,
     clock,
     due_times,
     latest_event_at,
     overdue_mask,
     sla_hours,
     street_now,
+    worklist,
 )
 from gridmap.requests.workflow import (
     assign,
@@ -135,6 +138,7 @@ __all__ = [
     "STATUS_LABELS",
     "TRANSITIONS",
     "UNAVAILABLE_CATEGORIES",
+    "URGENCY_LABELS",
     "Action",
     "HotlineImport",
     "allowed_actions",
@@ -178,4 +182,5 @@ __all__ = [
     "street_now",
     "suggest_members",
     "timeline",
+    "worklist",
 ]

@@ -1,6 +1,7 @@
 """Request time: the app's "now" (:func:`clock`, never before the latest recorded event,
 :func:`latest_event_at`), naive local datetimes (:func:`naive_local`), each category's service
-level (:func:`sla_hours`), due times and which requests are overdue (:func:`overdue_mask`).
+level (:func:`sla_hours`), due times, which requests are overdue (:func:`overdue_mask`), and
+the worklist of open requests by urgency (:func:`worklist`).
 """
 
 from __future__ import annotations
@@ -89,6 +90,51 @@ def overdue_mask(requests: pd.DataFrame, now: dt.datetime, open_only: bool = Fal
         return late_open.fillna(False).astype(bool)
     late_done = status.isin([S.resolved.value, S.evaluated.value]) & (resolved > due)
     return (late_open | late_done).fillna(False).astype(bool)
+
+
+#: Urgency of an open request on the worklist: (中文, English), most urgent first.
+URGENCY_LABELS: dict[str, tuple[str, str]] = {
+    "overdue": ("已超期", "Overdue"),
+    "due_soon": ("将到期", "Due soon"),
+    "open": ("在办", "Open"),
+}
+
+
+def worklist(
+    requests: pd.DataFrame, now: dt.datetime, soon_hours: float | None = None
+) -> pd.DataFrame:
+    """The open requests to act on, most urgent first: overdue, then due within
+    ``soon_hours`` (default :data:`gridmap.settings.REQUEST_DUE_SOON_HOURS`), then the rest;
+    within each, the earliest due first.
+
+    Parameters
+    ----------
+    requests : DataFrame
+        Columns ``status`` and ``due_at`` (as :func:`gridmap.requests.load_requests`, already
+        cut to the user's scope: a grid worker's own grid).
+    now : datetime
+        The street's "now" (:func:`gridmap.requests.street_now`).
+
+    Returns
+    -------
+    DataFrame
+        The open rows with ``urgency`` (a key of :data:`URGENCY_LABELS`) and ``hours_left``
+        (negative when overdue; NaN without a due time).
+    """
+    soon = settings.REQUEST_DUE_SOON_HOURS if soon_hours is None else soon_hours
+    now = pd.Timestamp(naive_local(now))
+    rows = requests[requests["status"].astype(str).isin(OPEN_STATUSES)].copy()
+    hours_left = (pd.to_datetime(rows["due_at"]) - now) / pd.Timedelta(hours=1)
+    urgency = pd.Series("open", index=rows.index, dtype=object)
+    urgency[hours_left <= soon] = "due_soon"
+    urgency[hours_left < 0] = "overdue"
+    rows["urgency"], rows["hours_left"] = urgency, hours_left
+    order = urgency.map({key: k for k, key in enumerate(URGENCY_LABELS)})
+    return (
+        rows.assign(_order=order)
+        .sort_values(["_order", "due_at"], na_position="last", kind="stable")
+        .drop(columns="_order")
+    )
 
 
 def latest_event_at(engine: Engine | Connection) -> dt.datetime | None:

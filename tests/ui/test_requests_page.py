@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP
 
 from gridmap import requests as rq
+from gridmap import settings
 from gridmap.db import open_database
 
 PAGE = "views/requests.py"
@@ -43,7 +44,15 @@ def test_figures_and_list_match_the_core(page: AppTest, demo_copy: str) -> None:
     requests = rq.load_requests(open_database(demo_copy))
     is_open = requests["status"].isin(rq.OPEN_STATUSES)
     assert _metrics(page)["在办诉求"] == f"{int(is_open.sum()):,} 件"
-    assert page.subheader[0].value == f"诉求列表({int(is_open.sum()):,} 件)"
+    headings = [h.value for h in page.subheader]
+    assert f"诉求列表({int(is_open.sum()):,} 件)" in headings
+    # the worklist of open requests, most urgent first (the street's for its administrator)
+    todo = rq.worklist(requests, _now(demo_copy))
+    assert headings[0] == f"待办诉求(职责范围内,{len(todo):,} 件)"
+    cards = [b for b in page.button if str(b.key).startswith("rq_todo_")]
+    assert [int(b.key.removeprefix("rq_todo_")) for b in cards] == list(
+        todo["id"].head(settings.REQUEST_WORKLIST_SHOWN)
+    )
     assert len(page.dataframe[0].value) == int(is_open.sum())
     page.multiselect(key="rq_status").set_value(["rejected"]).run()
     rejected = int((requests["status"] == "rejected").sum())
