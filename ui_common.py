@@ -20,6 +20,7 @@ from gridmap.coverage import CoverageReport, check_coverage
 from gridmap.errors import GridmapError
 from gridmap.labels import Language, label
 from gridmap.repository import StreetLayers, community_summary, data_version, load_street_layers
+from gridmap.weights import street_weights
 
 #: Seconds a cached layer or analysis is kept at most. Caches are keyed on the data version
 #: (:func:`gridmap.repository.data_version`), so gridmap's own writes refresh them at once; the
@@ -100,7 +101,8 @@ def street_layers(url: str) -> StreetLayers:
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在检查网格覆盖…")
 def coverage_report(url: str, radius_m: float) -> CoverageReport:
-    """The coverage check of the whole street at one service radius, cached per database."""
+    """The coverage check of the whole street at one service radius, with the street's own
+    score weights, cached per database (a change of weights is audited: a new key)."""
     layers = street_layers(url)
     return check_coverage(
         layers.communities,
@@ -109,6 +111,7 @@ def coverage_report(url: str, radius_m: float) -> CoverageReport:
         layers.stations,
         radius_m,
         organisations=organisations(url),
+        score_weights=street_weights(engine(), "coverage_score"),
     )
 
 
@@ -527,6 +530,60 @@ def radius_picker(container: object, zh: bool) -> int:
         on_change=_keep,
         args=("radius",),
     )
+
+
+def weights_form(
+    kind: str, current: dict[str, float], names: dict[str, tuple[str, str]], zh: bool
+) -> None:
+    """For a street administrator: a form to set the street's weights of ``kind``
+    (:func:`gridmap.weights.set_street_weights`, audited) or go back to the defaults; every
+    other role is told who sets them. The page reruns with the new weights."""
+    from gridmap.weights import reset_street_weights, set_street_weights
+
+    if not principal().can("manage_street"):
+        st.caption(
+            "权重由街道管理员在此设置,全街道统一使用。"
+            if zh
+            else "The street administrator sets these weights here, for the whole street."
+        )
+        return
+    if message := st.session_state.pop(f"weights_saved_{kind}", None):
+        st.success(message)
+    with st.form(f"weights_{kind}"):
+        st.markdown("**设置本街道的权重(分)**" if zh else "**Set the street's weights (points)**")
+        columns = st.columns(3)
+        chosen = {
+            part: columns[k % 3].number_input(
+                names[part][0 if zh else 1],
+                min_value=0.0,
+                max_value=100.0,
+                value=float(value),
+                step=1.0,
+                key=f"weight_{kind}_{part}",
+            )
+            for k, (part, value) in enumerate(current.items())
+        }
+        save, reset = st.columns(2)
+        saved = save.form_submit_button("保存" if zh else "Save", type="primary")
+        restored = reset.form_submit_button("恢复默认" if zh else "Back to the defaults")
+    try:
+        if saved:
+            set_street_weights(engine(), kind, chosen)
+        elif restored:
+            reset_street_weights(engine(), kind)
+            for part in current:
+                st.session_state.pop(f"weight_{kind}_{part}", None)
+        else:
+            return
+    except GridmapError as exc:
+        st.error(md_text(exc))
+        return
+    st.session_state[f"weights_saved_{kind}"] = (
+        "已保存本街道的权重,得分已按新权重重算。"
+        if zh
+        else "The street's weights are saved; the scores are recomputed with them."
+    )
+    st.rerun()
 
 
 #: The browser-tab icon, a local file (emoji and Material icons would be fetched from a CDN).

@@ -101,12 +101,16 @@ class DensityReport:
         The member categories counted in ``members``.
     unplaced_members : int
         Members (of those categories, in scope) whose building is unknown or in no grid.
+    unplaced_households : int
+        Households of buildings in scope that lie in no grid: not in ``households`` (which
+        counts the grids'), so the street's own total is ``households + unplaced_households``.
     """
 
     grids: gpd.GeoDataFrame
     buildings: gpd.GeoDataFrame
     categories: tuple[str, ...]
     unplaced_members: int
+    unplaced_households: int = 0
 
     @property
     def totals(self) -> dict[str, float]:
@@ -125,6 +129,7 @@ class DensityReport:
             "in_service_registered": int(g["in_service_registered"].sum()),
             "lost_contact": int(g["lost_contact"].sum()),
             "unplaced_members": self.unplaced_members,
+            "unplaced_households": self.unplaced_households,
         }
         return out
 
@@ -229,8 +234,13 @@ def member_density(
     unplaced = int((in_scope & ~placed).sum())
     by_grid = _counts(per_member[placed], "grid_id")
     grid_table = _grid_table(grids_in, bld, by_grid)
+    outside = ~bld["grid_id"].isin(grids_in["id"]).to_numpy()
     return DensityReport(
-        grids=grid_table, buildings=bld, categories=cats, unplaced_members=unplaced
+        grids=grid_table,
+        buildings=bld,
+        categories=cats,
+        unplaced_members=unplaced,
+        unplaced_households=int(bld.loc[outside, "households"].sum()),
     )
 
 

@@ -73,6 +73,73 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: (中文, English) of every action the audit log records (``audit_log.action``).
+AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "login": ("登录", "Log in"),
+    "login_failed": ("登录失败", "Failed login"),
+    "login_locked": ("登录被锁定", "Login locked"),
+    "user_create": ("新建用户", "User created"),
+    "user_change": ("修改用户", "User changed"),
+    "user_disable": ("停用用户", "User disabled"),
+    "user_reset_password": ("重置密码", "Password reset"),
+    "street_create": ("新建街道", "Street created"),
+    "clear": ("清空街道数据", "Street data cleared"),
+    "demo_replace": ("写入示范数据", "Demo written"),
+    "street_create_replace_demo": ("新建街道(替换示范数据)", "Street created (demo replaced)"),
+    "street_import": ("导入街道", "Street imported"),
+    "street_weights": ("设置本街道权重", "Street weights set"),
+    "street_weights_reset": ("恢复默认权重", "Street weights reset"),
+    "import": ("导入数据", "Data imported"),
+    "restore": ("从备份恢复", "Restored from a backup"),
+    "plan_initial": ("初始网格方案", "Initial grid plan"),
+    "plan_new_draft": ("新建方案草稿", "Draft plan created"),
+    "plan_propose": ("提交方案", "Plan proposed"),
+    "plan_approve": ("批准方案", "Plan approved"),
+    "plan_activate": ("启用方案", "Plan activated"),
+    "plan_rollback": ("回退方案", "Plan rolled back"),
+    "plan_balance": ("自动均衡方案", "Plan auto-balanced"),
+    "request_create": ("登记诉求", "Request logged"),
+    "request_import": ("导入诉求", "Requests imported"),
+    "request_log": ("受理诉求", "Request logged"),
+    "request_assign": ("派单至网格员", "Assigned to a grid worker"),
+    "request_dispatch": ("党员领单", "Dispatched to a member"),
+    "request_send_to_department": ("部门接单", "Sent to a department"),
+    "request_escalate": ("上报街道", "Escalated to the street"),
+    "request_resolve": ("办结诉求", "Request resolved"),
+    "request_evaluate": ("居民评价", "Resident's rating"),
+    "request_reject": ("不予受理", "Request rejected"),
+    "request_reopen": ("重新办理", "Request reopened"),
+    "org_create": ("新建党组织", "Organisation created"),
+    "org_rename": ("党组织改名", "Organisation renamed"),
+    "org_move": ("调整党组织隶属", "Organisation moved"),
+    "org_change_kind": ("调整党组织类型", "Organisation type changed"),
+    "org_dissolve": ("撤销党组织", "Organisation dissolved"),
+    "person_add": ("新增人员", "Person added"),
+    "person_edit": ("修改人员信息", "Person edited"),
+    "person_stairwell_leader": ("设置单元长", "Stairwell leader set"),
+    "member_add": ("新增党员", "Member added"),
+    "member_add_new": ("新增党员(新人员)", "Member added (new person)"),
+    "member_edit": ("修改党员信息", "Member edited"),
+    "member_move": ("党员转接", "Member moved"),
+    "member_import": ("导入党员", "Members imported"),
+    "member_points": ("党员积分", "Member points"),
+    "member_zone": ("划定党员责任区", "Member zone set"),
+    "grid_set_leader": ("设置网格长", "Grid leader set"),
+    "grid_add_worker": ("增配网格员", "Grid worker added"),
+    "grid_remove_worker": ("移除网格员", "Grid worker removed"),
+    "building_set_leader": ("设置楼栋长", "Building leader set"),
+}
+
+
+def action_label(action: str, lang: Language = "zh") -> str:
+    """The audit log's ``action`` in ``lang``; an action not in :data:`AUDIT_ACTIONS` shows
+    its key (never silently renamed)."""
+    pair = AUDIT_ACTIONS.get(action)
+    if pair is None:
+        return action
+    return pair[0] if lang == "zh" else pair[1]
+
+
 def label(key: str, lang: Language = "zh") -> str:
     """The user-facing name of ``key`` in ``lang``; the key itself when it has none."""
     pair = LABELS.get(key)

@@ -293,6 +293,21 @@ class Street(Base):
     communities: Mapped[list[Community]] = relationship(back_populates="street")
 
 
+class StreetSetting(Base):
+    """A choice a street makes for itself in the app (the weights of the coverage score and of
+    the planning ranking …): JSON ``value`` under ``key``, who set it and when. A key without a
+    row takes its default from :mod:`gridmap.settings`."""
+
+    __tablename__ = "street_setting"
+    __table_args__ = (UniqueConstraint("street_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(_fk("street.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_id: Mapped[int | None] = mapped_column(_fk("user.id"))
+
+
 class Community(Base):
     """社区: 10k–40k residents, divided into grids."""
 

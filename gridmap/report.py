@@ -52,6 +52,7 @@ from gridmap.hotspots import (
 from gridmap.organisation import STATUS_LABELS, organisation_advice
 from gridmap.planning import FACTORS, PlanningInputs, rank_areas
 from gridmap.repository import StreetLayers, load_street_layers, read_table
+from gridmap.weights import street_weights
 
 __all__ = [
     "FORMATS",
@@ -308,6 +309,7 @@ def community_report_html(
         layers.stations,
         radius,
         organisations=inputs.organisations,  # 两新组织: blind spots among the problems
+        score_weights=street_weights(engine, "coverage_score"),  # the street's own
     )
     summary = coverage.community_summary.set_index("code").loc[community_code]
     members = inputs.members
@@ -484,7 +486,12 @@ def community_report_html(
 
     # 7 under-covered ranking
     classes = pd.DataFrame(hot.cells[["unit_id", "cls"]])
-    ranking = rank_areas(inputs, hotspots=classes, community_ids=[cid])
+    ranking = rank_areas(
+        inputs,
+        weights=street_weights(engine, "planning"),
+        hotspots=classes,
+        community_ids=[cid],
+    )
     top = ranking.top(settings.PLANNING_TOP_AREAS)
     canvas = _canvas(community)
     _draw(canvas, ranking.table, column="score", cmap="OrRd", vmin=0, vmax=100,

@@ -430,3 +430,30 @@ def test_cli_todo_is_the_worklist_of_the_users_grid(demo: Engine) -> None:
     assert [r["code"] for r in listed] == todo["code"].tolist() and len(listed) >= 2
     assert [r["urgency"] for r in listed] == todo["urgency"].tolist()
     assert listed[0]["urgency"] == "overdue"
+
+
+def test_every_audited_action_has_both_names() -> None:
+    """Every action string written to the audit log by gridmap's code has a Chinese and an
+    English name (gridmap.labels.AUDIT_ACTIONS), so the audit page shows no raw key."""
+    import re
+
+    from gridmap.labels import AUDIT_ACTIONS
+    from gridmap.requests.states import Action as RequestAction
+
+    root = Path(__file__).resolve().parents[1] / "gridmap"
+    found: set[str] = set()
+    patterns = (
+        r"\baudit\(\s*\w+,\s*[\w\.]+,\s*\"([a-z_]+)\"",
+        r"@audited\(\s*\"([a-z_]+)\"",
+        r"_audit_attempt\([^)]*\"(login[a-z_]*)\"",
+        r"replace_street\([^,]+,[^,]+,\s*\"([a-z_]+)\"",
+    )
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in patterns:
+            found |= set(re.findall(pattern, text))
+    found |= {f"request_{a.value}" for a in RequestAction}
+    assert len(found) > 30
+    missing = sorted(a for a in found if a not in AUDIT_ACTIONS)
+    assert missing == [], missing
+    assert all(zh and en and zh != en for zh, en in AUDIT_ACTIONS.values())

@@ -157,3 +157,19 @@ def test_layer_list_is_folded_and_the_legend_folds(layers) -> None:
     assert '<details class="gridmap-legend"' in page and "<summary>图例</summary>" in page
     assert "width >= 600) return" in page and "dragging.disable()" in page
     assert '"Layers"' in street_map(layers, lang="en").get_root().render()
+
+
+def test_a_missing_leader_reads_apart_from_a_hidden_one(layers, engine) -> None:
+    """A grid without a leader says 未配备; a leader hidden from a planner says (已隐藏)."""
+    from gridmap import auth
+
+    page = street_map(layers).get_root().render()
+    assert '"未配备"' in page and '"张*明"' in page
+    users = auth.list_users(engine)
+    if "guihua" not in set(users["name"]):
+        auth.create_user(engine, "guihua", "a long test secret", "planner", principal=auth.SYSTEM)
+        users = auth.list_users(engine)
+    planner = auth.principal_for(engine, int(users.loc[users["name"] == "guihua", "id"].iloc[0]))
+    hidden = street_map(load_street_layers(engine, scope=planner)).get_root().render()
+    assert f'"{auth.REDACTED}"' in hidden and '"未配备"' in hidden
+    assert "张*明" not in hidden

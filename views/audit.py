@@ -15,6 +15,7 @@ import streamlit as st
 from gridmap.auth import audit_log
 from gridmap.auth.auditing import ORIGIN_LABELS, RESTORED
 from gridmap.io import table_to_csv
+from gridmap.labels import action_label, label
 from gridmap.validation import local_today
 from ui_common import ICON, engine, require, sidebar
 
@@ -52,7 +53,12 @@ if restored:
         else f"{restored} of these rows are marked restored: they came from a backup file at a "
         "restore, not from this database's live history, and the file may have been edited."
     )
-rows = rows.assign(origin=rows["origin"].map(lambda o: ORIGIN_LABELS.get(o, (o, o))[int(not zh)]))
+rows = rows.assign(
+    origin=rows["origin"].map(lambda o: ORIGIN_LABELS.get(o, (o, o))[int(not zh)]),
+    action_code=rows["action"],  # the key the 操作 filter and `gridmap audit --action` take
+    action=rows["action"].map(lambda a: action_label(a, lang)),
+    entity=rows["entity"].map(lambda e: label(e, lang)),
+)
 first = ["id", "at", "origin"]  # the origin next to the time: a restored row reads as one
 rows = rows[first + [c for c in rows.columns if c not in first]]
 shown = rows.rename(
@@ -60,6 +66,7 @@ shown = rows.rename(
         "at": "时间" if zh else "Time",
         "user": "操作人" if zh else "User",
         "action": "操作" if zh else "Action",
+        "action_code": "操作代码" if zh else "Action key",
         "entity": "对象表" if zh else "Table",
         "entity_id": "对象编号" if zh else "Id",
         "before": "修改前" if zh else "Before",

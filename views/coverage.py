@@ -12,7 +12,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gridmap.coverage import PROBLEM_KINDS, SCORE_PARTS, filter_problems, problem_table
+from gridmap.coverage import (
+    PROBLEM_KINDS,
+    SCORE_PART_NAMES,
+    SCORE_PARTS,
+    filter_problems,
+    problem_table,
+)
 from gridmap.io import table_to_csv, table_to_xlsx
 from gridmap.labels import label, localise_columns
 from gridmap.maps import community_bounds, coverage_map
@@ -24,6 +30,7 @@ from ui_common import (
     radius_picker,
     sidebar,
     street_layers,
+    weights_form,
 )
 
 st.set_page_config(page_title="覆盖情况 · gridmap", page_icon=str(ICON), layout="wide")
@@ -137,16 +144,15 @@ else:
 with st.expander("得分说明与各网格得分" if zh else "How the score is made, and grid scores"):
     weights = pd.DataFrame(
         {
-            "part": list(report.score_weights),
+            "part": [SCORE_PART_NAMES[p][0 if zh else 1] for p in report.score_weights],
             "weight": list(report.score_weights.values()),
             "meaning": [SCORE_PARTS[p][0 if zh else 1] for p in report.score_weights],
         }
     )
     st.markdown(
-        "每项按 0–1 计满足程度,综合得分 = 加权平均 × 100;权重可在 `gridmap/settings.py` 中调整。"
+        "每项按 0–1 计满足程度,综合得分 = 各项满足程度按权重的加权平均 × 100。"
         if zh
-        else "Each part is fulfilled from 0 to 1; the score is the weighted mean × 100. "
-        "Weights live in `gridmap/settings.py`."
+        else "Each part is fulfilled from 0 to 1; the score is the weighted mean × 100."
     )
     st.dataframe(
         weights.rename(
@@ -159,6 +165,7 @@ with st.expander("得分说明与各网格得分" if zh else "How the score is m
         hide_index=True,
         use_container_width=True,
     )
+    weights_form("coverage_score", dict(report.score_weights), SCORE_PART_NAMES, zh)
     grid_scores = report.grid_scores
     if codes is not None:
         grid_scores = grid_scores[grid_scores["grid_code"].str.startswith(community)]

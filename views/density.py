@@ -123,25 +123,47 @@ totals = report.totals
 # --- headline figures -------------------------------------------------------------------------
 per100 = totals["members_per_100_households"]
 per_km2 = totals["members_per_km2"]
+outside = int(totals["unplaced_households"])
 metrics = [
-    ("党员数" if zh else "Members", f"{totals['members']:,} 名"),
+    ("党员数" if zh else "Members", f"{totals['members']:,} 名", None),
     (
-        "每百户党员数" if zh else "Per 100 households",
-        "—" if per100 != per100 else f"{per100:.1f} 名",
+        "每百户党员数" if zh else "Members per 100 households",
+        "—" if per100 != per100 else f"{per100:.1f} 名/百户",
+        "网格内党员数 ÷ 网格内户数 × 100。" if zh else "Members in grids ÷ households × 100.",
     ),
-    ("每平方公里党员数" if zh else "Per km²", "—" if per_km2 != per_km2 else f"{per_km2:,.0f} 名"),
-    ("网格数" if zh else "Grids", f"{totals['grids']} 个"),
-    ("户数" if zh else "Households", f"{totals['households']:,.0f} 户"),
+    (
+        "每平方公里党员数" if zh else "Members per km²",
+        "—" if per_km2 != per_km2 else f"{per_km2:,.0f} 名/km²",
+        "网格内党员数 ÷ 网格面积。" if zh else "Members in grids ÷ the grids' area.",
+    ),
+    ("网格数" if zh else "Grids", f"{totals['grids']} 个", None),
+    (
+        "网格内户数" if zh else "Households in grids",
+        f"{totals['households']:,.0f} 户",
+        (
+            f"另有 {outside:,} 户所在楼栋不在任何网格,不计入(总览的户数含这些户)。"
+            if zh
+            else f"{outside:,} more households live in buildings in no grid and are not "
+            "counted (the overview's households include them)."
+        )
+        if outside
+        else None,
+    ),
     (
         "双报到在职党员" if zh else "Registered in-service",
         f"{totals['in_service_registered']:,} 名",
+        None,
     ),
-    ("失联党员" if zh else "Lost contact", f"{totals['lost_contact']:,} 名"),
-    ("未落到网格的党员" if zh else "Members in no grid", f"{totals['unplaced_members']:,} 名"),
+    ("失联党员" if zh else "Lost contact", f"{totals['lost_contact']:,} 名", None),
+    (
+        "未落到网格的党员" if zh else "Members in no grid",
+        f"{totals['unplaced_members']:,} 名",
+        None,
+    ),
 ]
 for start in range(0, len(metrics), 4):
-    for column, (name, value) in zip(st.columns(4), metrics[start : start + 4], strict=True):
-        column.metric(name, value)
+    for column, (name, value, why) in zip(st.columns(4), metrics[start : start + 4], strict=True):
+        column.metric(name, value, help=why)
 
 # --- the map ----------------------------------------------------------------------------------
 zh_name, en_name, zh_unit, en_unit = DENSITY_MEASURES[measure]

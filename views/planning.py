@@ -40,6 +40,7 @@ from gridmap.planning import (
 )
 from gridmap.report import build_community_report, load_planning_inputs
 from gridmap.validation import local_today
+from gridmap.weights import reset_street_weights, set_street_weights, street_weights
 from ui_common import (
     ICON,
     WHOLE_STREET,
@@ -47,6 +48,7 @@ from ui_common import (
     database_key,
     engine,
     md_text,
+    principal,
     radius_picker,
     sidebar,
     street_layers,
@@ -110,6 +112,7 @@ community_ids = (
 )
 
 # --- weights ----------------------------------------------------------------------------------
+street_default = street_weights(engine(), "planning")  # the street's own, else settings
 with st.expander("权重(分,可调)" if zh else "Weights (points, adjustable)", expanded=False):
     cols = st.columns(4)
     weights = {}
@@ -117,16 +120,31 @@ with st.expander("权重(分,可调)" if zh else "Weights (points, adjustable)",
         weights[factor] = cols[i % 4].slider(
             names[0] if zh else names[1],
             0,
-            50,
-            int(settings.PLANNING_WEIGHTS[factor]),
+            100,
+            round(street_default[factor]),
             key=f"w_{factor}",
         )
     st.caption(
-        "每项按 0(合理)到 1(薄弱)计需要程度,得分 = 加权平均 × 100;"
-        "默认值见 settings.PLANNING_WEIGHTS。"
+        "每项按 0(合理)到 1(薄弱)计需要程度,得分 = 加权平均 × 100。滑块从本街道的权重开始,"
+        "调整只影响本页;街道管理员可把它保存为本街道的权重(报告与命令行也使用)。"
         if zh
-        else "Each factor is a need from 0 (fine) to 1 (poor); score = weighted mean × 100."
+        else "Each factor is a need from 0 (fine) to 1 (poor); score = weighted mean × 100. The "
+        "sliders start at the street's weights and change this page only; the street "
+        "administrator can save them as the street's (the report and the CLI use them too)."
     )
+    if principal().can("manage_street"):
+        save, reset = st.columns(2)
+        try:
+            if save.button("保存为本街道权重" if zh else "Save as the street's weights"):
+                set_street_weights(engine(), "planning", weights)
+                st.success("已保存。" if zh else "Saved.")
+            if reset.button("恢复默认" if zh else "Back to the defaults"):
+                reset_street_weights(engine(), "planning")
+                for factor in FACTORS:
+                    st.session_state.pop(f"w_{factor}", None)
+                st.rerun()
+        except GridmapError as exc:
+            st.error(md_text(exc))
 if sum(weights.values()) == 0:
     st.warning("权重不能全为 0。" if zh else "Weights cannot all be zero.")
     st.stop()

@@ -18,7 +18,7 @@ import pandas as pd
 from gridmap.auth.roles import Principal, resolve_principal
 
 #: What a redacted value shows to a role that may not see it at all (planners).
-REDACTED = "—"
+REDACTED = "(已隐藏)"
 
 
 def mask_name(name: str | None) -> str | None:

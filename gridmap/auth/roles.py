@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export": _ALL,
     "backup": frozenset({"street_admin"}),
     "manage_users": frozenset({"street_admin"}),
+    # the street's own settings (the weights of its scores: gridmap.weights)
+    "manage_street": frozenset({"street_admin"}),
     "read_audit": frozenset({"street_admin"}),
 }
 

@@ -46,6 +46,7 @@ def check(db_url: str | None, community_codes: tuple[str, ...], radius: str, fmt
     from gridmap.db import open_database
     from gridmap.errors import InputError
     from gridmap.repository import load_street_layers, read_table
+    from gridmap.weights import street_weights
 
     engine = open_database(db_url)
     layers = load_street_layers(engine)
@@ -65,6 +66,7 @@ def check(db_url: str | None, community_codes: tuple[str, ...], radius: str, fmt
         layers.stations,
         float(radius),
         organisations=organisations,
+        score_weights=street_weights(engine, "coverage_score"),  # the street's own weights
     )
     problems = filter_problems(report.problems, community_codes or None)
     table = problem_table(problems)

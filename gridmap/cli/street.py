@@ -88,3 +88,41 @@ def street_create(
         f"下一步 / next: gridmap import street 街道数据.gpkg{shown_db} --dry-run  "
         "(社区、网格、楼栋、党群服务站 / communities, grids, buildings, stations)"
     )
+
+
+@street_group.command("weights")
+@db_option
+@click.option(
+    "--kind",
+    type=click.Choice(["coverage_score", "planning"]),
+    default="coverage_score",
+    show_default=True,
+    help="The coverage score's weights or the planning ranking's.",
+)
+@click.option("--reset", is_flag=True, help="Go back to the defaults of gridmap/settings.py.")
+@click.argument("changes", nargs=-1, metavar="[PART=POINTS ...]")
+@reports_errors
+def street_weights_command(
+    db_url: str | None, kind: str, reset: bool, changes: tuple[str, ...]
+) -> None:
+    """Show the street's weights of --kind, or change some parts (PART=POINTS, the others
+    keep theirs), or --reset them: street administrators only (--user), audited."""
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.weights import reset_street_weights, set_street_weights, street_weights
+
+    engine = open_database(db_url)
+    if reset:
+        weights = reset_street_weights(engine, kind)
+    elif changes:
+        weights = street_weights(engine, kind)
+        for change in changes:
+            part, sep, value = change.partition("=")
+            if not sep:
+                raise InputError(f"请写成 PART=POINTS / write PART=POINTS, not {change!r}")
+            weights[part.strip()] = value.strip()
+        weights = set_street_weights(engine, kind, weights)
+    else:
+        weights = street_weights(engine, kind)
+    for part, points in weights.items():
+        click.echo(f"{part}\t{points:g}")

@@ -33,7 +33,8 @@ The package's modules, each with one job (import the names below from ``gridmap.
   :func:`grids_outside_community`, :func:`coverage_validity`;
 - :mod:`~gridmap.coverage.rules` — :func:`leadership_gaps`, :func:`grid_households`,
   :func:`grid_size_problems`, :func:`service_reach` (:class:`ServiceReach`);
-- :mod:`~gridmap.coverage.score` — :func:`coverage_score` and its parts (:data:`SCORE_PARTS`);
+- :mod:`~gridmap.coverage.score` — :func:`coverage_score` and its parts (:data:`SCORE_PARTS`,
+  :data:`SCORE_PART_NAMES`);
 - :mod:`~gridmap.coverage.context` — the prepared layers and display names of one check;
 - :mod:`~gridmap.coverage.problems` — the problem rows of every kind, with their messages;
 - :mod:`~gridmap.coverage.summaries` — grid and community scores, community and street
@@ -73,7 +74,7 @@ from gridmap.coverage.rules import (
     leadership_gaps,
     service_reach,
 )
-from gridmap.coverage.score import SCORE_PARTS, coverage_score
+from gridmap.coverage.score import SCORE_PART_NAMES, SCORE_PARTS, coverage_score
 
 __all__ = [
     "BUILDING_COLUMNS",
@@ -82,6 +83,7 @@ __all__ = [
     "PROBLEM_COLUMNS",
     "PROBLEM_KINDS",
     "SCORE_PARTS",
+    "SCORE_PART_NAMES",
     "STATION_COLUMNS",
     "TABLE_COLUMNS",
     "Assignment",

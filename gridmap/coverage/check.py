@@ -112,6 +112,7 @@ def check_coverage(
     stations: gpd.GeoDataFrame | None = None,
     radius_m: float | None = None,
     organisations: pd.DataFrame | None = None,
+    score_weights: Mapping[str, float] | None = None,
 ) -> CoverageReport:
     """Run every coverage check on a street (or part of one) and gather the problems.
 
@@ -133,6 +134,9 @@ def check_coverage(
         blind spots of :mod:`gridmap.blindspots` are added: ``org_uncovered``,
         ``blind_spot_building`` and ``compound_no_activity_space`` (the last from the
         buildings' ``completion_year`` / ``activity_space_reserved``). None: neither.
+    score_weights : mapping, optional
+        Points each score part weighs (the street's own: :func:`gridmap.weights.street_weights`
+        with ``"coverage_score"``); default :data:`gridmap.settings.COVERAGE_SCORE_WEIGHTS`.
 
     Returns
     -------
@@ -189,8 +193,9 @@ def check_coverage(
     problems = collect_problems(
         ctx, gaps, overlaps, outside, invalid, leadership, sizes, reach, blind
     )
-    grid_scores = score_grids(ctx, overlaps, outside, reach)
-    community_scores = score_communities(ctx, gaps, overlaps, grid_scores, reach)
+    weights = dict(settings.COVERAGE_SCORE_WEIGHTS if score_weights is None else score_weights)
+    grid_scores = score_grids(ctx, overlaps, outside, reach, weights)
+    community_scores = score_communities(ctx, gaps, overlaps, grid_scores, reach, weights)
     community_summary = summarise_communities(ctx, problems, gaps, overlaps, community_scores)
     summary = summarise_street(community_summary, problems, radius)
     return CoverageReport(
@@ -204,6 +209,7 @@ def check_coverage(
         community_summary=community_summary,
         radius_m=radius,
         metric_crs=crs,
+        score_weights=weights,
     )
 
 

@@ -40,6 +40,12 @@ SCORE_PARTS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The short name of each score part (中文, English), for tables and forms.
+SCORE_PART_NAMES: dict[str, tuple[str, str]] = {
+    part: (zh.split("：")[0], en.split(":")[0]) for part, (zh, en) in SCORE_PARTS.items()
+}
+
+
 def coverage_score(parts: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.Series:
     """Combine score parts (each 0–1) into a 0–100 score: the weighted mean × 100.
 

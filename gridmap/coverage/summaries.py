@@ -3,6 +3,8 @@ figures per community and for the street, and the building assignment table."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -16,7 +18,11 @@ from gridmap.coverage.score import coverage_score, safe_share, size_fulfilment
 
 
 def score_grids(
-    ctx: Context, overlaps: gpd.GeoDataFrame, outside: gpd.GeoDataFrame, reach: ServiceReach
+    ctx: Context,
+    overlaps: gpd.GeoDataFrame,
+    outside: gpd.GeoDataFrame,
+    reach: ServiceReach,
+    weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Score parts and score of each grid (:attr:`CoverageReport.grid_scores`)."""
     grids, bld = ctx.grids, ctx.buildings
@@ -72,7 +78,7 @@ def score_grids(
         }
     )
     out = pd.concat([head, parts], axis=1)
-    out["score"] = coverage_score(parts)
+    out["score"] = coverage_score(parts, weights)
     return out
 
 
@@ -82,8 +88,10 @@ def score_communities(
     overlaps: gpd.GeoDataFrame,
     grid_scores: pd.DataFrame,
     reach: ServiceReach,
+    weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Score parts and score of each community (``community_scores``)."""
+    """Score parts and score of each community (``community_scores``); ``weights`` as for
+    :func:`gridmap.coverage.coverage_score`."""
     com, bld = ctx.communities, ctx.buildings
     ids = com["id"].to_numpy()
     area = shapely.area(geom_array(com))
@@ -127,7 +135,7 @@ def score_communities(
         }
     )
     out = pd.concat([head, parts], axis=1)
-    out["score"] = coverage_score(parts)
+    out["score"] = coverage_score(parts, weights)
     return out
 
 

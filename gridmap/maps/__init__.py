@@ -17,8 +17,8 @@ The package's modules, each with one job (import the names below from ``gridmap.
   :class:`PhoneGestures`, :func:`frame_map` (:class:`MapView`), :func:`community_bounds`,
   :func:`add_labels` (:class:`MapLabels`), :func:`add_layer_control`, :func:`street_bounds`,
   :func:`street_centre`: the map frame;
-- :mod:`~gridmap.maps.layers` — :func:`geojson_layer`, :func:`add_street_layers` and the pop-up
-  fields of the street's layers;
+- :mod:`~gridmap.maps.layers` — :func:`geojson_layer`, :func:`add_street_layers`,
+  :func:`with_missing` and the pop-up fields of the street's layers;
 - one module per map: :mod:`~gridmap.maps.street` (:func:`street_map`),
   :mod:`~gridmap.maps.zones` (:func:`zone_map`), :mod:`~gridmap.maps.coverage`
   (:func:`coverage_map`), :mod:`~gridmap.maps.density` (:func:`density_map`),
@@ -63,6 +63,7 @@ from gridmap.maps.layers import (
     geojson_layer,
     grid_fields,
     station_fields,
+    with_missing,
 )
 from gridmap.maps.offline import (
     LEAFLET_DRAW_VERSION,
@@ -175,6 +176,7 @@ __all__ = [
     "street_bounds",
     "street_centre",
     "street_map",
+    "with_missing",
     "zone_fields",
     "zone_map",
 ]

@@ -7,6 +7,8 @@ stations; the ``*_fields`` functions name the pop-up fields of each layer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import folium
 import geopandas as gpd
 import pandas as pd
@@ -139,6 +141,18 @@ def community_fields(lang: Language) -> dict[str, str]:
     return {"name": label("community", lang), "code": label("code", lang)}
 
 
+def with_missing(frame: pd.DataFrame, columns: Sequence[str], lang: Language) -> pd.DataFrame:
+    """``frame`` with an empty value of ``columns`` shown as 未配备 (none): a leader or branch
+    that does not exist reads differently from one hidden from the user (the role's
+    :data:`gridmap.auth.REDACTED`)."""
+    none = "未配备" if lang == "zh" else "none"
+    present = [c for c in columns if c in frame.columns]
+    if not present or frame.empty:
+        return frame
+    filled = {c: frame[c].where(frame[c].notna() & (frame[c] != ""), none) for c in present}
+    return frame.assign(**filled)
+
+
 def add_street_layers(
     fmap: folium.Map,
     layers: StreetLayers,
@@ -154,8 +168,8 @@ def add_street_layers(
     }
     frames = {
         "community": layers.communities,
-        "grid": layers.grids,
-        "building": building_popups(layers.buildings, lang),
+        "grid": with_missing(layers.grids, ("leader_name", "branch_name"), lang),
+        "building": with_missing(building_popups(layers.buildings, lang), ("leader_name",), lang),
     }
     for key, frame in frames.items():
         geojson_layer(frame, label(key, lang), styles[key], fields[key]).add_to(fmap)

@@ -73,3 +73,39 @@ def test_score_explanation_lists_the_weights(page: AppTest) -> None:
     assert weights["权重(分)"].sum() == 100
     lowest = page.expander[0].dataframe[1].value
     assert lowest["综合得分"].is_monotonic_increasing
+
+
+def test_the_street_administrator_sets_the_score_weights_on_the_page(
+    demo_copy: str, monkeypatch
+) -> None:
+    """Issue 19, item 5: the weights are changed in the app (stored for the street, audited),
+    never by editing settings.py; the page's score follows; a secretary only reads them."""
+    from gridmap.weights import street_weights
+
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_copy)
+    at = login(AppTest.from_file(APP, default_timeout=120), demo_copy).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert not any("settings.py" in m.value for m in at.markdown)
+    at.number_input(key="weight_coverage_score_reach").set_value(60.0)
+    at.number_input(key="weight_coverage_score_size").set_value(0.0)
+    next(b for b in at.button if b.label == "保存").click().run()
+    assert not at.exception, at.exception
+    engine = open_database(demo_copy)
+    mine = street_weights(engine, "coverage_score")
+    assert mine["reach"] == 60.0 and mine["size"] == 0.0
+    layers = load_street_layers(engine)
+    report = check_coverage(layers.communities, layers.grids, layers.buildings, layers.stations,
+                            500, organisations=read_table(engine, "organisation"),
+                            score_weights=mine)  # fmt: skip
+    assert _metrics(at)["综合得分(满分 100)"] == f"{report.summary['score']:.1f}"
+    assert any("已保存本街道的权重" in s.value for s in at.success)
+    log = read_table(engine, "audit_log").query("action == 'street_weights'")
+    assert len(log) == 1
+
+    secretary = login(AppTest.from_file(APP, default_timeout=120), demo_copy,
+                      name="demo_secretary").run()  # fmt: skip
+    secretary.switch_page(PAGE).run()
+    assert not secretary.exception, secretary.exception
+    assert not [n for n in secretary.number_input if str(n.key).startswith("weight_")]
+    assert any("街道管理员" in c.value for c in secretary.caption)

@@ -65,7 +65,17 @@ def test_headline_figures_and_table(page: AppTest, demo_db_url: str) -> None:
     totals = _report(demo_db_url).totals
     metrics = _metrics(page)
     assert metrics["党员数"] == f"{totals['members']:,} 名"
-    assert metrics["每百户党员数"] == f"{totals['members_per_100_households']:.1f} 名"
+    assert metrics["每百户党员数"] == f"{totals['members_per_100_households']:.1f} 名/百户"
+    assert metrics["每平方公里党员数"] == f"{totals['members_per_km2']:,.0f} 名/km²"
+    # the households of the grids, labelled so; with those in no grid they make the
+    # overview's figure (the street's total)
+    assert metrics["网格内户数"] == f"{totals['households']:,.0f} 户"
+    layers = load_street_layers(open_database(demo_db_url))
+    street = int(layers.buildings["households"].fillna(0).sum())
+    assert totals["households"] + totals["unplaced_households"] == street
+    assert totals["unplaced_households"] > 0  # the demo's buildings in no grid
+    helps = {m.label: m.help for m in page.metric}
+    assert f"{totals['unplaced_households']:,} 户" in helps["网格内户数"]
     assert metrics["双报到在职党员"] == f"{totals['in_service_registered']:,} 名"
     table = page.dataframe[0].value
     assert len(table) == totals["grids"]

@@ -95,7 +95,11 @@ def test_audit_page_lists_and_filters_logins(demo_copy: str) -> None:
     at.switch_page("views/audit.py").run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
-    assert "login" in set(table["操作"])
+    assert "登录" in set(table["操作"]) and "login" in set(table["操作代码"])
+    # every action of the log is named in Chinese (no raw key in the 操作 column)
+    from gridmap.labels import AUDIT_ACTIONS
+
+    assert set(table["操作代码"]) <= set(AUDIT_ACTIONS)
     at.text_input(key="audit_action").input("plan_approve").run()
     assert at.dataframe[0].value.empty
 
