@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from _services import create_database, drop_database
-from bench import coverage, hotspots, import_buildings, street_page
+from bench import coverage, hotspots, import_buildings, interaction, street_page
 from bench._common import markdown_table, parse_sizes
 from bench.pg_copy import copy_tables
 from gridmap.citygen import build_city
@@ -99,6 +99,16 @@ def test_street_page_benchmark_runs(tmp_path: Path) -> None:
     for key in ("gridmap_visible_s", "plain_visible_s", "app_cold_visible_s", "app_warm_visible_s"):
         assert row[key] > 0, key
     assert row["gridmap_blocked"] == 0 and row["plain_blocked"] == 0
+
+
+def test_interaction_benchmark_runs(tmp_path: Path) -> None:
+    out = interaction.main(
+        ["--pages", "views/coverage.py", "--repeat", "2", "--out", str(tmp_path / "i.json")]
+    )
+    (row,) = _load(out["path"])["pages"]
+    assert row["page"] == "coverage" and row["cold_s"] > 0 and row["rerun_s"] > 0
+    assert [c["widget"] for c in row["changes"]] == ["radius", "kinds"]
+    assert all(c["median_s"] > 0 for c in row["changes"])
 
 
 def test_benchmarks_run_as_scripts() -> None:
