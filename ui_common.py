@@ -445,30 +445,38 @@ def _keep_all(token: str) -> None:
             auth.SESSIONS.keep(token, widget_key, st.session_state[kept])
 
 
-def _from_link(widget_key: str, options: list, parse: type = str) -> None:
-    """A deep link's choice (``?community=CODE``) given to widget ``widget_key`` once, when
-    the address carries one of ``options``."""
-    wanted = st.query_params.get(widget_key)
-    seen_key = f"linked_{widget_key}"
+def from_link(
+    param: str, widget_key: str, options: list, parse: type = str, keep: bool = False
+) -> object | None:
+    """A deep link's choice (``?param=VALUE``) given to widget ``widget_key`` once, when the
+    address carries one of ``options`` (``parse`` turns the text into an option); with
+    ``keep``, also kept as the setting of that name (:data:`KEPT_SETTINGS`). The value
+    given, else None."""
+    wanted = st.query_params.get(param)
+    seen_key = f"linked_{param}"
     if wanted is None or st.session_state.get(seen_key) == wanted:
-        return
+        return None
     st.session_state[seen_key] = wanted
     try:
         value = parse(wanted)
     except ValueError:
-        return
-    if value in options:
+        return None
+    if value not in options:
+        return None
+    if keep:
         _remember(widget_key, value)
-        st.session_state[widget_key] = value
+    st.session_state[widget_key] = value
+    return value
 
 
-def _link(widget_key: str, value: object, default: object) -> None:
-    """Write the choice into the address (so the page's link brings it back), or drop it."""
-    st.session_state[f"linked_{widget_key}"] = str(value) if value != default else None
-    if value == default:
-        st.query_params.pop(widget_key, None)
+def to_link(param: str, value: object, default: object = None) -> None:
+    """Write the choice into the address (``?param=VALUE``, so that the page's address, a
+    reload or a link sent on, brings it back); dropped when it is ``default``."""
+    st.session_state[f"linked_{param}"] = str(value) if value != default else None
+    if value is None or value == default:
+        st.query_params.pop(param, None)
     else:
-        st.query_params[widget_key] = str(value)
+        st.query_params[param] = str(value)
 
 
 def community_picker(
@@ -495,7 +503,7 @@ def community_picker(
     options = [WHOLE_STREET, *names] if whole_street else list(names)
     if not options:
         return None
-    _from_link("community", options)
+    from_link("community", "community", options, keep=True)
     _kept("community", options[0])
     if st.session_state["community"] not in options:
         st.session_state["community"] = options[0]
@@ -509,7 +517,7 @@ def community_picker(
         on_change=_keep,
         args=("community",),
     )
-    _link("community", code, options[0] if not whole_street else WHOLE_STREET)
+    to_link("community", code, options[0] if not whole_street else WHOLE_STREET)
     return None if code == WHOLE_STREET else code
 
 

@@ -30,6 +30,7 @@ from ui_common import (
     radius_picker,
     sidebar,
     street_layers,
+    t,
     weights_form,
 )
 
@@ -64,6 +65,7 @@ kinds = right.multiselect(
     default=present,
     format_func=lambda k: f"{kind_name[k]} ({int((in_scope['kind'] == k).sum())})",
     key="kinds",
+    placeholder=t("请选择", "Choose"),
 )
 problems = filter_problems(in_scope, kinds=kinds)
 

@@ -38,6 +38,7 @@ from ui_common import (
     principal,
     sidebar,
     street_layers,
+    t,
 )
 
 
@@ -90,6 +91,7 @@ categories = middle.multiselect(
     default=list(CATEGORY_LABELS),
     format_func=lambda c: CATEGORY_LABELS[c][0 if zh else 1],
     key="density_categories",
+    placeholder=t("请选择", "Choose"),
 )
 measure = right.selectbox(
     "指标" if zh else "Measure",

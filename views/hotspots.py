@@ -41,6 +41,7 @@ from ui_common import (
     principal,
     sidebar,
     street_layers,
+    t,
 )
 
 
@@ -139,13 +140,17 @@ analytic = c4.checkbox(
 categories_all = sorted(requests["category"].dropna().unique())
 f1, f2, f3, f4 = st.columns([1.8, 1.4, 1.0, 1.4])
 categories = f1.multiselect(
-    "诉求类别(不选为全部)" if zh else "Categories (none: all)", categories_all, key="hot_categories"
+    "诉求类别(不选为全部)" if zh else "Categories (none: all)",
+    categories_all,
+    key="hot_categories",
+    placeholder=t("请选择", "Choose"),
 )
 sources = f2.multiselect(
     "来源(不选为全部)" if zh else "Sources (none: all)",
     list(SOURCE_LABELS),
     format_func=lambda s: SOURCE_LABELS[s][0 if zh else 1],
     key="hot_sources",
+    placeholder=t("请选择", "Choose"),
 )
 status = f3.radio(
     "状态" if zh else "Status",

@@ -255,6 +255,7 @@ with tabs[1]:
         list(org.CATEGORY_LABELS),
         format_func=lambda c: _pair(org.CATEGORY_LABELS[c]),
         key="member_categories",
+        placeholder=t("请选择", "Choose"),
     )
     shown = members
     if chosen_c is not None:
@@ -470,7 +471,9 @@ with tabs[4]:
         z_member = st.number_input(t("党员编号(id)", "Member id"), min_value=1, step=1,
                                    key="zone_member")  # fmt: skip
         z_codes = st.multiselect(t("负责的楼栋", "Buildings"), in_c["code"].tolist(),
-                                 key="zone_buildings")  # fmt: skip
+                                 key="zone_buildings",
+    placeholder=t("请选择", "Choose"),
+)  # fmt: skip
         if st.form_submit_button(t("保存责任区", "Save zone")):
             chosen = in_c.loc[in_c["code"].isin(z_codes), "id"].astype(int).tolist()
             _run(lambda: org.set_member_zone(engine(), int(z_member), chosen),

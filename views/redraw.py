@@ -16,7 +16,17 @@ from gridmap import auth, redraw, settings
 from gridmap.errors import GridmapError
 from gridmap.maps import redraw_map
 from gridmap.repository import read_table
-from ui_common import ICON, community_picker, engine, md_text, principal, sidebar, t
+from ui_common import (
+    ICON,
+    community_picker,
+    engine,
+    from_link,
+    md_text,
+    principal,
+    sidebar,
+    t,
+    to_link,
+)
 
 st.set_page_config(page_title="网格调整 · gridmap", page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -85,6 +95,8 @@ options = list(plan_labels)
 pending = st.session_state.pop("redraw_pending_plan", None)
 if pending in options:  # a plan just created: show it
     st.session_state[f"plan_{community}"] = pending
+else:  # a link to a plan (?plan=ID) opens it
+    from_link("plan", f"plan_{community}", options, parse=int)
 plan_id = (
     middle.selectbox(
         t("方案", "Plan"),
@@ -96,6 +108,7 @@ plan_id = (
     if options
     else None
 )
+to_link("plan", plan_id, default)
 with right:
     st.write("")
     if can("edit") and st.button(t("新建草案(复制生效方案)", "New draft (copy of active)")):
@@ -339,6 +352,7 @@ if is_draft and can("edit"):
             list(buildings["code"]),
             format_func=lambda c: f"{labels[c]} ({c})",
             key="move_buildings",
+            placeholder=t("请选择", "Choose"),
         )
         target = st.selectbox(t("移入网格", "Into grid"), codes, key="move_target")
         if st.button(t("移动", "Move"), key="move_go"):

@@ -27,6 +27,7 @@ from ui_common import (
     ICON,
     database_key,
     engine,
+    from_link,
     md_text,
     personal_data,
     principal,
@@ -35,6 +36,7 @@ from ui_common import (
     sidebar,
     street_layers,
     t,
+    to_link,
 )
 
 st.set_page_config(page_title="诉求办理 · gridmap", page_icon=str(ICON), layout="wide")
@@ -98,23 +100,32 @@ statuses = f1.multiselect(
     default=list(rq.OPEN_STATUSES),
     format_func=lambda s: rq.STATUS_LABELS[s][i],
     key="rq_status",
+    placeholder=t("请选择", "Choose"),
 )
 categories = f2.multiselect(
     t("类别", "Category"),
     sorted(set(settings.REQUEST_SLA_HOURS) | set(requests["category"])),
     key="rq_category",
+    placeholder=t("请选择", "Choose"),
 )
 grids_chosen = f3.multiselect(
     t("网格", "Grid"),
     list(grid_codes),
     format_func=lambda g: grid_codes.get(g, str(g)),
     key="rq_grid",
+    placeholder=t("请选择", "Choose"),
 )
 overdue_only = f4.checkbox(t("只看超期", "Overdue only"), key="rq_overdue")
 listed = rq.filter_requests(requests, now, statuses, categories, grids_chosen, overdue_only)
 
 # --- the map (a click chooses where a new request is) -----------------------------------------
+# a link to a request (?request=CODE) opens it; the chosen request is in the address
+linked = from_link("request", "rq_linked", list(requests["code"]))
+if linked is not None:
+    st.session_state["rq_selected"] = int(requests.loc[requests["code"] == linked, "id"].iloc[0])
 selected_id = st.session_state.get("rq_selected")
+if selected_id is not None and (requests["id"] == selected_id).any():
+    to_link("request", requests.loc[requests["id"] == selected_id, "code"].iloc[0])
 selected_point = None
 if selected_id is not None and (requests["id"] == selected_id).any():
     selected_point = requests.loc[requests["id"] == selected_id].geometry.iloc[0]

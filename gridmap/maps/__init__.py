@@ -24,7 +24,7 @@ The package's modules, each with one job (import the names below from ``gridmap.
   (:func:`coverage_map`), :mod:`~gridmap.maps.density` (:func:`density_map`),
   :mod:`~gridmap.maps.requests` (:func:`request_map`, :func:`click_marker`, :class:`PlaceHere`),
   :mod:`~gridmap.maps.hotspots` (:func:`hotspot_map`) and :mod:`~gridmap.maps.redraw`
-  (:func:`redraw_map`).
+  (:func:`redraw_map`, :class:`DrawWordsZh`).
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ from gridmap.maps.redraw import (
     ACTIVE_OUTLINE_STYLE,
     GRID_PALETTE,
     OUT_OF_NORM_STYLE,
+    DrawWordsZh,
     redraw_map,
 )
 from gridmap.maps.requests import (
@@ -132,6 +133,7 @@ __all__ = [
     "TIANDITU_URL",
     "ZONE_STYLE",
     "Bounds",
+    "DrawWordsZh",
     "LayerControlText",
     "LayerStyle",
     "Legend",

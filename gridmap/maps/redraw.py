@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+from branca.element import MacroElement, Template
 
 from gridmap import settings
 from gridmap.labels import Language, label
@@ -52,6 +53,49 @@ def _coloured_layer(
         smooth_factor=0.5,
     ).add_to(group)
     return group
+
+
+class DrawWordsZh(MacroElement):
+    """The drawing toolbar (Leaflet.draw) in Chinese: its buttons, hints and actions
+    (``L.drawLocal``, read when the toolbar is made)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (d) {
+            if (!d) return;
+            var t = d.draw.toolbar;
+            t.actions.title = '取消绘制'; t.actions.text = '取消';
+            t.finish.title = '完成绘制'; t.finish.text = '完成';
+            t.undo.title = '删除最后一个点'; t.undo.text = '删除最后一点';
+            t.buttons.polyline = '画分割线'; t.buttons.polygon = '画网格边界';
+            t.buttons.rectangle = '画矩形'; t.buttons.circle = '画圆';
+            t.buttons.marker = '放置标记'; t.buttons.circlemarker = '放置圆点';
+            var h = d.draw.handlers;
+            h.polygon.tooltip.start = '点击开始画边界。';
+            h.polygon.tooltip.cont = '点击继续画边界。';
+            h.polygon.tooltip.end = '点击第一个点结束。';
+            h.polyline.error = '<strong>错误:</strong>边线不能相交!';
+            h.polyline.tooltip.start = '点击开始画线。';
+            h.polyline.tooltip.cont = '点击继续画线。';
+            h.polyline.tooltip.end = '点击最后一个点结束。';
+            h.rectangle.tooltip.start = '按住并拖动画矩形。';
+            h.simpleshape.tooltip.end = '松开鼠标完成。';
+            var e = d.edit.toolbar;
+            e.actions.save.title = '保存修改'; e.actions.save.text = '保存';
+            e.actions.cancel.title = '放弃修改'; e.actions.cancel.text = '取消';
+            e.actions.clearAll.title = '清除全部'; e.actions.clearAll.text = '全部清除';
+            e.buttons.edit = '编辑'; e.buttons.editDisabled = '没有可编辑的图形';
+            e.buttons.remove = '删除'; e.buttons.removeDisabled = '没有可删除的图形';
+            d.edit.handlers.remove.tooltip.text = '点击图形删除。';
+        })(window.L && L.drawLocal);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DrawWordsZh"
 
 
 def redraw_map(
@@ -120,6 +164,8 @@ def redraw_map(
         ).add_to(fmap)
         entries.append(legend_entry(ACTIVE_OUTLINE_STYLE, active_name))
     if drawing:
+        if zh:
+            DrawWordsZh().add_to(fmap)  # before the toolbar is made: it reads L.drawLocal
         OfflineDraw(
             position="topleft",
             show_geometry_on_click=False,

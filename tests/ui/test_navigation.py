@@ -96,3 +96,33 @@ def test_a_secretary_picks_only_her_community_on_the_redraw_page() -> None:
     assert not at.exception, at.exception
     assert at.selectbox(key="community").value == auth.DEMO_COMMUNITY_CODE
     assert len(at.selectbox(key="community").options) == 1
+
+
+def test_links_to_a_request_and_a_plan_open_them() -> None:
+    """Issue 19, item 3: ``/requests?request=CODE`` opens that request's detail and
+    ``/redraw?community=C&plan=ID`` that plan; the choice is written back into the address."""
+    from gridmap import redraw
+    from gridmap import requests as rq
+    from gridmap.bootstrap import open_or_create_default
+
+    engine = open_or_create_default()
+    code = rq.load_requests(engine)["code"].iloc[5]
+    at = login(AppTest.from_file(APP, default_timeout=180))
+    at.query_params["request"] = code
+    at.run()
+    at.switch_page(SCRIPTS["requests"]).run()
+    assert not at.exception, at.exception
+    assert f"诉求 {code}" in [h.value for h in at.subheader]
+    assert at.query_params["request"] in (code, [code])
+
+    community = "420303001-002"
+    plans = redraw.list_plans(engine, community)
+    wanted = int(plans["id"].iloc[-1])
+    at = login(AppTest.from_file(APP, default_timeout=180))
+    at.query_params["community"] = community
+    at.query_params["plan"] = str(wanted)
+    at.run()
+    at.switch_page(SCRIPTS["redraw"]).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="community").value == community
+    assert at.selectbox(key=f"plan_{community}").value == wanted

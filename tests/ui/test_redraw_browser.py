@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login, wait_for_app_idle
+from auth_helpers import MAP_FRAME, browser_login, wait_for_app_idle
 from playwright.sync_api import Page, sync_playwright
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -44,6 +44,10 @@ def test_merge_two_grids_in_the_browser(demo_copy: str, output_dir: Path) -> Non
         page.get_by_text("已新建草案").first.wait_for(timeout=90_000)
         wait_for_app_idle(page)  # the draft's run is over: a tab chosen now stays chosen
         assert _metric(page, "网格数") == "12 个"
+        # the drawing toolbar speaks the UI's language
+        toolbar = page.frame_locator(MAP_FRAME).locator(".leaflet-draw-draw-polyline")
+        toolbar.wait_for(state="attached", timeout=60_000)
+        assert toolbar.get_attribute("title") == "画分割线"
 
         page.get_by_role("tab", name="合并").click()
         page.get_by_role("button", name="合并", exact=True).click()
