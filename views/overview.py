@@ -50,10 +50,11 @@ units = {
     "members": "名",
     "open_requests": "件",
 }
-columns = st.columns(len(units))
-for col, (key, unit) in zip(columns, units.items(), strict=True):
-    value = f"{figures[key]:,} {unit}" if zh else f"{figures[key]:,}"
-    col.metric(label(key, lang), value)
+items = list(units.items())
+for start in range(0, len(items), 3):  # two rows of three: whole numbers, never cut off
+    for col, (key, unit) in zip(st.columns(3), items[start : start + 3], strict=True):
+        value = f"{figures[key]:,} {unit}" if zh else f"{figures[key]:,}"
+        col.metric(label(key, lang), value)
 
 estimated = int(summary_table(database_key())["estimated_households"].sum())
 if estimated:

@@ -170,6 +170,11 @@ st.caption(
         "The map shows the open requests of the filter (overdue in dark red). Click the map, or "
         "use “Where I am” or “Map centre” on it, to place a new request.",
     )
+    if may_edit
+    else t(
+        "地图显示所选条件下的在办诉求(超期为深红色)。",
+        "The map shows the open requests of the filter (overdue in dark red).",
+    )
 )
 clicked = st_folium(
     fmap,
@@ -183,22 +188,34 @@ take_click(clicked)  # (the same click, when the component's state was not there
 
 people = rq.staff(db, personal_data=PERSONAL_DATA)  # cut to the user's scope, masked
 myself = t(f"本人({principal().name})", f"myself ({principal().name})")
-behalf = st.expander(
-    t("代为记录纸质工单", "Recording a paper form for someone"),
-    expanded=st.session_state.get("rq_actor") is not None,
+# a role that records nothing (viewer) gets no 代为记录
+behalf = (
+    st.expander(
+        t("代为记录纸质工单", "Recording a paper form for someone"),
+        expanded=st.session_state.get("rq_actor") is not None,
+    )
+    if may_edit
+    else None
 )
-actor = behalf.selectbox(
-    t("代为记录(纸质工单上的网格员/网格长)", "On behalf of (grid worker / leader on a paper form)"),
-    [None, *people["id"]],
-    format_func=lambda p: (
-        myself if p is None else f"{people.set_index('id').loc[p, 'name']} (#{p})"
-    ),
-    key="rq_actor",
-    help=t(
-        "每一步都记入登录用户;代他人录入纸质工单时,在此选择该网格员或网格长,两人都会记下。",
-        "Every step is signed by the logged-in user; when recording a paper form for someone "
-        "else, choose that grid worker or leader here and both are stored.",
-    ),
+actor = (
+    None
+    if behalf is None
+    else behalf.selectbox(
+        t(
+            "代为记录(纸质工单上的网格员/网格长)",
+            "On behalf of (grid worker / leader on a paper form)",
+        ),
+        [None, *people["id"]],
+        format_func=lambda p: (
+            myself if p is None else f"{people.set_index('id').loc[p, 'name']} (#{p})"
+        ),
+        key="rq_actor",
+        help=t(
+            "每一步都记入登录用户;代他人录入纸质工单时,在此选择该网格员或网格长,两人都会记下。",
+            "Every step is signed by the logged-in user; when recording a paper form for someone "
+            "else, choose that grid worker or leader here and both are stored.",
+        ),
+    )
 )
 
 # a role that may not log or import requests (viewer) gets no tab for it
