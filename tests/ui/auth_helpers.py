@@ -15,6 +15,8 @@ from gridmap.errors import GridmapError
 
 #: The demo street's administrator login (README).
 DEMO_ADMIN = ("demo_admin", auth.DEMO_USERS["demo_admin"][1])
+#: The login form (a page may hold other forms: 覆盖情况's weights).
+LOGIN_FORM = '[data-testid="stForm"]:has(input[type="password"])'
 #: The iframe streamlit-folium draws a map in.
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
@@ -75,7 +77,7 @@ def login(at: AppTest, url: str | None = None, name: str = "demo_admin") -> AppT
 def browser_login(page: Page, name: str = DEMO_ADMIN[0], password: str = DEMO_ADMIN[1]) -> None:
     """Fill the login form shown on the current page and wait for the page behind it; a page
     that opens logged in already (the served app's session cookie) is left as it is."""
-    form = page.locator('[data-testid="stForm"]')
+    form = page.locator(LOGIN_FORM)
     logout = page.get_by_role("button", name="退出登录")
     form.or_(logout).first.wait_for(timeout=90_000)
     if logout.count() and not form.count():

@@ -173,7 +173,7 @@ def test_the_audit_page_marks_restored_rows(restored_url: str) -> None:
     at.switch_page("views/audit.py").run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
-    origins = table.set_index("操作")["来源"]
+    origins = table.set_index("操作代码")["来源"]
     assert origins["user_create"] == "恢复自备份(非本库实时记录)"
     assert origins["restore"] == "实时记录"
     assert any("恢复自备份" in w.value for w in at.warning)

@@ -145,11 +145,10 @@ def test_request_detail_shows_hostile_text_as_text(
     assert shown_escaped(
         sources, "诉求描述", ESCAPED_IMAGE, ESCAPED_LINK, r"\:red\[big\]", r"\$x\$"
     )
-    # address and reporter (masked) are table cells: data, never markdown
-    facts = next(d.value for d in at.dataframe if "项目" in d.value.columns)
-    values = dict(zip(facts["项目"], facts["内容"], strict=True))
-    assert values["地址"] == HOSTILE
-    assert values["诉求人"] == auth.mask_name(HOSTILE)
+    # address and reporter (masked) are lines of the detail's facts: escaped, read as typed
+    assert shown_escaped(sources, "**地址:**", ESCAPED_IMAGE, ESCAPED_LINK, r"\:red\[big\]")
+    reporter = next(line for s in sources for line in s.splitlines() if "**诉求人:**" in line)
+    assert auth.mask_name(HOSTILE)[0] in reporter and "evil" not in reporter.replace("\\", "")
 
 
 def test_typed_codes_and_errors_quoting_them_are_text(demo_copy: str, monkeypatch) -> None:

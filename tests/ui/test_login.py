@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from auth_helpers import DEMO_ADMIN, browser_login, login
+from auth_helpers import DEMO_ADMIN, LOGIN_FORM, browser_login, login
 from playwright.sync_api import sync_playwright
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
@@ -124,7 +124,7 @@ def test_real_login_in_chromium(demo_copy: str, output_dir: Path) -> None:
         blocked = block_external_network(context, base)
         page = context.new_page()
         page.goto(base, wait_until="domcontentloaded")
-        form = page.locator('[data-testid="stForm"]')
+        form = page.locator(LOGIN_FORM)
         form.wait_for(timeout=90_000)
         form.locator("input").nth(0).fill("demo_admin")
         form.locator('input[type="password"]').fill("wrong password!")

@@ -84,6 +84,7 @@ def test_each_role_opens_each_of_its_pages_and_no_other(
         if refused is not None:
             page.goto(f"{base}/{refused}", wait_until="domcontentloaded")
             page.get_by_text(REFUSED_PAGE[0]).wait_for(timeout=90_000)
+            wait_for_app_idle(page)
             assert _sidebar_pages(page) == [TITLES[k] for k in allowed]
             page.screenshot(path=str(shots / f"{role}_refused_{refused}.png"))
         browser.close()

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from auth_helpers import browser_login, wait_for_app_idle, wait_for_map
+from auth_helpers import LOGIN_FORM, browser_login, wait_for_app_idle, wait_for_map
 from playwright.sync_api import sync_playwright
 from sqlalchemy.engine import make_url
 
@@ -184,7 +184,7 @@ def test_a_reload_keeps_the_login_until_logout_and_the_cookie_is_httponly(
         page.reload(wait_until="domcontentloaded")  # still logged in, on the same page
         page.get_by_role("button", name="退出登录").wait_for(timeout=90_000)
         assert page.url.endswith("/coverage")
-        assert page.locator('[data-testid="stForm"]').count() == 0
+        assert page.locator(LOGIN_FORM).count() == 0
         other = context.new_page()  # a deep link in a new tab of the same browser
         other.goto(f"{base}/requests", wait_until="domcontentloaded")
         other.get_by_role("button", name="退出登录").wait_for(timeout=90_000)
@@ -192,9 +192,9 @@ def test_a_reload_keeps_the_login_until_logout_and_the_cookie_is_httponly(
         other.close()
 
         page.get_by_role("button", name="退出登录").click()
-        page.locator('[data-testid="stForm"]').wait_for(timeout=90_000)
+        page.locator(LOGIN_FORM).wait_for(timeout=90_000)
         page.reload(wait_until="domcontentloaded")  # the cookie's token ended with the logout
-        page.locator('[data-testid="stForm"]').wait_for(timeout=90_000)
+        page.locator(LOGIN_FORM).wait_for(timeout=90_000)
         assert page.get_by_role("button", name="退出登录").count() == 0
 
         # a forged code, and a request from another site, get no cookie
