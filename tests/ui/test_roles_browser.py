@@ -14,7 +14,7 @@ from playwright.sync_api import Page, sync_playwright
 from sqlalchemy.engine import make_url
 
 from _services import block_external_network, launch_chromium, streamlit_server
-from gridmap import auth
+from gridmap import auth, settings
 from gridmap.db import open_database
 from gridmap.repository import read_table
 from ui_common import PAGES, REFUSED_PAGE, page_key
@@ -26,6 +26,7 @@ TITLES = {page_key(script): zh for script, zh, _ in PAGES}
 
 def _sidebar_pages(page: Page) -> list[str]:
     links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]')
+    links.first.wait_for(state="attached", timeout=60_000)  # drawn by the page's run
     return [text.strip() for text in links.all_inner_texts()]
 
 
@@ -63,12 +64,17 @@ def test_each_role_opens_each_of_its_pages_and_no_other(
         page.goto(base, wait_until="domcontentloaded")
         browser_login(page, name, auth.DEMO_USERS[name][1])
         wait_for_app_idle(page)
+        for _ in range(120):  # the login's cookie is set in the background: wait for it, so
+            # that the pages opened by address below find the login
+            if settings.SESSION_COOKIE in {c["name"] for c in context.cookies()}:
+                break
+            page.wait_for_timeout(500)
         assert page.url.rstrip("/").endswith(f"/{allowed[0]}") or allowed[0] == "overview"
         for key in allowed:
             # the first page (总览) is the app's bare address
             path = "" if key == page_key(PAGES[0][0]) else key
             page.goto(f"{base}/{path}", wait_until="domcontentloaded")
-            page.get_by_role("button", name="退出登录").wait_for(timeout=90_000)
+            browser_login(page, name, auth.DEMO_USERS[name][1])  # logged in already, or now
             wait_for_app_idle(page)
             if key in ("overview", "coverage"):
                 wait_for_map(page)
@@ -83,6 +89,7 @@ def test_each_role_opens_each_of_its_pages_and_no_other(
             page.screenshot(path=str(shots / f"{role}_{key}.png"), full_page=True)
         if refused is not None:
             page.goto(f"{base}/{refused}", wait_until="domcontentloaded")
+            browser_login(page, name, auth.DEMO_USERS[name][1])
             page.get_by_text(REFUSED_PAGE[0]).wait_for(timeout=90_000)
             wait_for_app_idle(page)
             assert _sidebar_pages(page) == [TITLES[k] for k in allowed]
