@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui_common import ICON, route
+from ui_common import ICON, route, t
 
-st.set_page_config(page_title="gridmap 社区党建网格化管理", page_icon=str(ICON), layout="wide")
+st.set_page_config(
+    page_title=t("gridmap 社区党建网格化管理", "gridmap · Party-building grid management"),
+    page_icon=str(ICON),
+    layout="wide",
+)
 route()

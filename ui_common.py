@@ -19,6 +19,8 @@ from gridmap.bootstrap import open_or_create_default
 from gridmap.coverage import CoverageReport, check_coverage
 from gridmap.errors import GridmapError
 from gridmap.labels import Language, label
+from gridmap.labels import unit as labels_unit
+from gridmap.maps import Bounds, community_bounds, grid_bounds
 from gridmap.repository import StreetLayers, community_summary, data_version, load_street_layers
 from gridmap.weights import street_weights
 
@@ -78,7 +80,7 @@ def md_text(value: object) -> str:
     return _MD_PUNCTUATION.sub(lambda m: "\\" + m[1] if m[1] else m[0], text)
 
 
-@st.cache_resource(show_spinner="正在打开数据库…")
+@st.cache_resource(show_spinner="正在打开数据库… / Opening the database…")
 def _engine(url: str | None) -> Engine:
     return open_or_create_default(url)
 
@@ -93,13 +95,13 @@ def engine() -> Engine:
         raise  # unreachable: st.stop() ends the script run
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载图层…")
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载图层… / Loading the layers…")
 def street_layers(url: str) -> StreetLayers:
     """The street's map layers, cached per database."""
     return load_street_layers(engine())
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在检查网格覆盖…")
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在检查网格覆盖… / Checking grid coverage…")
 def coverage_report(url: str, radius_m: float) -> CoverageReport:
     """The coverage check of the whole street at one service radius, with the street's own
     score weights, cached per database (a change of weights is audited: a new key)."""
@@ -306,6 +308,20 @@ def t(zh_text: str, en_text: str) -> str:
     return en_text if st.session_state.get("lang") == "English" else zh_text
 
 
+def unit(zh_unit: str) -> str:
+    """What follows a figure counted in ``zh_unit`` in the user's language (:func:`labels.unit`)."""
+    return labels_unit(zh_unit, "en" if st.session_state.get("lang") == "English" else "zh")
+
+
+def page_title(script: str) -> str:
+    """The browser tab's title of the page ``script`` (its ``__file__``) in the user's language."""
+    name = Path(script).name
+    for path, zh_title, en_title in PAGES:
+        if Path(path).name == name:
+            return f"{t(zh_title, en_title)} · gridmap"
+    return "gridmap"
+
+
 def personal_data() -> bool:
     """Names, phones and ID suffixes in clear: the role allows it and the user asked for it."""
     return principal().personal_data and bool(st.session_state.get("show_personal"))
@@ -479,6 +495,14 @@ def to_link(param: str, value: object, default: object = None) -> None:
         st.query_params[param] = str(value)
 
 
+def map_view(layers: StreetLayers, community: str | None) -> Bounds | None:
+    """Where a page's map opens: the grid a link names (``?grid=CODE``, see
+    :func:`gridmap.maps.grid_bounds`), else the chosen community, else the street (None)."""
+    code = st.query_params.get("grid")
+    framed = grid_bounds(layers, code, community) if code else None
+    return framed or community_bounds(layers, community)
+
+
 def community_picker(
     container: object, communities: pd.DataFrame, zh: bool, whole_street: bool = True
 ) -> str | None:
@@ -650,7 +674,11 @@ def sidebar() -> tuple[Language, str]:
             key="basemap",
             on_change=_keep,
             args=("basemap",),
-            help="无底图时完全离线可用;天地图需设置 GRIDMAP_TIANDITU_KEY。",
+            help=t(
+                "无底图时完全离线可用;天地图需设置 GRIDMAP_TIANDITU_KEY。",
+                "Without a base map the app works fully offline; Tianditu needs "
+                "GRIDMAP_TIANDITU_KEY.",
+            ),
         )
         if st.button("刷新数据" if lang == "zh" else "Reload data"):
             st.cache_data.clear()

@@ -131,6 +131,48 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Chinese counting words (量词) and units, and what follows a figure in English: a count reads
+#: bare in English ("12") where its label says what is counted; a unit that adds meaning keeps a
+#: word ("1,204 households", "6.0 per 100 households").
+UNITS: dict[str, str] = {
+    "个": "",
+    "栋": "",
+    "户": "households",
+    "人": "people",
+    "名": "",
+    "件": "",
+    "处": "",
+    "项": "",
+    "格": "grids",
+    "条": "rows",
+    "分": "points",
+    "星": "★",
+    "小时": "h",
+    "名/百户": "per 100 households",
+    "名/km²": "per km²",
+}
+
+
+def unit(zh_unit: str, lang: Language = "zh") -> str:
+    """What follows a figure counted in ``zh_unit``, with its leading space ("" when none).
+
+    Parameters
+    ----------
+    zh_unit
+        The Chinese counting word or unit, a key of :data:`UNITS`.
+    lang
+        The language shown.
+
+    Raises
+    ------
+    KeyError
+        ``zh_unit`` is not in :data:`UNITS`: every unit the app shows has its English.
+    """
+    english = UNITS[zh_unit]
+    shown = zh_unit if lang == "zh" else english
+    return f" {shown}" if shown else ""
+
+
 def action_label(action: str, lang: Language = "zh") -> str:
     """The audit log's ``action`` in ``lang``; an action not in :data:`AUDIT_ACTIONS` shows
     its key (never silently renamed)."""

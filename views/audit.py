@@ -17,9 +17,9 @@ from gridmap.auth.auditing import ORIGIN_LABELS, RESTORED
 from gridmap.io import table_to_csv
 from gridmap.labels import action_label, label
 from gridmap.validation import local_today
-from ui_common import ICON, engine, require, sidebar
+from ui_common import ICON, engine, page_title, require, sidebar
 
-st.set_page_config(page_title="操作日志 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, _ = sidebar()
 zh = lang == "zh"
 require("read_audit")

@@ -9,9 +9,9 @@ import streamlit as st
 
 from gridmap.io import table_to_csv
 from gridmap.labels import label
-from ui_common import ICON, database_key, sidebar, summary_table
+from ui_common import ICON, database_key, page_title, sidebar, summary_table
 
-st.set_page_config(page_title="社区概况 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
 zh = lang == "zh"
 

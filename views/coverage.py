@@ -21,20 +21,23 @@ from gridmap.coverage import (
 )
 from gridmap.io import table_to_csv, table_to_xlsx
 from gridmap.labels import label, localise_columns
-from gridmap.maps import community_bounds, coverage_map
+from gridmap.maps import coverage_map
 from ui_common import (
     ICON,
     community_picker,
     coverage_report,
     database_key,
+    map_view,
+    page_title,
     radius_picker,
     sidebar,
     street_layers,
     t,
+    unit,
     weights_form,
 )
 
-st.set_page_config(page_title="覆盖情况 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 key = database_key()
@@ -77,18 +80,21 @@ else:
 score = figures.get("score")
 metrics = [
     ("综合得分(满分 100)" if zh else "Score (of 100)", "—" if score is None else f"{score:.1f}"),
-    ("问题数" if zh else "Problems", f"{len(in_scope)} 个"),
+    ("问题数" if zh else "Problems", f"{len(in_scope)}{unit('个')}"),
     ("未覆盖面积" if zh else "Gap area", f"{figures['gap_area_m2']:,.0f} m²"),
     ("重叠面积" if zh else "Overlap area", f"{figures['overlap_area_m2']:,.0f} m²"),
-    ("不在网格的楼栋" if zh else "Buildings in no grid", f"{figures['unassigned_buildings']} 栋"),
-    ("跨网格楼栋" if zh else "Split buildings", f"{figures['split_buildings']} 栋"),
+    (
+        "不在网格的楼栋" if zh else "Buildings in no grid",
+        f"{figures['unassigned_buildings']}{unit('栋')}",
+    ),
+    ("跨网格楼栋" if zh else "Split buildings", f"{figures['split_buildings']}{unit('栋')}"),
     (
         "户数超出规范的网格" if zh else "Grids out of norm",
-        f"{figures['grids_too_small'] + figures['grids_too_large']} 个",
+        f"{figures['grids_too_small'] + figures['grids_too_large']}{unit('个')}",
     ),
     (
         f"{radius} 米外住户" if zh else f"Households beyond {radius} m",
-        f"{figures['households_beyond_reach']:,.0f} 户",
+        f"{figures['households_beyond_reach']:,.0f}{unit('户')}",
     ),
 ]
 for start in range(0, len(metrics), 4):
@@ -111,7 +117,7 @@ fmap = coverage_map(
     lang=lang,
     basemap=basemap,
     focus=focus,
-    view=community_bounds(layers, community),
+    view=map_view(layers, community),
 )
 st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="coverage_map")
 

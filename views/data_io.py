@@ -30,6 +30,7 @@ from ui_common import (
     engine,
     keep_prepared,
     md_text,
+    page_title,
     prepared,
     principal,
     role_tabs,
@@ -37,7 +38,7 @@ from ui_common import (
     t,
 )
 
-st.set_page_config(page_title="数据导入导出 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
 zh = lang == "zh"
 db = engine()

@@ -26,7 +26,7 @@ from gridmap.density import (
     member_roster,
 )
 from gridmap.io import table_to_csv
-from gridmap.maps import community_bounds, density_map
+from gridmap.maps import density_map
 from gridmap.repository import read_table
 from ui_common import (
     CACHE_TTL_S,
@@ -34,11 +34,14 @@ from ui_common import (
     community_picker,
     database_key,
     engine,
+    map_view,
+    page_title,
     personal_data,
     principal,
     sidebar,
     street_layers,
     t,
+    unit,
 )
 
 
@@ -48,7 +51,7 @@ def members_table(url: str) -> pd.DataFrame:
     return scope_rows(engine(), read_table(engine(), "member"), "member", principal())
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在统计党员分布…")
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在统计党员分布… / Counting Party members…")
 def density_report(
     url: str, categories: tuple[str, ...], community_ids: tuple[int, ...] | None
 ) -> DensityReport:
@@ -67,7 +70,7 @@ def _roster_allowed() -> bool:
     return not principal().aggregates_only
 
 
-st.set_page_config(page_title="党员分布 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 key = database_key()
@@ -127,21 +130,21 @@ per100 = totals["members_per_100_households"]
 per_km2 = totals["members_per_km2"]
 outside = int(totals["unplaced_households"])
 metrics = [
-    ("党员数" if zh else "Members", f"{totals['members']:,} 名", None),
+    ("党员数" if zh else "Members", f"{totals['members']:,}{unit('名')}", None),
     (
         "每百户党员数" if zh else "Members per 100 households",
-        "—" if per100 != per100 else f"{per100:.1f} 名/百户",
+        "—" if per100 != per100 else f"{per100:.1f}{unit('名/百户')}",
         "网格内党员数 ÷ 网格内户数 × 100。" if zh else "Members in grids ÷ households × 100.",
     ),
     (
         "每平方公里党员数" if zh else "Members per km²",
-        "—" if per_km2 != per_km2 else f"{per_km2:,.0f} 名/km²",
+        "—" if per_km2 != per_km2 else f"{per_km2:,.0f}{unit('名/km²')}",
         "网格内党员数 ÷ 网格面积。" if zh else "Members in grids ÷ the grids' area.",
     ),
-    ("网格数" if zh else "Grids", f"{totals['grids']} 个", None),
+    ("网格数" if zh else "Grids", f"{totals['grids']}{unit('个')}", None),
     (
         "网格内户数" if zh else "Households in grids",
-        f"{totals['households']:,.0f} 户",
+        f"{totals['households']:,.0f}{unit('户')}",
         (
             f"另有 {outside:,} 户所在楼栋不在任何网格,不计入(总览的户数含这些户)。"
             if zh
@@ -153,13 +156,13 @@ metrics = [
     ),
     (
         "双报到在职党员" if zh else "Registered in-service",
-        f"{totals['in_service_registered']:,} 名",
+        f"{totals['in_service_registered']:,}{unit('名')}",
         None,
     ),
-    ("失联党员" if zh else "Lost contact", f"{totals['lost_contact']:,} 名", None),
+    ("失联党员" if zh else "Lost contact", f"{totals['lost_contact']:,}{unit('名')}", None),
     (
         "未落到网格的党员" if zh else "Members in no grid",
-        f"{totals['unplaced_members']:,} 名",
+        f"{totals['unplaced_members']:,}{unit('名')}",
         None,
     ),
 ]
@@ -180,7 +183,7 @@ fmap = density_map(
     lang=lang,
     basemap=basemap,
     heat=heat_points(report.buildings) if heat else None,
-    view=community_bounds(layers, community),
+    view=map_view(layers, community),
 )
 st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="density_map")
 

@@ -38,20 +38,22 @@ from ui_common import (
     database_key,
     engine,
     md_text,
+    page_title,
     principal,
     sidebar,
     street_layers,
     t,
+    unit,
 )
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载诉求…")
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在加载诉求… / Loading requests…")
 def requests_table(url: str) -> pd.DataFrame:
     """Every request (reporters are stored masked), cached per database."""
     return scope_rows(engine(), read_table(engine(), "request"), "request", principal())
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在计算 Gi* 热点…")
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在计算 Gi* 热点… / Computing Gi* hotspots…")
 def hotspot_report(
     url: str,
     categories: tuple[str, ...] | None,
@@ -81,7 +83,7 @@ def hotspot_report(
     )
 
 
-st.set_page_config(page_title="诉求热点 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 key = database_key()
@@ -102,7 +104,7 @@ st.caption(
 
 # --- choices ----------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([1.1, 1.1, 1.2, 1.6])
-unit = c1.radio(
+area_unit = c1.radio(
     "分析单元" if zh else "Units",
     list(settings.HOTSPOT_UNITS),
     index=list(settings.HOTSPOT_UNITS).index(settings.HOTSPOT_UNIT),
@@ -115,7 +117,7 @@ resolution = c2.selectbox(
     "六边形分辨率" if zh else "H3 resolution",
     list(settings.H3_RESOLUTIONS),
     index=list(settings.H3_RESOLUTIONS).index(settings.H3_RESOLUTION),
-    disabled=unit != "h3",
+    disabled=area_unit != "h3",
     key="hot_resolution",
 )
 measure = c3.radio(
@@ -173,7 +175,7 @@ report = hotspot_report(
     end,
     status,
     now,
-    unit,
+    area_unit,
     measure,
     int(resolution),
     fdr,
@@ -188,13 +190,13 @@ st.info("\n\n".join(map(md_text, summarise_hotspots(report, lang))))
 counts = report.counts()
 hot = sum(v for k, v in counts.items() if k.startswith("hot"))
 cold = sum(v for k, v in counts.items() if k.startswith("cold"))
-unit_word = "网格" if unit == "grid" else "六边形"
+unit_word = t("网格", "grids") if area_unit == "grid" else t("六边形", "hexagons")
 metrics = [
-    ("分析的诉求" if zh else "Requests analysed", f"{len(report.requests):,} 件"),
-    (f"热点{unit_word}" if zh else "Hot units", f"{hot} 个" if zh else f"{hot}"),
-    (f"冷点{unit_word}" if zh else "Cold units", f"{cold} 个" if zh else f"{cold}"),
-    ("未办结" if zh else "Open", f"{len(unresolved):,} 件"),
-    ("已超期未办结" if zh else "Overdue", f"{int(unresolved['overdue'].sum()):,} 件"),
+    ("分析的诉求" if zh else "Requests analysed", f"{len(report.requests):,}{unit('件')}"),
+    (t(f"热点{unit_word}", f"Hot {unit_word}"), f"{hot} 个" if zh else f"{hot}"),
+    (t(f"冷点{unit_word}", f"Cold {unit_word}"), f"{cold} 个" if zh else f"{cold}"),
+    ("未办结" if zh else "Open", f"{len(unresolved):,}{unit('件')}"),
+    ("已超期未办结" if zh else "Overdue", f"{int(unresolved['overdue'].sum()):,}{unit('件')}"),
 ]
 for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
     column.metric(name, value)
@@ -203,7 +205,7 @@ zh_unit, en_unit = MEASURES[measure][2], MEASURES[measure][3]
 fmap = hotspot_map(
     layers,
     report.cells,
-    unit,
+    area_unit,
     zh_unit if zh else en_unit,
     lang=lang,
     basemap=basemap,

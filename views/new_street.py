@@ -29,9 +29,9 @@ from gridmap.io.streets import IMPORT_ORDER, match_layers
 from gridmap.maps import coverage_map
 from gridmap.onboarding import preview_street
 from gridmap.repository import read_table
-from ui_common import ICON, engine, md_text, require, sidebar, t
+from ui_common import ICON, engine, md_text, page_title, require, sidebar, t, unit
 
-st.set_page_config(page_title="新建街道 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 require("import")
@@ -229,12 +229,15 @@ if not preview.ok:
 else:
     figures = preview.figures()
     metrics = [
-        (t("社区", "Communities"), f"{figures['communities']:,} 个"),
-        (t("网格", "Grids"), f"{figures['grids']:,} 个"),
-        (t("楼栋", "Buildings"), f"{figures['buildings']:,} 栋"),
-        (t("户数", "Households"), f"{figures['households']:,} 户"),
-        (t("其中估算户数", "Of which estimated"), f"{figures['households_estimated']:,} 户"),
-        (t("党群服务站", "Stations"), f"{figures['stations']:,} 个"),
+        (t("社区", "Communities"), f"{figures['communities']:,}{unit('个')}"),
+        (t("网格", "Grids"), f"{figures['grids']:,}{unit('个')}"),
+        (t("楼栋", "Buildings"), f"{figures['buildings']:,}{unit('栋')}"),
+        (t("户数", "Households"), f"{figures['households']:,}{unit('户')}"),
+        (
+            t("其中估算户数", "Of which estimated"),
+            f"{figures['households_estimated']:,}{unit('户')}",
+        ),
+        (t("党群服务站", "Stations"), f"{figures['stations']:,}{unit('个')}"),
     ]
     for column, (label, value) in zip(st.columns(len(metrics)), metrics, strict=True):
         column.metric(label, value)

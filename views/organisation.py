@@ -34,14 +34,16 @@ from ui_common import (
     database_key,
     engine,
     md_text,
+    page_title,
     personal_data,
     require,
     sidebar,
     street_layers,
     t,
+    unit,
 )
 
-st.set_page_config(page_title="组织与人员 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 require("read_masked_names")  # planners: aggregates only
 #: Names, phones and ID suffixes unmasked: the role allows it and the user switched it on.
@@ -50,7 +52,7 @@ zh = lang == "zh"
 key = database_key()
 
 
-@st.cache_data(ttl=60, show_spinner="正在加载组织与人员…")
+@st.cache_data(ttl=60, show_spinner="正在加载组织与人员… / Loading organisations and people…")
 def _data(url: str, personal_data: bool) -> org.OrgData:
     return org.load_organisation(engine(), personal_data)
 
@@ -124,7 +126,8 @@ st.caption(
         "党组织体系(街道党工委—社区党委—网格党支部—楼栋党小组)、网格长与网格员、党员(含双报到在职党员)、"
         "党员责任区、党组织设置建议与失联流动党员。姓名与电话按权限脱敏显示。",
         "The Party organisation (street working committee → community committee → grid branch "
-        "→ building group), grid leaders and workers, members (incl. in-service 双报到), "
+        "→ building group), grid leaders and workers, members (incl. in-service members "
+        "registered where they live), "
         "responsibility zones, organisation-form advice and lost-contact members. Names and "
         "phones are masked.",
     )
@@ -135,15 +138,18 @@ if flash:
 
 problems = advice.problems()
 metrics = [
-    (t("党组织", "Organisations"), f"{len(orgs)} 个"),
-    (t("党员", "Members"), f"{len(members):,} 名"),
+    (t("党组织", "Organisations"), f"{len(orgs)}{unit('个')}"),
+    (t("党员", "Members"), f"{len(members):,}{unit('名')}"),
     (
-        t("双报到在职党员", "In-service (双报到)"),
-        f"{int((members['category'] == 'in_service').sum())} 名",
+        t("双报到在职党员", "In-service, registered here"),
+        f"{int((members['category'] == 'in_service').sum())}{unit('名')}",
     ),
-    (t("失联党员", "Lost contact"), f"{int((members['category'] == 'lost_contact').sum())} 名"),
-    (t("流动党员", "Floating"), f"{int((members['category'] == 'floating').sum())} 名"),
-    (t("设置待调整", "Advice items"), f"{len(problems)} 项"),
+    (
+        t("失联党员", "Lost contact"),
+        f"{int((members['category'] == 'lost_contact').sum())}{unit('名')}",
+    ),
+    (t("流动党员", "Floating"), f"{int((members['category'] == 'floating').sum())}{unit('名')}"),
+    (t("设置待调整", "Advice items"), f"{len(problems)}{unit('项')}"),
 ]
 for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
     column.metric(name, value)
@@ -385,7 +391,7 @@ with tabs[2]:
     )
     cols = st.columns(len(STATUS_LABELS))
     for column, (status, pair) in zip(cols, STATUS_LABELS.items(), strict=True):
-        column.metric(_pair(pair), f"{advice.summary[status]} 项")
+        column.metric(_pair(pair), f"{advice.summary[status]}{unit('项')}")
     show_all = st.toggle(t("显示全部(含设置合理)", "Show all (incl. fitting)"), key="advice_all")
     rows = advice.table if show_all else problems
     level_names = {"community": t("社区", "Community"), "grid": t("网格", "Grid"),
@@ -615,13 +621,16 @@ with tabs[7]:
     )
     counts = found.summary
     blind_metrics = [
-        (t("两新组织", "Organisations"), f"{counts['organisations']} 个"),
-        (t("未覆盖", "Uncovered"), f"{counts['organisations_uncovered']} 个"),
-        (t("党建盲区楼宇", "Blind-spot buildings"), f"{counts['blind_spot_buildings']} 栋"),
+        (t("两新组织", "Organisations"), f"{counts['organisations']}{unit('个')}"),
+        (t("未覆盖", "Uncovered"), f"{counts['organisations_uncovered']}{unit('个')}"),
+        (
+            t("党建盲区楼宇", "Blind-spot buildings"),
+            f"{counts['blind_spot_buildings']}{unit('栋')}",
+        ),
         (t("新建小区未配建活动场所", "New compounds, no space"),
-         f"{counts['compounds_no_activity_space']} 个"),
+         f"{counts['compounds_no_activity_space']}{unit('个')}"),
         (t("建议联合党支部", "Proposed joint branches"),
-         f"{counts['proposed_joint_branches']} 个"),
+         f"{counts['proposed_joint_branches']}{unit('个')}"),
     ]  # fmt: skip
     for column, (name, value) in zip(st.columns(len(blind_metrics)), blind_metrics, strict=True):
         column.metric(name, value)

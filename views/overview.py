@@ -16,14 +16,21 @@ from ui_common import (
     ICON,
     database_key,
     engine,
+    map_view,
     md_text,
     principal,
     sidebar,
     street_layers,
     summary_table,
+    t,
+    unit,
 )
 
-st.set_page_config(page_title="gridmap 社区党建网格化管理", page_icon=str(ICON), layout="wide")
+st.set_page_config(
+    page_title=t("gridmap 社区党建网格化管理", "gridmap · Party-building grid management"),
+    page_icon=str(ICON),
+    layout="wide",
+)
 lang, basemap = sidebar()
 zh = lang == "zh"
 db = engine()
@@ -52,8 +59,8 @@ units = {
 }
 items = list(units.items())
 for start in range(0, len(items), 3):  # two rows of three: whole numbers, never cut off
-    for col, (key, unit) in zip(st.columns(3), items[start : start + 3], strict=True):
-        value = f"{figures[key]:,} {unit}" if zh else f"{figures[key]:,}"
+    for col, (key, zh_unit) in zip(st.columns(3), items[start : start + 3], strict=True):
+        value = f"{figures[key]:,}{unit(zh_unit)}"
         col.metric(label(key, lang), value)
 
 estimated = int(summary_table(database_key())["estimated_households"].sum())
@@ -71,10 +78,10 @@ if not figures["communities"]:
         "`gridmap street create --code 街道编码 --name 街道名称`,再 `gridmap import street 文件`"
         "(示范街道:`gridmap demo`)。"
         if zh
-        else "The database holds no street yet: create yours on the **新建街道 (new street)** "
+        else "The database holds no street yet: create yours on the **New street** "
         "page, or run `gridmap street create --code CODE --name NAME`, then "
         "`gridmap import street FILE` (the demo street: `gridmap demo`)."
     )
 
-fmap = street_map(layers, basemap=basemap, lang=lang)
+fmap = street_map(layers, basemap=basemap, lang=lang, view=map_view(layers, None))
 st_folium(fmap, height=640, use_container_width=True, returned_objects=[], key="street_map")

@@ -23,7 +23,6 @@ from gridmap.maps import (
     add_layer_control,
     add_street_layers,
     base_map,
-    community_bounds,
     geojson_layer,
     legend_entry,
 )
@@ -47,14 +46,17 @@ from ui_common import (
     community_picker,
     database_key,
     engine,
+    map_view,
     md_text,
+    page_title,
     principal,
     radius_picker,
     sidebar,
     street_layers,
+    unit,
 )
 
-st.set_page_config(page_title="规划分析 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 key = database_key()
@@ -70,18 +72,18 @@ st.caption(
 )
 
 
-@st.cache_data(ttl=60, show_spinner="正在加载规划数据…")
+@st.cache_data(ttl=60, show_spinner="正在加载规划数据… / Loading planning data…")
 def planning_inputs(url: str, radius: float) -> PlanningInputs:
     inputs, _ = load_planning_inputs(engine(), radius, layers=street_layers(url))
     return inputs
 
 
-@st.cache_data(ttl=60, show_spinner="正在计算诉求热点…")
+@st.cache_data(ttl=60, show_spinner="正在计算诉求热点… / Computing request hotspots…")
 def hotspots(url: str, radius: float, unit: str, resolution: int) -> pd.DataFrame:
     return hotspot_classes(planning_inputs(url, radius), unit, resolution)
 
 
-@st.cache_data(ttl=60, show_spinner="正在求解站点选址(MCLP)…")
+@st.cache_data(ttl=60, show_spinner="正在求解站点选址(MCLP)… / Siting stations (MCLP)…")
 def siting(url: str, community: str, k: int, radius: float):
     buildings, area = layers.buildings, layers.communities
     if community != WHOLE_STREET:
@@ -95,8 +97,8 @@ def siting(url: str, community: str, k: int, radius: float):
 c1, c2, c3 = st.columns([1.2, 1.2, 1.2])
 radius = radius_picker(c1, zh)
 community = community_picker(c2, layers.communities, zh) or WHOLE_STREET
-view = community_bounds(layers, None if community == WHOLE_STREET else community)
-unit = c3.radio(
+view = map_view(layers, None if community == WHOLE_STREET else community)
+area_unit = c3.radio(
     "分析单元" if zh else "Unit",
     ["grid", "h3"],
     format_func=lambda u: (
@@ -149,8 +151,10 @@ if sum(weights.values()) == 0:
     st.warning("权重不能全为 0。" if zh else "Weights cannot all be zero.")
     st.stop()
 
-hot = hotspots(key, float(radius), unit, settings.H3_RESOLUTION)
-ranking = rank_areas(inputs, unit=unit, weights=weights, hotspots=hot, community_ids=community_ids)
+hot = hotspots(key, float(radius), area_unit, settings.H3_RESOLUTION)
+ranking = rank_areas(
+    inputs, unit=area_unit, weights=weights, hotspots=hot, community_ids=community_ids
+)
 table = ranking.table
 
 # --- the map of the top areas -----------------------------------------------------------------
@@ -159,7 +163,7 @@ st.subheader("最薄弱区域" if zh else "Most under-covered areas")
 fmap = base_map(layers, basemap, lang, view)
 add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
 top_style = LayerStyle("top", "#d7301f", 0.55, 2.0)
-shown_top = top.assign(score_text=top["score"].map(lambda s: f"{s:.1f} 分"))
+shown_top = top.assign(score_text=top["score"].map(lambda s: f"{s:.1f}{unit('分')}"))
 geojson_layer(
     shown_top,
     f"{'薄弱区域' if zh else 'Under-covered'} ({len(top)})",
@@ -222,12 +226,13 @@ result = siting(key, community, int(k), float(site_radius))
 m1, m2, m3 = st.columns(3)
 m1.metric(
     "选址前覆盖住户" if zh else "Within reach now",
-    f"{result.before:,} 户 ({result.share('before'):.1%})",
+    f"{result.before:,}{unit('户')} ({result.share('before'):.1%})",
 )
 m2.metric(
-    "选址后覆盖住户" if zh else "Within reach after", f"{result.after:,} 户 ({result.share():.1%})"
+    "选址后覆盖住户" if zh else "Within reach after",
+    f"{result.after:,}{unit('户')} ({result.share():.1%})",
 )
-m3.metric("新增覆盖住户" if zh else "Households gained", f"{result.gained:,} 户")
+m3.metric("新增覆盖住户" if zh else "Households gained", f"{result.gained:,}{unit('户')}")
 smap = base_map(layers, basemap, lang, view)
 add_street_layers(smap, layers, lang, styles=MUTED_STYLES)
 before_style = LayerStyle("before", "#f781bf", 0.7, 0.6)
@@ -245,7 +250,7 @@ geojson_layer(
     bld[still], "仍在服务半径外" if zh else "Still beyond reach", before_style, fields
 ).add_to(smap)
 geojson_layer(bld[gained], "新增覆盖" if zh else "Newly in reach", after_style, fields).add_to(smap)
-sites = result.sites.assign(gain_text=result.sites["gain"].map(lambda g: f"{g:,} 户"))
+sites = result.sites.assign(gain_text=result.sites["gain"].map(lambda g: f"{g:,}{unit('户')}"))
 geojson_layer(
     gpd.GeoDataFrame(sites, crs=4326),
     "新站点" if zh else "New sites",
@@ -300,7 +305,7 @@ st.subheader("假设分析" if zh else "What if")
 grid_labels = dict(zip(inputs.grids["id"], inputs.grids["community_name"].fillna("") + " "
                        + inputs.grids["name"], strict=True))  # fmt: skip
 grid_choices = [int(g) for g in ranking.table.get("grid_id", pd.Series(dtype=int)).dropna()
-                if unit == "grid"] or [int(g) for g in inputs.grids["id"]]  # fmt: skip
+                if area_unit == "grid"] or [int(g) for g in inputs.grids["id"]]  # fmt: skip
 w1, w2 = st.columns([1, 2])
 action = w1.radio(
     "措施" if zh else "Step",
@@ -319,8 +324,8 @@ try:
                               else 110.785, format="%.6f", key="whatif_lon")  # fmt: skip
         lat = w2.number_input("纬度" if zh else "Latitude", value=float(default.y) if default
                               else 32.635, format="%.6f", key="whatif_lat")  # fmt: skip
-        change = what_if_station(inputs, lon, lat, weights=weights, hotspots=hot if unit == "grid"
-                                 else None)  # fmt: skip
+        change = what_if_station(inputs, lon, lat, weights=weights,
+                                 hotspots=hot if area_unit == "grid" else None)  # fmt: skip
     else:
         grid = w2.selectbox(
             "网格" if zh else "Grid",
@@ -329,7 +334,7 @@ try:
             key="whatif_grid",
         )
         step = what_if_member if action == "member" else what_if_worker
-        change = step(inputs, grid, weights=weights, hotspots=hot if unit == "grid" else None)
+        change = step(inputs, grid, weights=weights, hotspots=hot if area_unit == "grid" else None)
         w2.metric(
             "该网格得分" if zh else "Grid score",
             f"{change.after.score_of(grid):.1f}",

@@ -22,13 +22,15 @@ from ui_common import (
     engine,
     from_link,
     md_text,
+    page_title,
     principal,
     sidebar,
     t,
     to_link,
+    unit,
 )
 
-st.set_page_config(page_title="网格调整 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
 db = engine()
@@ -84,7 +86,9 @@ plans = redraw.list_plans(db, community)
 if plans.empty:
     st.info(t("该社区还没有网格方案。", "This community has no grid plan yet."))
 plan_labels = {
-    int(row.id): f"#{row.id} {row.name} · {STATUS[row.status][0 if zh else 1]} · {row.grids} 格"
+    int(
+        row.id
+    ): f"#{row.id} {row.name} · {STATUS[row.status][0 if zh else 1]} · {row.grids}{unit('格')}"
     for row in plans.itertuples()
 }
 drafts = plans[plans["status"] == "draft"]
@@ -153,13 +157,13 @@ active = redraw.load_plan(db, active_id).grids if active_id and active_id != pla
 
 s = metrics.summary
 figures = [
-    (t("网格数", "Grids"), f"{s['grids']} 个"),
-    (t("户数超出规范", "Out of norm"), f"{s['out_of_norm']} 个"),
-    (t("最大偏离目标", "Largest deviation"), f"{s['max_deviation']} 户"),
-    (t("未覆盖区域", "Gaps"), f"{s['gaps']} 处"),
+    (t("网格数", "Grids"), f"{s['grids']}{unit('个')}"),
+    (t("户数超出规范", "Out of norm"), f"{s['out_of_norm']}{unit('个')}"),
+    (t("最大偏离目标", "Largest deviation"), f"{s['max_deviation']}{unit('户')}"),
+    (t("未覆盖区域", "Gaps"), f"{s['gaps']}{unit('处')}"),
     (t("未覆盖面积", "Gap area"), f"{s['gap_area_m2']:,.0f} m²"),
-    (t("网格重叠", "Overlaps"), f"{s['overlaps']} 处"),
-    (t("不在网格的楼栋", "Buildings in no grid"), f"{s['unassigned_buildings']} 栋"),
+    (t("网格重叠", "Overlaps"), f"{s['overlaps']}{unit('处')}"),
+    (t("不在网格的楼栋", "Buildings in no grid"), f"{s['unassigned_buildings']}{unit('栋')}"),
 ]
 for column, (name, value) in zip(st.columns(len(figures)), figures, strict=True):
     column.metric(name, value)

@@ -29,6 +29,7 @@ from ui_common import (
     engine,
     from_link,
     md_text,
+    page_title,
     personal_data,
     principal,
     require,
@@ -37,9 +38,10 @@ from ui_common import (
     street_layers,
     t,
     to_link,
+    unit,
 )
 
-st.set_page_config(page_title="诉求办理 · gridmap", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 require("read_masked_names")  # planners: aggregates only (figures on the other pages)
 #: Names in full only for roles allowed to see them, and only when switched on.
@@ -76,12 +78,12 @@ st.caption(
 # --- headline figures -------------------------------------------------------------------------
 figures = rq.headline_figures(requests, now)
 metrics = [
-    (t("在办诉求", "Open"), f"{figures['open']:,} 件"),
-    (t("超期未办结", "Overdue, open"), f"{figures['overdue']:,} 件"),
-    (t("已办结", "Handled"), f"{figures['handled']:,} 件"),
+    (t("在办诉求", "Open"), f"{figures['open']:,}{unit('件')}"),
+    (t("超期未办结", "Overdue, open"), f"{figures['overdue']:,}{unit('件')}"),
+    (t("已办结", "Handled"), f"{figures['handled']:,}{unit('件')}"),
     (
         t("平均评价", "Average rating"),
-        f"{figures['rating']:.2f} 星" if figures["rating"] is not None else "—",
+        f"{figures['rating']:.2f}{unit('星')}" if figures["rating"] is not None else "—",
     ),
 ]
 for column, (name, value) in zip(st.columns(4), metrics, strict=True):
@@ -262,7 +264,8 @@ with tab_list:
         counts = todo["urgency"].value_counts()
         st.caption(
             " · ".join(
-                f"{rq.URGENCY_LABELS[k][i]} {int(counts.get(k, 0))} 件" for k in rq.URGENCY_LABELS
+                f"{rq.URGENCY_LABELS[k][i]} {int(counts.get(k, 0))}{unit('件')}"
+                for k in rq.URGENCY_LABELS
             )
             + t(
                 f"(将到期:{settings.REQUEST_DUE_SOON_HOURS} 小时内到期)",
@@ -316,7 +319,7 @@ with tab_list:
             t("议事层级", "Decided at"): (
                 rq.DECISION_LABELS[detail["decision_level"]][i] if detail["decision_level"] else "—"
             ),
-            t("居民评价", "Rating"): f"{detail['rating']} 星" if detail["rating"] else "—",
+            t("居民评价", "Rating"): f"{detail['rating']}{unit('星')}" if detail["rating"] else "—",
             t("12345 工单号", "12345 work order"): detail["external_id"] or "—",
         }
         # two columns of "field: value" lines, read without scrolling (one column on a phone)
@@ -518,7 +521,9 @@ if tab_log is not None:
         category = c1.selectbox(
             t("诉求类别", "Category"),
             categories_all,
-            format_func=lambda c: f"{c}(时限 {rq.sla_hours(c)} 小时)",
+            format_func=lambda c: (  # the language of this run: AppTest formats between runs
+                f"{c}(时限 {rq.sla_hours(c)} 小时)" if zh else f"{c} (within {rq.sla_hours(c)} h)"
+            ),
             key="log_category",
         )
         source = c2.selectbox(

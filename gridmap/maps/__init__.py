@@ -15,8 +15,8 @@ The package's modules, each with one job (import the names below from ``gridmap.
   :class:`Legend`, :func:`legend_entry`, :func:`legend_for`;
 - :mod:`~gridmap.maps.base` — :func:`base_map`, :func:`add_basemap`, :class:`MetricScale`,
   :class:`PhoneGestures`, :func:`frame_map` (:class:`MapView`), :func:`community_bounds`,
-  :func:`add_labels` (:class:`MapLabels`), :func:`add_layer_control`, :func:`street_bounds`,
-  :func:`street_centre`: the map frame;
+  :func:`grid_bounds`, :func:`add_labels` (:class:`MapLabels`), :func:`add_layer_control`,
+  :func:`street_bounds`, :func:`street_centre`: the map frame;
 - :mod:`~gridmap.maps.layers` — :func:`geojson_layer`, :func:`add_street_layers`,
   :func:`with_missing` and the pop-up fields of the street's layers;
 - one module per map: :mod:`~gridmap.maps.street` (:func:`street_map`),
@@ -45,6 +45,7 @@ from gridmap.maps.base import (
     base_map,
     community_bounds,
     frame_map,
+    grid_bounds,
     label_points,
     selection_bounds,
     street_bounds,
@@ -162,6 +163,7 @@ __all__ = [
     "escape_text",
     "frame_map",
     "geojson_layer",
+    "grid_bounds",
     "grid_fields",
     "hotspot_fields",
     "hotspot_map",

@@ -180,6 +180,33 @@ def community_bounds(layers: StreetLayers, code: str | None) -> Bounds | None:
     return selection_bounds(layers.communities[layers.communities["code"] == code])
 
 
+def grid_bounds(layers: StreetLayers, code: str, community: str | None = None) -> Bounds | None:
+    """The bounds of grid ``code`` of ``layers`` (a link to a grid, ``?grid=CODE``).
+
+    Parameters
+    ----------
+    layers : StreetLayers
+        The street's layers, already cut to what the user may see.
+    code : str
+        The grid's code.
+    community : str, optional
+        The community chosen on the page: a grid of another community is not framed.
+
+    Returns
+    -------
+    Bounds or None
+        None for a grid not in ``layers`` (or not in ``community``).
+    """
+    grids = layers.grids
+    if grids.empty:
+        return None
+    linked = grids[grids["code"] == code]
+    if community is not None:
+        ids = layers.communities.loc[layers.communities["code"] == community, "id"]
+        linked = linked[linked["community_id"].isin(ids)]
+    return selection_bounds(linked)
+
+
 #: Zoom levels at which names are shown: communities when the street is seen whole, grids
 #: from the zoom a community fills the map (the demo street fits at zoom 15 on a desktop).
 COMMUNITY_LABEL_ZOOMS = (12, 15)

@@ -146,4 +146,4 @@ def test_grid_units_fdr_and_english(page: AppTest, demo_db_url: str) -> None:
     page.radio(key="lang").set_value("English").run()
     assert not page.exception
     assert page.title[0].value == "Request hotspots"
-    assert _metrics(page)["Hot units"] == str(_hot_cold(fdr)[0])
+    assert _metrics(page)["Hot grids"] == str(_hot_cold(fdr)[0])

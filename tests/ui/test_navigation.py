@@ -126,3 +126,31 @@ def test_links_to_a_request_and_a_plan_open_them() -> None:
     assert not at.exception, at.exception
     assert at.selectbox(key="community").value == community
     assert at.selectbox(key=f"plan_{community}").value == wanted
+
+
+def test_a_link_to_a_grid_frames_the_maps_on_it() -> None:
+    """Issue 19, item 3: ``?grid=CODE`` frames the maps on that grid (``gridmap.maps.grid_bounds``,
+    none for a grid of another community)."""
+    from gridmap.bootstrap import open_or_create_default
+    from gridmap.maps import community_bounds, grid_bounds
+    from gridmap.repository import load_street_layers
+
+    layers = load_street_layers(open_or_create_default())
+    grid = layers.grids.iloc[0]
+    own = layers.communities.loc[layers.communities["id"] == grid["community_id"], "code"].iloc[0]
+    other = layers.communities.loc[layers.communities["code"] != own, "code"].iloc[0]
+    framed = grid_bounds(layers, grid["code"], own)
+    assert framed == tuple(float(v) for v in layers.grids.geometry.iloc[0].bounds)
+    assert grid_bounds(layers, grid["code"]) == framed
+    assert grid_bounds(layers, grid["code"], other) is None
+    assert grid_bounds(layers, "no-such-grid") is None
+    west, south, east, north = community_bounds(layers, own)
+    assert west <= framed[0] and south <= framed[1] and framed[2] <= east and framed[3] <= north
+
+    at = login(AppTest.from_file(APP, default_timeout=180))
+    at.query_params["grid"] = grid["code"]
+    at.run()
+    for script in (SCRIPTS["overview"], SCRIPTS["coverage"], SCRIPTS["density"]):
+        at.switch_page(script).run()
+        assert not at.exception, at.exception
+    assert at.query_params["grid"] in (grid["code"], [grid["code"]])
