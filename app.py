@@ -12,7 +12,7 @@ import streamlit as st
 from ui_common import ICON, route, t
 
 st.set_page_config(
-    page_title=t("gridmap 社区党建网格化管理", "gridmap · Party-building grid management"),
+    page_title=t("gridmap 社区党建网格化管理"),
     page_icon=str(ICON),
     layout="wide",
 )

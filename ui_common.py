@@ -18,6 +18,7 @@ from gridmap import auth, settings
 from gridmap.bootstrap import open_or_create_default
 from gridmap.coverage import CoverageReport, check_coverage
 from gridmap.errors import GridmapError
+from gridmap.i18n import language, pair, text
 from gridmap.labels import Language, label
 from gridmap.labels import unit as labels_unit
 from gridmap.maps import Bounds, community_bounds, grid_bounds
@@ -76,8 +77,8 @@ def md_text(value: object) -> str:
     """
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return "—"
-    text = _MD_BREAKS.sub(" ", str(value)).strip()
-    return _MD_PUNCTUATION.sub(lambda m: "\\" + m[1] if m[1] else m[0], text)
+    plain = _MD_BREAKS.sub(" ", str(value)).strip()
+    return _MD_PUNCTUATION.sub(lambda m: "\\" + m[1] if m[1] else m[0], plain)
 
 
 @st.cache_resource(show_spinner="正在打开数据库… / Opening the database…")
@@ -261,12 +262,11 @@ def _login_gate() -> auth.Principal:
             auth.set_current(found)
             return found
     auth.set_current(None)
-    zh = st.session_state.get("lang") != "English"
-    st.title("登录 gridmap" if zh else "Log in to gridmap")
+    st.title(t("登录 gridmap"))
     with st.form("login"):
-        name = st.text_input("用户名" if zh else "User name", key="login_name")
-        password = st.text_input("密码" if zh else "Password", type="password", key="login_pw")
-        submitted = st.form_submit_button("登录" if zh else "Log in", type="primary")
+        name = st.text_input(t("用户名"), key="login_name")
+        password = st.text_input(t("密码"), type="password", key="login_pw")
+        submitted = st.form_submit_button(t("登录"), type="primary")
     if submitted:
         try:
             found = auth.authenticate(engine(), name, password)
@@ -285,27 +285,29 @@ def _login_gate() -> auth.Principal:
         st.error(md_text(exc))
         st.stop()
     if demo:
-        st.caption(
-            "示范数据库:可用 demo_admin / demo-admin-2026 等示范账号登录(见 README)。"
-            if zh
-            else "Demo database: log in as demo_admin / demo-admin-2026 or another demo "
-            "login (see README)."
-        )
+        st.caption(t("示范数据库:可用 demo_admin / demo-admin-2026 等示范账号登录(见 README)。"))
     elif not users:
-        st.info(
-            "尚无用户:设置 GRIDMAP_ADMIN_PASSWORD 后重启,或运行 `gridmap user add`。"
-            if zh
-            else "No users yet: set GRIDMAP_ADMIN_PASSWORD and restart, or run `gridmap user add`."
-        )
+        st.info(t("尚无用户:设置 GRIDMAP_ADMIN_PASSWORD 后重启,或运行 `gridmap user add`。"))
     if st.session_state.pop("clear_cookie", False):  # last on the page: nothing moves
         _browser_post("/_gridmap/logout", {})
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() ends the script run
 
 
-def t(zh_text: str, en_text: str) -> str:
-    """The text in the language the user chose in the sidebar (Chinese unless English)."""
-    return en_text if st.session_state.get("lang") == "English" else zh_text
+def t(message: str, /, *, context: str | None = None, **fields: object) -> str:
+    """``message`` (the Chinese text, an id of the catalogue :mod:`gridmap.i18n`) in the
+    language the user chose in the sidebar, its ``{fields}`` filled in."""
+    return text(message, session_language(), context=context, **fields)
+
+
+def in_language(names: tuple[str, str]) -> str:
+    """The half of a ``(中文, English)`` pair (:func:`gridmap.i18n.pair`) the user reads."""
+    return names[0] if session_language() == "zh" else names[1]
+
+
+def session_language() -> Language:
+    """The language the user chose in the sidebar (Chinese unless English)."""
+    return "en" if st.session_state.get("lang") == "English" else "zh"
 
 
 def unit(zh_unit: str) -> str:
@@ -318,7 +320,7 @@ def page_title(script: str) -> str:
     name = Path(script).name
     for path, zh_title, en_title in PAGES:
         if Path(path).name == name:
-            return f"{t(zh_title, en_title)} · gridmap"
+            return f"{in_language((zh_title, en_title))} · gridmap"
     return "gridmap"
 
 
@@ -328,7 +330,7 @@ def personal_data() -> bool:
 
 
 #: What a page the role may not open says (Chinese, English), from the router or the page.
-REFUSED_PAGE = ("您的角色无权查看此页面。", "Your role may not open this page.")
+REFUSED_PAGE = pair("您的角色无权查看此页面。")
 
 
 def role_tabs(tabs: dict[str, str | None]) -> dict[str, object]:
@@ -355,18 +357,18 @@ def require(permission: str) -> None:
 #: follow the language toggle. No icons: Streamlit fetches Material icons from a public CDN,
 #: which an intranet cannot reach.
 PAGES: list[tuple[str, str, str]] = [
-    ("views/overview.py", "总览", "Overview"),
-    ("views/coverage.py", "覆盖情况", "Coverage"),
-    ("views/redraw.py", "网格调整", "Grid redrawing"),
-    ("views/density.py", "党员分布", "Member density"),
-    ("views/hotspots.py", "诉求热点", "Request hotspots"),
-    ("views/requests.py", "诉求办理", "Requests"),
-    ("views/organisation.py", "组织与人员", "Organisation and people"),
-    ("views/planning.py", "规划分析", "Planning"),
-    ("views/communities.py", "社区概况", "Communities"),
-    ("views/data_io.py", "数据导入导出", "Import and export"),
-    ("views/new_street.py", "新建街道", "New street"),
-    ("views/audit.py", "操作日志", "Audit log"),
+    ("views/overview.py", *pair("总览")),
+    ("views/coverage.py", *pair("覆盖情况")),
+    ("views/redraw.py", *pair("网格调整")),
+    ("views/density.py", *pair("党员分布")),
+    ("views/hotspots.py", *pair("诉求热点")),
+    ("views/requests.py", *pair("诉求办理")),
+    ("views/organisation.py", *pair("组织与人员")),
+    ("views/planning.py", *pair("规划分析")),
+    ("views/communities.py", *pair("社区概况")),
+    ("views/data_io.py", *pair("数据导入导出")),
+    ("views/new_street.py", *pair("新建街道")),
+    ("views/audit.py", *pair("操作日志")),
 ]
 
 
@@ -414,7 +416,7 @@ def route() -> None:
     if not user.may_open(page_key(current.url_path or PAGES[0][0])):
         sidebar()  # the pages the role may open
         st.error(REFUSED_PAGE[0] if zh else REFUSED_PAGE[1])
-        st.page_link(PAGES[0][0], label="返回总览" if zh else "Back to the overview")
+        st.page_link(PAGES[0][0], label=t("返回总览"))
         st.stop()
     current.run()
 
@@ -532,11 +534,9 @@ def community_picker(
     if st.session_state["community"] not in options:
         st.session_state["community"] = options[0]
     code = container.selectbox(
-        "社区" if zh else "Community",
+        t("社区"),
         options,
-        format_func=lambda c: (
-            ("全街道" if zh else "Whole street") if c == WHOLE_STREET else names[c]
-        ),
+        format_func=lambda c: text("全街道", language(zh)) if c == WHOLE_STREET else names[c],
         key="community",
         on_change=_keep,
         args=("community",),
@@ -553,10 +553,10 @@ def radius_picker(container: object, zh: bool) -> int:
     if st.session_state["radius"] not in circles:
         st.session_state["radius"] = settings.SERVICE_REACH_M
     return container.radio(
-        "服务半径" if zh else "Service radius",
+        t("服务半径"),
         list(circles),
-        format_func=lambda m: (
-            f"{m} 米({circles[m]}分钟生活圈)" if zh else f"{m} m ({circles[m]} min)"
+        format_func=lambda m: text(
+            "{m} 米({circles}分钟生活圈)", language(zh), m=m, circles=circles[m]
         ),
         key="radius",
         on_change=_keep,
@@ -573,16 +573,12 @@ def weights_form(
     from gridmap.weights import reset_street_weights, set_street_weights
 
     if not principal().can("manage_street"):
-        st.caption(
-            "权重由街道管理员在此设置,全街道统一使用。"
-            if zh
-            else "The street administrator sets these weights here, for the whole street."
-        )
+        st.caption(t("权重由街道管理员在此设置,全街道统一使用。"))
         return
     if message := st.session_state.pop(f"weights_saved_{kind}", None):
         st.success(message)
     with st.form(f"weights_{kind}"):
-        st.markdown("**设置本街道的权重(分)**" if zh else "**Set the street's weights (points)**")
+        st.markdown(t("**设置本街道的权重(分)**"))
         columns = st.columns(3)
         chosen = {
             part: columns[k % 3].number_input(
@@ -596,8 +592,8 @@ def weights_form(
             for k, (part, value) in enumerate(current.items())
         }
         save, reset = st.columns(2)
-        saved = save.form_submit_button("保存" if zh else "Save", type="primary")
-        restored = reset.form_submit_button("恢复默认" if zh else "Back to the defaults")
+        saved = save.form_submit_button(t("保存"), type="primary")
+        restored = reset.form_submit_button(t("恢复默认"))
     try:
         if saved:
             set_street_weights(engine(), kind, chosen)
@@ -610,11 +606,7 @@ def weights_form(
     except GridmapError as exc:
         st.error(md_text(exc))
         return
-    st.session_state[f"weights_saved_{kind}"] = (
-        "已保存本街道的权重,得分已按新权重重算。"
-        if zh
-        else "The street's weights are saved; the scores are recomputed with them."
-    )
+    st.session_state[f"weights_saved_{kind}"] = t("已保存本街道的权重,得分已按新权重重算。")
     st.rerun()
 
 
@@ -637,15 +629,15 @@ def sidebar() -> tuple[Language, str]:
         lang: Language = "en" if st.session_state.get("lang") == "English" else "zh"
         st.text(user.label(lang))  # plain text: a name is never rendered as HTML or markdown
         # the callback runs before the next script run: nothing of this session survives it
-        st.button("退出登录" if lang == "zh" else "Log out", key="logout", on_click=log_out)
+        st.button(t("退出登录"), key="logout", on_click=log_out)
         if user.personal_data:
             _kept("show_personal", False)
             st.toggle(
-                "显示完整姓名和电话" if lang == "zh" else "Show full names and phones",
+                t("显示完整姓名和电话"),
                 key="show_personal",
                 on_change=_keep,
                 args=("show_personal",),
-                help="默认脱敏显示(张*明、138****1234)。" if lang == "zh" else "Masked by default.",
+                help=t("默认脱敏显示(张*明、138****1234)。"),
             )
         shown = {page_key(script): (script, zh, en) for script, zh, en in PAGES}
         for key in auth.ROLE_PAGES.get(user.role, ()):
@@ -668,19 +660,15 @@ def sidebar() -> tuple[Language, str]:
         if st.session_state["basemap"] not in options:
             st.session_state["basemap"] = options[0]
         basemap = st.selectbox(
-            "底图" if lang == "zh" else "Base map",
+            t("底图"),
             options,
             format_func=lambda key: label(f"basemap_{key}", lang),
             key="basemap",
             on_change=_keep,
             args=("basemap",),
-            help=t(
-                "无底图时完全离线可用;天地图需设置 GRIDMAP_TIANDITU_KEY。",
-                "Without a base map the app works fully offline; Tianditu needs "
-                "GRIDMAP_TIANDITU_KEY.",
-            ),
+            help=t("无底图时完全离线可用;天地图需设置 GRIDMAP_TIANDITU_KEY。"),
         )
-        if st.button("刷新数据" if lang == "zh" else "Reload data"):
+        if st.button(t("刷新数据")):
             st.cache_data.clear()
         st.caption(md_text(database_url()))
         page = st.session_state.get("page_now")

@@ -46,6 +46,7 @@ from scipy.sparse.csgraph import connected_components
 from gridmap import settings
 from gridmap.crs import to_metric
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 
 __all__ = [
     "BLIND_SPOT_BUILDING_KINDS",
@@ -77,10 +78,10 @@ ORGANISATION_COLUMNS: tuple[str, ...] = (
 BLIND_SPOT_BUILDING_KINDS: tuple[str, ...] = ("commercial", "office", "mixed")
 #: Party coverage of an organisation: code → (中文, English).
 COVERAGE_LABELS: dict[str, tuple[str, str]] = {
-    "own_branch": ("单独建立党支部", "Own branch"),
-    "joint_branch": ("联合党支部", "Joint branch"),
-    "liaison": ("仅选派党建指导员", "Liaison only"),
-    "none": ("未覆盖", "None"),
+    "own_branch": pair("单独建立党支部"),
+    "joint_branch": pair("联合党支部"),
+    "liaison": pair("仅选派党建指导员"),
+    "none": pair("未覆盖", "coverage"),
 }
 _COVERAGES = tuple(COVERAGE_LABELS)
 

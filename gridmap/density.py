@@ -31,6 +31,7 @@ from gridmap import settings
 from gridmap.auth import mask_names
 from gridmap.crs import metric_crs
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 from gridmap.models import MemberCategory
 from gridmap.validation import require_frame
 
@@ -48,33 +49,28 @@ __all__ = [
 
 #: Member categories in display order, with (中文, English) names.
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
-    MemberCategory.resident.value: ("在册居民党员", "Resident"),
-    MemberCategory.in_service.value: ("在职党员(双报到)", "In-service (registered)"),
-    MemberCategory.retired.value: ("离退休党员", "Retired"),
-    MemberCategory.floating.value: ("流动党员", "Floating"),
-    MemberCategory.lost_contact.value: ("失联党员", "Lost contact"),
-    MemberCategory.retired_cadre.value: ("离退休干部", "Retired cadre"),
-    MemberCategory.unemployed.value: ("下岗失业党员", "Unemployed"),
+    MemberCategory.resident.value: pair("在册居民党员"),
+    MemberCategory.in_service.value: pair("在职党员(双报到)"),
+    MemberCategory.retired.value: pair("离退休党员"),
+    MemberCategory.floating.value: pair("流动党员"),
+    MemberCategory.lost_contact.value: pair("失联党员"),
+    MemberCategory.retired_cadre.value: pair("离退休干部"),
+    MemberCategory.unemployed.value: pair("下岗失业党员"),
 }
 
 #: Measures a density map can show: column → (中文, English, unit 中文, unit English).
 DENSITY_MEASURES: dict[str, tuple[str, str, str, str]] = {
-    "members_per_100_households": (
-        "每百户党员数",
-        "Members per 100 households",
-        "名/百户",
-        "per 100 hh",
-    ),
-    "members": ("党员数", "Members", "名", "members"),
-    "members_per_km2": ("每平方公里党员数", "Members per km²", "名/km²", "per km²"),
-    "in_service_registered": ("双报到在职党员", "Registered in-service members", "名", "members"),
+    "members_per_100_households": (*pair("每百户党员数"), *pair("名/百户")),
+    "members": (*pair("党员数"), *pair("名")),
+    "members_per_km2": (*pair("每平方公里党员数"), *pair("名/km²")),
+    "in_service_registered": (*pair("双报到在职党员", "density measures"), *pair("名")),
 }
 
 #: Classification schemes: key → (mapclassify class, 中文, English).
 SCHEMES: dict[str, tuple[type, str, str]] = {
-    "quantiles": (mapclassify.Quantiles, "分位数", "Quantiles"),
-    "natural_breaks": (mapclassify.FisherJenks, "自然断点(Jenks)", "Natural breaks (Jenks)"),
-    "equal_interval": (mapclassify.EqualInterval, "等间距", "Equal interval"),
+    "quantiles": (mapclassify.Quantiles, *pair("分位数")),
+    "natural_breaks": (mapclassify.FisherJenks, *pair("自然断点(Jenks)")),
+    "equal_interval": (mapclassify.EqualInterval, *pair("等间距")),
 }
 
 MEMBER_COLUMNS = ("id", "category", "building_id")

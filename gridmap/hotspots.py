@@ -39,6 +39,7 @@ from scipy.sparse.csgraph import connected_components
 
 from gridmap import settings
 from gridmap.errors import InputError
+from gridmap.i18n import pair, text
 from gridmap.labels import Language
 from gridmap.models import RequestSource, RequestStatus
 from gridmap.validation import require_frame
@@ -64,34 +65,34 @@ __all__ = [
 
 #: Gi* classes, strongest hot first: key → (中文, English, colour of the red–blue legend).
 HOTSPOT_CLASSES: dict[str, tuple[str, str, str]] = {
-    "hot_99": ("热点(99% 置信度)", "Hot spot, 99% confidence", "#b2182b"),
-    "hot_95": ("热点(95% 置信度)", "Hot spot, 95% confidence", "#ef8a62"),
-    "hot_90": ("热点(90% 置信度)", "Hot spot, 90% confidence", "#fddbc7"),
-    "not_significant": ("不显著", "Not significant", "#d9d9d9"),
-    "cold_90": ("冷点(90% 置信度)", "Cold spot, 90% confidence", "#d1e5f0"),
-    "cold_95": ("冷点(95% 置信度)", "Cold spot, 95% confidence", "#67a9cf"),
-    "cold_99": ("冷点(99% 置信度)", "Cold spot, 99% confidence", "#2166ac"),
+    "hot_99": (*pair("热点(99% 置信度)"), "#b2182b"),
+    "hot_95": (*pair("热点(95% 置信度)"), "#ef8a62"),
+    "hot_90": (*pair("热点(90% 置信度)"), "#fddbc7"),
+    "not_significant": (*pair("不显著"), "#d9d9d9"),
+    "cold_90": (*pair("冷点(90% 置信度)"), "#d1e5f0"),
+    "cold_95": (*pair("冷点(95% 置信度)"), "#67a9cf"),
+    "cold_99": (*pair("冷点(99% 置信度)"), "#2166ac"),
 }
 
 #: Request sources with their short names (查、访、报、12345).
 SOURCE_LABELS: dict[str, tuple[str, str]] = {
-    RequestSource.inspection.value: ("查(巡查)", "Inspection"),
-    RequestSource.visit.value: ("访(走访)", "Visit"),
-    RequestSource.report.value: ("报(居民上报)", "Resident report"),
-    RequestSource.hotline.value: ("12345 热线", "12345 hotline"),
+    RequestSource.inspection.value: pair("查(巡查)"),
+    RequestSource.visit.value: pair("访(走访)"),
+    RequestSource.report.value: pair("报(居民上报)"),
+    RequestSource.hotline.value: pair("12345 热线"),
 }
 
 #: Status filters: key → (中文, English).
 STATUS_FILTERS: dict[str, tuple[str, str]] = {
-    "all": ("全部", "All"),
-    "open": ("未办结", "Open"),
-    "overdue": ("已超期未办结", "Overdue"),
+    "all": pair("全部"),
+    "open": pair("未办结"),
+    "overdue": pair("已超期未办结"),
 }
 
 #: What a hotspot analysis counts per unit: key → (中文, English, unit 中文, unit English).
 MEASURES: dict[str, tuple[str, str, str, str]] = {
-    "count": ("诉求件数", "Requests", "件", "requests"),
-    "rate": ("每百户诉求件数", "Requests per 100 households", "件/百户", "per 100 households"),
+    "count": (*pair("诉求件数"), *pair("件", "measures")),
+    "rate": (*pair("每百户诉求件数"), *pair("件/百户")),
 }
 
 #: Statuses of a request not yet handled to the end.
@@ -690,37 +691,42 @@ def summarise_hotspots(
     zh = lang == "zh"
     clusters = hotspot_clusters(report, "hot")
     cold = hotspot_clusters(report, "cold")
-    unit_word = ("个网格", " grid(s)") if report.unit == "grid" else ("个六边形", " hexagon(s)")
+    unit_word = pair("个网格") if report.unit == "grid" else pair("个六边形")
     if clusters.empty:
-        lines = [
-            "在所选条件下未发现统计上显著的诉求热点。"
-            if zh
-            else "No statistically significant request hotspot for this selection."
-        ]
+        lines = [text("在所选条件下未发现统计上显著的诉求热点。", lang)]
     else:
         lines = []
         for rank, row in enumerate(clusters.head(top).itertuples(), start=1):
             share = row.top_category_requests / row.requests if row.requests else 0.0
             place = " ".join(x for x in (row.community_name, row.grid_name) if x) or "—"
             code = f"({row.grid_code})" if row.grid_code else ""
-            if zh:
-                lines.append(
-                    f"热点 {rank}:{place}{code}一带,{row.units}{unit_word[0]},"
-                    f"{row.confidence}% 置信度;共 {row.requests:,} 件诉求,其中"
-                    f"「{row.top_category}」{row.top_category_requests:,} 件(占 {share:.0%})。"
+            lines.append(
+                text(
+                    "热点 {rank}:{place}{code}一带,{units}{unit_word},{confidence}% 置信度;"
+                    "共 {requests:,} 件诉求,其中「{category}」{category_requests:,} 件"
+                    "(占 {share:.0%})。",
+                    lang,
+                    rank=rank,
+                    place=place,
+                    code=code,
+                    units=row.units,
+                    unit_word=unit_word[0 if zh else 1],
+                    confidence=row.confidence,
+                    requests=row.requests,
+                    category=row.top_category,
+                    category_requests=row.top_category_requests,
+                    share=share,
                 )
-            else:
-                lines.append(
-                    f"Hotspot {rank}: around {place} {code}, {row.units}{unit_word[1]} at "
-                    f"{row.confidence}% confidence; {row.requests:,} requests, "
-                    f"{row.top_category_requests:,} of them {row.top_category} ({share:.0%})."
-                )
+            )
     if not cold.empty:
         n = int(cold["units"].sum())
         lines.append(
-            f"另有 {n}{unit_word[0]}为冷点(诉求明显少于周边)。"
-            if zh
-            else f"{n}{unit_word[1]} are cold spots (clearly fewer requests than around them)."
+            text(
+                "另有 {n}{unit_word}为冷点(诉求明显少于周边)。",
+                lang,
+                n=n,
+                unit_word=unit_word[0 if zh else 1],
+            )
         )
     return lines
 

@@ -49,6 +49,7 @@ from gridmap.hotspots import (
     request_hotspots,
     summarise_hotspots,
 )
+from gridmap.i18n import pair
 from gridmap.organisation import STATUS_LABELS, organisation_advice
 from gridmap.planning import FACTORS, PlanningInputs, rank_areas
 from gridmap.repository import StreetLayers, load_street_layers, read_table
@@ -72,13 +73,13 @@ log = logging.getLogger(__name__)
 FORMATS: tuple[str, ...] = ("html", "pdf")
 #: The report's sections: id → (中文 title, English title), in order.
 SECTIONS: dict[str, tuple[str, str]] = {
-    "overview": ("一、社区概况", "Overview"),
-    "coverage": ("二、网格覆盖问题", "Coverage problems"),
-    "density": ("三、党员分布", "Member density"),
-    "hotspots": ("四、诉求热点", "Request hotspots"),
-    "requests": ("五、诉求办理情况", "Request handling"),
-    "organisation": ("六、党组织设置建议", "Organisation-form advice"),
-    "planning": ("七、薄弱区域排名", "Under-covered areas"),
+    "overview": pair("一、社区概况"),
+    "coverage": pair("二、网格覆盖问题"),
+    "density": pair("三、党员分布"),
+    "hotspots": pair("四、诉求热点"),
+    "requests": pair("五、诉求办理情况"),
+    "organisation": pair("六、党组织设置建议"),
+    "planning": pair("七、薄弱区域排名"),
 }
 
 

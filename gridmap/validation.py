@@ -43,6 +43,7 @@ import pandas as pd
 
 from gridmap import settings
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 from gridmap.models import RequestStatus
 
 
@@ -132,10 +133,10 @@ def is_scalar(value: Any) -> bool:
 
 def _kind_of(value: Any) -> tuple[str, str]:
     if isinstance(value, dict):
-        return "对象", "an object"
+        return pair("对象")
     if isinstance(value, bytes | bytearray | memoryview | np.bytes_):
-        return "二进制数据", "binary data"
-    return "数组", "an array"
+        return pair("二进制数据")
+    return pair("数组")
 
 
 def require_scalar(value: Any, field: str, label: str | None = None) -> Any:

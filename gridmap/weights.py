@@ -19,12 +19,13 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from gridmap import auth, settings
 from gridmap.db import connect, transaction
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 from gridmap.repository import table
 
 #: The kinds of weights a street sets: kind → (its defaults, 中文, English).
 WEIGHT_KINDS: dict[str, tuple[Mapping[str, float], str, str]] = {
-    "coverage_score": (settings.COVERAGE_SCORE_WEIGHTS, "覆盖综合得分权重", "coverage score"),
-    "planning": (settings.PLANNING_WEIGHTS, "薄弱网格排序权重", "planning ranking"),
+    "coverage_score": (settings.COVERAGE_SCORE_WEIGHTS, *pair("覆盖综合得分权重")),
+    "planning": (settings.PLANNING_WEIGHTS, *pair("薄弱网格排序权重")),
 }
 #: The largest weight a part may get (points).
 MAX_WEIGHT = 100.0

@@ -9,16 +9,16 @@ import streamlit as st
 
 from gridmap.io import table_to_csv
 from gridmap.labels import label
-from ui_common import ICON, database_key, page_title, sidebar, summary_table
+from ui_common import ICON, database_key, page_title, sidebar, summary_table, t
 
 st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, _basemap = sidebar()
 zh = lang == "zh"
 
-st.title("社区概况" if zh else "Communities")
+st.title(t("社区概况"))
 summary = summary_table(database_key())
 if summary.empty:
-    st.info("还没有社区数据。" if zh else "No communities yet.")
+    st.info(t("还没有社区数据。"))
     st.stop()
 
 units = {
@@ -41,15 +41,20 @@ st.dataframe(shown, hide_index=True, use_container_width=True)
 
 total = summary[list(units)].sum()
 st.caption(
-    f"合计:{len(summary)} 个社区、{total['grids']} 个网格、{total['households']:,} 户、"
-    f"{total['members']:,} 名党员、{total['open_requests']} 件未办结诉求。"
-    if zh
-    else f"Total: {len(summary)} communities, {total['grids']} grids, "
-    f"{total['households']:,} households, {total['members']:,} members, "
-    f"{total['open_requests']} open requests."
+    t(
+        (
+            "合计:{n_summary} 个社区、{grids} 个网格、{households:,} 户、{members:,} 名党员"
+            "、{open_requests} 件未办结诉求。"
+        ),
+        n_summary=len(summary),
+        grids=total["grids"],
+        households=total["households"],
+        members=total["members"],
+        open_requests=total["open_requests"],
+    )
 )
 st.download_button(
-    "下载 CSV" if zh else "Download CSV",
+    t("下载 CSV"),
     table_to_csv(shown),  # UTF-8 with BOM for Excel, formulas neutralised
     file_name="communities.csv",
     mime="text/csv",

@@ -43,14 +43,12 @@ zh = lang == "zh"
 key = database_key()
 layers = street_layers(key)
 
-st.title("网格覆盖情况" if zh else "Grid coverage")
+st.title(t("网格覆盖情况"))
 st.caption(
-    "全覆盖、无缝隙、不重叠:查找未覆盖区域、重叠网格、不在网格或跨网格的楼栋、缺少网格长或党组织的网格、"
-    "户数超出规定范围的网格,以及离党群服务站过远的住户。"
-    if zh
-    else "Full coverage, no gaps, no overlaps: gaps, overlapping grids, buildings outside or "
-    "across grids, grids without a leader or branch, grids out of the household norm, and "
-    "households far from a service station."
+    t(
+        "全覆盖、无缝隙、不重叠:查找未覆盖区域、重叠网格、不在网格或跨网格的楼栋、缺少网"
+        "格长或党组织的网格、户数超出规定范围的网格,以及离党群服务站过远的住户。"
+    )
 )
 
 # --- choices ----------------------------------------------------------------------------------
@@ -63,12 +61,12 @@ in_scope = filter_problems(report.problems, codes)
 present = [k for k in PROBLEM_KINDS if (in_scope["kind"] == k).any()]
 kind_name = {k: v[0] if zh else v[1] for k, v in PROBLEM_KINDS.items()}
 kinds = right.multiselect(
-    "问题类型" if zh else "Problem kinds",
+    t("问题类型"),
     present,
     default=present,
     format_func=lambda k: f"{kind_name[k]} ({int((in_scope['kind'] == k).sum())})",
     key="kinds",
-    placeholder=t("请选择", "Choose"),
+    placeholder=t("请选择"),
 )
 problems = filter_problems(in_scope, kinds=kinds)
 
@@ -79,21 +77,21 @@ else:
     figures = report.community_summary.set_index("code").loc[community].to_dict()
 score = figures.get("score")
 metrics = [
-    ("综合得分(满分 100)" if zh else "Score (of 100)", "—" if score is None else f"{score:.1f}"),
-    ("问题数" if zh else "Problems", f"{len(in_scope)}{unit('个')}"),
-    ("未覆盖面积" if zh else "Gap area", f"{figures['gap_area_m2']:,.0f} m²"),
-    ("重叠面积" if zh else "Overlap area", f"{figures['overlap_area_m2']:,.0f} m²"),
+    (t("综合得分(满分 100)"), "—" if score is None else f"{score:.1f}"),
+    (t("问题数"), f"{len(in_scope)}{unit('个')}"),
+    (t("未覆盖面积"), f"{figures['gap_area_m2']:,.0f} m²"),
+    (t("重叠面积"), f"{figures['overlap_area_m2']:,.0f} m²"),
     (
-        "不在网格的楼栋" if zh else "Buildings in no grid",
+        t("不在网格的楼栋"),
         f"{figures['unassigned_buildings']}{unit('栋')}",
     ),
-    ("跨网格楼栋" if zh else "Split buildings", f"{figures['split_buildings']}{unit('栋')}"),
+    (t("跨网格楼栋"), f"{figures['split_buildings']}{unit('栋')}"),
     (
-        "户数超出规范的网格" if zh else "Grids out of norm",
+        t("户数超出规范的网格"),
         f"{figures['grids_too_small'] + figures['grids_too_large']}{unit('个')}",
     ),
     (
-        f"{radius} 米外住户" if zh else f"Households beyond {radius} m",
+        t("{radius} 米外住户", radius=radius),
         f"{figures['households_beyond_reach']:,.0f}{unit('户')}",
     ),
 ]
@@ -121,11 +119,11 @@ fmap = coverage_map(
 )
 st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="coverage_map")
 
-st.subheader(f"问题清单({len(table)} 个)" if zh else f"Problems ({len(table)})")
+st.subheader(t("问题清单({n_table} 个)", n_table=len(table)))
 if table.empty:
-    st.success("所选范围内未发现问题。" if zh else "No problems in this selection.")
+    st.success(t("所选范围内未发现问题。"))
 else:
-    st.caption("点选一行,地图即定位到该问题。" if zh else "Choose a row to centre the map on it.")
+    st.caption(t("点选一行,地图即定位到该问题。"))
     st.dataframe(
         shown,
         hide_index=True,
@@ -136,20 +134,20 @@ else:
     )
     csv_col, xlsx_col, _ = st.columns([1, 1, 4])
     csv_col.download_button(
-        "下载 CSV" if zh else "Download CSV",
+        t("下载 CSV"),
         table_to_csv(shown),
         file_name="coverage_problems.csv",
         mime="text/csv",
     )
     xlsx_col.download_button(
-        "下载 Excel" if zh else "Download Excel",
-        table_to_xlsx(shown, "覆盖问题" if zh else "problems"),
+        t("下载 Excel"),
+        table_to_xlsx(shown, t("覆盖问题")),
         file_name="coverage_problems.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
 # --- how the score is made --------------------------------------------------------------------
-with st.expander("得分说明与各网格得分" if zh else "How the score is made, and grid scores"):
+with st.expander(t("得分说明与各网格得分")):
     weights = pd.DataFrame(
         {
             "part": [SCORE_PART_NAMES[p][0 if zh else 1] for p in report.score_weights],
@@ -157,17 +155,13 @@ with st.expander("得分说明与各网格得分" if zh else "How the score is m
             "meaning": [SCORE_PARTS[p][0 if zh else 1] for p in report.score_weights],
         }
     )
-    st.markdown(
-        "每项按 0–1 计满足程度,综合得分 = 各项满足程度按权重的加权平均 × 100。"
-        if zh
-        else "Each part is fulfilled from 0 to 1; the score is the weighted mean × 100."
-    )
+    st.markdown(t("每项按 0–1 计满足程度,综合得分 = 各项满足程度按权重的加权平均 × 100。"))
     st.dataframe(
         weights.rename(
             columns={
-                "part": "项目" if zh else "Part",
-                "weight": "权重(分)" if zh else "Weight (points)",
-                "meaning": "含义" if zh else "Meaning",
+                "part": t("项目"),
+                "weight": t("权重(分)"),
+                "meaning": t("含义"),
             }
         ),
         hide_index=True,
@@ -178,12 +172,12 @@ with st.expander("得分说明与各网格得分" if zh else "How the score is m
     if codes is not None:
         grid_scores = grid_scores[grid_scores["grid_code"].str.startswith(community)]
     lowest = grid_scores.sort_values("score").loc[:, ["grid_code", "households", "score"]]
-    st.markdown("**得分最低的网格**" if zh else "**Lowest-scoring grids**")
+    st.markdown(t("**得分最低的网格**"))
     st.dataframe(
         lowest.rename(
             columns={
                 "grid_code": label("grid_code", lang),
-                "households": "户数(户)" if zh else "Households",
+                "households": t("户数(户)"),
                 "score": label("score", lang),
             }
         ).head(15),

@@ -24,10 +24,12 @@ import streamlit as st
 from gridmap import io as gio
 from gridmap import settings
 from gridmap.errors import GridmapError
+from gridmap.i18n import pair, text
 from gridmap.io.backups import backup_bytes
 from ui_common import (
     ICON,
     engine,
+    in_language,
     keep_prepared,
     md_text,
     page_title,
@@ -36,6 +38,7 @@ from ui_common import (
     role_tabs,
     sidebar,
     t,
+    unit,
 )
 
 st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
@@ -46,16 +49,16 @@ db = engine()
 
 #: Coordinate systems offered, besides "as the file says / detected".
 CRS_CHOICES: dict[str, tuple[str, str]] = {
-    "auto": ("按文件声明或自动识别", "As declared in the file, or detected"),
-    "wgs84": ("WGS 84 经纬度(GPS、天地图、奥维)", "WGS 84 lon/lat (GPS, Tianditu)"),
-    "gcj02": ("GCJ-02(高德、腾讯)", "GCJ-02 (Amap, Tencent)"),
-    "bd09": ("BD-09(百度)", "BD-09 (Baidu)"),
-    "cgcs2000": ("CGCS2000 经纬度", "CGCS2000 lon/lat"),
-    "4546": ("CGCS2000 3度带 中央经线 111°E(EPSG:4546)", "CGCS2000 3° GK CM 111°E (4546)"),
-    "4525": ("CGCS2000 3度带 37 带带号(EPSG:4525)", "CGCS2000 3° GK zone 37 (4525)"),
+    "auto": pair("按文件声明或自动识别"),
+    "wgs84": pair("WGS 84 经纬度(GPS、天地图、奥维)"),
+    "gcj02": pair("GCJ-02(高德、腾讯)"),
+    "bd09": pair("BD-09(百度)"),
+    "cgcs2000": pair("CGCS2000 经纬度"),
+    "4546": pair("CGCS2000 3度带 中央经线 111°E(EPSG:4546)"),
+    "4525": pair("CGCS2000 3度带 37 带带号(EPSG:4525)"),
     "32649": ("WGS 84 / UTM 49N(EPSG:32649)", "WGS 84 / UTM 49N (32649)"),
     "32650": ("WGS 84 / UTM 50N(EPSG:32650)", "WGS 84 / UTM 50N (32650)"),
-    "other": ("其他 EPSG 代码…", "Other EPSG code…"),
+    "other": pair("其他 EPSG 代码…"),
 }
 FORMAT_NAMES = {
     "geojson": "GeoJSON",
@@ -68,7 +71,7 @@ FORMAT_NAMES = {
 
 def layer_name(key: str) -> str:
     if key == "street":
-        return t("整个街道(全部图层)", "Whole street (every layer)")
+        return t("整个街道(全部图层)")
     spec = gio.LAYERS[key]
     return spec.zh if zh else spec.en
 
@@ -80,9 +83,9 @@ def show_rejection(exc: GridmapError) -> None:
         unit = exc.unit
         rows = [
             {
-                t("位置", "Where"): "" if i.row is None else f"{t(unit[0], unit[1])} {i.row}",
-                t("字段", "Field"): i.field or "",
-                t("问题", "Problem"): i.zh if zh else i.en,
+                t("位置"): "" if i.row is None else f"{in_language(unit)} {i.row}",
+                t("字段"): i.field or "",
+                t("问题"): i.zh if zh else i.en,
             }
             for i in exc.issues
         ]
@@ -97,13 +100,13 @@ def read_upload(name: str, data: bytes) -> gio.SourceTable:
     return gio.read_upload(name, data)
 
 
-st.title(t("数据导入导出", "Import and export"))
+st.title(t("数据导入导出"))
 # import, backup and restore are street administrators' work: other roles get export only
 tabs = role_tabs(
     {
-        "import": t("导入", "Import") if principal().can("import") else None,
-        "export": t("导出", "Export"),
-        "backup": t("备份", "Backup") if principal().can("backup") else None,
+        "import": t("导入") if principal().can("import") else None,
+        "export": t("导出"),
+        "backup": t("备份") if principal().can("backup") else None,
     }
 )
 tab_import, tab_export, tab_backup = tabs.get("import"), tabs["export"], tabs.get("backup")
@@ -113,26 +116,22 @@ if tab_import is not None:
     with tab_import:
         st.caption(
             t(
-                "支持 GeoJSON、GeoPackage、Shapefile(zip,含 .cpg)、KML、CSV、XLSX"
-                "(经纬度列或 WKT 列)。"
-                "先检查、后导入:有任何问题整批拒绝,数据库不会改动。",
-                "GeoJSON, GeoPackage, zipped Shapefile (with .cpg), KML, CSV and XLSX (lon/lat or "
-                "WKT columns). Checked first: any problem rejects the whole file and the database "
-                "is left as it was.",
+                "支持 GeoJSON、GeoPackage、Shapefile(zip,含 .cpg)、KML、CSV、XLSX(经纬度"
+                "列或 WKT 列)。先检查、后导入:有任何问题整批拒绝,数据库不会改动。"
             )
         )
         layer = st.selectbox(
-            t("导入到图层", "Import into layer"), list(gio.LAYERS), format_func=layer_name,
+            t('导入到图层'), list(gio.LAYERS), format_func=layer_name,
             key="import_layer",
         )  # fmt: skip
         spec = gio.LAYERS[layer]
         uploaded = st.file_uploader(
-            t("选择文件", "Choose a file"),
+            t("选择文件"),
             type=[s.lstrip(".") for s in gio.SUFFIXES],
             key="import_file",
             help=t(
-                f"单个文件不超过 {settings.IMPORT_MAX_BYTES // 2**20} MB",
-                f"At most {settings.IMPORT_MAX_BYTES // 2**20} MB per file",
+                "单个文件不超过 {IMPORT_MAX_BYTES} MB",
+                IMPORT_MAX_BYTES=settings.IMPORT_MAX_BYTES // 2**20,
             ),
         )
         source = None
@@ -143,16 +142,18 @@ if tab_import is not None:
                 show_rejection(exc)
         if source is not None:
             spreadsheet = source.geometry is None
-            declared = (
-                md_text(source.crs.to_string()) if source.crs is not None else t("未声明", "none")
-            )
+            declared = md_text(source.crs.to_string()) if source.crs is not None else t("未声明")
             file_name, encoding = md_text(source.name), md_text(source.encoding or None)
             st.markdown(
                 t(
-                    f"**{file_name}**:{len(source.frame)} 条记录,编码 {encoding},"
-                    f"文件声明的坐标系 {declared}。",
-                    f"**{file_name}**: {len(source.frame)} records, encoding {encoding}, "
-                    f"declared CRS {declared}.",
+                    (
+                        "**{file_name}**:{n_frame} 条记录,编码 {encoding},文件声明的坐标系 "
+                        "{declared}。"
+                    ),
+                    file_name=file_name,
+                    n_frame=len(source.frame),
+                    encoding=encoding,
+                    declared=declared,
                 )
             )
             st.dataframe(
@@ -161,7 +162,7 @@ if tab_import is not None:
                 use_container_width=True,
             )
 
-            st.subheader(t("列对应", "Column mapping"))
+            st.subheader(t("列对应"))
             suggested = gio.suggest_mapping(source, spec)
             fields = gio.import_fields(spec, spreadsheet)
             options = ["", *(f.name for f in fields)]
@@ -174,17 +175,17 @@ if tab_import is not None:
                     md_text(col),  # a column name of the file: a label renders markdown
                     options,
                     index=options.index(suggested.get(col, "")),
-                    format_func=lambda f: names.get(f, t("(不导入)", "(skip)")),
+                    format_func=lambda f: names.get(f, text("(不导入)", lang)),
                     key=f"map_{layer}_{file_hash}_{i}",
                 )
                 if choice:
                     mapping[col] = choice
-            st.caption(t("* 为必填字段。", "* required field."))
+            st.caption(t("* 为必填字段。"))
 
             crs_value = None
             if spec.geometry:
                 crs_key = st.selectbox(
-                    t("坐标系", "Coordinate system"), list(CRS_CHOICES),
+                    t('坐标系'), list(CRS_CHOICES),
                     format_func=lambda k: CRS_CHOICES[k][0 if zh else 1], key="import_crs",
                 )  # fmt: skip
                 if crs_key == "other":
@@ -193,18 +194,14 @@ if tab_import is not None:
                     crs_value = crs_key
             left, right = st.columns(2)
             update = left.checkbox(
-                t("更新数据库中已有的同编码记录", "Update rows already in the database"),
+                t("更新数据库中已有的同编码记录"),
                 key="import_update",
             )
             plan_name = None
             if layer == "grids":
                 plan_name = (
                     right.text_input(
-                        t(
-                            "导入到网格草案(名称或编号;尚无方案的社区可留空,首次导入即成生效方案)",
-                            "Grid draft (name or id; empty for a community without any plan: its "
-                            "first grids become the active plan)",
-                        ),
+                        t("导入到网格草案(名称或编号;尚无方案的社区可留空,首次导入即成生效方案)"),
                         key="import_plan",
                     )
                     or None
@@ -220,43 +217,38 @@ if tab_import is not None:
                 )  # fmt: skip
             except GridmapError as exc:
                 if isinstance(exc, gio.ImportRejected):
-                    text = " ".join(i.en for i in exc.issues)
+                    hints = " ".join(i.en for i in exc.issues)
                     offers = [o for o, word in (("swap", "--swap-latlon"), ("fix", "--fix-invalid"))
-                              if word in text]  # fmt: skip
+                              if word in hints]  # fmt: skip
                 show_rejection(exc)
             if offers or swap or fix:
-                st.subheader(t("需要确认的修正", "Fixes to confirm"))
+                st.subheader(t("需要确认的修正"))
             if "swap" in offers or swap:
                 st.checkbox(
-                    t("交换经纬度(文件中纬度与经度写反了)", "Swap latitude and longitude"),
+                    t("交换经纬度(文件中纬度与经度写反了)"),
                     key="import_swap",
                 )
             if "fix" in offers or fix:
                 st.checkbox(
-                    t("修复无效几何(make_valid,修复的行会列出)", "Repair invalid geometry"),
+                    t("修复无效几何(make_valid,修复的行会列出)"),
                     key="import_fix",
                 )
             if plan is not None:
-                st.subheader(t("试导入结果", "Dry run"))
+                st.subheader(t("试导入结果"))
                 summary = plan.summary()
-                for column, (key, zh_name, en_name) in zip(
+                for column, (key, name) in zip(
                     st.columns(4),
-                    [("added", "新增", "To add"), ("changed", "更新", "To change"),
-                     ("unchanged", "不变", "Left alone"), ("repaired", "修复几何", "Repaired")],
+                    [("added", t("新增", context="views.data_io: plan")),
+                     ("changed", t("更新")), ("unchanged", t("不变")), ("repaired", t("修复几何"))],
                     strict=True,
                 ):  # fmt: skip
-                    column.metric(t(zh_name, en_name), f"{summary[key]} {t('条', 'rows')}")
+                    column.metric(name, f"{summary[key]}{unit('条')}")
                 read_as = md_text(plan.source_crs)  # may be named by the file's .prj
-                st.caption(t(f"坐标系:{read_as}", f"Coordinates read as {read_as}"))
+                st.caption(t("坐标系:{read_as}", read_as=read_as))
                 if plan.repaired:
-                    st.warning(
-                        t("已修复无效几何的位置:", "Geometry repaired at: ")
-                        + ", ".join(map(str, plan.repaired))
-                    )
+                    st.warning(t("已修复无效几何的位置:") + ", ".join(map(str, plan.repaired)))
                 nothing = summary["added"] + summary["changed"] == 0
-                go = st.button(
-                    t("导入", "Import"), type="primary", disabled=nothing, key="import_go"
-                )
+                go = st.button(t("导入"), type="primary", disabled=nothing, key="import_go")
                 if go:
                     try:
                         counts = gio.apply_import(db, plan)
@@ -266,8 +258,9 @@ if tab_import is not None:
                         st.cache_data.clear()
                         st.success(
                             t(
-                                f"已导入:新增 {counts['added']} 条,更新 {counts['changed']} 条。",
-                                f"Imported: {counts['added']} added, {counts['changed']} changed.",
+                                "已导入:新增 {added} 条,更新 {changed} 条。",
+                                added=counts["added"],
+                                changed=counts["changed"],
                             )
                         )
 
@@ -275,22 +268,19 @@ if tab_import is not None:
 with tab_export:
     left, middle, right = st.columns([2, 2, 1])
     export_layer = left.selectbox(
-        t("图层", "Layer"), ["street", *gio.LAYERS], format_func=layer_name, key="export_layer"
+        t("图层"), ["street", *gio.LAYERS], format_func=layer_name, key="export_layer"
     )
     fmt = middle.selectbox(
-        t("格式", "Format"), list(gio.EXPORT_FORMATS), format_func=FORMAT_NAMES.get,
+        t('格式'), list(gio.EXPORT_FORMATS), format_func=FORMAT_NAMES.get,
         key="export_format",
     )  # fmt: skip
     st.caption(
         t(
-            "Shapefile 以 zip 提供并附 .cpg(UTF-8);表格中点为经纬度列、面为 WKT 列;"
-            "以 = + - @ 开头的文字前加 ' 防止公式注入。",
-            "Shapefiles come zipped with a .cpg (UTF-8); in spreadsheets points are lon/lat "
-            "columns and polygons a WKT column; text starting with = + - @ gets a leading ' "
-            "so no formula runs.",
+            "Shapefile 以 zip 提供并附 .cpg(UTF-8);表格中点为经纬度列、面为 WKT 列;以 ="
+            " + - @ 开头的文字前加 ' 防止公式注入。"
         )
     )
-    if right.button(t("生成文件", "Prepare file"), key="export_go"):
+    if right.button(t("生成文件"), key="export_go"):
         try:
             keep_prepared(
                 "export_data",
@@ -302,7 +292,7 @@ with tab_export:
     ready = prepared("export_data")
     if ready is not None:
         st.download_button(
-            t(f"下载 {ready[0]}", f"Download {ready[0]}"),
+            t("下载 {ready}", ready=ready[0]),
             ready[1],
             file_name=ready[0],
             key="export_download",
@@ -313,16 +303,12 @@ if tab_backup is not None:
     with tab_backup:
         st.markdown(
             t(
-                "把整个街道(全部表,含人员、用户和日志,编号不变)备份为一个 GeoPackage 文件。"
-                "恢复请在命令行运行 `gridmap restore 文件.gpkg --force`:街道数据整体替换,"
-                "用户账号与操作日志保留(备份中的日志补入,并标为「恢复自备份」)。",
-                "Back the whole street up as one GeoPackage (every table, ids kept). Restore with "
-                "`gridmap restore FILE.gpkg --force` on the command line: the street's data is "
-                "replaced; accounts and the audit log are kept (the backup's log rows are added, "
-                "marked as restored).",
+                "把整个街道(全部表,含人员、用户和日志,编号不变)备份为一个 GeoPackage 文"
+                "件。恢复请在命令行运行 `gridmap restore 文件.gpkg --force`:街道数据整体"
+                "替换,用户账号与操作日志保留(备份中的日志补入,并标为「恢复自备份」)。"
             )
         )
-        if st.button(t("生成备份", "Make backup"), key="backup_go"):
+        if st.button(t("生成备份"), key="backup_go"):
             try:
                 data, counts = backup_bytes(db)  # its temporary folder is gone already
             except GridmapError as exc:
@@ -333,9 +319,9 @@ if tab_backup is not None:
         ready_backup = prepared("backup_data")
         if ready_backup is not None:
             data, rows = ready_backup
-            st.caption(t(f"共 {rows} 行。", f"{rows} rows."))
+            st.caption(t("共 {rows} 行。", rows=rows))
             st.download_button(
-                t("下载备份", "Download backup"),
+                t("下载备份"),
                 data,
                 file_name="gridmap_backup.gpkg",
                 key="backup_download",

@@ -25,6 +25,7 @@ from gridmap.density import (
     member_density,
     member_roster,
 )
+from gridmap.i18n import pair, text
 from gridmap.io import table_to_csv
 from gridmap.maps import density_map
 from gridmap.repository import read_table
@@ -76,47 +77,42 @@ zh = lang == "zh"
 key = database_key()
 layers = street_layers(key)
 
-st.title("党员分布" if zh else "Party member density")
+st.title(t("党员分布"))
 st.caption(
-    "每个网格、楼栋的党员数、每百户党员数、每平方公里党员数及各类党员(在职党员双报到、离退休、流动、"
-    "失联等);每百户党员最少的网格排在最前。"
-    if zh
-    else "Members per grid and building, per 100 households and per km², by category "
-    "(registered in-service, retired, floating, lost contact …); the thinnest grids first."
+    t(
+        "每个网格、楼栋的党员数、每百户党员数、每平方公里党员数及各类党员(在职党员双报到"
+        "、离退休、流动、失联等);每百户党员最少的网格排在最前。"
+    )
 )
 
 # --- choices ----------------------------------------------------------------------------------
 left, middle, right = st.columns([1.2, 2.4, 1.4])
 community = community_picker(left, layers.communities, zh)
 categories = middle.multiselect(
-    "党员类别" if zh else "Member categories",
+    t("党员类别"),
     list(CATEGORY_LABELS),
     default=list(CATEGORY_LABELS),
     format_func=lambda c: CATEGORY_LABELS[c][0 if zh else 1],
     key="density_categories",
-    placeholder=t("请选择", "Choose"),
+    placeholder=t("请选择"),
 )
 measure = right.selectbox(
-    "指标" if zh else "Measure",
+    t("指标"),
     list(DENSITY_MEASURES),
     format_func=lambda m: DENSITY_MEASURES[m][0 if zh else 1],
     key="density_measure",
 )
 left2, middle2, right2 = st.columns([2.4, 1.2, 1.4])
 scheme = left2.radio(
-    "分级方法" if zh else "Classification",
+    t("分级方法"),
     list(SCHEMES),
     index=list(SCHEMES).index(settings.DENSITY_SCHEME),
     format_func=lambda s: SCHEMES[s][1 if zh else 2],
     horizontal=True,
     key="density_scheme",
 )
-k = middle2.slider(
-    "分级数" if zh else "Classes", 3, 7, settings.DENSITY_CLASSES, key="density_classes"
-)
-heat = right2.checkbox(
-    "显示党员分布热力图层" if zh else "Member heat layer", value=False, key="density_heat"
-)
+k = middle2.slider(t("分级数"), 3, 7, settings.DENSITY_CLASSES, key="density_classes")
+heat = right2.checkbox(t("显示党员分布热力图层"), value=False, key="density_heat")
 
 chosen = layers.communities["code"] == community
 community_ids = (
@@ -130,38 +126,33 @@ per100 = totals["members_per_100_households"]
 per_km2 = totals["members_per_km2"]
 outside = int(totals["unplaced_households"])
 metrics = [
-    ("党员数" if zh else "Members", f"{totals['members']:,}{unit('名')}", None),
+    (t("党员数"), f"{totals['members']:,}{unit('名')}", None),
     (
-        "每百户党员数" if zh else "Members per 100 households",
+        t("每百户党员数"),
         "—" if per100 != per100 else f"{per100:.1f}{unit('名/百户')}",
-        "网格内党员数 ÷ 网格内户数 × 100。" if zh else "Members in grids ÷ households × 100.",
+        t("网格内党员数 ÷ 网格内户数 × 100。"),
     ),
     (
-        "每平方公里党员数" if zh else "Members per km²",
+        t("每平方公里党员数"),
         "—" if per_km2 != per_km2 else f"{per_km2:,.0f}{unit('名/km²')}",
-        "网格内党员数 ÷ 网格面积。" if zh else "Members in grids ÷ the grids' area.",
+        t("网格内党员数 ÷ 网格面积。"),
     ),
-    ("网格数" if zh else "Grids", f"{totals['grids']}{unit('个')}", None),
+    (t("网格数"), f"{totals['grids']}{unit('个')}", None),
     (
-        "网格内户数" if zh else "Households in grids",
+        t("网格内户数"),
         f"{totals['households']:,.0f}{unit('户')}",
-        (
-            f"另有 {outside:,} 户所在楼栋不在任何网格,不计入(总览的户数含这些户)。"
-            if zh
-            else f"{outside:,} more households live in buildings in no grid and are not "
-            "counted (the overview's households include them)."
-        )
+        (t("另有 {outside:,} 户所在楼栋不在任何网格,不计入(总览的户数含这些户)。", outside=outside))
         if outside
         else None,
     ),
     (
-        "双报到在职党员" if zh else "Registered in-service",
+        t("双报到在职党员"),
         f"{totals['in_service_registered']:,}{unit('名')}",
         None,
     ),
-    ("失联党员" if zh else "Lost contact", f"{totals['lost_contact']:,}{unit('名')}", None),
+    (t("失联党员"), f"{totals['lost_contact']:,}{unit('名')}", None),
     (
-        "未落到网格的党员" if zh else "Members in no grid",
+        t("未落到网格的党员"),
         f"{totals['unplaced_members']:,}{unit('名')}",
         None,
     ),
@@ -189,41 +180,40 @@ st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="
 
 # --- the grid table (thinnest first) ----------------------------------------------------------
 COLUMNS = {
-    "grid_code": ("网格编码", "Grid code"),
-    "grid_name": ("网格", "Grid"),
-    "community_name": ("社区", "Community"),
-    "households": ("户数(户)", "Households"),
-    "members": ("党员(名)", "Members"),
-    "members_per_100_households": ("每百户党员(名/百户)", "Members per 100 households"),
-    "members_per_km2": ("每平方公里党员(名/km²)", "Members per km²"),
-    "in_service_registered": ("双报到在职党员(名)", "Registered in-service"),
-    **{c: (f"{zh_label}(名)", en_label) for c, (zh_label, en_label) in CATEGORY_LABELS.items()},
+    "grid_code": pair("网格编码"),
+    "grid_name": pair("网格"),
+    "community_name": pair("社区"),
+    "households": pair("户数(户)"),
+    "members": pair("党员(名)"),
+    "members_per_100_households": pair("每百户党员(名/百户)"),
+    "members_per_km2": pair("每平方公里党员(名/km²)"),
+    "in_service_registered": pair("双报到在职党员(名)"),
+    **{
+        c: (text("{category}(名)", category=z), text("{category}(名)", "en", category=e))
+        for c, (z, e) in CATEGORY_LABELS.items()
+    },
 }
 table = pd.DataFrame(report.grids.drop(columns=report.grids.geometry.name))
 table = table.loc[:, list(COLUMNS)].round({"members_per_100_households": 2, "members_per_km2": 0})
 shown = table.rename(columns={c: v[0 if zh else 1] for c, v in COLUMNS.items()})
-st.subheader(
-    f"各网格党员分布({len(table)} 个网格,每百户党员最少的在前)"
-    if zh
-    else f"Grids ({len(table)}), fewest members per 100 households first"
-)
+st.subheader(t("各网格党员分布({n_table} 个网格,每百户党员最少的在前)", n_table=len(table)))
 st.dataframe(shown, hide_index=True, width="stretch", key="density_table")
 st.download_button(
-    "下载 CSV" if zh else "Download CSV",
+    t("下载 CSV"),
     table_to_csv(shown),
     file_name="member_density.csv",
     mime="text/csv",
 )
 
-with st.expander("各楼栋党员分布" if zh else "Members per building"):
+with st.expander(t("各楼栋党员分布")):
     buildings = pd.DataFrame(report.buildings.drop(columns=report.buildings.geometry.name))
     building_columns = {
-        "building_code": ("楼栋编码", "Building code"),
-        "building_name": ("楼栋", "Building"),
-        "households": ("户数(户)", "Households"),
-        "members": ("党员(名)", "Members"),
-        "members_per_100_households": ("每百户党员(名/百户)", "Members per 100 households"),
-        "in_service_registered": ("双报到在职党员(名)", "Registered in-service"),
+        "building_code": pair("楼栋编码"),
+        "building_name": pair("楼栋"),
+        "households": pair("户数(户)"),
+        "members": pair("党员(名)"),
+        "members_per_100_households": pair("每百户党员(名/百户)"),
+        "in_service_registered": pair("双报到在职党员(名)"),
     }
     buildings = buildings.sort_values(["members_per_100_households", "building_code"])
     st.dataframe(
@@ -235,9 +225,9 @@ with st.expander("各楼栋党员分布" if zh else "Members per building"):
     )
 
 if _roster_allowed():
-    with st.expander("网格党员名单(姓名已脱敏)" if zh else "Members of a grid (names masked)"):
+    with st.expander(t("网格党员名单(姓名已脱敏)")):
         grid_choice = st.selectbox(
-            "网格" if zh else "Grid",
+            t("网格"),
             list(report.grids["grid_code"]),
             format_func=lambda c: f"{c} {report.grids.set_index('grid_code').loc[c, 'grid_name']}",
             key="roster_grid",
@@ -254,11 +244,11 @@ if _roster_allowed():
         st.dataframe(
             roster.rename(
                 columns={
-                    "grid_code": "网格编码" if zh else "Grid code",
-                    "building_code": "楼栋编码" if zh else "Building code",
-                    "name": "姓名" if zh else "Name",
-                    "category": "类别" if zh else "Category",
-                    "registered_on": "双报到日期" if zh else "Registered on",
+                    "grid_code": t("网格编码"),
+                    "building_code": t("楼栋编码"),
+                    "name": t("姓名"),
+                    "category": t("类别"),
+                    "registered_on": t("双报到日期"),
                 }
             ),
             hide_index=True,

@@ -28,6 +28,7 @@ from gridmap.hotspots import (
     request_hotspots,
     summarise_hotspots,
 )
+from gridmap.i18n import pair, text
 from gridmap.io import table_to_csv
 from gridmap.maps import hotspot_map
 from gridmap.repository import read_table
@@ -93,75 +94,74 @@ requests = requests_table(key)
 # at its reference date)
 now = street_now(engine())
 
-st.title("诉求热点" if zh else "Request hotspots")
+st.title(t("诉求热点"))
 st.caption(
-    "用 Getis-Ord Gi* 统计找出诉求明显聚集(热点)或明显偏少(冷点)的网格或六边形区域;"
-    "置信度由置换检验得出,可选错误发现率(FDR)校正。"
-    if zh
-    else "Getis-Ord Gi* finds grids or hexagons where requests cluster (hot) or are scarce "
-    "(cold); confidence from permutation tests, with an optional false-discovery-rate control."
+    t(
+        "用 Getis-Ord Gi* 统计找出诉求明显聚集(热点)或明显偏少(冷点)的网格或六边形区域;"
+        "置信度由置换检验得出,可选错误发现率(FDR)校正。"
+    )
 )
 
 # --- choices ----------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([1.1, 1.1, 1.2, 1.6])
 area_unit = c1.radio(
-    "分析单元" if zh else "Units",
+    t("分析单元"),
     list(settings.HOTSPOT_UNITS),
     index=list(settings.HOTSPOT_UNITS).index(settings.HOTSPOT_UNIT),
     format_func=lambda u: (
-        ("网格" if zh else "Grids") if u == "grid" else ("六边形(H3)" if zh else "Hexagons (H3)")
+        (text("网格", lang, context="views.hotspots: area unit"))
+        if u == "grid"
+        else (text("六边形(H3)", lang))
     ),
     key="hot_unit",
 )
 resolution = c2.selectbox(
-    "六边形分辨率" if zh else "H3 resolution",
+    t("六边形分辨率"),
     list(settings.H3_RESOLUTIONS),
     index=list(settings.H3_RESOLUTIONS).index(settings.H3_RESOLUTION),
     disabled=area_unit != "h3",
     key="hot_resolution",
 )
 measure = c3.radio(
-    "指标" if zh else "Measure",
+    t("指标"),
     list(MEASURES),
     format_func=lambda m: MEASURES[m][0 if zh else 1],
     key="hot_measure",
 )
 fdr = c4.checkbox(
-    "错误发现率(FDR)校正" if zh else "False-discovery-rate control",
+    t("错误发现率(FDR)校正"),
     value=settings.HOTSPOT_FDR,
     key="hot_fdr",
-    help="同时检验很多区域时,控制误报热点的比例(Benjamini–Hochberg)。"
-    if zh
-    else "Controls the share of false hotspots when many areas are tested (Benjamini–Hochberg).",
+    help=t("同时检验很多区域时,控制误报热点的比例(Benjamini–Hochberg)。"),
 )
 analytic = c4.checkbox(
-    "用正态近似代替置换检验" if zh else "Normal approximation instead of permutations",
+    t("用正态近似代替置换检验"),
     value=settings.HOTSPOT_INFERENCE == "analytic",
     key="hot_analytic",
 )
 categories_all = sorted(requests["category"].dropna().unique())
 f1, f2, f3, f4 = st.columns([1.8, 1.4, 1.0, 1.4])
 categories = f1.multiselect(
-    "诉求类别(不选为全部)" if zh else "Categories (none: all)",
+    t("诉求类别(不选为全部)"),
     categories_all,
     key="hot_categories",
-    placeholder=t("请选择", "Choose"),
+    placeholder=t("请选择"),
 )
 sources = f2.multiselect(
-    "来源(不选为全部)" if zh else "Sources (none: all)",
+    t("来源(不选为全部)"),
     list(SOURCE_LABELS),
     format_func=lambda s: SOURCE_LABELS[s][0 if zh else 1],
     key="hot_sources",
-    placeholder=t("请选择", "Choose"),
+    placeholder=t("请选择"),
 )
 status = f3.radio(
-    "状态" if zh else "Status",
+    t("状态"),
     list(STATUS_FILTERS),
     format_func=lambda s: STATUS_FILTERS[s][0 if zh else 1],
     key="hot_status",
 )
 window = f4.date_input(
-    "受理时间" if zh else "Received between",
+    t("受理时间", context="views.hotspots: window"),
     value=(now.date() - dt.timedelta(days=365), now.date()),
     key="hot_window",
 )
@@ -190,13 +190,13 @@ st.info("\n\n".join(map(md_text, summarise_hotspots(report, lang))))
 counts = report.counts()
 hot = sum(v for k, v in counts.items() if k.startswith("hot"))
 cold = sum(v for k, v in counts.items() if k.startswith("cold"))
-unit_word = t("网格", "grids") if area_unit == "grid" else t("六边形", "hexagons")
+unit_word = t("网格", context="views.hotspots: unit word") if area_unit == "grid" else t("六边形")
 metrics = [
-    ("分析的诉求" if zh else "Requests analysed", f"{len(report.requests):,}{unit('件')}"),
-    (t(f"热点{unit_word}", f"Hot {unit_word}"), f"{hot} 个" if zh else f"{hot}"),
-    (t(f"冷点{unit_word}", f"Cold {unit_word}"), f"{cold} 个" if zh else f"{cold}"),
-    ("未办结" if zh else "Open", f"{len(unresolved):,}{unit('件')}"),
-    ("已超期未办结" if zh else "Overdue", f"{int(unresolved['overdue'].sum()):,}{unit('件')}"),
+    (t("分析的诉求"), f"{len(report.requests):,}{unit('件')}"),
+    (t("热点{unit_word}", unit_word=unit_word), t("{hot} 个", hot=hot)),
+    (t("冷点{unit_word}", unit_word=unit_word), t("{cold} 个", cold=cold)),
+    (t("未办结"), f"{len(unresolved):,}{unit('件')}"),
+    (t("已超期未办结"), f"{int(unresolved['overdue'].sum()):,}{unit('件')}"),
 ]
 for column, (name, value) in zip(st.columns(len(metrics)), metrics, strict=True):
     column.metric(name, value)
@@ -214,35 +214,35 @@ fmap = hotspot_map(
 st_folium(fmap, height=600, use_container_width=True, returned_objects=[], key="hotspot_map")
 if report.fdr:
     cut = ", ".join(f"{round(c * 100)}%: p < {p:.4f}" for c, p in report.cutoffs.items())
-    st.caption(("FDR 校正后的 p 值界限 — " if zh else "p-value cut-offs after FDR — ") + cut)
+    st.caption((t("FDR 校正后的 p 值界限 — ")) + cut)
 
 # --- per-grid figures -------------------------------------------------------------------------
 stats = grid_request_stats(in_window, layers.grids, now)
 columns = {
-    "grid_code": ("网格编码", "Grid code"),
-    "grid_name": ("网格", "Grid"),
-    "community_name": ("社区", "Community"),
-    "requests": ("诉求(件)", "Requests"),
-    "open": ("未办结(件)", "Open"),
-    "overdue": ("已超期(件)", "Overdue"),
-    "median_hours_to_resolve": ("办结用时中位数(小时)", "Median hours to resolve"),
-    "mean_rating": ("平均评价(1–5 分)", "Average rating (1–5)"),
+    "grid_code": pair("网格编码"),
+    "grid_name": pair("网格"),
+    "community_name": pair("社区"),
+    "requests": pair("诉求(件)"),
+    "open": pair("未办结(件)"),
+    "overdue": pair("已超期(件)"),
+    "median_hours_to_resolve": pair("办结用时中位数(小时)"),
+    "mean_rating": pair("平均评价(1–5 分)"),
 }
 shown = (
     stats.loc[:, list(columns)]
     .round({"median_hours_to_resolve": 1, "mean_rating": 2})
     .rename(columns={c: v[0 if zh else 1] for c, v in columns.items()})
 )
-st.subheader("各网格诉求办理情况" if zh else "Requests per grid")
+st.subheader(t("各网格诉求办理情况"))
 st.dataframe(shown, hide_index=True, width="stretch", key="hot_grid_table")
 st.download_button(
-    "下载 CSV" if zh else "Download CSV",
+    t("下载 CSV"),
     table_to_csv(shown),
     file_name="requests_per_grid.csv",
     mime="text/csv",
 )
 
-with st.expander("显著的热点与冷点" if zh else "Significant hot and cold units"):
+with st.expander(t("显著的热点与冷点")):
     significant = report.cells[report.cells["cls"] != "not_significant"]
     table = pd.DataFrame(significant.drop(columns=significant.geometry.name))
     table["cls"] = table["cls"].map(lambda c: HOTSPOT_CLASSES[c][0 if zh else 1])
@@ -251,23 +251,22 @@ with st.expander("显著的热点与冷点" if zh else "Significant hot and cold
         .round({"value": 2, "z": 2, "p": 4})
         .rename(
             columns={
-                "label": "单元" if zh else "Unit",
-                "grid_code": "网格编码" if zh else "Grid code",
-                "cls": "类别" if zh else "Class",
-                "requests": "诉求(件)" if zh else "Requests",
-                "value": f"数值({zh_unit})" if zh else f"Value ({en_unit})",
-                "z": "Gi* z 值" if zh else "Gi* z",
-                "p": "p 值" if zh else "p",
+                "label": t("单元"),
+                "grid_code": t("网格编码"),
+                "cls": t("类别", context="views.hotspots"),
+                "requests": t("诉求(件)"),
+                "value": t("数值({zh_unit})", zh_unit=zh_unit, en_unit=en_unit),
+                "z": t("Gi* z 值"),
+                "p": t("p 值"),
             }
         ),
         hide_index=True,
         width="stretch",
     )
     st.markdown(
-        "Gi* 衡量一个区域连同其相邻区域的诉求是否明显高于(热点)或低于(冷点)全街道的平均水平。"
-        "单个网格远高于四周时,热点会落在它周边的网格上;六边形单元可以看清网格内部。"
-        if zh
-        else "Gi* asks whether a unit together with its neighbours holds clearly more (hot) or "
-        "fewer (cold) requests than the street on average. A single grid far above all its "
-        "neighbours makes its neighbours hot; hexagons see inside grids."
+        t(
+            "Gi* 衡量一个区域连同其相邻区域的诉求是否明显高于(热点)或低于(冷点)全街道的"
+            "平均水平。单个网格远高于四周时,热点会落在它周边的网格上;六边形单元可以看清"
+            "网格内部。"
+        )
     )

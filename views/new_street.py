@@ -17,6 +17,7 @@ from streamlit_folium import st_folium
 from gridmap.bootstrap import create_street
 from gridmap.coverage import PROBLEM_KINDS
 from gridmap.errors import GridmapError
+from gridmap.i18n import text
 from gridmap.io import (
     LAYERS,
     StreetRejected,
@@ -45,7 +46,7 @@ UPLOAD_TYPES = ["gpkg", "zip", "geojson", "json", "kml", "kmz", "csv", "xlsx"]
 
 def kind_label(kind: str) -> str:
     if kind == "__ignore__":
-        return t("(不导入)", "(not imported)")
+        return t("(不导入)", context="views.new_street: kind label")
     spec = LAYERS[kind]
     return spec.zh if zh else spec.en.capitalize()
 
@@ -54,47 +55,38 @@ def show_error(exc: GridmapError) -> None:
     st.error(md_text(exc))
 
 
-st.title(t("新建街道", "New street"))
+st.title(t("新建街道"))
 st.caption(
     t(
-        "用本街道自己的数据开始:建立街道,上传社区、网格、楼栋、党群服务站图层(一个多图层 "
-        "GeoPackage、一个装有 Shapefile 的 zip,或每层一个文件),核对图层与字段对应,在地图上预览"
-        "导入后的街道和覆盖问题,确认后一次导入。楼栋缺少社区、名称或户数时由位置、地址和占地面积"
-        "推算,推算值标为“估算”。",
-        "Start from the street's own data: create the street, upload its communities, grids, "
-        "buildings and service stations (one multi-layer GeoPackage, a zip of shapefiles, or one "
-        "file per layer), check how layers and columns are matched, preview the street and its "
-        "coverage problems on a map, then import everything at once. A building's community, "
-        "name or households, when missing, are derived from its location, address and "
-        "footprint and marked as estimated.",
+        "用本街道自己的数据开始:建立街道,上传社区、网格、楼栋、党群服务站图层(一个多图层"
+        " GeoPackage、一个装有 Shapefile 的 zip,或每层一个文件),核对图层与字段对应,在地"
+        "图上预览导入后的街道和覆盖问题,确认后一次导入。楼栋缺少社区、名称或户数时由位置"
+        "、地址和占地面积推算,推算值标为“估算”。"
     )
 )
 
 # --- 1. the street ----------------------------------------------------------------------------
 streets = read_table(db, "street")
-st.subheader(t("1. 街道", "1. The street"))
+st.subheader(t("1. 街道"))
 if len(streets):
     for row in streets.itertuples():
         st.markdown(f"**{md_text(row.name)}**({md_text(row.code)})")
-    st.caption(t("街道已建立,可继续上传数据。", "The street exists: upload its data below."))
+    st.caption(t("街道已建立,可继续上传数据。"))
 else:
     with st.form("new_street_form"):
         left, right = st.columns(2)
         code = left.text_input(
-            t("街道编码", "Street code"),
+            t("街道编码"),
             key="ns_code",
-            help=t("统计用区划代码前 9 位,例如 420303001", "9-digit division code, e.g. 420303001"),
+            help=t("统计用区划代码前 9 位,例如 420303001"),
         )
-        name = right.text_input(t("街道名称", "Street name"), key="ns_name")
+        name = right.text_input(t("街道名称"), key="ns_name")
         boundary_file = st.file_uploader(
-            t(
-                "街道边界(可选,无边界时取各社区的范围)",
-                "Boundary (optional: else the communities' extent)",
-            ),
+            t("街道边界(可选,无边界时取各社区的范围)"),
             type=UPLOAD_TYPES,
             key="ns_boundary",
         )
-        create = st.form_submit_button(t("建立街道", "Create the street"), type="primary")
+        create = st.form_submit_button(t("建立街道"), type="primary")
     if create:
         try:
             boundary = None
@@ -107,7 +99,7 @@ else:
             show_error(exc)
         else:
             st.cache_data.clear()
-            st.session_state["ns_message"] = t("街道已建立。", "The street was created.")
+            st.session_state["ns_message"] = t("街道已建立。")
             st.rerun()
 if message := st.session_state.pop("ns_message", None):
     st.success(message)
@@ -115,9 +107,9 @@ if not len(streets):
     st.stop()
 
 # --- 2. the files -----------------------------------------------------------------------------
-st.subheader(t("2. 上传数据文件", "2. Upload the files"))
+st.subheader(t("2. 上传数据文件"))
 uploads = st.file_uploader(
-    t("社区、网格、楼栋、党群服务站等图层", "Communities, grids, buildings, stations …"),
+    t("社区、网格、楼栋、党群服务站等图层"),
     type=UPLOAD_TYPES,
     accept_multiple_files=True,
     key="ns_files",
@@ -125,11 +117,8 @@ uploads = st.file_uploader(
 if not uploads:
     st.info(
         t(
-            "上传一个或多个文件。图层按名称识别(社区/community、网格/grid、楼栋/building、"
-            "党群服务站/station,单复数、前后缀均可),下一步可以改。",
-            "Upload one or more files. Layers are recognised by name (社区/community, 网格/grid, "
-            "楼栋/building, 党群服务站/station; singular or plural, with prefixes or suffixes); "
-            "you can change the guess in the next step.",
+            "上传一个或多个文件。图层按名称识别(社区/community、网格/grid、楼栋/buildin"
+            "g、党群服务站/station,单复数、前后缀均可),下一步可以改。"
         )
     )
     st.stop()
@@ -152,18 +141,16 @@ if st.session_state.get("ns_signature") != signature:
 sources = st.session_state["ns_sources"]
 
 # --- 3. layers and columns --------------------------------------------------------------------
-st.subheader(t("3. 核对图层与字段", "3. Check layers and columns"))
+st.subheader(t("3. 核对图层与字段"))
 guessed, _ignored, _issues = match_layers(sources)
 guess_of = {name: kind for kind, name in guessed.items()}
 chosen: dict[str, str] = {}
 for index, (name, source) in enumerate(sources.items()):
     cols = st.columns([2, 2, 3])
     cols[0].markdown(f"**{md_text(name)}**")
-    cols[0].caption(
-        t(f"{len(source.frame):,} 条,{source.kind}", f"{len(source.frame):,} rows, {source.kind}")
-    )
+    cols[0].caption(t("{n_frame:,} 条,{kind}", n_frame=len(source.frame), kind=source.kind))
     kind = cols[1].selectbox(
-        t("导入为", "Import as"),
+        t("导入为"),
         KINDS,
         index=KINDS.index(guess_of.get(name, "__ignore__")),
         format_func=kind_label,
@@ -171,7 +158,7 @@ for index, (name, source) in enumerate(sources.items()):
     )
     if kind != "__ignore__":
         if kind in chosen:
-            cols[2].warning(t("与上面的图层重复", "already chosen above"))
+            cols[2].warning(t("与上面的图层重复"))
         chosen[kind] = name
         cols[2].caption(", ".join(md_text(c) for c in source.columns))
 
@@ -181,9 +168,7 @@ for kind, name in chosen.items():
     spec = LAYERS[kind]
     suggested = suggest_mapping(source, kind)
     field_of = {field: column for column, field in suggested.items()}
-    with st.expander(
-        t(f"{spec.zh}:字段对应({md_text(name)})", f"{spec.en}: columns ({md_text(name)})")
-    ):
+    with st.expander(t("{zh}:字段对应({name})", zh=spec.zh, name=md_text(name), en=spec.en)):
         mapping: dict[str, str] = {}
         options = ["", *source.columns]
         grid = st.columns(3)
@@ -193,7 +178,7 @@ for kind, name in chosen.items():
                 f"{fld.zh}" + (" *" if fld.required else "") if zh else f"{fld.name}",
                 options,
                 index=options.index(default) if default in options else 0,
-                format_func=lambda c: c or t("(无)", "(none)"),
+                format_func=lambda c: c or text("(无)", lang),
                 key=f"ns_map_{kind}_{fld.name}",
             )
             if picked:
@@ -205,9 +190,9 @@ if st.session_state.get("ns_options") != repr(options):
     st.session_state.pop("ns_preview", None)
 
 # --- 4. preview -------------------------------------------------------------------------------
-st.subheader(t("4. 预览", "4. Preview"))
-if st.button(t("预览导入结果", "Preview the import"), key="ns_preview_go", disabled=not chosen):
-    with st.spinner(t("正在试导入并检查覆盖…", "Importing on trial and checking coverage…")):
+st.subheader(t("4. 预览"))
+if st.button(t("预览导入结果"), key="ns_preview_go", disabled=not chosen):
+    with st.spinner(t("正在试导入并检查覆盖…")):
         try:
             st.session_state["ns_preview"] = preview_street(db, sources, **options)
             st.session_state["ns_options"] = repr(options)
@@ -218,57 +203,51 @@ preview = st.session_state.get("ns_preview")
 if preview is None:
     st.stop()
 if not preview.ok:
-    st.error(
-        t(
-            f"有 {len(preview.result.problems)} 个问题,整个街道不会导入:",
-            f"{len(preview.result.problems)} problems: nothing would be imported:",
-        )
-    )
+    st.error(t("有 {n_problems} 个问题,整个街道不会导入:", n_problems=len(preview.result.problems)))
     for problem in preview.result.problems:
         st.markdown(f"- {md_text(problem.text())}")
 else:
     figures = preview.figures()
     metrics = [
-        (t("社区", "Communities"), f"{figures['communities']:,}{unit('个')}"),
-        (t("网格", "Grids"), f"{figures['grids']:,}{unit('个')}"),
-        (t("楼栋", "Buildings"), f"{figures['buildings']:,}{unit('栋')}"),
-        (t("户数", "Households"), f"{figures['households']:,}{unit('户')}"),
+        (t("社区", context="views.new_street"), f"{figures['communities']:,}{unit('个')}"),
+        (t("网格", context="views.hotspots: area unit"), f"{figures['grids']:,}{unit('个')}"),
+        (t("楼栋", context="views.new_street"), f"{figures['buildings']:,}{unit('栋')}"),
+        (t("户数"), f"{figures['households']:,}{unit('户')}"),
         (
-            t("其中估算户数", "Of which estimated"),
+            t("其中估算户数"),
             f"{figures['households_estimated']:,}{unit('户')}",
         ),
-        (t("党群服务站", "Stations"), f"{figures['stations']:,}{unit('个')}"),
+        (t("党群服务站"), f"{figures['stations']:,}{unit('个')}"),
     ]
     for column, (label, value) in zip(st.columns(len(metrics)), metrics, strict=True):
         column.metric(label, value)
     if figures["buildings_estimated"]:
         st.caption(
             t(
-                f"{figures['buildings_estimated']:,} 栋楼的户数由占地面积 × 层数推算(标为“估算”)。",
-                f"Households of {figures['buildings_estimated']:,} buildings are estimated from "
-                "footprint × floors (marked as estimated).",
+                "{buildings_estimated:,} 栋楼的户数由占地面积 × 层数推算(标为“估算”)。",
+                buildings_estimated=figures["buildings_estimated"],
             )
         )
     problems = preview.report.problems
     counts = problems["kind"].value_counts()
     if len(counts):
         st.warning(
-            t("导入后覆盖检查会发现:", "After the import the coverage check will find:")
+            t("导入后覆盖检查会发现:")
             + "、".join(
                 f"{PROBLEM_KINDS[k][0] if zh else PROBLEM_KINDS[k][1]} {n}"
                 for k, n in counts.items()
             )
         )
     else:
-        st.success(t("导入后覆盖检查没有问题。", "The coverage check would find no problem."))
+        st.success(t("导入后覆盖检查没有问题。"))
     fmap = coverage_map(preview.layers, problems, lang=lang, basemap=basemap)
     st_folium(fmap, height=560, use_container_width=True, returned_objects=[], key="ns_map")
-    with st.expander(t("导入明细", "Import details")):
+    with st.expander(t("导入明细")):
         st.text(preview.result.describe())
 
     # --- 5. import --------------------------------------------------------------------------------
-    st.subheader(t("5. 导入", "5. Import"))
-    if st.button(t("确认导入整个街道", "Import the whole street"), type="primary", key="ns_go"):
+    st.subheader(t("5. 导入"))
+    if st.button(t("确认导入整个街道"), type="primary", key="ns_go"):
         try:
             done = import_street(db, sources, **options)
         except StreetRejected as exc:
@@ -280,8 +259,5 @@ else:
             for key in ("ns_preview", "ns_sources", "ns_signature", "ns_options"):
                 st.session_state.pop(key, None)
             added = sum(layer.counts().get("added", 0) for layer in done.layers)
-            st.session_state["ns_message"] = t(
-                f"已导入整个街道:新增 {added:,} 条。",
-                f"The street was imported: {added:,} rows added.",
-            )
+            st.session_state["ns_message"] = t("已导入整个街道:新增 {added:,} 条。", added=added)
             st.switch_page("views/overview.py")

@@ -27,7 +27,7 @@ from ui_common import (
 )
 
 st.set_page_config(
-    page_title=t("gridmap 社区党建网格化管理", "gridmap · Party-building grid management"),
+    page_title=t("gridmap 社区党建网格化管理"),
     page_icon=str(ICON),
     layout="wide",
 )
@@ -41,12 +41,8 @@ if message := st.session_state.pop("ns_message", None):
     st.success(message)
 street_name = md_text(layers.streets["name"].iloc[0]) if len(layers.streets) else ""
 
-st.title(f"{street_name} 党建网格总览" if zh else f"{street_name} — grid overview")
-st.caption(
-    "街道 → 社区 → 网格 → 楼栋:点击地图上的区域查看网格长、党组织和户数。"
-    if zh
-    else "Street → community → grid → building: click an area for its leader, branch and size."
-)
+st.title(t("{street_name} 党建网格总览", street_name=street_name))
+st.caption(t("街道 → 社区 → 网格 → 楼栋:点击地图上的区域查看网格长、党组织和户数。"))
 
 figures = headline_figures(db)
 units = {
@@ -66,21 +62,19 @@ for start in range(0, len(items), 3):  # two rows of three: whole numbers, never
 estimated = int(summary_table(database_key())["estimated_households"].sum())
 if estimated:
     st.caption(
-        f"户数中估算 {estimated:,} 户:由占地面积 × 层数推算(没有实际户数的楼栋)。"
-        if zh
-        else f"{estimated:,} of the households are estimated from footprint × floors "
-        "(buildings without a count)."
+        t(
+            "户数中估算 {estimated:,} 户:由占地面积 × 层数推算(没有实际户数的楼栋)。",
+            estimated=estimated,
+        )
     )
 
 if not figures["communities"]:
     st.info(
-        "数据库中还没有街道数据。请在 **新建街道** 页面上传本街道的文件并新建街道,或在命令行运行 "
-        "`gridmap street create --code 街道编码 --name 街道名称`,再 `gridmap import street 文件`"
-        "(示范街道:`gridmap demo`)。"
-        if zh
-        else "The database holds no street yet: create yours on the **New street** "
-        "page, or run `gridmap street create --code CODE --name NAME`, then "
-        "`gridmap import street FILE` (the demo street: `gridmap demo`)."
+        t(
+            "数据库中还没有街道数据。请在 **新建街道** 页面上传本街道的文件并新建街道,或"
+            "在命令行运行 `gridmap street create --code 街道编码 --name 街道名称`,再 `g"
+            "ridmap import street 文件`(示范街道:`gridmap demo`)。"
+        )
     )
 
 fmap = street_map(layers, basemap=basemap, lang=lang, view=map_view(layers, None))

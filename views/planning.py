@@ -15,6 +15,7 @@ from streamlit_folium import st_folium
 
 from gridmap import settings
 from gridmap.errors import GridmapError
+from gridmap.i18n import text
 from gridmap.maps import (
     MUTED_STYLES,
     STYLES,
@@ -53,6 +54,7 @@ from ui_common import (
     radius_picker,
     sidebar,
     street_layers,
+    t,
     unit,
 )
 
@@ -62,13 +64,12 @@ zh = lang == "zh"
 key = database_key()
 layers = street_layers(key)
 
-st.title("规划分析" if zh else "Planning")
+st.title(t("规划分析"))
 st.caption(
-    "找出薄弱网格(网格员、党员、服务半径、组织、诉求、热点综合打分),为新增党群服务站选址,"
-    "并试算增配党员、网格员或站点的效果。"
-    if zh
-    else "Find under-covered grids, site new service stations, and try what adding a member, a "
-    "grid worker or a station would change."
+    t(
+        "找出薄弱网格(网格员、党员、服务半径、组织、诉求、热点综合打分),为新增党群服务站"
+        "选址,并试算增配党员、网格员或站点的效果。"
+    )
 )
 
 
@@ -99,10 +100,12 @@ radius = radius_picker(c1, zh)
 community = community_picker(c2, layers.communities, zh) or WHOLE_STREET
 view = map_view(layers, None if community == WHOLE_STREET else community)
 area_unit = c3.radio(
-    "分析单元" if zh else "Unit",
+    t("分析单元", context="views.planning: area unit"),
     ["grid", "h3"],
     format_func=lambda u: (
-        ("网格" if zh else "Grids") if u == "grid" else ("六边形" if zh else "Hexagons")
+        (text("网格", lang, context="views.hotspots: area unit"))
+        if u == "grid"
+        else (text("六边形", lang, context="views.planning: area unit"))
     ),
     key="unit",
 )
@@ -115,7 +118,7 @@ community_ids = (
 
 # --- weights ----------------------------------------------------------------------------------
 street_default = street_weights(engine(), "planning")  # the street's own, else settings
-with st.expander("权重(分,可调)" if zh else "Weights (points, adjustable)", expanded=False):
+with st.expander(t("权重(分,可调)"), expanded=False):
     cols = st.columns(4)
     weights = {}
     for i, (factor, names) in enumerate(FACTORS.items()):
@@ -127,20 +130,19 @@ with st.expander("权重(分,可调)" if zh else "Weights (points, adjustable)",
             key=f"w_{factor}",
         )
     st.caption(
-        "每项按 0(合理)到 1(薄弱)计需要程度,得分 = 加权平均 × 100。滑块从本街道的权重开始,"
-        "调整只影响本页;街道管理员可把它保存为本街道的权重(报告与命令行也使用)。"
-        if zh
-        else "Each factor is a need from 0 (fine) to 1 (poor); score = weighted mean × 100. The "
-        "sliders start at the street's weights and change this page only; the street "
-        "administrator can save them as the street's (the report and the CLI use them too)."
+        t(
+            "每项按 0(合理)到 1(薄弱)计需要程度,得分 = 加权平均 × 100。滑块从本街道的权"
+            "重开始,调整只影响本页;街道管理员可把它保存为本街道的权重(报告与命令行也使用"
+            ")。"
+        )
     )
     if principal().can("manage_street"):
         save, reset = st.columns(2)
         try:
-            if save.button("保存为本街道权重" if zh else "Save as the street's weights"):
+            if save.button(t("保存为本街道权重")):
                 set_street_weights(engine(), "planning", weights)
-                st.success("已保存。" if zh else "Saved.")
-            if reset.button("恢复默认" if zh else "Back to the defaults"):
+                st.success(t("已保存。"))
+            if reset.button(t("恢复默认")):
                 reset_street_weights(engine(), "planning")
                 for factor in FACTORS:
                     st.session_state.pop(f"w_{factor}", None)
@@ -148,7 +150,7 @@ with st.expander("权重(分,可调)" if zh else "Weights (points, adjustable)",
         except GridmapError as exc:
             st.error(md_text(exc))
 if sum(weights.values()) == 0:
-    st.warning("权重不能全为 0。" if zh else "Weights cannot all be zero.")
+    st.warning(t("权重不能全为 0。"))
     st.stop()
 
 hot = hotspots(key, float(radius), area_unit, settings.H3_RESOLUTION)
@@ -159,42 +161,42 @@ table = ranking.table
 
 # --- the map of the top areas -----------------------------------------------------------------
 top = ranking.top(settings.PLANNING_TOP_AREAS)
-st.subheader("最薄弱区域" if zh else "Most under-covered areas")
+st.subheader(t("最薄弱区域"))
 fmap = base_map(layers, basemap, lang, view)
 add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
 top_style = LayerStyle("top", "#d7301f", 0.55, 2.0)
 shown_top = top.assign(score_text=top["score"].map(lambda s: f"{s:.1f}{unit('分')}"))
 geojson_layer(
     shown_top,
-    f"{'薄弱区域' if zh else 'Under-covered'} ({len(top)})",
+    f"{t('薄弱区域')} ({len(top)})",
     top_style,
     {
-        "label": "区域" if zh else "Area",
-        "score_text": "得分" if zh else "Score",
-        "why" if zh else "why_en": "原因" if zh else "Why",
+        "label": t("区域"),
+        "score_text": t("得分"),
+        "why" if zh else "why_en": t("原因"),
     },
 ).add_to(fmap)
 add_layer_control(fmap, lang)
 Legend(
-    "图例" if zh else "Legend",
+    t("图例"),
     [
-        legend_entry(MUTED_STYLES["grid"], "网格" if zh else "Grid"),
-        legend_entry(STYLES["service_station"], "党群服务站" if zh else "Service station", True),
-        legend_entry(top_style, f"得分最高的 {len(top)} 个区域" if zh else f"Top {len(top)} areas"),
+        legend_entry(MUTED_STYLES["grid"], t("网格")),
+        legend_entry(STYLES["service_station"], t("党群服务站", context="views.planning"), True),
+        legend_entry(top_style, t("得分最高的 {n_top} 个区域", n_top=len(top))),
     ],
 ).add_to(fmap)
 st_folium(fmap, height=480, use_container_width=True, returned_objects=[], key="planning_map")
 
 # --- the ranking table ------------------------------------------------------------------------
-st.subheader("薄弱区域排名" if zh else "Ranking")
+st.subheader(t("薄弱区域排名"))
 columns = {
-    "rank": "排名" if zh else "Rank",
-    "label": "区域" if zh else "Area",
-    "score": "得分" if zh else "Score",
-    "households": "户数(户)" if zh else "Households",
-    "workers": "网格员(人)" if zh else "Workers (FTE)",
-    "members": "党员(名)" if zh else "Members",
-    "why" if zh else "why_en": "原因" if zh else "Why",
+    "rank": t("排名"),
+    "label": t("区域"),
+    "score": t("得分"),
+    "households": t("户数(户)"),
+    "workers": t("网格员(人)"),
+    "members": t("党员(名)"),
+    "why" if zh else "why_en": t("原因"),
 }
 st.dataframe(
     table.loc[:, list(columns)].rename(columns=columns),
@@ -204,10 +206,10 @@ st.dataframe(
 )
 
 # --- station siting ---------------------------------------------------------------------------
-st.subheader("党群服务站选址" if zh else "Station siting")
+st.subheader(t("党群服务站选址"))
 s1, s2 = st.columns(2)
 k = s1.number_input(
-    "新增站点数" if zh else "New stations",
+    t("新增站点数"),
     1,
     settings.PLANNING_SITES_MAX_K,
     settings.PLANNING_SITES_K,
@@ -215,24 +217,24 @@ k = s1.number_input(
 )
 circles = {metres: minutes for minutes, metres in settings.LIFE_CIRCLE_M.items()}
 site_radius = s2.radio(
-    "步行距离" if zh else "Walking distance",
+    t("步行距离"),
     list(circles),
     index=list(circles).index(int(radius)),
-    format_func=lambda m: f"{m} 米" if zh else f"{m} m",
+    format_func=lambda m: text("{m} 米", lang, m=m),
     horizontal=True,
     key="sites_radius",
 )
 result = siting(key, community, int(k), float(site_radius))
 m1, m2, m3 = st.columns(3)
 m1.metric(
-    "选址前覆盖住户" if zh else "Within reach now",
+    t("选址前覆盖住户"),
     f"{result.before:,}{unit('户')} ({result.share('before'):.1%})",
 )
 m2.metric(
-    "选址后覆盖住户" if zh else "Within reach after",
+    t("选址后覆盖住户"),
     f"{result.after:,}{unit('户')} ({result.share():.1%})",
 )
-m3.metric("新增覆盖住户" if zh else "Households gained", f"{result.gained:,}{unit('户')}")
+m3.metric(t("新增覆盖住户"), f"{result.gained:,}{unit('户')}")
 smap = base_map(layers, basemap, lang, view)
 add_street_layers(smap, layers, lang, styles=MUTED_STYLES)
 before_style = LayerStyle("before", "#f781bf", 0.7, 0.6)
@@ -243,92 +245,96 @@ bld = layers.buildings.assign(
     before=layers.buildings["id"].map(flags["covered_before"]),
     after=layers.buildings["id"].map(flags["covered_after"]),
 )
-fields = {"name": "楼栋" if zh else "Building", "households": "户数(户)" if zh else "Households"}
+fields = {"name": t("楼栋"), "households": t("户数(户)")}
 still = ~bld["before"].astype(bool) & ~bld["after"].astype(bool) & (bld["households"] > 0)
 gained = ~bld["before"].astype(bool) & bld["after"].astype(bool)
-geojson_layer(
-    bld[still], "仍在服务半径外" if zh else "Still beyond reach", before_style, fields
-).add_to(smap)
-geojson_layer(bld[gained], "新增覆盖" if zh else "Newly in reach", after_style, fields).add_to(smap)
+geojson_layer(bld[still], t("仍在服务半径外"), before_style, fields).add_to(smap)
+geojson_layer(bld[gained], t("新增覆盖"), after_style, fields).add_to(smap)
 sites = result.sites.assign(gain_text=result.sites["gain"].map(lambda g: f"{g:,}{unit('户')}"))
 geojson_layer(
     gpd.GeoDataFrame(sites, crs=4326),
-    "新站点" if zh else "New sites",
+    t("新站点"),
     new_style,
-    {"label": "站点" if zh else "Site", "gain_text": "新增覆盖" if zh else "Gain"},
+    {"label": t("站点"), "gain_text": t("新增覆盖", context="views.planning")},
     marker=folium.CircleMarker(radius=9, fill=True),
 ).add_to(smap)
 add_layer_control(smap, lang)
 Legend(
-    "图例" if zh else "Legend",
+    t("图例"),
     [
-        legend_entry(
-            STYLES["service_station"], "现有党群服务站" if zh else "Existing station", True
-        ),
-        legend_entry(new_style, "建议新站点" if zh else "Proposed site", True),
-        legend_entry(after_style, "新增覆盖楼栋" if zh else "Newly in reach"),
-        legend_entry(before_style, "仍在半径外楼栋" if zh else "Still beyond reach"),
+        legend_entry(STYLES["service_station"], t("现有党群服务站"), True),
+        legend_entry(new_style, t("建议新站点"), True),
+        legend_entry(after_style, t("新增覆盖楼栋")),
+        legend_entry(before_style, t("仍在半径外楼栋")),
     ],
 ).add_to(smap)
 st_folium(smap, height=480, use_container_width=True, returned_objects=[], key="siting_map")
 site_cols = {
-    "order": "序号" if zh else "No.",
-    "label": "候选地点" if zh else "Site",
-    "kind": "类型" if zh else "Kind",
-    "gain": "新增覆盖(户)" if zh else "Gain (hh)",
-    "alone": "单独覆盖(户)" if zh else "Alone (hh)",
+    "order": t("序号"),
+    "label": t("候选地点"),
+    "kind": t("类型"),
+    "gain": t("新增覆盖(户)"),
+    "alone": t("单独覆盖(户)"),
 }
 sites_table = pd.DataFrame(result.sites.drop(columns=result.sites.geometry.name))
 sites_table["kind"] = sites_table["kind"].map(
-    {"building": "非住宅楼栋" if zh else "Building", "lattice": "规则候选点" if zh else "Lattice"}
+    {"building": t("非住宅楼栋"), "lattice": t("规则候选点")}
 )
 sites_table["lon"] = result.sites.geometry.x.round(6).to_numpy()
 sites_table["lat"] = result.sites.geometry.y.round(6).to_numpy()
 st.dataframe(
     sites_table.loc[:, [*site_cols, "lon", "lat"]].rename(
-        columns={**site_cols, "lon": "经度" if zh else "Lon", "lat": "纬度" if zh else "Lat"}
+        columns={
+            **site_cols,
+            "lon": t("经度", context="views.planning"),
+            "lat": t("纬度", context="views.planning"),
+        }
     ),
     hide_index=True,
     use_container_width=True,
     key="sites_table",
 )
 st.caption(
-    f"最大覆盖选址模型(MCLP,spopt + CBC 精确求解,状态:{result.status});"
-    "候选地点为无住户的楼栋(商业、学校、办公等)和间距 "
-    f"{settings.PLANNING_CANDIDATE_SPACING_M:.0f} 米的规则点;距离按直线计。"
-    if zh
-    else f"Maximal covering location problem (spopt MCLP, solved exactly by CBC: {result.status})."
+    t(
+        (
+            "最大覆盖选址模型(MCLP,spopt + CBC 精确求解,状态:{status});候选地点为无住户的楼"
+            "栋(商业、学校、办公等)和间距 {PLANNING_CANDIDATE_SPACING_M:.0f} 米的规则点;距离"
+            "按直线计。"
+        ),
+        status=result.status,
+        PLANNING_CANDIDATE_SPACING_M=settings.PLANNING_CANDIDATE_SPACING_M,
+    )
 )
 
 # --- what-if ----------------------------------------------------------------------------------
-st.subheader("假设分析" if zh else "What if")
+st.subheader(t("假设分析"))
 grid_labels = dict(zip(inputs.grids["id"], inputs.grids["community_name"].fillna("") + " "
                        + inputs.grids["name"], strict=True))  # fmt: skip
 grid_choices = [int(g) for g in ranking.table.get("grid_id", pd.Series(dtype=int)).dropna()
                 if area_unit == "grid"] or [int(g) for g in inputs.grids["id"]]  # fmt: skip
 w1, w2 = st.columns([1, 2])
 action = w1.radio(
-    "措施" if zh else "Step",
+    t("措施"),
     ["member", "worker", "station"],
     format_func=lambda a: {
-        "member": "增加一名党员" if zh else "Add a member",
-        "worker": "增配一名兼职网格员" if zh else "Add a part-time grid worker",
-        "station": "新增一处党群服务站" if zh else "Open a station",
+        "member": text("增加一名党员", lang),
+        "worker": text("增配一名兼职网格员", lang),
+        "station": text("新增一处党群服务站", lang),
     }[a],
     key="whatif_action",
 )
 try:
     if action == "station":
         default = result.sites.geometry.iloc[0] if len(result.sites) else None
-        lon = w2.number_input("经度" if zh else "Longitude", value=float(default.x) if default
+        lon = w2.number_input(t('经度'), value=float(default.x) if default
                               else 110.785, format="%.6f", key="whatif_lon")  # fmt: skip
-        lat = w2.number_input("纬度" if zh else "Latitude", value=float(default.y) if default
+        lat = w2.number_input(t('纬度'), value=float(default.y) if default
                               else 32.635, format="%.6f", key="whatif_lat")  # fmt: skip
         change = what_if_station(inputs, lon, lat, weights=weights,
                                  hotspots=hot if area_unit == "grid" else None)  # fmt: skip
     else:
         grid = w2.selectbox(
-            "网格" if zh else "Grid",
+            t("网格"),
             grid_choices,
             format_func=lambda g: grid_labels.get(g, str(g)),
             key="whatif_grid",
@@ -336,26 +342,28 @@ try:
         step = what_if_member if action == "member" else what_if_worker
         change = step(inputs, grid, weights=weights, hotspots=hot if area_unit == "grid" else None)
         w2.metric(
-            "该网格得分" if zh else "Grid score",
+            t("该网格得分"),
             f"{change.after.score_of(grid):.1f}",
             f"{change.delta:+.1f}",
             delta_color="inverse",
         )
     total_change = change.changes["delta"].sum()
     w2.caption(
-        f"得分变化的区域 {len(change.changes)} 个,合计 {total_change:+.1f} 分(负值为改善)。"
-        if zh
-        else f"{len(change.changes)} areas change, {total_change:+.1f} points in all."
+        t(
+            "得分变化的区域 {n_changes} 个,合计 {total_change:+.1f} 分(负值为改善)。",
+            n_changes=len(change.changes),
+            total_change=total_change,
+        )
     )
     st.dataframe(
         change.changes.rename(
             columns={
-                "label": "区域" if zh else "Area",
-                "score_before": "原得分" if zh else "Before",
-                "score_after": "新得分" if zh else "After",
-                "delta": "变化" if zh else "Change",
-                "rank_before": "原排名" if zh else "Rank before",
-                "rank_after": "新排名" if zh else "Rank after",
+                "label": t("区域"),
+                "score_before": t("原得分"),
+                "score_after": t("新得分"),
+                "delta": t("变化"),
+                "rank_before": t("原排名"),
+                "rank_after": t("新排名"),
             }
         ).drop(columns="unit_id"),
         hide_index=True,
@@ -366,21 +374,21 @@ except GridmapError as exc:
     st.error(md_text(exc))
 
 # --- the community report ---------------------------------------------------------------------
-st.subheader("社区工作报告" if zh else "Community report")
+st.subheader(t("社区工作报告"))
 r1, r2, r3 = st.columns([2, 1, 1])
 community_names = dict(zip(layers.communities["code"], layers.communities["name"], strict=True))
 report_codes = list(community_names)
 report_community = r1.selectbox(
-    "社区" if zh else "Community",
+    t("社区"),
     report_codes,
     index=report_codes.index(community) if community in report_codes else 0,
     format_func=lambda c: community_names[c],
     key="report_community",
 )
-fmt = r2.radio("格式" if zh else "Format", ["html", "pdf"], horizontal=True, key="report_format")
-if r3.button("生成报告" if zh else "Make the report", key="report_button"):
+fmt = r2.radio(t("格式"), ["html", "pdf"], horizontal=True, key="report_format")
+if r3.button(t("生成报告"), key="report_button"):
     try:
-        with st.spinner("正在生成报告…" if zh else "Making the report…"):
+        with st.spinner(t("正在生成报告…")):
             data = build_community_report(engine(), report_community, fmt, radius_m=float(radius))
         st.session_state["report"] = (report_community, fmt, data)
     except GridmapError as exc:
@@ -389,7 +397,7 @@ made = st.session_state.get("report")
 if made is not None:
     code, made_fmt, data = made
     st.download_button(
-        ("下载报告" if zh else "Download the report") + f"({made_fmt.upper()})",
+        (t("下载报告")) + f"({made_fmt.upper()})",
         data,
         file_name=f"{code}-report-{local_today():%Y%m%d}.{made_fmt}",
         mime="text/html" if made_fmt == "html" else "application/pdf",

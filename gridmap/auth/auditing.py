@@ -27,6 +27,7 @@ from gridmap.auth.scopes import check_scope, community_ids, table
 from gridmap.auth.sessions import current_time
 from gridmap.db import connect
 from gridmap.errors import PermissionDenied
+from gridmap.i18n import pair
 from gridmap.models import Base
 
 #: ``audit_log.origin`` of a row written by this database.
@@ -35,8 +36,8 @@ LIVE = "live"
 RESTORED = "restored"
 #: (中文, English) of each origin, as the audit page and ``gridmap audit`` show it.
 ORIGIN_LABELS: dict[str, tuple[str, str]] = {
-    LIVE: ("实时记录", "live"),
-    RESTORED: ("恢复自备份(非本库实时记录)", "restored from a backup (not live history)"),
+    LIVE: pair("实时记录"),
+    RESTORED: pair("恢复自备份(非本库实时记录)"),
 }
 
 

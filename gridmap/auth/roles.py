@@ -17,17 +17,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from gridmap.errors import PermissionDenied
+from gridmap.i18n import pair
 from gridmap.models import UserRole
 
 ROLES: tuple[str, ...] = tuple(r.value for r in UserRole)
 
 #: Chinese and English names of the roles.
 ROLE_LABELS: dict[str, tuple[str, str]] = {
-    "street_admin": ("街道管理员", "street administrator"),
-    "secretary": ("社区书记", "community secretary"),
-    "grid_worker": ("网格员", "grid worker"),
-    "planner": ("规划人员", "planner"),
-    "viewer": ("只读用户", "viewer"),
+    "street_admin": pair("街道管理员"),
+    "secretary": pair("社区书记"),
+    "grid_worker": pair("网格员", "sentence"),
+    "planner": pair("规划人员"),
+    "viewer": pair("只读用户"),
 }
 
 _ALL = frozenset(ROLES)

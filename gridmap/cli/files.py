@@ -12,6 +12,7 @@ import click
 
 from gridmap.cli.common import db_option, reports_errors
 from gridmap.cli.root import main
+from gridmap.i18n import pair
 
 LAYER_CHOICES = [
     "communities", "grids", "buildings", "stations", "members", "requests", "organisations",
@@ -24,11 +25,11 @@ def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
     if not pairs:
         return None
     mapping = {}
-    for pair in pairs:
-        column, sep, target = pair.rpartition("=")
+    for item in pairs:
+        column, sep, target = item.rpartition("=")
         if not sep or not column or not target:
             raise InputError(
-                f"列对应应写成 列名=字段 / --mapping must be COLUMN=FIELD, not {pair!r}"
+                f"列对应应写成 列名=字段 / --mapping must be COLUMN=FIELD, not {item!r}"
             )
         mapping[column] = target
     return mapping
@@ -39,12 +40,12 @@ def _layer_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     from gridmap.errors import InputError
 
     out = {}
-    for pair in pairs:
-        kind, sep, name = pair.partition("=")
+    for item in pairs:
+        kind, sep, name = item.partition("=")
         if not sep or not kind.strip() or not name.strip():
             raise InputError(
                 f"--layer 应写成 类型=图层名(如 buildings=房屋)/ --layer must be KIND=NAME "
-                f"(e.g. buildings=houses), not {pair!r}"
+                f"(e.g. buildings=houses), not {item!r}"
             )
         out[kind.strip()] = name.strip()
     return out
@@ -249,7 +250,7 @@ def _import_street(
     engine, files, layers: dict[str, str], street: str | None, dry_run: bool, options: dict
 ) -> None:
     """``gridmap import street``: every layer of the files, one transaction."""
-    _street_import(engine, list(files), ("整个街道导入", "the street import"), layers=layers,
+    _street_import(engine, list(files), pair('整个街道导入'), layers=layers,
                    street=street, dry_run=dry_run, **options)  # fmt: skip
 
 
@@ -271,7 +272,7 @@ def _import_osm(
     if len(files) != 1:
         raise InputError("import osm 只接受一个 .osm.pbf 文件 / import osm takes one .osm.pbf file")
     tables = read_osm(files[0], _bbox(bbox), stations=stations)
-    _street_import(engine, {"buildings": tables["buildings"]}, ("OSM 导入", "the OSM import"),
+    _street_import(engine, {"buildings": tables["buildings"]}, pair('OSM 导入'),
                    layers={"buildings": "buildings"}, dry_run=dry_run, **options)  # fmt: skip
     sites = tables.get("candidate_sites")
     if sites is None:

@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
+from gridmap.i18n import pair
+
 #: Every problem kind, in display order: code → (中文, English, colour).
 PROBLEM_KINDS: dict[str, tuple[str, str, str]] = {
-    "gap": ("网格未覆盖区域", "Gap in grid coverage", "#e31a1c"),
-    "gap_sliver": ("细小缝隙", "Sliver gap", "#fb9a99"),
-    "overlap": ("网格重叠", "Overlapping grids", "#ff7f00"),
-    "overlap_sliver": ("细小重叠", "Sliver overlap", "#fdbf6f"),
-    "outside_community": ("网格超出社区边界", "Grid outside its community", "#6a3d9a"),
-    "invalid_coverage": ("网格边界不吻合", "Grid edges do not match", "#cab2d6"),
-    "building_unassigned": ("楼栋不在任何网格", "Building in no grid", "#b15928"),
-    "building_mostly_outside": (
-        "楼栋大部分在网格外",
-        "Building mostly outside every grid",
-        "#d95f02",
-    ),
-    "building_split": ("楼栋跨网格", "Building split across grids", "#e7298a"),
-    "grid_no_leader": ("网格未配网格长", "Grid without a grid leader", "#1f78b4"),
-    "grid_no_branch": ("网格未建党组织", "Grid without a Party branch or group", "#a6cee3"),
-    "building_no_leader": ("楼栋未配楼栋长", "Building without a building leader", "#33a02c"),
-    "grid_too_small": ("网格户数偏少", "Grid below the household norm", "#b2df8a"),
-    "grid_too_large": ("网格户数偏多", "Grid above the household norm", "#08519c"),
-    "beyond_reach": ("服务半径外住户", "Households beyond service reach", "#f781bf"),
+    "gap": (*pair("网格未覆盖区域"), "#e31a1c"),
+    "gap_sliver": (*pair("细小缝隙"), "#fb9a99"),
+    "overlap": (*pair("网格重叠", "problem kinds"), "#ff7f00"),
+    "overlap_sliver": (*pair("细小重叠"), "#fdbf6f"),
+    "outside_community": (*pair("网格超出社区边界"), "#6a3d9a"),
+    "invalid_coverage": (*pair("网格边界不吻合"), "#cab2d6"),
+    "building_unassigned": (*pair("楼栋不在任何网格"), "#b15928"),
+    "building_mostly_outside": (*pair("楼栋大部分在网格外"), "#d95f02"),
+    "building_split": (*pair("楼栋跨网格"), "#e7298a"),
+    "grid_no_leader": (*pair("网格未配网格长"), "#1f78b4"),
+    "grid_no_branch": (*pair("网格未建党组织"), "#a6cee3"),
+    "building_no_leader": (*pair("楼栋未配楼栋长"), "#33a02c"),
+    "grid_too_small": (*pair("网格户数偏少"), "#b2df8a"),
+    "grid_too_large": (*pair("网格户数偏多"), "#08519c"),
+    "beyond_reach": (*pair("服务半径外住户"), "#f781bf"),
     # Blind spots (gridmap.blindspots), only when check_coverage is given organisations:
-    "org_uncovered": ("两新组织未覆盖", "Organisation without Party coverage", "#d73027"),
-    "blind_spot_building": ("党建盲区楼宇", "Blind-spot building", "#8c2d04"),
-    "compound_no_activity_space": (
-        "新建小区未配建党群活动场所",
-        "New compound without Party–mass activity space",
-        "#4d9221",
-    ),
+    "org_uncovered": (*pair("两新组织未覆盖"), "#d73027"),
+    "blind_spot_building": (*pair("党建盲区楼宇", "problem kinds"), "#8c2d04"),
+    "compound_no_activity_space": (*pair("新建小区未配建党群活动场所", "problem kinds"), "#4d9221"),
 }
 
 

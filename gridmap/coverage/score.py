@@ -9,34 +9,19 @@ import pandas as pd
 
 from gridmap import settings
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 
 #: What each score part measures (中文, English), for the UI to explain the score.
 SCORE_PARTS: dict[str, tuple[str, str]] = {
-    "coverage": (
-        "覆盖：社区面积中被网格覆盖且不重叠的比例（网格：自身面积中不与其他网格重叠、不超出社区的比例）",
-        "Coverage: share of the community covered by grids without overlap (grid: share of its "
-        "area neither overlapping another grid nor outside its community)",
+    "coverage": pair(
+        "覆盖：社区面积中被网格覆盖且不重叠的比例（网格：自身面积中不与其他网格重叠、不"
+        "超出社区的比例）"
     ),
-    "assignment": (
-        "楼栋归属：住户所在楼栋完整落在一个网格内的比例",
-        "Assignment: share of households whose building lies wholly in one grid",
-    ),
-    "grid_leadership": (
-        "网格组织：配备网格长占一半、建立党支部或党小组占一半",
-        "Grid leadership: half for a grid leader, half for a Party branch or group",
-    ),
-    "building_leaders": (
-        "楼栋长：住户所在楼栋配有楼栋长的比例",
-        "Building leaders: share of households whose building has a building leader",
-    ),
-    "size": (
-        "网格规模：户数在规定范围内得满分，偏少按 户数/下限、偏多按 上限/户数 计",
-        "Grid size: full marks within the household norm, else households/min or max/households",
-    ),
-    "reach": (
-        "服务半径：距最近党群服务站在所选半径以内的住户比例",
-        "Service reach: share of households within the chosen radius of a service station",
-    ),
+    "assignment": pair("楼栋归属：住户所在楼栋完整落在一个网格内的比例"),
+    "grid_leadership": pair("网格组织：配备网格长占一半、建立党支部或党小组占一半"),
+    "building_leaders": pair("楼栋长：住户所在楼栋配有楼栋长的比例"),
+    "size": pair("网格规模：户数在规定范围内得满分，偏少按 户数/下限、偏多按 上限/户数 计"),
+    "reach": pair("服务半径：距最近党群服务站在所选半径以内的住户比例"),
 }
 
 

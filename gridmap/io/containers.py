@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gridmap import settings
+from gridmap.i18n import pair
 from gridmap.io.layers import ImportRejected, file_error
 
 #: Compression methods Python's zip reader unpacks (others are refused with a sentence).
@@ -37,9 +38,9 @@ ZIP_MAX_MEMBERS = 10_000
 
 #: Words for each kind of container in messages: (中文, English).
 _WHAT: dict[str, tuple[str, str]] = {
-    "zip": ("zip 压缩包", "the zip file"),
-    "kmz": ("KMZ 文件", "the KMZ file"),
-    "xlsx": ("XLSX 工作簿", "the XLSX workbook"),
+    "zip": pair("zip 压缩包"),
+    "kmz": pair("KMZ 文件"),
+    "xlsx": pair("XLSX 工作簿"),
 }
 
 #: What reading a damaged member raises (zipfile, zlib, bz2/lzma and the OS).

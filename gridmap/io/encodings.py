@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from gridmap.i18n import pair
 from gridmap.io.layers import ImportRejected, Issue, file_error
 
 #: Below this share of NUL bytes in a file's first 4 KB, the NULs are stray characters in text
@@ -32,10 +33,7 @@ NUL_SHARE_BINARY = 0.01
 #: characters, and this share of them, are implausible (:func:`implausible_chars`).
 IMPLAUSIBLE_MIN, IMPLAUSIBLE_SHARE = 2, 0.3
 
-_ADVICE = (
-    "请用 Excel/WPS 或记事本“另存为”UTF-8 编码后再导入",
-    "save it as UTF-8 (Excel/WPS or Notepad: Save As, encoding UTF-8) and import that",
-)
+_ADVICE = pair("请用 Excel/WPS 或记事本“另存为”UTF-8 编码后再导入")
 
 
 def sniff_binary(head: bytes) -> bool:

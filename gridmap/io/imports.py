@@ -50,6 +50,7 @@ from sqlalchemy import Connection, Engine, select
 from gridmap import auth
 from gridmap.auth import mask_name
 from gridmap.db import connect
+from gridmap.i18n import pair
 from gridmap.io.database import read_columns
 from gridmap.io.derive import (
     derive_buildings,
@@ -188,12 +189,12 @@ class ImportPlan:
                 f"community {codes} has no grid plan yet: these grids become its active "
                 "initial plan"
             )
-        unit = ("栋", "buildings") if self.layer.name == "buildings" else ("条", "rows")
+        unit = pair("栋") if self.layer.name == "buildings" else pair("条")
         words = {
-            "community": ("按位置确定社区", "community taken from the location for"),
-            "name": ("名称取自地址或编码", "name taken from the address or code for"),
-            "households": ("估算户数", "households estimated for"),
-            "residents": ("估算人口", "residents estimated for"),
+            "community": pair("按位置确定社区"),
+            "name": pair("名称取自地址或编码"),
+            "households": pair("估算户数"),
+            "residents": pair("估算人口"),
         }
         for key, (zh, en) in words.items():
             n = self.derived.get(key, 0)
@@ -351,7 +352,7 @@ def _resolve_refs(
             refs["street_id"] = resolve(
                 "street_code",
                 dict(zip(streets["code"], streets["id"], strict=True)),
-                ("街道编码", "street code"),
+                pair("街道编码", "sentence"),
             )
     if "community_code" in names:
         com = read_table(bind, "community")
@@ -362,7 +363,7 @@ def _resolve_refs(
                 lambda c: c.rsplit("-", 1)[0] if isinstance(c, str) and "-" in c else None
             )
             values["community_code"] = prefix.where(prefix.isin(list(known)), None)
-        refs["community_id"] = resolve("community_code", known, ("社区编码", "community code"))
+        refs["community_id"] = resolve("community_code", known, pair("社区编码"))
         if spec.name in ("buildings", "grids"):
             if com.empty:
                 out.add(
@@ -392,13 +393,15 @@ def _resolve_refs(
                 .join(gp, gp.c.id == grid.c.plan_id)
                 .where(gp.c.status == PlanStatus.active.value)
             ).fetchall()
-        refs["grid_id"] = resolve("grid_code", {c: i for i, c in rows}, ("网格编码", "grid code"))
+        refs["grid_id"] = resolve(
+            "grid_code", {c: i for i, c in rows}, pair("网格编码", "sentence")
+        )
     if "building_code" in names:
         b = read_columns(bind, "building", ["id", "code"])
         refs["building_id"] = resolve(
             "building_code",
             dict(zip(b["code"], b["id"], strict=True)),
-            ("楼栋编码", "building code"),
+            pair("楼栋编码", "sentence"),
         )
     if "party_org" in names:
         orgs = read_columns(bind, "party_org", ["id", "name"])
@@ -415,7 +418,7 @@ def _resolve_refs(
         refs["party_org_id"] = resolve(
             "party_org",
             {**known, **{n: None for n in counts.index if counts[n] > 1}},
-            ("党组织", "party organisation"),
+            pair("党组织", "io.imports: resolve refs"),
         )
     return refs, located
 
@@ -513,10 +516,10 @@ def _check_request_places(
         bid = refs.at[index, "building_id"] if "building_id" in refs else None
         if bid is not None and not pd.isna(bid) and not pd.isna(of_building.get(int(bid))):
             theirs = {int(of_building[int(bid)])}
-            where = ("所在楼栋属于", "its building is in")
+            where = pair("所在楼栋属于")
         else:
             theirs = inside.get(pos, set())
-            where = ("位于", "it lies in")
+            where = pair("位于")
         if theirs and mine not in theirs:
             other = code_of.get(min(theirs), min(theirs))
             code = values.at[index, "grid_code"]

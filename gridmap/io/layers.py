@@ -16,6 +16,7 @@ import pyproj
 
 from gridmap import settings
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 from gridmap.models import (
     BuildingKind,
     MemberCategory,
@@ -267,7 +268,7 @@ class Issue:
     row: int | None = None
     field: str | None = None
 
-    def text(self, unit: tuple[str, str] = ("行", "row")) -> str:
+    def text(self, unit: tuple[str, str] = pair("行")) -> str:
         where = []
         if self.row is not None:
             where.append(f"第 {self.row} {unit[0]} / {unit[1]} {self.row}")
@@ -286,7 +287,7 @@ class ImportRejected(InputError):
     issues : list of Issue
     """
 
-    def __init__(self, file: str, issues: list[Issue], unit: tuple[str, str] = ("行", "row")):
+    def __init__(self, file: str, issues: list[Issue], unit: tuple[str, str] = pair("行")):
         self.file = file
         self.issues = list(issues)
         self.unit = unit
@@ -350,7 +351,7 @@ class SourceTable:
 
     @property
     def unit(self) -> tuple[str, str]:
-        return ("行", "row") if self.geometry is None else ("个要素", "feature")
+        return pair("行") if self.geometry is None else pair("个要素")
 
     @property
     def columns(self) -> list[str]:

@@ -44,6 +44,7 @@ import pyproj
 import shapely
 
 from gridmap import settings
+from gridmap.i18n import pair
 from gridmap.io.layers import ImportRejected, Issue, file_error
 from gridmap.io.sources import SourceTable, check_file
 
@@ -174,7 +175,7 @@ def _check_file(path: Path, shown: str) -> None:
             f"不是 OpenStreetMap 的 .osm.pbf 文件{hint}",
             "not an OpenStreetMap .osm.pbf file (export or download the extract as .osm.pbf)",
         )
-    check_file(path, shown, settings.OSM_MAX_BYTES, ("请下载更小的区域", "use a smaller extract"))
+    check_file(path, shown, settings.OSM_MAX_BYTES, pair("请下载更小的区域"))
     with path.open("rb") as fh:
         head = fh.read(64)
     # A PBF file starts with a 4-byte length and the BlobHeader of its "OSMHeader" block.

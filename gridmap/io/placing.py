@@ -41,6 +41,7 @@ from gridmap.crs import (
     swap_xy,
 )
 from gridmap.db import connect
+from gridmap.i18n import pair
 from gridmap.io.layers import LayerSpec, file_error
 from gridmap.io.parsing import Collector
 from gridmap.io.sources import SourceTable
@@ -127,7 +128,7 @@ def _undeclared_metres(
     zones = candidates or [4547, 32650]  # no street yet: CGCS2000 3° CM 114°E, UTM 50N
     listed = "、".join(f"--crs {e}({pyproj.CRS.from_epsg(e).name})" for e in zones)
     listed_en = ", ".join(f"--crs {e} ({pyproj.CRS.from_epsg(e).name})" for e in zones)
-    where = ("本街道所在的投影带", "the street's own zones") if candidates else ("常见的", "e.g.")
+    where = pair("本街道所在的投影带") if candidates else pair("常见的")
     zh = (
         f"{source.name} 的坐标不是经纬度,而是以米为单位的投影坐标(如 {sample}),但文件没有"
         "声明坐标系(缺少 .prj 文件,或表格没有坐标系);请指定坐标系(命令行 --crs,页面上选择"
@@ -153,7 +154,7 @@ def _offset_refusal(evidence: OffsetEvidence) -> tuple[str, str]:
     """The refusal of lon/lat that a GCJ-02/BD-09 correction would align with the street."""
     system = evidence.system
     name = {"gcj02": "GCJ-02", "bd09": "BD-09"}[system]
-    site = {"gcj02": ("高德/腾讯地图", "Amap/Tencent"), "bd09": ("百度地图", "Baidu Maps")}[system]
+    site = {"gcj02": pair("高德/腾讯地图"), "bd09": pair("百度地图")}[system]
     n, raw, fit = evidence.compared, evidence.matches["wgs84"], evidence.matches[system]
     zh = (
         f"坐标按 WGS 84 读取时,{n} 个要素中只有 {raw} 个与本街道已有的楼栋、站点吻合;按 {name} "
@@ -296,7 +297,7 @@ def check_geometry(
     geoms = geoms.copy()
     repaired: list[int] = []
     wanted = {"polygon": ("Polygon", "MultiPolygon"), "point": ("Point",)}[spec.geometry or ""]
-    word = {"polygon": ("面", "a polygon"), "point": ("点", "a point")}[spec.geometry or ""]
+    word = {"polygon": pair("面"), "point": pair("点")}[spec.geometry or ""]
     ok = np.zeros(len(geoms), dtype=bool)
     for i, g in enumerate(geoms):
         if g is None or g.is_empty:

@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from gridmap import settings
+from gridmap.i18n import pair
 from gridmap.io.containers import checked_archive, read_member
 from gridmap.io.layers import ImportRejected, SourceTable, file_error
 from gridmap.io.offline import disable_network
@@ -150,7 +151,7 @@ def _file_kind(path: Path, shown: str) -> str:
             "GeoPackage, zipped Shapefile, KML, CSV or XLSX (save .xls files as .xlsx)",
         )
     check_file(path, shown, settings.IMPORT_MAX_BYTES,
-               ("请按社区拆分后分批导入", "split it, e.g. by community"))  # fmt: skip
+               pair('请按社区拆分后分批导入'))  # fmt: skip
     return kind
 
 

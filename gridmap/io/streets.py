@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine
 from gridmap import auth, settings
 from gridmap.db import connect, transaction
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 from gridmap.io.imports import ImportPlan, prepare_import, suggest_mapping
 from gridmap.io.layers import LAYERS, ImportRejected, Issue, LayerSpec, file_error, layer_spec
 from gridmap.io.sources import SourceTable, read_layers, source_layers
@@ -313,7 +314,7 @@ class StreetProblem:
     kind: str | None
     file: str
     issue: Issue
-    unit: tuple[str, str] = ("行", "row")
+    unit: tuple[str, str] = pair("行")
 
     def text(self) -> str:
         where = f"{self.file}({_kind_name(self.kind)})" if self.kind else self.file
@@ -409,7 +410,7 @@ class StreetRejected(ImportRejected):
         self.result = result
         self.file = ", ".join(dict.fromkeys(p.file for p in result.problems)) or "street"
         self.issues = [p.issue for p in result.problems]
-        self.unit = ("行", "row")
+        self.unit = pair("行")
         shown: list[str] = []
         per_layer: dict[str | None, int] = {}
         for p in result.problems:

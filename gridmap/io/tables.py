@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from gridmap.i18n import pair
 from gridmap.io.containers import checked_archive, damaged, read_member
 from gridmap.io.encodings import decode_text, nul_issue, nul_issues
 from gridmap.io.layers import ImportRejected, Issue, SourceTable, file_error
@@ -35,7 +36,7 @@ from gridmap.io.spreadsheets import unneutralise_formula
 #: The first bytes of an OLE compound file: a legacy .xls, or an XLSX encrypted by Excel.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-_NO_CONTENT = ("文件没有内容", "the file has no content")
+_NO_CONTENT = pair("文件没有内容")
 
 
 def check_header(header: list[Any], shown: str) -> None:

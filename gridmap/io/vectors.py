@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from gridmap.i18n import pair
 from gridmap.io.containers import checked_archive, read_member
 from gridmap.io.encodings import (
     dbf_encoding,
@@ -167,7 +168,7 @@ def read_geojson(path: Path, shown: str) -> SourceTable:
     if isinstance(features, list):
         issues = _property_nuls(features)
         if issues:
-            raise ImportRejected(shown, issues, ("个要素", "feature"))
+            raise ImportRejected(shown, issues, pair("个要素"))
     gdf = pyogrio_read(path, shown, "GeoJSON")
     return vector_table(gdf, "geojson", shown, "UTF-8")
 
@@ -245,7 +246,7 @@ def read_gpkg_layer(path: Path, shown: str, layer: str, geometry_type: Any) -> S
     """Read one layer of a GeoPackage (an attribute table when ``geometry_type`` is None)."""
     issues = gpkg_nul_issues(path, layer)
     if issues:
-        raise ImportRejected(shown, issues, ("个要素", "feature"))
+        raise ImportRejected(shown, issues, pair("个要素"))
     read = pyogrio_read(path, shown, "GeoPackage", layer=layer)
     if geometry_type is None:  # an attribute table (e.g. Party members)
         frame = pd.DataFrame(read).reset_index(drop=True)
@@ -310,7 +311,7 @@ def read_shp(shp: Path, shown: str) -> SourceTable:
     encoding = shapefile_encoding(shp, shown)
     issues = dbf_nul_issues(sidecar(shp, ".dbf").read_bytes(), encoding)
     if issues:
-        raise ImportRejected(shown, issues, ("个要素", "feature"))
+        raise ImportRejected(shown, issues, pair("个要素"))
     gdf = pyogrio_read(shp, shown, "Shapefile", encoding=encoding)
     return vector_table(gdf, "shapefile", shown, encoding)
 

@@ -20,6 +20,7 @@ import shapely
 from branca.element import MacroElement, Template
 
 from gridmap import settings
+from gridmap.i18n import text
 from gridmap.labels import Language, label
 from gridmap.maps.offline import OfflineMap
 from gridmap.repository import StreetLayers
@@ -265,7 +266,7 @@ class MapLabels(MacroElement):
                 "cls": cls,
                 "min": low,
                 "max": high,
-                "items": [[round(y, 6), round(x, 6), html.escape(text)] for y, x, text in items],
+                "items": [[round(y, 6), round(x, 6), html.escape(name)] for y, x, name in items],
             }
             for cls, low, high, items in groups
         ]
@@ -284,8 +285,8 @@ def label_points(frame: gpd.GeoDataFrame, column: str = "name") -> list[tuple[fl
     points = shapely.point_on_surface(shown.geometry.to_numpy())
     xs, ys = shapely.get_x(points), shapely.get_y(points)
     return [
-        (float(y), float(x), str(text))
-        for x, y, text in zip(xs, ys, shown[column], strict=True)
+        (float(y), float(x), str(name))
+        for x, y, name in zip(xs, ys, shown[column], strict=True)
         if x == x  # an empty geometry has no point
     ]
 
@@ -338,7 +339,9 @@ def add_layer_control(fmap: folium.Map, lang: Language = "zh") -> folium.LayerCo
     that it covers no data; its button is titled 图层 / Layers."""
     control = folium.LayerControl(collapsed=True)
     control.add_to(fmap)
-    LayerControlText(control, "图层" if lang == "zh" else "Layers").add_to(fmap)
+    LayerControlText(control, text("图层", lang, context="maps.base: add layer control")).add_to(
+        fmap
+    )
     return control
 
 

@@ -7,6 +7,7 @@ import geopandas as gpd
 import shapely
 
 from gridmap import settings
+from gridmap.i18n import text
 from gridmap.labels import Language, label
 from gridmap.maps.base import Bounds, add_layer_control, base_map, frame_map
 from gridmap.maps.layers import add_street_layers, geojson_layer
@@ -80,7 +81,7 @@ def coverage_map(
 def _add_focus(fmap: folium.Map, focus: shapely.Geometry, lang: Language) -> None:
     """Outline the chosen problem and fit the view to it (at least ~150 m across)."""
     outline = gpd.GeoDataFrame(
-        {"what": ["所选问题" if lang == "zh" else "Selected problem"]},
+        {"what": [text("所选问题", lang)]},
         geometry=[focus],
         crs=settings.STORAGE_SRID,
     )

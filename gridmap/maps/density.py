@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap import settings
+from gridmap.i18n import text
 from gridmap.labels import Language, label
 from gridmap.maps.base import Bounds, add_layer_control, base_map
 from gridmap.maps.geojson import BROWSER_DECIMALS
@@ -33,17 +34,16 @@ def _class_colours(k: int) -> list[str]:
 
 def density_fields(lang: Language) -> dict[str, str]:
     """Pop-up fields of a grid on the density map (column → label)."""
-    zh = lang == "zh"
     return {
         "grid_name": label("grid", lang),
-        "value_text": "数值" if zh else "Value",
+        "value_text": text("数值", lang),
         "community_name": label("community", lang),
         "grid_code": label("code", lang),
-        "households": "户数(户)" if zh else "Households",
-        "members": "党员(名)" if zh else "Members",
-        "per_100_text": "每百户党员(名)" if zh else "Members per 100 households",
-        "in_service_registered": "双报到在职党员(名)" if zh else "Registered in-service",
-        "lost_contact": "失联党员(名)" if zh else "Lost contact",
+        "households": text("户数(户)", lang),
+        "members": text("党员(名)", lang),
+        "per_100_text": text("每百户党员(名)", lang),
+        "in_service_registered": text("双报到在职党员(名)", lang),
+        "lost_contact": text("失联党员(名)", lang),
     }
 
 
@@ -81,7 +81,6 @@ def density_map(
     """
     fmap = base_map(layers, basemap, lang, view)
     add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
-    zh = lang == "zh"
     values = pd.to_numeric(grids[column], errors="coerce")
     shown = grids.assign(
         value_text=values.map(lambda v: "—" if v != v else f"{v:,.1f} {unit}"),
@@ -92,14 +91,14 @@ def density_map(
     classes = np.asarray(classification.classes)
     colours = _class_colours(classification.k)
     entries = []
-    for k, (text, colour) in enumerate(zip(classification.labels(unit), colours, strict=True)):
+    for k, (name, colour) in enumerate(zip(classification.labels(unit), colours, strict=True)):
         rows = shown[classes == k]
         style = LayerStyle(f"class_{k}", colour, 0.7, 1.0)
-        geojson_layer(rows, f"{text} ({len(rows)})", style, density_fields(lang)).add_to(fmap)
-        entries.append((colour, colour, text, False))
+        geojson_layer(rows, f"{name} ({len(rows)})", style, density_fields(lang)).add_to(fmap)
+        entries.append((colour, colour, name, False))
     missing = shown[classes < 0]
     if len(missing):
-        name = "无数据(无住户)" if zh else "No data (no households)"
+        name = text("无数据(无住户)", lang)
         geojson_layer(
             missing, f"{name} ({len(missing)})", NO_DATA_STYLE, density_fields(lang)
         ).add_to(fmap)
@@ -107,7 +106,7 @@ def density_map(
     if heat is not None and len(heat):
         OfflineHeatMap(
             np.asarray(heat, dtype=float).round(BROWSER_DECIMALS).tolist(),
-            name="党员分布热力" if zh else "Member heat",
+            name=text("党员分布热力", lang),
             show=True,
             radius=18,
             blur=14,

@@ -7,6 +7,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap import settings
+from gridmap.i18n import text
 from gridmap.labels import Language, label
 from gridmap.maps.base import Bounds, add_layer_control, base_map
 from gridmap.maps.layers import add_street_layers, geojson_layer
@@ -17,16 +18,19 @@ from gridmap.repository import StreetLayers
 
 def hotspot_fields(lang: Language, unit: str) -> dict[str, str]:
     """Pop-up fields of a unit on the hotspot map (column → label)."""
-    zh = lang == "zh"
-    first = label("grid", lang) if unit == "grid" else ("六边形(H3)" if zh else "Hexagon (H3)")
+    first = (
+        label("grid", lang)
+        if unit == "grid"
+        else (text("六边形(H3)", lang, context="maps.hotspots: hotspot fields"))
+    )
     return {
         "label": first,
-        "cls_label": "类别" if zh else "Class",
-        "requests": "诉求(件)" if zh else "Requests",
-        "value_text": "数值" if zh else "Value",
-        "households": "户数(户)" if zh else "Households",
-        "z_text": "Gi* z 值" if zh else "Gi* z-score",
-        "p_text": "p 值" if zh else "p-value",
+        "cls_label": text("类别", lang, context="views.hotspots"),
+        "requests": text("诉求(件)", lang),
+        "value_text": text("数值", lang),
+        "households": text("户数(户)", lang),
+        "z_text": text("Gi* z 值", lang, context="maps.hotspots: hotspot fields"),
+        "p_text": text("p 值", lang, context="maps.hotspots: hotspot fields"),
         "grid_code": label("grid_code", lang),
     }
 
@@ -82,8 +86,8 @@ def hotspot_map(
         marker = folium.CircleMarker(radius=4, fill=True)
         fields = request_fields(lang)
         parts = (
-            (True, OVERDUE_STYLE, "已超期未办结" if zh else "Overdue"),
-            (False, OPEN_STYLE, "未办结(未超期)" if zh else "Open, in time"),
+            (True, OVERDUE_STYLE, text("已超期未办结", lang)),
+            (False, OPEN_STYLE, text("未办结(未超期)", lang)),
         )
         for late, style, name in parts:
             rows = open_requests[open_requests["overdue"].to_numpy() == late]
@@ -96,5 +100,5 @@ def hotspot_map(
             layer.add_to(fmap)
             entries.append(legend_entry(style, name, round_=True))
     add_layer_control(fmap, lang)
-    Legend("诉求热点 Gi*" if zh else "Request hotspots (Gi*)", entries).add_to(fmap)
+    Legend(text("诉求热点 Gi*", lang), entries).add_to(fmap)
     return fmap

@@ -13,6 +13,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from gridmap.i18n import pair, text
 from gridmap.labels import Language, label
 from gridmap.maps.geojson import browser_geojson
 from gridmap.maps.style import STYLES, LayerStyle
@@ -55,18 +56,17 @@ def geojson_layer(
 
 def station_fields(lang: Language) -> dict[str, str]:
     """Pop-up fields of a service station (column → label)."""
-    zh = lang == "zh"
     return {
         "name": label("service_station", lang),
-        "level_label": "级别" if zh else "Level",
-        "opening_hours": "开放时间" if zh else "Opening hours",
+        "level_label": text("级别", lang),
+        "opening_hours": text("开放时间", lang),
     }
 
 
 STATION_LEVELS = {
-    "street": ("街道党群服务中心", "Street centre"),
-    "community": ("社区党群服务站", "Community station"),
-    "compound": ("小区党群服务点", "Compound point"),
+    "street": pair("街道党群服务中心"),
+    "community": pair("社区党群服务站"),
+    "compound": pair("小区党群服务点"),
 }
 
 
@@ -89,15 +89,14 @@ def _station_layer(stations: gpd.GeoDataFrame, lang: Language) -> folium.Feature
 
 def grid_fields(lang: Language) -> dict[str, str]:
     """Pop-up fields of a grid (column → label)."""
-    zh = lang == "zh"
     return {
         "name": label("grid", lang),
         "code": label("code", lang),
         "community_name": label("community", lang),
         "leader_name": label("leader", lang),
         "branch_name": label("branch", lang),
-        "households": "户数(户)" if zh else "Households",
-        "buildings": "楼栋(栋)" if zh else "Buildings",
+        "households": text("户数(户)", lang),
+        "buildings": text("楼栋(栋)", lang),
     }
 
 
@@ -108,16 +107,11 @@ def building_fields(lang: Language) -> dict[str, str]:
     each extra field is sent once per building; codes and residents are in the tables.
     Estimated households read as such when the frame went through :func:`building_popups`.
     """
-    zh = lang == "zh"
     return {
         "name": label("building", lang),
-        "households": "户数(户)" if zh else "Households",
+        "households": text("户数(户)", lang),
         "leader_name": label("building_leader", lang),
     }
-
-
-#: What follows an estimated figure in a pop-up, by language.
-ESTIMATED_MARK = {"zh": "(估算)", "en": " (estimated)"}
 
 
 def building_popups(buildings: gpd.GeoDataFrame, lang: Language) -> gpd.GeoDataFrame:
@@ -131,9 +125,9 @@ def building_popups(buildings: gpd.GeoDataFrame, lang: Language) -> gpd.GeoDataF
         return buildings
     flag = buildings["households_estimated"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     count = pd.to_numeric(buildings["households"], errors="coerce")
-    text = count.map(lambda v: "" if pd.isna(v) else f"{int(v)}")
-    mark = ESTIMATED_MARK["zh" if lang == "zh" else "en"]
-    return buildings.assign(households=text.where(~flag, text + mark))
+    shown = count.map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+    mark = text("(估算)", lang)  # what follows an estimated figure
+    return buildings.assign(households=shown.where(~flag, shown + mark))
 
 
 def community_fields(lang: Language) -> dict[str, str]:
@@ -145,7 +139,7 @@ def with_missing(frame: pd.DataFrame, columns: Sequence[str], lang: Language) ->
     """``frame`` with an empty value of ``columns`` shown as 未配备 (none): a leader or branch
     that does not exist reads differently from one hidden from the user (the role's
     :data:`gridmap.auth.REDACTED`)."""
-    none = "未配备" if lang == "zh" else "none"
+    none = text("未配备", lang)
     present = [c for c in columns if c in frame.columns]
     if not present or frame.empty:
         return frame

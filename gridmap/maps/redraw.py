@@ -7,6 +7,7 @@ import geopandas as gpd
 from branca.element import MacroElement, Template
 
 from gridmap import settings
+from gridmap.i18n import text
 from gridmap.labels import Language, label
 from gridmap.maps.base import (
     MapLabels,
@@ -132,9 +133,9 @@ def redraw_map(
         community, label("community", lang), STYLES["community"], community_fields(lang)
     ).add_to(fmap)
     colour = {c: GRID_PALETTE[i % len(GRID_PALETTE)] for i, c in enumerate(grids["code"])}
-    households = "户数(户)" if zh else "Households"
+    households = text("户数(户)", lang)
     shown = grids.assign(colour=grids["code"].map(colour))
-    grid_name = "方案网格" if zh else "Plan grids"
+    grid_name = text("方案网格", lang)
     fields = {"name": label("grid", lang), "code": label("code", lang), "households": households}
     _coloured_layer(shown, grid_name, fields, 0.12, 2.0).add_to(fmap)
     homes = buildings.assign(colour=buildings["grid_code"].map(colour).fillna("#444444"))
@@ -146,19 +147,19 @@ def redraw_map(
     }
     _coloured_layer(homes, label("building", lang), fields, 0.6, 0.6).add_to(fmap)
     entries = [legend_entry(STYLES["community"], label("community", lang))]
-    each = "按网格着色" if zh else "one colour each"
+    each = text("按网格着色", lang)
     entries.append(("#1f77b4", "#1f77b4", f"{grid_name}({each})", False))
-    homes_name = "楼栋(同网格颜色)" if zh else "Buildings (grid colour)"
+    homes_name = text("楼栋(同网格颜色)", lang)
     entries.append(legend_entry(STYLES["building"], homes_name))
     off = grids[grids["norm"] != "ok"]
     if len(off):
-        off_name = "户数超出规范" if zh else "Out of household norm"
+        off_name = text("户数超出规范", lang, context="maps.redraw: redraw map")
         geojson_layer(
             off, f"{off_name} ({len(off)})", OUT_OF_NORM_STYLE, {"name": off_name, "code": ""}
         ).add_to(fmap)
         entries.append(legend_entry(OUT_OF_NORM_STYLE, off_name))
     if active is not None and len(active):
-        active_name = "生效方案网格" if zh else "Active plan grids"
+        active_name = text("生效方案网格", lang)
         geojson_layer(
             active, active_name, ACTIVE_OUTLINE_STYLE, {"name": active_name, "code": ""}
         ).add_to(fmap)
@@ -180,6 +181,6 @@ def redraw_map(
             edit_options={"edit": False},
         ).add_to(fmap)
     add_layer_control(fmap, lang)
-    Legend("图例" if zh else "Legend", entries).add_to(fmap)
+    Legend(text("图例", lang), entries).add_to(fmap)
     MapLabels([("gridmap-label-grid", 0, 22, label_points(grids))]).add_to(fmap)
     return fmap

@@ -15,6 +15,7 @@ import shapely
 from branca.element import MacroElement, Template
 
 from gridmap import settings
+from gridmap.i18n import pair, text
 from gridmap.labels import Language, label
 from gridmap.maps.base import Bounds, add_layer_control, base_map, frame_map
 from gridmap.maps.geojson import browser_geojson
@@ -25,13 +26,12 @@ from gridmap.repository import StreetLayers
 
 def request_fields(lang: Language) -> dict[str, str]:
     """Pop-up fields of an open request (column → label)."""
-    zh = lang == "zh"
     return {
-        "category": "类别" if zh else "Category",
-        "state_text": "状态" if zh else "State",
+        "category": text("类别", lang),
+        "state_text": text("状态", lang, context="maps.requests: request fields"),
         "code": label("code", lang),
-        "received_text": "受理时间" if zh else "Received",
-        "due_text": "办结时限" if zh else "Due",
+        "received_text": text("受理时间", lang),
+        "due_text": text("办结时限", lang),
     }
 
 
@@ -98,14 +98,13 @@ class PlaceHere(MacroElement):
     def __init__(self, lang: Language = "zh") -> None:
         super().__init__()
         self._name = "PlaceHere"
-        zh = lang == "zh"
         words = {
-            "here": "◎ 我的位置" if zh else "◎ Where I am",
-            "here_help": "在我当前所在位置登记新诉求" if zh else "Place a new request where I am",
-            "centre": "✚ 地图中心" if zh else "✚ Map centre",
-            "centre_help": "在地图中心登记新诉求" if zh else "Place a new request at the centre",
-            "finding": "正在定位…" if zh else "Locating…",
-            "no_location": "无法定位,请拖动地图" if zh else "No location: pan the map",
+            "here": text("◎ 我的位置", lang),
+            "here_help": text("在我当前所在位置登记新诉求", lang),
+            "centre": text("✚ 地图中心", lang),
+            "centre_help": text("在地图中心登记新诉求", lang),
+            "finding": text("正在定位…", lang),
+            "no_location": text("无法定位,请拖动地图", lang),
         }
         self.words_json = json.dumps(words, ensure_ascii=False).replace("<", "\\u003c")
 
@@ -168,8 +167,8 @@ def request_map(
     entries = []
     shown = requests[~requests.geometry.is_empty & requests.geometry.notna()]
     for overdue, style, (zh_name, en_name) in (
-        (False, OPEN_STYLE, ("在办诉求", "Open requests")),
-        (True, OVERDUE_STYLE, ("超期诉求", "Overdue requests")),
+        (False, OPEN_STYLE, pair("在办诉求", "maps.requests: request map")),
+        (True, OVERDUE_STYLE, pair("超期诉求")),
     ):
         rows = shown[shown["overdue"] == overdue]
         name = zh_name if zh else en_name
@@ -179,7 +178,7 @@ def request_map(
         entries.append(legend_entry(style, name, round_=True))
     if selected is not None and not selected.is_empty:
         ring = gpd.GeoDataFrame(
-            {"what": ["所选诉求" if zh else "Selected request"]},
+            {"what": [text("所选诉求", lang)]},
             geometry=[selected],
             crs=settings.STORAGE_SRID,
         )
@@ -196,7 +195,7 @@ def request_map(
 
 
 def _click_name(lang: Language) -> str:
-    return "新诉求位置" if lang == "zh" else "New request here"
+    return text("新诉求位置", lang)
 
 
 def click_marker(point: shapely.Point | None, lang: Language = "zh") -> folium.FeatureGroup:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from branca.element import MacroElement, Template
 
+from gridmap.i18n import text
 from gridmap.labels import Language, label
 
 
@@ -106,10 +107,12 @@ class Legend(MacroElement):
         self._template = Template(LEGEND_TEMPLATE)
 
 
-def legend_entry(style: LayerStyle, text: str, round_: bool = False) -> tuple[str, str, str, bool]:
+def legend_entry(
+    style: LayerStyle, caption: str, round_: bool = False
+) -> tuple[str, str, str, bool]:
     """One legend swatch drawn like the layer: (outline colour, fill, text, round)."""
     fill = style.colour if style.fill_opacity > 0.3 else "transparent"
-    return (style.colour, fill, text, round_)
+    return (style.colour, fill, caption, round_)
 
 
 def legend_for(
@@ -119,4 +122,4 @@ def legend_for(
 ) -> Legend:
     """The legend of the given base layers, in their drawing colours, plus ``extra`` entries."""
     entries = [legend_entry(STYLES[k], label(k, lang), k == "service_station") for k in keys]
-    return Legend("图例" if lang == "zh" else "Legend", [*entries, *extra])
+    return Legend(text("图例", lang), [*entries, *extra])

@@ -34,6 +34,7 @@ import shapely
 from gridmap import settings
 from gridmap.crs import metric_crs
 from gridmap.errors import InputError
+from gridmap.i18n import LANGS, language, pair, text
 from gridmap.organisation.reading import org_tree
 from gridmap.validation import require_frame
 
@@ -52,13 +53,13 @@ __all__ = [
 
 #: (中文, English) of each organisation form, "none" for no organisation.
 FORM_LABELS: dict[str, tuple[str, str]] = {
-    "none": ("未建", "none"),
-    "group": ("党小组", "group"),
-    "joint_branch": ("联合党支部", "joint branch"),
-    "branch": ("党支部", "branch"),
-    "general_branch": ("党总支", "general branch"),
-    "committee": ("党委", "committee"),
-    "working_committee": ("党工委", "working committee"),
+    "none": pair("未建"),
+    "group": pair("党小组"),
+    "joint_branch": pair("联合党支部", "sentence"),
+    "branch": pair("党支部"),
+    "general_branch": pair("党总支"),
+    "committee": pair("党委"),
+    "working_committee": pair("党工委"),
 }
 _RANK = {
     "none": 0,
@@ -71,12 +72,12 @@ _RANK = {
 }
 #: (中文, English) of each advice status, in display order (most urgent first).
 STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "missing": ("应建未建", "No organisation"),
-    "joint": ("建议联合组建", "Join a joint branch"),
-    "strengthen": ("需充实", "Needs strengthening"),
-    "upgrade": ("应升格", "Should be upgraded"),
-    "above_need": ("规格高于所需", "Above what it needs"),
-    "ok": ("设置合理", "Fits"),
+    "missing": pair("应建未建"),
+    "joint": pair("建议联合组建"),
+    "strengthen": pair("需充实"),
+    "upgrade": pair("应升格"),
+    "above_need": pair("规格高于所需"),
+    "ok": pair("设置合理"),
 }
 #: Columns of :attr:`OrgFormAdvice.table`.
 ADVICE_COLUMNS: tuple[str, ...] = (
@@ -245,10 +246,10 @@ def _partners_text(units: gpd.GeoDataFrame, pairs: pd.DataFrame) -> tuple[pd.Ser
         blank = pd.Series([""] * len(units), index=units.index)
         return blank, pd.Series([pd.NA] * len(units), index=units.index, dtype="Int64")
     grouped = pairs.assign(code=codes[pairs["j"]], m=members[pairs["j"]]).groupby("i")
-    text = grouped["code"].agg("、".join)
+    joined = grouped["code"].agg("、".join)
     total = grouped["m"].sum()
     pos = pd.Series(np.arange(len(units)), index=units.index)
-    partners = pos.map(text).fillna("")
+    partners = pos.map(joined).fillna("")
     combined = pos.map(total + pd.Series(members).reindex(total.index)).astype("Int64")
     return partners, combined
 
@@ -278,53 +279,54 @@ def _advice_text(row: dict, zh: bool) -> str:
     partners, combined = row["partners"], row["combined_members"]
     joint = (
         (
-            f"建议与相邻的 {partners} 联合组建联合党支部(合计 {combined} 名党员)"
-            if zh
-            else f"form a joint branch with the adjacent {partners} ({combined} members together)"
+            text(
+                "建议与相邻的 {partners} 联合组建联合党支部(合计 {combined} 名党员)",
+                language(zh),
+                partners=partners,
+                combined=combined,
+            )
         )
         if partners
-        else (
-            "无相邻且相近的单元,建议并入上级或就近党组织"
-            if zh
-            else "no adjacent, similar unit: attach to the parent or nearest organisation"
-        )
+        else (text("无相邻且相近的单元,建议并入上级或就近党组织", language(zh)))
     )
     if status == "ok":
-        return "设置合理" if zh else "fits"
+        return text("设置合理", language(zh), context="sentence")
     if status == "missing":
-        return (
-            f"有 {n} 名党员,应建立{form(row['form_needed'])}"
-            if zh
-            else f"{n} members: should form a {form(row['form_needed'])}"
+        return text(
+            "有 {n} 名党员,应建立{form_needed}",
+            language(zh),
+            n=n,
+            form_needed=form(row["form_needed"]),
         )
     if status == "upgrade":
-        return (
-            f"有 {n} 名党员,应由{form(row['form_has'])}升格为{form(row['form_needed'])}"
-            if zh
-            else f"{n} members: upgrade the {form(row['form_has'])} to a {form(row['form_needed'])}"
+        return text(
+            "有 {n} 名党员,应由{form_has}升格为{form_needed}",
+            language(zh),
+            n=n,
+            form_has=form(row["form_has"]),
+            form_needed=form(row["form_needed"]),
         )
     if status == "above_need":
-        return (
-            f"仅 {n} 名党员,设{form(row['form_needed'])}即可(现为{form(row['form_has'])})"
-            if zh
-            else f"only {n} members: a {form(row['form_needed'])} is enough (now a "
-            f"{form(row['form_has'])})"
+        return text(
+            "仅 {n} 名党员,设{form_needed}即可(现为{form_has})",
+            language(zh),
+            n=n,
+            form_needed=form(row["form_needed"]),
+            form_has=form(row["form_has"]),
         )
     if status == "joint":
-        return f"党员不足 3 名({n} 名),{joint}" if zh else f"fewer than 3 members ({n}): {joint}"
+        return text("党员不足 3 名({n} 名),{joint}", language(zh), n=n, joint=joint)
     # strengthen
     if pd.notna(m) and m < settings.BRANCH_MIN_MEMBERS and n >= settings.BRANCH_MIN_MEMBERS:
-        return (
-            f"支部仅有 {m} 名党员的组织关系(网格内居住 {n} 名),需转入组织关系予以充实"
-            if zh
-            else f"the branch holds only {m} members' relations ({n} live in the grid): "
-            "transfer relations to strengthen it"
+        return text(
+            "支部仅有 {m} 名党员的组织关系(网格内居住 {n} 名),需转入组织关系予以充实",
+            language(zh),
+            m=m,
+            n=n,
         )
     shown = m if pd.notna(m) else n
-    return (
-        f"支部党员不足 3 名({shown} 名),需充实;{joint}"
-        if zh
-        else f"branch with fewer than 3 members ({shown}): strengthen it; {joint}"
+    return text(
+        "支部党员不足 3 名({shown} 名),需充实;{joint}", language(zh), shown=shown, joint=joint
     )
 
 
@@ -549,15 +551,17 @@ LOST_COLUMNS: tuple[str, ...] = (
 
 def _since(days: float) -> tuple[str, str]:
     if pd.isna(days):
-        return "联系时间不详", "contact date unknown"
+        return pair("联系时间不详")
     days = int(days)
     years, rest = divmod(days, 365)
     months = rest // 30
     if years:
-        return (f"{years} 年 {months} 个月", f"{years} y {months} mo")
+        return tuple(
+            text("{years} 年 {months} 个月", lang, years=years, months=months) for lang in LANGS
+        )
     if months:
-        return (f"{months} 个月", f"{months} months")
-    return (f"{days} 天", f"{days} days")
+        return tuple(text("{months} 个月", lang, months=months) for lang in LANGS)
+    return tuple(text("{days} 天", lang, days=days) for lang in LANGS)
 
 
 def lost_contact_members(

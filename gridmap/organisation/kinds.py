@@ -8,6 +8,8 @@ by every other module of :mod:`gridmap.organisation`.
 
 from __future__ import annotations
 
+from gridmap.i18n import pair
+
 __all__ = [
     "ALLOWED_PARENTS",
     "CATEGORY_LABELS",
@@ -21,37 +23,37 @@ __all__ = [
 
 #: (中文, English) of each organisation kind.
 KIND_LABELS: dict[str, tuple[str, str]] = {
-    "working_committee": ("党工委", "Working committee"),
-    "committee": ("党委", "Committee"),
-    "general_branch": ("党总支", "General branch"),
-    "branch": ("党支部", "Branch"),
-    "joint_branch": ("联合党支部", "Joint branch"),
-    "group": ("党小组", "Group"),
+    "working_committee": pair("党工委", "kind"),
+    "committee": pair("党委", "kind"),
+    "general_branch": pair("党总支", "kind"),
+    "branch": pair("党支部", "kind"),
+    "joint_branch": pair("联合党支部"),
+    "group": pair("党小组", "kind"),
 }
 #: (中文, English) of each member category.
 CATEGORY_LABELS: dict[str, tuple[str, str]] = {
-    "resident": ("在册居民党员", "Resident"),
-    "in_service": ("在职党员(双报到)", "In-service (registered)"),
-    "retired": ("离退休党员", "Retired"),
-    "floating": ("流动党员", "Floating"),
-    "lost_contact": ("失联党员", "Lost contact"),
-    "retired_cadre": ("离退休干部", "Retired cadre"),
-    "unemployed": ("下岗失业党员", "Unemployed"),
+    "resident": pair("在册居民党员"),
+    "in_service": pair("在职党员(双报到)"),
+    "retired": pair("离退休党员"),
+    "floating": pair("流动党员"),
+    "lost_contact": pair("失联党员"),
+    "retired_cadre": pair("离退休干部"),
+    "unemployed": pair("下岗失业党员"),
 }
 #: (中文, English) of each person role.
 ROLE_LABELS: dict[str, tuple[str, str]] = {
-    "grid_leader": ("网格长", "Grid leader"),
-    "grid_worker": ("网格员", "Grid worker"),
-    "building_leader": ("楼栋长", "Building leader"),
-    "stairwell_leader": ("单元长", "Stairwell leader"),
+    "grid_leader": pair("网格长"),
+    "grid_worker": pair("网格员"),
+    "building_leader": pair("楼栋长"),
+    "stairwell_leader": pair("单元长"),
 }
 #: (中文, English) of each point kind.
 POINT_LABELS: dict[str, tuple[str, str]] = {
-    "study": ("学习", "Study"),
-    "activity": ("活动", "Activities"),
-    "request": ("办理诉求", "Requests handled"),
-    "dues": ("按时交纳党费", "Dues"),
-    "other": ("其他", "Other"),
+    "study": pair("学习"),
+    "activity": pair("活动"),
+    "request": pair("办理诉求"),
+    "dues": pair("按时交纳党费"),
+    "other": pair("其他"),
 }
 
 #: Kinds an organisation's parent may have (None: it may be a root).

@@ -14,27 +14,18 @@ import pandas as pd
 
 from gridmap import settings
 from gridmap.errors import InputError
+from gridmap.i18n import language, pair, text
 
 #: The factors of the under-covered score: key → (中文, English, unit 中文, unit English).
 FACTORS: dict[str, tuple[str, str, str, str]] = {
-    "households_per_worker": ("每名网格员服务户数", "Households per grid worker", "户", "hh"),
-    "households_per_member": (
-        "每名在岗党员联系户数",
-        "Households per available member",
-        "户",
-        "hh",
-    ),
-    "members_per_100_households": ("每百户党员数", "Members per 100 households", "名", "members"),
-    "beyond_reach": ("服务半径外住户占比", "Share of households beyond reach", "", ""),
-    "leadership": ("组织缺口", "Leadership gaps", "", ""),
-    "open_per_100_households": ("每百户未办结诉求", "Open requests per 100 households", "件", ""),
-    "overdue_per_100_households": (
-        "每百户超期诉求",
-        "Overdue requests per 100 households",
-        "件",
-        "",
-    ),
-    "hotspot": ("诉求热点", "Request hotspot", "", ""),
+    "households_per_worker": (*pair("每名网格员服务户数"), *pair("户")),
+    "households_per_member": (*pair("每名在岗党员联系户数"), *pair("户")),
+    "members_per_100_households": (*pair("每百户党员数"), *pair("名")),
+    "beyond_reach": (*pair("服务半径外住户占比"), "", ""),
+    "leadership": (*pair("组织缺口"), "", ""),
+    "open_per_100_households": (*pair("每百户未办结诉求"), "件", ""),
+    "overdue_per_100_households": (*pair("每百户超期诉求"), "件", ""),
+    "hotspot": (*pair("诉求热点", "factors"), "", ""),
 }
 
 #: Need of the hotspot factor by Gi* class (cold spots and not significant: 0).
@@ -88,59 +79,50 @@ def _phrase(factor: str, row: pd.Series, radius: float, zh: bool) -> str:
     """What a factor's value says about a unit, in words."""
     if factor == "households_per_worker":
         if row["workers"] <= 0:
-            return "未配网格员" if zh else "no grid worker"
+            return text("未配网格员", language(zh))
         value = row[factor]
-        return f"每名网格员服务 {value:,.0f} 户" if zh else f"{value:,.0f} households per worker"
+        return text("每名网格员服务 {value:,.0f} 户", language(zh), value=value)
     if factor == "households_per_member":
         if row["available_members"] <= 0:
-            return "无在岗党员" if zh else "no available member"
+            return text("无在岗党员", language(zh))
         value = row[factor]
-        return (
-            f"每名在岗党员联系 {value:,.0f} 户"
-            if zh
-            else f"{value:,.0f} households per available member"
-        )
+        return text("每名在岗党员联系 {value:,.0f} 户", language(zh), value=value)
     if factor == "members_per_100_households":
         value = row[factor]
-        return f"每百户仅 {value:.1f} 名党员" if zh else f"only {value:.1f} members per 100 hh"
+        return text("每百户仅 {value:.1f} 名党员", language(zh), value=value)
     if factor == "beyond_reach":
         share, n = row[factor], row["households_beyond"]
-        return (
-            f"{share:.0%} 的住户({n:,.0f} 户)在 {radius:,.0f} 米服务半径外"
-            if zh
-            else f"{share:.0%} of households ({n:,.0f}) beyond {radius:,.0f} m"
+        return text(
+            "{share:.0%} 的住户({n:,.0f} 户)在 {radius:,.0f} 米服务半径外",
+            language(zh),
+            share=share,
+            n=n,
+            radius=radius,
         )
     if factor == "leadership":
         parts = []
         if row["no_leader"] >= 0.5:
-            parts.append("未配网格长" if zh else "no grid leader")
+            parts.append(text("未配网格长", language(zh)))
         if row["no_branch"] >= 0.5:
-            parts.append("未建党组织" if zh else "no Party branch")
+            parts.append(text("未建党组织", language(zh)))
         if row["no_building_leader"] > 0:
             share = row["no_building_leader"]
-            parts.append(
-                f"{share:.0%} 住户的楼栋无楼栋长"
-                if zh
-                else f"{share:.0%} of households lack a building leader"
-            )
+            parts.append(text("{share:.0%} 住户的楼栋无楼栋长", language(zh), share=share))
         if row.get("blind_spots", 0) > 0:
             n = int(row["blind_spots"])
-            parts.append(f"党建盲区楼栋 {n} 栋" if zh else f"{n} blind-spot building(s)")
+            parts.append(text("党建盲区楼栋 {n} 栋", language(zh), n=n))
         return "、".join(parts) if zh else ", ".join(parts)
     if factor == "open_per_100_households":
-        return (
-            f"未办结诉求 {row['open']:,.0f} 件(每百户 {row[factor]:.2f} 件)"
-            if zh
-            else f"{row['open']:,.0f} open requests ({row[factor]:.2f} per 100 hh)"
+        return text(
+            "未办结诉求 {open:,.0f} 件(每百户 {row:.2f} 件)",
+            language(zh),
+            open=row["open"],
+            row=row[factor],
         )
     if factor == "overdue_per_100_households":
-        return (
-            f"超期诉求 {row['overdue']:,.0f} 件"
-            if zh
-            else f"{row['overdue']:,.0f} overdue requests"
-        )
+        return text("超期诉求 {overdue:,.0f} 件", language(zh), overdue=row["overdue"])
     level = {"hot_99": 99, "hot_95": 95, "hot_90": 90}.get(row["hotspot_class"], 0)
-    return f"位于诉求热点({level}% 置信度)" if zh else f"in a request hotspot ({level}%)"
+    return text("位于诉求热点({level}% 置信度)", language(zh), level=level)
 
 
 def explain(table: pd.DataFrame, radius: float, top: int, zh: bool) -> list[str]:
@@ -151,18 +133,17 @@ def explain(table: pd.DataFrame, radius: float, top: int, zh: bool) -> list[str]
     for i, (_, row) in enumerate(table.iterrows()):
         order = np.argsort(-points[i], kind="stable")
         parts = [
-            f"{_phrase(names[j], row, radius, zh)}({points[i, j]:.1f} 分)"
-            if zh
-            else f"{_phrase(names[j], row, radius, zh)} ({points[i, j]:.1f} pts)"
+            text(
+                "{names}({points:.1f} 分)",
+                language(zh),
+                names=_phrase(names[j], row, radius, zh),
+                points=points[i, j],
+            )
             for j in order[:top]
             if points[i, j] > 0.05
         ]
         if not parts:
-            out.append(
-                f"{row['label']}:各项指标均在合理范围内。"
-                if zh
-                else f"{row['label']}: every factor is within range."
-            )
+            out.append(text("{label}:各项指标均在合理范围内。", language(zh), label=row["label"]))
         elif zh:
             out.append(f"{row['label']}:{';'.join(parts)}。")
         else:

@@ -26,6 +26,7 @@ from gridmap.coverage import (
 )
 from gridmap.crs import metric_crs
 from gridmap.errors import InputError
+from gridmap.i18n import LANGS, Language, text
 from gridmap.redraw.geometry import polygonal
 
 
@@ -211,10 +212,20 @@ def plan_metrics(
 
 @dataclass(frozen=True)
 class Issue:
-    """One reason a plan is not ready: a ``kind`` and a message (中文 / English)."""
+    """One reason a plan is not ready: a ``kind`` and its message in Chinese and English."""
 
     kind: str
-    message: str
+    zh: str
+    en: str
+
+    @property
+    def message(self) -> str:
+        """Both languages in one line (中文 / English), for the command line and the log."""
+        return f"{self.zh} / {self.en}"
+
+    def in_language(self, lang: Language) -> str:
+        """The message in ``lang``."""
+        return self.zh if lang == "zh" else self.en
 
 
 def validate_plan(
@@ -243,8 +254,15 @@ def validate_plan(
         issues.append(
             Issue(
                 "gap",
-                f"有 {s['gaps']} 处未覆盖区域，共 {s['gap_area_m2']:,.0f} 平方米 / "
-                f"{s['gaps']} gaps, {s['gap_area_m2']:,.0f} m²",
+                *(
+                    text(
+                        "有 {n:,} 处未覆盖区域，共 {area:,.0f} 平方米",
+                        lang,
+                        n=s["gaps"],
+                        area=s["gap_area_m2"],
+                    )
+                    for lang in LANGS
+                ),
             )
         )
     if s["overlaps"]:
@@ -257,7 +275,10 @@ def validate_plan(
         issues.append(
             Issue(
                 "overlap",
-                f"有 {s['overlaps']} 处网格重叠({pairs}) / {s['overlaps']} overlaps ({pairs})",
+                *(
+                    text("有 {n:,} 处网格重叠({pairs})", lang, n=s["overlaps"], pairs=pairs)
+                    for lang in LANGS
+                ),
             )
         )
     codes = (
@@ -276,8 +297,15 @@ def validate_plan(
         issues.append(
             Issue(
                 "building_unassigned",
-                f"{len(outside)} 栋楼不在任何网格({named(outside)}) / "
-                f"{len(outside)} buildings in no grid",
+                *(
+                    text(
+                        "{n:,} 栋楼不在任何网格({named})",
+                        lang,
+                        n=len(outside),
+                        named=named(outside),
+                    )
+                    for lang in LANGS
+                ),
             )
         )
     split = a.loc[a["is_split"].astype(bool), "building_id"]
@@ -285,8 +313,10 @@ def validate_plan(
         issues.append(
             Issue(
                 "building_split",
-                f"{len(split)} 栋楼跨网格({named(split)}) / {len(split)} buildings split across "
-                "grids",
+                *(
+                    text("{n:,} 栋楼跨网格({named})", lang, n=len(split), named=named(split))
+                    for lang in LANGS
+                ),
             )
         )
     g = metrics.grids
@@ -294,8 +324,15 @@ def validate_plan(
         issues.append(
             Issue(
                 "grid_not_contiguous",
-                f"网格 {row['code']} 由 {row['parts']} 块组成，不连片 / grid {row['code']} is in "
-                f"{row['parts']} separate pieces",
+                *(
+                    text(
+                        "网格 {grid} 由 {parts} 块组成，不连片",
+                        lang,
+                        grid=row["code"],
+                        parts=row["parts"],
+                    )
+                    for lang in LANGS
+                ),
             )
         )
     for _, row in g[g["norm"] != "ok"].iterrows():
@@ -304,9 +341,24 @@ def validate_plan(
         issues.append(
             Issue(
                 "grid_too_small" if small else "grid_too_large",
-                f"网格 {row['code']} {row['households']:,} 户，"
-                f"{'低于下限' if small else '超过上限'} {bound:,} 户 / grid {row['code']} has "
-                f"{row['households']:,} households, {'below' if small else 'above'} {bound:,}",
+                *(
+                    text(
+                        "网格 {grid} {households:,} 户，低于下限 {bound:,} 户",
+                        lang,
+                        grid=row["code"],
+                        households=row["households"],
+                        bound=bound,
+                    )
+                    if small
+                    else text(
+                        "网格 {grid} {households:,} 户，超过上限 {bound:,} 户",
+                        lang,
+                        grid=row["code"],
+                        households=row["households"],
+                        bound=bound,
+                    )
+                    for lang in LANGS
+                ),
             )
         )
     return issues

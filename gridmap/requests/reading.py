@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 from gridmap.auth import mask_name, mask_names
 from gridmap.db import connect
 from gridmap.errors import InputError
+from gridmap.i18n import text
 from gridmap.repository import read_table, table
 from gridmap.requests.states import OPEN_STATUSES, STATUS_LABELS, allowed_actions
 from gridmap.requests.timing import overdue_mask
@@ -108,7 +109,7 @@ def map_frame(requests: gpd.GeoDataFrame, now: dt.datetime, lang: str = "zh") ->
     shown = requests[requests["status"].isin(OPEN_STATUSES)].copy()
     shown["overdue"] = overdue_mask(shown, now, open_only=True)
     state = shown["status"].map(lambda s: STATUS_LABELS[s][i])
-    late = "(超期)" if lang == "zh" else " (overdue)"
+    late = text("(超期)", lang)
     shown["state_text"] = state + np.where(shown["overdue"], late, "")
     shown["received_text"] = pd.to_datetime(shown["received_at"]).dt.strftime("%Y-%m-%d %H:%M")
     shown["due_text"] = pd.to_datetime(shown["due_at"]).dt.strftime("%Y-%m-%d %H:%M")

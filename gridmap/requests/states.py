@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 
 from gridmap.errors import ConflictError
+from gridmap.i18n import pair
 from gridmap.models import RequestStatus
 
 S = RequestStatus
@@ -17,29 +18,29 @@ OPEN_STATUSES: tuple[str, ...] = (S.received.value, S.assigned.value, S.escalate
 CLOSED_STATUSES: tuple[str, ...] = (S.resolved.value, S.evaluated.value, S.rejected.value)
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "received": ("已受理", "Received"),
-    "assigned": ("已派单", "Assigned"),
-    "escalated": ("已上报", "Escalated"),
-    "resolved": ("已办结", "Resolved"),
-    "evaluated": ("已评价", "Evaluated"),
-    "rejected": ("不予受理", "Rejected"),
+    "received": pair("已受理"),
+    "assigned": pair("已派单"),
+    "escalated": pair("已上报"),
+    "resolved": pair("已办结", "status"),
+    "evaluated": pair("已评价"),
+    "rejected": pair("不予受理", "status"),
 }
 ASSIGNEE_LABELS: dict[str, tuple[str, str]] = {
-    "grid_worker": ("网格员", "Grid worker"),
-    "member": ("党员领单", "Party member"),
-    "department": ("部门接单", "Department"),
-    "street": ("上报街道", "Street"),
+    "grid_worker": pair("网格员"),
+    "member": pair("党员领单", "assignee"),
+    "department": pair("部门接单", "assignee"),
+    "street": pair("上报街道", "assignee"),
 }
 SOURCE_LABELS: dict[str, tuple[str, str]] = {
-    "inspection": ("查(巡查)", "Inspection"),
-    "visit": ("访(走访)", "Visit"),
-    "report": ("报(居民上报)", "Resident report"),
-    "hotline": ("12345 热线", "12345 hotline"),
+    "inspection": pair("查(巡查)"),
+    "visit": pair("访(走访)"),
+    "report": pair("报(居民上报)"),
+    "hotline": pair("12345 热线"),
 }
 DECISION_LABELS: dict[str, tuple[str, str]] = {
-    "building": ("楼栋听事", "Building"),
-    "compound": ("小区议事", "Compound"),
-    "community": ("社区决事", "Community"),
+    "building": pair("楼栋听事"),
+    "compound": pair("小区议事"),
+    "community": pair("社区决事"),
 }
 
 
@@ -58,15 +59,15 @@ class Action(enum.StrEnum):
 
 
 ACTION_LABELS: dict[str, tuple[str, str]] = {
-    "log": ("受理", "Log"),
-    "assign": ("派单至网格员", "Assign to grid worker"),
-    "dispatch": ("党员领单", "Dispatch to member"),
-    "send_to_department": ("部门接单", "Send to department"),
-    "escalate": ("上报街道", "Escalate to street"),
-    "resolve": ("办结", "Resolve"),
-    "evaluate": ("居民评价", "Evaluate"),
-    "reject": ("不予受理", "Reject"),
-    "reopen": ("重新办理", "Reopen"),
+    "log": pair("受理"),
+    "assign": pair("派单至网格员", "action"),
+    "dispatch": pair("党员领单", "action"),
+    "send_to_department": pair("部门接单", "action"),
+    "escalate": pair("上报街道", "action"),
+    "resolve": pair("办结"),
+    "evaluate": pair("居民评价", "action"),
+    "reject": pair("不予受理", "action"),
+    "reopen": pair("重新办理", "action"),
 }
 
 #: The legal moves: (status before, action) → status after. ``reopen`` goes back to whoever

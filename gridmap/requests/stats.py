@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from gridmap.auth import Principal, current_principal, scope_rows
 from gridmap.db import connect
 from gridmap.errors import InputError, PermissionDenied
+from gridmap.i18n import pair
 from gridmap.models import PointKind, RequestStatus
 from gridmap.repository import active_grids, read_table
 from gridmap.requests.loading import load_requests, member_table
@@ -35,17 +36,17 @@ STATS_COLUMNS: tuple[str, ...] = (
     "points",
 )
 STATS_LABELS: dict[str, tuple[str, str]] = {
-    "grid_code": ("网格编码", "Grid code"),
-    "grid_name": ("网格", "Grid"),
-    "member_id": ("党员编号", "Member id"),
-    "member_name": ("党员", "Member"),
-    "requests": ("诉求(件)", "Requests"),
-    "handled": ("已办结(件)", "Handled"),
-    "open": ("在办(件)", "Open"),
-    "overdue": ("超期(件)", "Overdue"),
-    "median_hours_to_resolve": ("办结用时中位数(小时)", "Median time to resolve (h)"),
-    "average_rating": ("平均评价(星)", "Average rating (of 5)"),
-    "points": ("党员积分(分)", "Member points"),
+    "grid_code": pair("网格编码"),
+    "grid_name": pair("网格"),
+    "member_id": pair("党员编号"),
+    "member_name": pair("党员", "stats"),
+    "requests": pair("诉求(件)"),
+    "handled": pair("已办结(件)"),
+    "open": pair("在办(件)", "stats"),
+    "overdue": pair("超期(件)"),
+    "median_hours_to_resolve": pair("办结用时中位数(小时)", "stats"),
+    "average_rating": pair("平均评价(星)"),
+    "points": pair("党员积分(分)"),
 }
 
 

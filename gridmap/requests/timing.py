@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, select
 from gridmap import settings
 from gridmap.db import connect
 from gridmap.errors import InputError
+from gridmap.i18n import pair
 from gridmap.models import RequestStatus
 from gridmap.repository import table
 from gridmap.requests.states import OPEN_STATUSES
@@ -94,9 +95,9 @@ def overdue_mask(requests: pd.DataFrame, now: dt.datetime, open_only: bool = Fal
 
 #: Urgency of an open request on the worklist: (中文, English), most urgent first.
 URGENCY_LABELS: dict[str, tuple[str, str]] = {
-    "overdue": ("已超期", "Overdue"),
-    "due_soon": ("将到期", "Due soon"),
-    "open": ("在办", "Open"),
+    "overdue": pair("已超期"),
+    "due_soon": pair("将到期"),
+    "open": pair("在办"),
 }
 
 
