@@ -613,6 +613,11 @@ def test_service_reach_at_each_life_circle(radius: int, beyond: list[bool]) -> N
     assert all(f"超过 {radius:,} 米" in d for d in rows["detail"])
     reach_part = report.community_scores.loc[0, "reach"]
     assert reach_part == pytest.approx(1 - far_households / 100)
+    # each problem's shape is exactly its far buildings: a multipolygon of their footprints
+    far = blds[np.asarray(beyond)].to_crs(report.problems.crs)
+    shapes = report.problems[report.problems["kind"] == "beyond_reach"].geometry
+    assert shapely.get_num_geometries(shapes.to_numpy()).sum() == len(far)
+    assert shapes.union_all().symmetric_difference(far.union_all()).area == pytest.approx(0)
 
 
 def test_service_reach_per_grid_and_nearest_station() -> None:
