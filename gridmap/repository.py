@@ -313,8 +313,13 @@ class StreetLayers:
     stations: gpd.GeoDataFrame
 
 
-def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd.GeoDataFrame:
-    """Grids of every community's active plan, in one query, with their display columns.
+def active_grids(
+    engine: Engine | Connection,
+    mask_personal: bool = True,
+    communities: Iterable[int] | None = None,
+) -> gpd.GeoDataFrame:
+    """Grids of every community's active plan (of ``communities`` only, when given), in one
+    query, with their display columns.
 
     Besides the ``grid`` columns: ``community_id``, ``community_name``, ``leader_name``
     (masked unless ``mask_personal`` is False), ``branch_name``, and ``households`` /
@@ -354,6 +359,8 @@ def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd
             .where(plan.c.status == PlanStatus.active.value)
             .order_by(grid.c.id)
         )
+        if communities is not None:
+            query = query.where(plan.c.community_id.in_(sorted(int(c) for c in communities)))
         frame = read_query(conn, query, has_geom=True)
     if mask_personal:
         frame["leader_name"] = mask_names(frame["leader_name"])
@@ -361,9 +368,12 @@ def active_grids(engine: Engine | Connection, mask_personal: bool = True) -> gpd
 
 
 def buildings_with_leaders(
-    engine: Engine | Connection, mask_personal: bool = True
+    engine: Engine | Connection,
+    mask_personal: bool = True,
+    communities: Iterable[int] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Every building in one query, with ``leader_name`` (masked unless asked otherwise)."""
+    """Every building (of ``communities`` only, when given) in one query, with
+    ``leader_name`` (masked unless asked otherwise)."""
     bld, person = table("building"), table("person")
     with connect(engine) as conn:
         query = (
@@ -371,6 +381,8 @@ def buildings_with_leaders(
             .outerjoin(person, person.c.id == bld.c.leader_id)
             .order_by(bld.c.id)
         )
+        if communities is not None:
+            query = query.where(bld.c.community_id.in_(sorted(int(c) for c in communities)))
         frame = read_query(conn, query, has_geom=True)
     if mask_personal:
         frame["leader_name"] = mask_names(frame["leader_name"])
@@ -384,17 +396,19 @@ def load_street_layers(
 
     Only what ``scope`` (a :class:`gridmap.auth.Principal`, default the acting one:
     :func:`gridmap.auth.current_principal`) may see is returned, names masked for its role
-    (:func:`gridmap.auth.scope_layers`).
+    (:func:`gridmap.auth.scope_layers`). The grids and buildings of communities out of scope
+    are not read at all: a street's user on a city's database reads that street's rows.
     """
+    scope = scope if scope is not None else current_principal()
     with connect(engine) as conn:
+        visible = community_ids(conn, scope)
         layers = StreetLayers(
             streets=read_table(conn, "street"),
             communities=read_table(conn, "community"),
-            grids=active_grids(conn, mask_personal),
-            buildings=buildings_with_leaders(conn, mask_personal),
+            grids=active_grids(conn, mask_personal, visible),
+            buildings=buildings_with_leaders(conn, mask_personal, visible),
             stations=read_table(conn, "service_station"),
         )
-        scope = scope if scope is not None else current_principal()
         return scope_layers(conn, layers, scope)
 
 

@@ -51,6 +51,11 @@ def test_mask_phone(phone, masked) -> None:
 def test_mask_names_keeps_missing() -> None:
     out = mask_names(pd.Series(["张晓明", None]))
     assert out.iloc[0] == "张*明" and out.iloc[1] is None
+    many = pd.Series(["张晓明", float("nan"), "", "李娜", "张晓明", None], index=[5, 4, 3, 2, 1, 0])
+    out = mask_names(many)
+    assert list(out.index) == [5, 4, 3, 2, 1, 0]
+    assert out[[5, 3, 2, 1]].tolist() == ["张*明", "", "李*", "张*明"]
+    assert out[4] != out[4] and out[0] is None  # NaN and None kept as they were
 
 
 # --- users, passwords, sessions, roles, scope and audit (the security test list) -------------
@@ -180,6 +185,35 @@ def test_secretary_layers_hold_only_their_community(demo: Engine, layer: str) ->
     column = "id" if layer == "communities" else "community_id"
     assert set(frame[column]) == {p.community_id}
     assert len(getattr(load_street_layers(demo), layer)) > len(frame)
+
+
+def test_the_scope_filters_in_the_query_not_after_it(demo: Engine) -> None:
+    """Rows of other communities never leave the database for a community's user, and what
+    that user gets is exactly the street's layers cut to the scope."""
+    from gridmap.auth import scope_layers
+    from gridmap.repository import StreetLayers, active_grids, buildings_with_leaders
+
+    p = _as(demo, "demo_secretary")
+    mine = load_street_layers(demo, scope=p)
+    with demo.connect() as conn:
+        everything = StreetLayers(
+            streets=read_table(conn, "street"),
+            communities=read_table(conn, "community"),
+            grids=active_grids(conn),
+            buildings=buildings_with_leaders(conn),
+            stations=read_table(conn, "service_station"),
+        )
+        cut = scope_layers(conn, everything, p)
+        only = buildings_with_leaders(conn, communities={p.community_id})
+    assert set(only["community_id"]) == {p.community_id}
+    assert len(only) == len(mine.buildings) < len(everything.buildings)
+    for layer in ("communities", "grids", "buildings", "stations"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(getattr(mine, layer)).reset_index(drop=True),
+            pd.DataFrame(getattr(cut, layer)).reset_index(drop=True),
+            check_dtype=False,  # an id column with no NULL left reads as int64, not float64
+        )
+    assert set(active_grids(demo, communities=set())["id"]) == set()
 
 
 def test_secretary_and_grid_worker_requests_are_scoped(demo: Engine) -> None:

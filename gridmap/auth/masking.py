@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gridmap.auth.roles import Principal, resolve_principal
@@ -62,8 +63,12 @@ def mask_id_suffix(suffix: str | None) -> str | None:
 
 
 def mask_names(names: pd.Series) -> pd.Series:
-    """:func:`mask_name` over a column."""
-    return names.map(mask_name)
+    """:func:`mask_name` over a column: each distinct name masked once (a city's million
+    buildings hold a few thousand leaders), missing values kept as they are."""
+    codes, distinct = pd.factorize(names, use_na_sentinel=True)
+    masked = np.array([mask_name(n) for n in distinct] + [None], dtype=object)
+    shown = np.where(codes >= 0, masked[codes], names.to_numpy(dtype=object))
+    return pd.Series(shown, index=names.index, name=names.name, dtype=object)
 
 
 #: Columns holding personal data, by kind, wherever they appear in a frame.
