@@ -15,6 +15,11 @@ Side by side, in one run, on the same synthetic city (:func:`gridmap.citygen.bui
   gaps; geometry handed over already in metres. Timed on the first ``--naive-grids`` grids
   and **extrapolated linearly** to all grids. ``naive_py`` is the literal double loop (one
   ``building.intersects(grid)`` call per pair), timed on 2 grids and extrapolated the same way.
+* **as users run it** — the city written to an SQLite file; ``load_street_layers`` and
+  ``check_coverage`` timed apart in this process, and ``gridmap check --format json`` timed as
+  a process of its own (database → report, start-up included), with its peak memory.
+  ``check_x_core`` is that process over the three core functions above; ``postgis_x_check``
+  PostGIS's three queries over it.
 * **floor** — ``shapely.STRtree(grids).query(buildings, predicate="intersects")`` alone, on
   geometry already in metres: the least any index-based answer can cost.
 
@@ -91,6 +96,57 @@ def run_gridmap(communities, grids, buildings) -> dict[str, object]:
     parts["overlaps_s"], overlaps = t.seconds, t.result
     parts["total_s"] = parts["assign_s"] + parts["gaps_s"] + parts["overlaps_s"]
     return {"times": parts, "assignment": assignment.buildings, "gaps": gaps, "overlaps": overlaps}
+
+
+def run_as_users_run_it(frames: dict, n: int, workdir: Path) -> dict[str, float]:
+    """What a user pays, from the database: the city written to an SQLite file, then
+    ``load_street_layers`` + ``check_coverage`` in this process (timed apart), and
+    ``gridmap check --format json`` as a process of its own (start-up, loading, the check and
+    the report written out), with that process's peak memory."""
+    import subprocess
+
+    from gridmap.citygen import save_city
+    from gridmap.coverage import check_coverage
+    from gridmap.db import init_database, make_engine
+    from gridmap.repository import load_street_layers
+
+    path = workdir / f"bench_check_{n}.db"
+    path.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url, create=True)
+    init_database(engine)
+    save_city(engine, frames)
+    t = timed(lambda: load_street_layers(engine))
+    load_s, layers = t.seconds, t.result
+    street = (layers.communities, layers.grids, layers.buildings, layers.stations)
+    check_s = timed(lambda: check_coverage(*street)).seconds
+    engine.dispose()
+    layers = street = None  # freed before the process runs beside this one
+    # the check reports its own peak memory as it exits (exit status 1: problems found)
+    report_peak = (
+        "import atexit, resource, sys; atexit.register(lambda: sys.stderr.write("
+        "f'\\nmaxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')); "
+        "from gridmap.cli import main; sys.argv[0] = 'gridmap'; main()"
+    )
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", report_peak, "check", "--db", url, "--format", "json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    process_s = time.perf_counter() - start
+    err = done.stderr.decode(errors="replace")
+    if done.returncode not in (0, 1) or "maxrss_kb=" not in err:
+        raise RuntimeError(err)
+    peak_kb = int(err.rsplit("maxrss_kb=", 1)[1].split()[0])
+    path.unlink(missing_ok=True)
+    return {
+        "load_layers_s": load_s,
+        "check_coverage_s": check_s,
+        "gridmap_check_s": process_s,
+        "gridmap_check_peak_mb": peak_kb / 1024,
+    }
 
 
 def run_floor(bgeo: np.ndarray, ggeo: np.ndarray) -> float:
@@ -188,6 +244,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = base_parser(__doc__.splitlines()[0], "10k,100k,1M")
     parser.add_argument("--naive-grids", type=int, default=20, help="grids the naive loop times")
     parser.add_argument("--no-postgis", action="store_true", help="skip PostGIS (smoke runs)")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("/tmp"), help="where the city's SQLite file goes"
+    )
     args = parser.parse_args(argv)
     from bench._common import parse_sizes
 
@@ -207,6 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
             com_pos = pd.Index(communities["id"]).get_indexer(grids["community_id"])
 
             ours = run_gridmap(communities, grids, buildings)
+            users = run_as_users_run_it(city["frames"], n, args.workdir)
             floor_s = run_floor(bgeo, ggeo)
             naive = run_naive(bgeo, ggeo, cgeo, com_pos, args.naive_grids)
             row = {
@@ -227,6 +287,8 @@ def main(argv: list[str] | None = None) -> dict:
                 "naive_x": naive["total_s"] / ours["times"]["total_s"],
                 "naive_py_s": naive["py_total_s"],
                 "naive_py_x": naive["py_total_s"] / ours["times"]["total_s"],
+                **users,
+                "check_x_core": users["gridmap_check_s"] / ours["times"]["total_s"],
             }
             if cluster is not None:
                 srid = crs.to_epsg() or 32649
@@ -238,6 +300,7 @@ def main(argv: list[str] | None = None) -> dict:
                     "postgis_overlaps_s": sql["times"]["overlaps_s"],
                     "postgis_load_s": sql["times"]["load_s"],
                     "postgis_x": sql["times"]["total_s"] / ours["times"]["total_s"],
+                    "postgis_x_check": sql["times"]["total_s"] / users["gridmap_check_s"],
                     **agreement(ours, sql),
                 }
             row["max_rss_mb"] = max_rss_mb()
@@ -246,8 +309,10 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         if cluster_cm:
             cluster_cm.__exit__(None, None, None)
-    cols = ["buildings", "grids", "gridmap_s", "floor_s", "x_floor", "postgis_s", "postgis_x",
-            "naive_s", "naive_x", "naive_py_s", "naive_py_x", "same_grid_share"]  # fmt: skip
+    cols = ["buildings", "grids", "gridmap_s", "floor_s", "x_floor", "load_layers_s",
+            "check_coverage_s", "gridmap_check_s", "check_x_core", "gridmap_check_peak_mb",
+            "postgis_s", "postgis_x", "postgis_x_check", "naive_s", "naive_x", "naive_py_s",
+            "naive_py_x", "same_grid_share"]  # fmt: skip
     print(markdown_table(rows, cols))
     path = write_results("coverage", {"sizes": rows}, args.out)
     print(f"\nresults: {path}")

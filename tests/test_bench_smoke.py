@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from _services import create_database, drop_database
-from bench import coverage, hotspots, import_buildings, interaction, street_page
+from bench import coverage, hotspots, import_buildings, interaction, scoped_load, street_page
 from bench._common import markdown_table, parse_sizes
 from bench.pg_copy import copy_tables
 from gridmap.citygen import build_city
@@ -34,10 +34,12 @@ def test_helpers() -> None:
 
 @pytest.mark.postgis
 def test_coverage_benchmark_runs_and_postgis_agrees(tmp_path: Path) -> None:
-    out = coverage.main(["--sizes", "600", "--naive-grids", "2", "--out", str(tmp_path / "c.json")])
+    args = ["--sizes", "600", "--naive-grids", "2", "--workdir", str(tmp_path)]
+    out = coverage.main([*args, "--out", str(tmp_path / "c.json")])
     (row,) = _load(out["path"])["sizes"]
     assert row["buildings"] == 600
-    for key in ("gridmap_s", "postgis_s", "floor_s", "naive_s", "naive_py_s"):
+    for key in ("gridmap_s", "postgis_s", "floor_s", "naive_s", "naive_py_s", "load_layers_s",
+                "check_coverage_s", "gridmap_check_s", "gridmap_check_peak_mb"):  # fmt: skip
         assert row[key] > 0, key
     assert row["same_grid_share"] == 1.0
     assert row["gap_m2_gridmap"] == pytest.approx(row["gap_m2_postgis"], rel=0.005, abs=1.0)
@@ -121,3 +123,12 @@ def test_benchmarks_run_as_scripts() -> None:
             timeout=120,
         )
         assert res.returncode == 0 and "--sizes" in res.stdout, res.stderr
+
+
+def test_scoped_load_benchmark_reads_less_for_a_narrower_scope(demo_db_url: str, tmp_path) -> None:
+    out = scoped_load.main(
+        ["--db", demo_db_url, "--repeat", "2", "--out", str(tmp_path / "s.json")]
+    )
+    city, street, community = _load(out["path"])["rows"]
+    assert city["buildings"] == street["buildings"] > community["buildings"] > 0
+    assert all(r["median_s"] > 0 and len(r["runs_s"]) == 2 for r in (city, street, community))
