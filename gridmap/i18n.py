@@ -33,22 +33,22 @@ def _key(message: str, context: str | None) -> str:
     return message if context is None else f"{context}{_SEPARATOR}{message}"
 
 
-def read_po(path: Path) -> dict[str, str]:
-    """The translations of a ``.po`` file: ``{msgid: msgstr}``, keyed ``context\\x04msgid``
-    where the entry has a ``msgctxt``. Entries without a translation are left out.
+def po_entries(path: Path) -> dict[tuple[str | None, str], str]:
+    """Every entry of a ``.po`` file, translated or not: ``{(context, msgid): msgstr}``
+    (context None where the entry has no ``msgctxt``; an untranslated entry has ``""``).
 
     Raises
     ------
     ValueError
         A line that is not part of a ``.po`` entry, with the file and line.
     """
-    entries: dict[str, str] = {}
+    entries: dict[tuple[str | None, str], str] = {}
     fields: dict[str, str] = {}
     current: str | None = None
 
     def flush() -> None:
-        if fields.get("msgid") and fields.get("msgstr"):
-            entries[_key(fields["msgid"], fields.get("msgctxt"))] = fields["msgstr"]
+        if fields.get("msgid"):
+            entries[(fields.get("msgctxt"), fields["msgid"])] = fields.get("msgstr", "")
         fields.clear()
 
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -69,6 +69,17 @@ def read_po(path: Path) -> dict[str, str]:
             raise ValueError(f"{path}:{number}: not a line of a .po file: {raw!r}")
     flush()
     return entries
+
+
+def read_po(path: Path) -> dict[str, str]:
+    """The translations of a ``.po`` file: ``{msgid: msgstr}``, keyed ``context\\x04msgid``
+    where the entry has a ``msgctxt``. Entries without a translation are left out (see
+    :func:`po_entries`)."""
+    return {
+        _key(message, context): english
+        for (context, message), english in po_entries(path).items()
+        if english
+    }
 
 
 @cache

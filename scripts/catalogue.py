@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gridmap.i18n import CATALOGUE_PATH  # noqa: E402
+from gridmap.i18n import CATALOGUE_PATH, po_entries  # noqa: E402
 
 #: The functions whose first argument is a message id, by the module that defines them.
 MESSAGE_FUNCTIONS = {"gridmap.i18n": {"text", "pair"}, "ui_common": {"t"}}
@@ -93,27 +92,7 @@ def extract(paths: list[Path], root: Path = ROOT) -> dict[Key, list[str]]:
 
 def read_entries(path: Path) -> dict[Key, str]:
     """Every entry of a ``.po`` file, translated or not: ``{(context, message): english}``."""
-    entries: dict[Key, str] = {}
-    fields: dict[str, str] = {}
-    current = None
-
-    def flush() -> None:
-        if fields.get("msgid"):
-            entries[(fields.get("msgctxt"), fields["msgid"])] = fields.get("msgstr", "")
-        fields.clear()
-
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        match = re.fullmatch(r'(msgctxt|msgid|msgstr)\s+(".*")', line)
-        if match:
-            if match[1] in ("msgctxt", "msgid") and "msgstr" in fields:
-                flush()
-            current = match[1]
-            fields[current] = ast.literal_eval(match[2])
-        elif line.startswith('"') and current:
-            fields[current] += ast.literal_eval(line)
-    flush()
-    return entries
+    return po_entries(path)
 
 
 def _quote(value: str) -> str:
