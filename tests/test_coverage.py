@@ -637,6 +637,23 @@ def test_service_reach_per_grid_and_nearest_station() -> None:
     assert row["detail"] == "社区1 第1网格 有 20 户距最近党群服务站超过 300 米（最远 450 米）"
 
 
+def test_buildings_sharing_a_wall_beyond_reach_make_one_valid_shape() -> None:
+    """Terraced buildings (one wall shared) far from every station: the problem's shape is
+    valid (a map's precision snapping failed on the touching parts) and covers both."""
+    comms = communities(rect(-100, -100, 1300, 100))
+    grds = grids(rect(-100, -100, 1300, 100))
+    blds = buildings(
+        {"geom": rect(900, -5, 910, 5), "households": 10},
+        {"geom": rect(910, -5, 920, 5), "households": 20},  # shares the wall x = 910
+    )
+    report = check(comms, grds, blds, stations((0, 0)), radius_m=300)
+    shape = only(report, "beyond_reach").geometry.iloc[0]
+    assert shape.is_valid
+    assert shapely.set_precision(shape, 1e-6).is_valid  # what the map does to it
+    far = blds.to_crs(report.problems.crs).union_all()
+    assert shape.symmetric_difference(far).area == pytest.approx(0)
+
+
 def test_without_stations_everyone_is_beyond_reach() -> None:
     comms, grds, blds, _ = _reach_world()
     report = check_coverage(comms, grds, blds, None)

@@ -456,6 +456,9 @@ def _reach_problems(ctx: Context, reach: ServiceReach, crs: pyproj.CRS) -> gpd.G
     geometry = shapely.empty(len(grouped), geom_type=shapely.GeometryType.MULTIPOLYGON)
     if len(parts):
         shapely.multipolygons(parts[order], indices=owner[order], out=geometry)
+    # buildings sharing a wall make a multipolygon invalid: those few are merged into one shape
+    bad = ~shapely.is_valid(geometry)
+    geometry[bad] = shapely.make_valid(geometry[bad], method="structure", keep_collapsed=False)
     grids = grouped["grid_id"]
     in_grid = grids.notna().to_numpy()
     who = [
