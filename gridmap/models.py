@@ -197,6 +197,25 @@ class DecisionLevel(enum.StrEnum):
     community = "community"  # 社区
 
 
+class RequestOutcome(enum.StrEnum):
+    """The resident's own answer, when asked after handling, whether the request was solved."""
+
+    solved = "solved"  # 已解决
+    partly_solved = "partly_solved"  # 部分解决
+    not_solved = "not_solved"  # 未解决
+
+
+class CloseReason(enum.StrEnum):
+    """Why a request was rejected (不予受理) — a code from a fixed list, besides the note."""
+
+    not_our_responsibility = "not_our_responsibility"  # 不属于受理范围
+    duplicate = "duplicate"  # 重复诉求
+    cannot_contact = "cannot_contact"  # 无法联系诉求人
+    other_body = "other_body"  # 已由其他单位办理
+    legal_process = "legal_process"  # 属司法、仲裁等法定途径
+    other = "other"  # 其他
+
+
 class PointKind(enum.StrEnum):
     """What a member earned points for (党员积分)."""
 
@@ -570,6 +589,10 @@ class Request(Base):
     #: The source system's number (12345 工单号): re-importing the same file adds nothing.
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     address: Mapped[str | None] = mapped_column(String(200))
+    #: The resident's answer at evaluation: solved, partly solved or not solved.
+    outcome: Mapped[RequestOutcome | None] = mapped_column(_enum(RequestOutcome))
+    #: Why it was rejected (a code of :class:`CloseReason`); NULL unless rejected.
+    close_reason: Mapped[CloseReason | None] = mapped_column(_enum(CloseReason))
 
 
 class RequestEvent(Base):

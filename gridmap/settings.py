@@ -120,6 +120,17 @@ Requests
     REQUEST_POINTS_HANDLED, REQUEST_POINTS_GOOD_RATING, REQUEST_GOOD_RATING_MIN : int
         Member points (党员积分) for resolving a request taken by the member (党员领单), and the
         bonus when the resident rates it at least ``REQUEST_GOOD_RATING_MIN``.
+    REQUEST_RESPONSE_HOURS : float
+        A request first acted on (assigned, dispatched, sent to a department or escalated)
+        within this many hours of receipt counts as responded (响应率).
+    MIN_RANKED_REQUESTS : int
+        A unit (community, grid, worker, member) with fewer accepted requests in a month is
+        shown in the monthly assessment but not ranked.
+    REQUEST_SATISFIED_MIN_RATING : int
+        A rating at or above this (4 of 5) counts as satisfied (满意率).
+    REQUEST_RATE_WEIGHTS : dict[str, float]
+        Points each rate weighs in the assessment score that ranks units (a street sets its
+        own: :mod:`gridmap.weights`, kind ``request_rates``).
     REQUEST_BUILDING_SNAP_M : float
         A request point this close to a building (m) is placed in that building.
     REQUEST_CATEGORY_SPECIALTIES : dict[str, tuple[str, ...]]
@@ -373,6 +384,20 @@ REQUEST_POINTS_HANDLED: int = 2
 #: Bonus points when the resident rates the member's request at least REQUEST_GOOD_RATING_MIN.
 REQUEST_POINTS_GOOD_RATING: int = 1
 REQUEST_GOOD_RATING_MIN: int = 4
+#: Hours from receipt within which a first action counts as a response (响应率).
+REQUEST_RESPONSE_HOURS: float = 4.0
+#: Fewer accepted requests than this in a month: the unit is shown but not ranked.
+MIN_RANKED_REQUESTS: int = 5
+#: A rating at or above this counts as satisfied (满意率).
+REQUEST_SATISFIED_MIN_RATING: int = 4
+#: Points (of 100) each rate weighs in the monthly assessment score (response, resolution and
+#: satisfaction as 接诉即办 assessments weigh them; on-time at 0 until a street weighs it).
+REQUEST_RATE_WEIGHTS: dict[str, float] = {
+    "response": 10.0,
+    "resolution": 45.0,
+    "satisfaction": 45.0,
+    "on_time": 0.0,
+}
 #: Metres: a map click this close to a building counts as that building.
 REQUEST_BUILDING_SNAP_M: float = 10.0
 #: Volunteer specialties that fit each category (member suggestions for dispatch).

@@ -1,11 +1,12 @@
-"""The weights a street sets for itself: of the coverage score and of the planning ranking.
+"""The weights a street sets for itself: of the coverage score, of the planning ranking and of
+the monthly assessment of request handling.
 
 The defaults live in :mod:`gridmap.settings` (:data:`~gridmap.settings.COVERAGE_SCORE_WEIGHTS`,
-:data:`~gridmap.settings.PLANNING_WEIGHTS`); a street administrator changes them for the street
-(:func:`set_street_weights`, the app's 覆盖情况 and 规划分析 pages, ``gridmap street weights``),
-and every page and command then reads them with :func:`street_weights`. They are stored in
-``street_setting`` (one row per street and kind), each change audited; :func:`reset_street_weights`
-goes back to the defaults.
+:data:`~gridmap.settings.PLANNING_WEIGHTS`, :data:`~gridmap.settings.REQUEST_RATE_WEIGHTS`); a
+street administrator changes them for the street (:func:`set_street_weights`, the app's 覆盖情况,
+规划分析 and 诉求办理 pages, ``gridmap street weights``), and every page and command then reads
+them with :func:`street_weights`. They are stored in ``street_setting`` (one row per street and
+kind), each change audited; :func:`reset_street_weights` goes back to the defaults.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gridmap.repository import table
 WEIGHT_KINDS: dict[str, tuple[Mapping[str, float], str, str]] = {
     "coverage_score": (settings.COVERAGE_SCORE_WEIGHTS, *pair("覆盖综合得分权重")),
     "planning": (settings.PLANNING_WEIGHTS, *pair("薄弱网格排序权重")),
+    "request_rates": (settings.REQUEST_RATE_WEIGHTS, *pair("诉求三率考核权重")),
 }
 #: The largest weight a part may get (points).
 MAX_WEIGHT = 100.0

@@ -1,7 +1,8 @@
 """诉求办理 — residents' requests through 收、办、评: the list by status with filters, the map of
 open and overdue requests, logging a request by clicking the map (or by building code or
 address), the detail view with its timeline and the actions its status allows, per-grid and
-per-member statistics with downloads, the 12345 hotline import and the Open311 export.
+per-member statistics with downloads, the monthly assessment (三率考核: the ranking, each unit's
+rates month by month, the street's weights), the 12345 hotline import and the Open311 export.
 
 UI only: the workflow and every number are :mod:`gridmap.requests`, the map
 :func:`gridmap.maps.request_map`; every table and download holds only what the logged-in user
@@ -24,6 +25,7 @@ from gridmap.i18n import text
 from gridmap.io import table_to_csv, table_to_xlsx
 from gridmap.maps import click_marker, request_map, selection_bounds
 from gridmap.repository import read_table
+from gridmap.weights import street_weights
 from ui_common import (
     ICON,
     database_key,
@@ -40,6 +42,7 @@ from ui_common import (
     t,
     to_link,
     unit,
+    weights_form,
 )
 
 st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
@@ -212,10 +215,11 @@ tabs = role_tabs(
         "list": t("诉求列表与办理"),
         "log": t("登记诉求") if may_edit else None,
         "stats": t("统计与导出"),
+        "rates": t("三率考核"),
         "import": t("12345 热线导入") if may_edit else None,
     }
 )
-tab_list, tab_stats = tabs["list"], tabs["stats"]
+tab_list, tab_stats, tab_rates = tabs["list"], tabs["stats"], tabs["rates"]
 tab_log, tab_import = tabs.get("log"), tabs.get("import")
 
 
@@ -411,19 +415,38 @@ with tab_list:
                     run_action(rq.resolve, db, rid, note, decision_level=level, **kw)
             elif action == "evaluate":
                 rating = st.slider(t("居民评价(星)"), 1, 5, 5, key="rq_rating")
+                outcome = st.radio(
+                    t("居民表示"),
+                    [None, *rq.OUTCOME_LABELS],
+                    format_func=lambda o: (
+                        text("未询问", lang) if o is None else rq.OUTCOME_LABELS[o][i]
+                    ),
+                    horizontal=True,
+                    key="rq_outcome",
+                )
                 comment = st.text_input(t("评价意见"), key="rq_comment")
                 st.caption(
                     t(
-                        "{REQUEST_REOPEN_MAX_RATING} 星及以下将自动重办。",
+                        "{REQUEST_REOPEN_MAX_RATING} 星及以下或居民表示未解决,将自动重办。",
                         REQUEST_REOPEN_MAX_RATING=settings.REQUEST_REOPEN_MAX_RATING,
                     )
                 )
                 if st.button(t("保存评价"), key="rq_do"):
-                    run_action(rq.evaluate, db, rid, int(rating), comment, **kw)
-            else:  # escalate, reject, reopen: a reason
+                    run_action(rq.evaluate, db, rid, int(rating), comment, outcome=outcome, **kw)
+            elif action == "reject":
+                code = st.selectbox(
+                    t("不予受理原因"),
+                    list(rq.CLOSE_REASON_LABELS),
+                    format_func=lambda c: rq.CLOSE_REASON_LABELS[c][i],
+                    key="rq_reason_code",
+                )
+                reason = st.text_input(t("说明"), key="rq_reason")
+                if st.button(rq.ACTION_LABELS[action][i], key="rq_do"):
+                    run_action(rq.reject, db, rid, reason, code=code, **kw)
+            else:  # escalate, reopen: a reason
                 reason = st.text_input(t("原因", context="views.requests"), key="rq_reason")
                 if st.button(rq.ACTION_LABELS[action][i], key="rq_do"):
-                    func = {"escalate": rq.escalate, "reject": rq.reject, "reopen": rq.reopen}
+                    func = {"escalate": rq.escalate, "reopen": rq.reopen}
                     run_action(func[action], db, rid, reason, **kw)
 
     late = rq.overdue_mask(listed, now)
@@ -603,6 +626,83 @@ with tab_stats:
         file_name="services.json",
         mime="application/json",
     )
+
+# --- the monthly assessment (接诉即办 三率) -----------------------------------------------------
+with tab_rates:
+    units = {key: rq.RATE_UNITS[key][i] for key in rq.rate_units(principal())}
+    c_by, c_month = st.columns([3, 2])
+    rate_by = c_by.radio(
+        t("考核单位"), list(units), index=min(1, len(units) - 1) if "street" in units else 0,
+        format_func=units.__getitem__, horizontal=True, key="rates_by",
+    )  # fmt: skip
+    rate_weights = street_weights(db, "request_rates")  # the street's own, else settings
+    rates = rq.rates_for(
+        db, now, rate_by, personal_data=PERSONAL_DATA, scope=principal(), weights=rate_weights
+    )
+    months = sorted(set(rates["month"]), reverse=True)
+    default_month = str(rq.assessed_month(now))
+    if not months:
+        st.info(t("职责范围内还没有诉求,暂无考核数据。"))
+    else:
+        month = c_month.selectbox(
+            t("考核月份"),
+            months,
+            index=months.index(default_month) if default_month in months else 0,
+            key="rates_month",
+        )
+        ranking = rq.rank_month(rates, month)
+        total = rq.total_rates(ranking, rate_weights)
+        st.markdown(
+            t("**{month} 职责范围内合计**(受理 {accepted:,} 件)", month=month,
+              accepted=int(total["accepted"]))
+        )  # fmt: skip
+        cols = st.columns(len(rq.RATES) + 1)
+        for col, (key, label) in zip(cols, rq.RATES.items(), strict=False):
+            value = total[f"{key}_rate"]
+            col.metric(label[i], "—" if pd.isna(value) else f"{value:.1f}%")
+        cols[-1].metric(
+            t("不予受理 / 重复"), f"{int(total['rejected'])} / {int(total['duplicates'])}"
+        )
+        st.dataframe(
+            rq.localise_rates(ranking, lang),
+            hide_index=True,
+            use_container_width=True,
+            key="rates_table",
+        )
+        for sentence in rq.rate_definitions(lang).values():
+            st.caption(sentence)
+        ranked_units = ranking if len(ranking) else rates
+        named = rates.drop_duplicates("unit_id").fillna({"unit_name": "", "unit_code": ""})
+        labels = {
+            int(r.unit_id): f"{r.unit_name} {r.unit_code}".strip() for r in named.itertuples()
+        }
+        picked = st.selectbox(
+            t("逐月走势"),
+            list(dict.fromkeys([*ranked_units["unit_id"].astype(int), *labels])),
+            format_func=labels.__getitem__,
+            key="rates_unit",
+        )
+        series = rq.unit_series(rates, picked)
+        chart = series[[f"{k}_rate" for k in rq.RATES]].rename(
+            columns={f"{k}_rate": f"{label[i]} (%)" for k, label in rq.RATES.items()}
+        )
+        st.line_chart(chart, y_label=t("比率(%)"), x_label=t("受理月份"), height=280)
+        d1, d2 = st.columns(2)
+        d1.download_button(
+            t("下载本月考核表(Excel)"),
+            table_to_xlsx(rq.localise_rates(ranking, lang), t("诉求三率考核")),
+            file_name=f"request_rates_{rate_by}_{month}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key="rates_xlsx",
+        )
+        d2.download_button(
+            t("下载逐月考核表(CSV)"),
+            table_to_csv(rq.localise_rates(rates, lang)),
+            file_name=f"request_rates_{rate_by}_by_month.csv",
+            mime="text/csv",
+            key="rates_csv",
+        )
+    weights_form("request_rates", rate_weights, rq.RATES, zh)
 
 # --- 12345 hotline import ---------------------------------------------------------------------
 if tab_import is not None:

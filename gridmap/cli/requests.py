@@ -1,5 +1,5 @@
 """``gridmap requests``: residents' requests (诉求) — 12345 hotline import, Open311 export and
-handling statistics per grid or member.
+handling statistics per grid or member and the monthly assessment (三率).
 """
 
 from __future__ import annotations
@@ -190,3 +190,82 @@ def requests_todo(db_url: str | None, fmt: str, now: str | None) -> None:
         urgency = "/".join(URGENCY_LABELS[row.urgency])
         status = STATUS_LABELS[row.status][0]
         click.echo(f"{urgency}\t{left}\t{row.code}\t{row.category}\t{status}\t{row.due_at}")
+
+
+@requests_group.command("rates")
+@db_option
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="The month assessed (default: the last whole month).")  # fmt: skip
+@click.option(
+    "--by",
+    type=click.Choice(["street", "community", "grid", "worker", "member"]),
+    default="community",
+    show_default=True,
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "xlsx"]),
+    default="text",
+    show_default=True,
+    help="xlsx: the month's ranking and every month, one sheet each (needs --out).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (default: standard output).")  # fmt: skip
+@click.option("--now", default=None, metavar="ISO", help="Count due and overdue as of this time.")
+@reports_errors
+def requests_rates(
+    db_url: str | None, month: str | None, by: str, fmt: str, out: Path | None, now: str | None
+) -> None:
+    """The monthly assessment (接诉即办 三率): response, resolution, satisfaction and on-time
+    rates of each street, community, grid, grid worker or member (党员领单) in --month, ranked
+    by the street's weighted score, of the requests the --user may see. Rejected requests and
+    duplicates are counted apart; a unit with fewer than MIN_RANKED_REQUESTS accepted requests
+    is listed, not ranked. Worker and member names are masked; a planner gets no rates per
+    worker or member."""
+    import pandas as pd
+
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.io.spreadsheets import tables_to_xlsx
+    from gridmap.requests import (
+        assessed_month,
+        localise_rates,
+        month_of,
+        rank_month,
+        rate_definitions,
+        rates_for,
+    )
+
+    engine = open_database(db_url)
+    moment = _parse_now(now, engine)
+    wanted = month_of(month) if month is not None else assessed_month(moment)
+    rates = rates_for(engine, moment, by=by)
+    ranking = rank_month(rates, wanted)
+    if fmt == "xlsx":
+        if out is None:
+            raise InputError("xlsx 须写入文件 / --format xlsx needs --out FILE")
+        sheets = {f"{wanted} 排名": localise_rates(ranking), "逐月 by month": localise_rates(rates)}
+        out.write_bytes(tables_to_xlsx(sheets))
+        click.echo(f"已导出 {len(ranking)} 行 / {len(ranking)} rows written to {out}", err=True)
+        return
+    if fmt == "json":
+        data = json_text({"month": str(wanted), "by": by, "rows": ranking.to_dict("records")})
+    else:
+        shown = ranking[["rank", "unit_code", "unit_name", "accepted", "response_rate",
+                         "resolution_rate", "satisfaction_rate", "on_time_rate", "score",
+                         "rejected", "duplicates"]]  # fmt: skip
+        ranks = shown["rank"].map(lambda r: "—" if pd.isna(r) else str(int(r)))
+        shown = localise_rates(shown.assign(rank=ranks))
+        lines = [f"诉求三率考核 / request handling assessment {wanted} ({by}): {len(ranking)}"]
+        if len(shown):
+            lines.append(shown.to_string(index=False, na_rep="—"))
+        else:
+            lines.append("该月没有可统计的诉求 / no requests received that month")
+        lines += [f"  {v}" for v in rate_definitions("zh").values()]
+        data = "\n".join(lines)
+    if out is None:
+        click.echo(data)
+    else:
+        out.write_text(data + "\n", encoding="utf-8")
+        click.echo(f"已导出 {len(ranking)} 行 / {len(ranking)} rows written to {out}", err=True)

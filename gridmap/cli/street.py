@@ -94,10 +94,10 @@ def street_create(
 @db_option
 @click.option(
     "--kind",
-    type=click.Choice(["coverage_score", "planning"]),
+    type=click.Choice(["coverage_score", "planning", "request_rates"]),  # weights.WEIGHT_KINDS
     default="coverage_score",
     show_default=True,
-    help="The coverage score's weights or the planning ranking's.",
+    help="The coverage score's weights, the planning ranking's or the request rates'.",
 )
 @click.option("--reset", is_flag=True, help="Go back to the defaults of gridmap/settings.py.")
 @click.argument("changes", nargs=-1, metavar="[PART=POINTS ...]")

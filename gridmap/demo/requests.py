@@ -4,9 +4,12 @@
 with a hotspot of one category in one compound), its category, source and receipt time over the
 12 months before :data:`gridmap.settings.DEMO_REFERENCE_DATE`, the times of its steps (assigned,
 escalated, resolved, evaluated or rejected, within the category's SLA), its assignee (grid
-worker, member, department or street) and the actor of each step, and returns the ``request``
-and ``request_event`` frames. :func:`request_extras` adds, from its own generator, the decision
-level of handled requests and the 12345 work order numbers of hotline requests.
+worker, member, department or street) and the actor of each step, the resident's answer and a
+rejection's reason code, and returns the ``request`` and ``request_event`` frames. Communities
+differ in how fast they first act on a request and in how harshly residents rate, so their
+monthly rates (:mod:`gridmap.requests.rates`) differ. :func:`request_extras` adds, from its own
+generator, the decision level of handled requests and the 12345 work order numbers of hotline
+requests.
 """
 
 from __future__ import annotations
@@ -68,6 +71,16 @@ _REJECT_REASONS = (
     "诉求内容不明确，多次联系诉求人未果",
     "属司法程序事项，已引导通过法律途径解决",
 )
+#: The reason code of each rejection note (:class:`gridmap.models.CloseReason`).
+_REJECT_CODES = dict(
+    zip(_REJECT_REASONS, ("not_our_responsibility", "duplicate", "cannot_contact",
+                          "legal_process"), strict=True)
+)  # fmt: skip
+#: How long each community takes to first act on a request, against the street's usual pace
+#: (so response rates differ between communities), by LAYOUT letter.
+_COMMUNITY_PACE = {"A": 0.6, "B": 1.0, "C": 2.6, "D": 0.8, "E": 1.6, "F": 1.2, "G": 0.9}
+#: Communities whose residents rate more harshly (their satisfaction rate is lower).
+_HARSH_COMMUNITIES = ("C", "F")
 _RECEIVED_NOTE = {
     "inspection": "网格员巡查发现",
     "visit": "入户走访收集",
@@ -146,14 +159,17 @@ def _request_places(demo: Demo) -> dict[str, np.ndarray]:
     }
 
 
-def _timeline(rng: np.random.Generator, received: np.ndarray, sla: np.ndarray) -> dict:
-    """Minutes (from the start of the year of requests) of each step; ``inf`` if never."""
+def _timeline(
+    rng: np.random.Generator, received: np.ndarray, sla: np.ndarray, pace: np.ndarray
+) -> dict:
+    """Minutes (from the start of the year of requests) of each step; ``inf`` if never.
+    ``pace`` scales each request's wait for its first action (its community's pace)."""
     n = len(received)
     now = 365 * 1440
     inf = np.inf
     rejected = rng.random(n) < 0.025
     t_reject = np.where(rejected, received + 30 + rng.exponential(300, n).astype(int), inf)
-    delay = 10 + rng.lognormal(np.log(90), 0.8, n)
+    delay = (10 + rng.lognormal(np.log(90), 0.8, n)) * pace
     backlog = (received > now - 7 * 1440) & (rng.random(n) < 0.3)
     delay += np.where(backlog, rng.uniform(2, 8, n) * 1440, 0)
     t_assign = np.where(rejected, inf, np.round(received + delay))
@@ -180,6 +196,13 @@ def _timeline(rng: np.random.Generator, received: np.ndarray, sla: np.ndarray) -
     return {k: np.where(t < now, t, inf) for k, t in steps.items()}
 
 
+def _outcomes(rating: np.ndarray) -> np.ndarray:
+    """The resident's answer behind each rating: 4–5 solved, 3 partly, 1–2 not; 0 none."""
+    answer = np.select([rating >= 4, rating == 3, rating > 0],
+                       ["solved", "partly_solved", "not_solved"], "")  # fmt: skip
+    return np.where(answer == "", None, answer).astype(object)
+
+
 def _status(steps: dict[str, np.ndarray]) -> np.ndarray:
     status = np.full(len(steps["received"]), RequestStatus.received.value, dtype=object)
     for name in ("assigned", "escalated", "resolved", "evaluated", "rejected"):
@@ -204,16 +227,19 @@ def draw_requests(demo: Demo) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         [settings.REQUEST_SLA_HOURS.get(c, settings.DEFAULT_SLA_HOURS) for c in place["category"]],
         dtype=float,
     )
-    steps = _timeline(rng, place["received"], sla)
+    grid, _ = assign_to_grids(shapely.points(place["xy"]), demo.grid_metric)
+    letter = np.array([demo.cells[g].letter if g >= 0 else "" for g in grid], dtype=object)
+    pace = np.array([_COMMUNITY_PACE.get(k, 1.0) for k in letter])
+    steps = _timeline(rng, place["received"], sla, pace)
     status = _status(steps)
-    grid_polys = demo.grid_metric
-    points_metric = shapely.points(place["xy"])
-    grid, _ = assign_to_grids(points_metric, grid_polys)
     building = place["building"]
     kind, assignee, actors = _assignees(demo, grid, steps, rng)
     rating = np.where(
         status == "evaluated", rng.choice(5, size=n, p=[0.03, 0.04, 0.1, 0.28, 0.55]) + 1, 0
     )
+    # where residents are harder to please: every third top rating there is a 3 (no rng draw)
+    harsh = np.isin(letter, _HARSH_COMMUNITIES) & (rating == 5) & (np.arange(n) % 3 == 0)
+    rating = np.where(harsh, 3, rating)
     note = [
         str(pick_one(rng, _RATING_NOTES[int(r)])) if r and rng.random() < 0.4 else None
         for r in rating
@@ -250,9 +276,14 @@ def draw_requests(demo: Demo) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
             ),
             "rating": nullable_ints([int(r) if r else None for r in rating]),
             "rating_note": note,
+            "outcome": pd.Series(_outcomes(rating), dtype=object),
         }
     )
-    return requests, _events(steps, actors, kind, rating, place["source"], rng)
+    events = _events(steps, actors, kind, rating, place["source"], rng)
+    rejects = events[events["to_status"] == "rejected"]
+    code = rejects.set_index("request_id")["note"].map(_REJECT_CODES)
+    requests["close_reason"] = pd.Series(requests["id"].map(code), dtype=object)
+    return requests, events
 
 
 def _place_name(demo: Demo, building: int, grid: int) -> str:
@@ -384,8 +415,11 @@ def request_extras(requests: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.
         f"12345-{t:%Y%m%d}-{k:06d}" if h else None
         for t, k, h in zip(requests["received_at"], serial, hotline, strict=True)
     ]
-    return requests.assign(
+    answers = requests[["outcome", "close_reason"]]  # after the extras, as the table has them
+    return requests.drop(columns=list(answers)).assign(
         decision_level=pd.Series(np.where(done, level, None), dtype=object),
         external_id=pd.Series(external, dtype=object),
         address=pd.Series([None] * n, dtype=object),
+        outcome=answers["outcome"].to_numpy(),
+        close_reason=answers["close_reason"].to_numpy(),
     )

@@ -8,10 +8,11 @@ Handle (办)
     :func:`assign` (to a grid worker), :func:`dispatch` (to a Party member registered in the
     grid, 党员领单), :func:`send_to_department` (部门接单), :func:`escalate` (community → street),
     :func:`resolve` (with a note and where it was decided: 楼栋听事、小区议事、社区决事),
-    :func:`reject` (不予受理, with a reason).
+    :func:`reject` (不予受理, with a reason and a reason code).
 Evaluate (评)
-    :func:`evaluate` records the resident's rating 1–5; a rating at or below
-    :data:`~gridmap.settings.REQUEST_REOPEN_MAX_RATING` reopens the request (:func:`reopen`).
+    :func:`evaluate` records the resident's rating 1–5 and answer (solved, partly solved, not
+    solved); a rating at or below :data:`~gridmap.settings.REQUEST_REOPEN_MAX_RATING`, or "not
+    solved", reopens the request (:func:`reopen`).
 
 Every move is checked against :data:`TRANSITIONS` and written in one transaction: the request
 row (only if its status is still the one read — concurrent moves are refused with a
@@ -47,6 +48,8 @@ The package's modules, each with one job (import the names below from ``gridmap.
 - :mod:`~gridmap.requests.reading` — one request's detail and timeline, the filtered list, the
   map's requests;
 - :mod:`~gridmap.requests.stats` — statistics per grid or member;
+- :mod:`~gridmap.requests.rates` — the monthly assessment: response, resolution, satisfaction
+  and on-time rates per unit, ranked (接诉即办 三率);
 - :mod:`~gridmap.requests.hotline` — the 12345 hotline import;
 - :mod:`~gridmap.requests.open311` — the Open311 GeoReport v2 export.
 """
@@ -78,13 +81,32 @@ from gridmap.requests.placing import (
     place_points,
     place_requests,
 )
+from gridmap.requests.rates import (
+    ASSESSMENT_COLUMNS,
+    RATE_COLUMNS,
+    RATE_LABELS,
+    RATE_UNITS,
+    RATES,
+    assessed_month,
+    localise_rates,
+    month_of,
+    rank_month,
+    rate_definitions,
+    rate_units,
+    rates_for,
+    request_rates,
+    total_rates,
+    unit_series,
+)
 from gridmap.requests.reading import filter_requests, map_frame, request_detail, timeline
 from gridmap.requests.states import (
     ACTION_LABELS,
     ASSIGNEE_LABELS,
+    CLOSE_REASON_LABELS,
     CLOSED_STATUSES,
     DECISION_LABELS,
     OPEN_STATUSES,
+    OUTCOME_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
     TRANSITIONS,
@@ -124,14 +146,21 @@ from gridmap.requests.workflow import (
 
 __all__ = [
     "ACTION_LABELS",
+    "ASSESSMENT_COLUMNS",
     "ASSIGNEE_LABELS",
     "CLOSED_STATUSES",
+    "CLOSE_REASON_LABELS",
     "DECISION_LABELS",
     "HOTLINE_FIELDS",
     "HOTLINE_REQUIRED",
     "OPEN311_REQUEST_FIELDS",
     "OPEN311_SERVICE_FIELDS",
     "OPEN_STATUSES",
+    "OUTCOME_LABELS",
+    "RATES",
+    "RATE_COLUMNS",
+    "RATE_LABELS",
+    "RATE_UNITS",
     "SOURCE_LABELS",
     "STATS_COLUMNS",
     "STATS_LABELS",
@@ -142,6 +171,7 @@ __all__ = [
     "Action",
     "HotlineImport",
     "allowed_actions",
+    "assessed_month",
     "assign",
     "clock",
     "dispatch",
@@ -155,11 +185,13 @@ __all__ = [
     "import_hotline",
     "latest_event_at",
     "load_requests",
+    "localise_rates",
     "localise_stats",
     "log_request",
     "map_frame",
     "match_addresses",
     "member_table",
+    "month_of",
     "normalise_address",
     "open311_requests",
     "open311_services",
@@ -168,10 +200,15 @@ __all__ = [
     "place_requests",
     "prepare_hotline",
     "preview_hotline",
+    "rank_month",
+    "rate_definitions",
+    "rate_units",
+    "rates_for",
     "read_hotline",
     "reject",
     "reopen",
     "request_detail",
+    "request_rates",
     "request_stats",
     "resolve",
     "send_to_department",
@@ -182,5 +219,7 @@ __all__ = [
     "street_now",
     "suggest_members",
     "timeline",
+    "total_rates",
+    "unit_series",
     "worklist",
 ]

@@ -37,6 +37,20 @@ SOURCE_LABELS: dict[str, tuple[str, str]] = {
     "report": pair("报(居民上报)"),
     "hotline": pair("12345 热线"),
 }
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "solved": pair("已解决"),
+    "partly_solved": pair("部分解决"),
+    "not_solved": pair("未解决"),
+}
+#: The reason codes of a rejection (:class:`gridmap.models.CloseReason`).
+CLOSE_REASON_LABELS: dict[str, tuple[str, str]] = {
+    "not_our_responsibility": pair("不属于受理范围"),
+    "duplicate": pair("重复诉求"),
+    "cannot_contact": pair("无法联系诉求人"),
+    "other_body": pair("已由其他单位办理"),
+    "legal_process": pair("属司法、仲裁等法定途径"),
+    "other": pair("其他", "reason"),
+}
 DECISION_LABELS: dict[str, tuple[str, str]] = {
     "building": pair("楼栋听事"),
     "compound": pair("小区议事"),

@@ -23,11 +23,25 @@ from gridmap import settings
 from gridmap.auth import audit, check_scope, current_principal, grid_ids, mask_name
 from gridmap.db import transaction
 from gridmap.errors import ConflictError, InputError, PermissionDenied
-from gridmap.models import AssigneeKind, DecisionLevel, PointKind, RequestSource, RequestStatus
+from gridmap.models import (
+    AssigneeKind,
+    CloseReason,
+    DecisionLevel,
+    PointKind,
+    RequestOutcome,
+    RequestSource,
+    RequestStatus,
+)
 from gridmap.repository import active_grids, table
 from gridmap.requests.loading import building_table
 from gridmap.requests.placing import place_requests
-from gridmap.requests.states import DECISION_LABELS, SOURCE_LABELS, Action, check_transition
+from gridmap.requests.states import (
+    DECISION_LABELS,
+    OUTCOME_LABELS,
+    SOURCE_LABELS,
+    Action,
+    check_transition,
+)
 from gridmap.requests.suggestions import UNAVAILABLE_CATEGORIES
 from gridmap.requests.timing import due_times, naive_local, sla_hours
 
@@ -567,10 +581,24 @@ def reject(
     *,
     now: dt.datetime,
     actor_id: int | None = None,
+    code: str = CloseReason.other.value,
 ) -> str:
-    """Reject (不予受理) with a reason."""
+    """Reject (不予受理) with a reason: the note ``reason`` and ``code``, one of
+    :class:`gridmap.models.CloseReason` (:data:`~gridmap.requests.states.CLOSE_REASON_LABELS`),
+    which the monthly rates count apart (:mod:`gridmap.requests.rates`)."""
     reason = _require(reason, "不予受理的理由", "a reason")
-    return _move(engine, request_id, Action.reject, now=now, actor_id=actor_id, note=reason)
+    if str(code) not in set(CloseReason):
+        known = ", ".join(CloseReason)
+        raise InputError(
+            f"不予受理的原因代码无效 / unknown reason code {code!r}: use one of {known}"
+        )
+
+    def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
+        return {"close_reason": str(code)}
+
+    return _move(
+        engine, request_id, Action.reject, now=now, actor_id=actor_id, note=reason, values=values
+    )
 
 
 def reopen(
@@ -582,7 +610,8 @@ def reopen(
     actor_id: int | None = None,
 ) -> str:
     """Reopen (重新办理): back to whoever handled it, with a new due time from now; the old
-    resolution time and rating are cleared (both stay in the timeline)."""
+    resolution time, rating, the resident's answer and a rejection's reason code are cleared
+    (all stay in the timeline)."""
     reason = _require(reason, "重办原因", "a reason")
 
     def values(_conn: Connection, cur: RequestState) -> dict[str, Any]:
@@ -591,6 +620,8 @@ def reopen(
             "resolved_at": None,
             "rating": None,
             "rating_note": None,
+            "outcome": None,
+            "close_reason": None,
             "due_at": at + dt.timedelta(hours=sla_hours(cur.category)),
         }
 
@@ -607,10 +638,12 @@ def evaluate(
     *,
     now: dt.datetime,
     actor_id: int | None = None,
+    outcome: str | None = None,
 ) -> str:
-    """Record the resident's rating 1–5 (评). A rating of
-    :data:`settings.REQUEST_REOPEN_MAX_RATING` or less reopens the request at once (one more
-    event); a good rating earns the member who took it a bonus.
+    """Record the resident's rating 1–5 (评) and, when asked, the resident's own answer whether
+    it was solved (``outcome``: a :class:`gridmap.models.RequestOutcome` value). A rating of
+    :data:`settings.REQUEST_REOPEN_MAX_RATING` or less, or the answer "not solved", reopens the
+    request at once (one more event); a good rating earns the member who took it a bonus.
 
     Returns
     -------
@@ -619,11 +652,15 @@ def evaluate(
     """
     if isinstance(rating, bool) or not isinstance(rating, int | np.integer) or not 1 <= rating <= 5:
         raise InputError(f"评价须为 1–5 的整数 / rating must be a whole number 1–5, not {rating!r}")
+    if outcome is not None and str(outcome) not in set(RequestOutcome):
+        known = ", ".join(RequestOutcome)
+        raise InputError(f"解决情况无效 / unknown outcome {outcome!r}: use one of {known}")
     rating = int(rating)
     comment = comment.strip() if comment else None
 
     def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
-        return {"rating": rating, "rating_note": comment}
+        answer = None if outcome is None else str(outcome)
+        return {"rating": rating, "rating_note": comment, "outcome": answer}
 
     def after(conn: Connection, cur: RequestState, at: dt.datetime) -> None:
         if (
@@ -636,6 +673,8 @@ def evaluate(
                    _GOOD_RATING_NOTE)  # fmt: skip
 
     text = f"居民评价{rating}星" + (f":{comment}" if comment else "")
+    if outcome is not None:
+        text += f"({OUTCOME_LABELS[str(outcome)][0]})"
     status = _move(
         engine, request_id, Action.evaluate, now=now, actor_id=actor_id, note=text,
         values=values, after=after,
@@ -646,6 +685,14 @@ def evaluate(
             request_id,
             f"居民评价{rating}星(≤{settings.REQUEST_REOPEN_MAX_RATING}星)，自动重办 / "
             "reopened after a low rating",
+            now=now,
+            actor_id=actor_id,
+        )
+    elif outcome == RequestOutcome.not_solved:
+        status = reopen(
+            engine,
+            request_id,
+            "居民表示未解决，自动重办 / reopened: the resident says it is not solved",
             now=now,
             actor_id=actor_id,
         )
