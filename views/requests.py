@@ -671,14 +671,13 @@ with tab_rates:
         )
         for sentence in rq.rate_definitions(lang).values():
             st.caption(sentence)
-        ranked_units = ranking if len(ranking) else rates
         named = rates.drop_duplicates("unit_id").fillna({"unit_name": "", "unit_code": ""})
         labels = {
             int(r.unit_id): f"{r.unit_name} {r.unit_code}".strip() for r in named.itertuples()
         }
         picked = st.selectbox(
             t("逐月走势"),
-            list(dict.fromkeys([*ranked_units["unit_id"].astype(int), *labels])),
+            list(dict.fromkeys([*ranking["unit_id"].astype(int), *labels])),  # ranked first
             format_func=labels.__getitem__,
             key="rates_unit",
         )

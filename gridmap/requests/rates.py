@@ -105,6 +105,9 @@ RATE_LABELS: dict[str, tuple[str, str]] = {
     "ranked": pair("参与排名"),
     "rank": pair("排名"),
 }
+#: What each request counts for (:func:`request_facts`), summed per unit and month.
+_FACTS: tuple[str, ...] = ("rejected", "duplicates", "accepted", "responded", "resolved",
+                           "partly_solved", "evaluated", "satisfied", "due", "on_time")  # fmt: skip
 #: The rate columns: rate key → (numerator, denominator, rate column).
 _PARTS: dict[str, tuple[str, str, str]] = {
     "response": ("responded", "accepted", "response_rate"),
@@ -257,15 +260,10 @@ def request_rates(
     facts = request_facts(requests, first_action, now)
     facts["unit_id"] = pd.array(unit, dtype="Int64")
     facts = facts[facts["unit_id"].notna()]
-    counts = ["rejected", "duplicates", "accepted", "responded", "resolved", "partly_solved",
-              "evaluated", "satisfied", "due", "on_time"]  # fmt: skip
     grouped = facts.groupby(["month", "unit_id"], sort=True)
-    out = grouped[counts].sum().astype("int64")
+    out = grouped[list(_FACTS)].sum().astype("int64")
     out.insert(0, "requests", grouped.size().astype("int64"))
-    for _rate, (num, den, col) in _PARTS.items():
-        out[col] = _percent(out[num], out[den])
-    out["partly_solved_rate"] = _percent(out["partly_solved"], out["accepted"])
-    out["score"] = score(out, weights)
+    out = _with_rates(out, weights)
     out["ranked"] = out["accepted"] >= settings.MIN_RANKED_REQUESTS
     out = out.reset_index()
     out["rank"] = _ranks(out)
@@ -281,14 +279,17 @@ def request_rates(
 def total_rates(rows: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.Series:
     """The rates of several rows of :func:`request_rates` together (a month's street-wide
     figures from its communities): the counts summed, the rates and the score recomputed."""
-    counts = ["requests", "rejected", "duplicates", "accepted", "responded", "resolved",
-              "partly_solved", "evaluated", "satisfied", "due", "on_time"]  # fmt: skip
-    total = rows[counts].sum().astype("int64").to_frame().T
+    total = rows[["requests", *_FACTS]].sum().astype("int64").to_frame().T
+    return _with_rates(total, weights).iloc[0]
+
+
+def _with_rates(counts: pd.DataFrame, weights: Mapping[str, float] | None) -> pd.DataFrame:
+    """``counts`` (``requests`` and :data:`_FACTS`) with the rates and the score added."""
     for num, den, col in _PARTS.values():
-        total[col] = _percent(total[num], total[den])
-    total["partly_solved_rate"] = _percent(total["partly_solved"], total["accepted"])
-    total["score"] = score(total, weights)
-    return total.iloc[0]
+        counts[col] = _percent(counts[num], counts[den])
+    counts["partly_solved_rate"] = _percent(counts["partly_solved"], counts["accepted"])
+    counts["score"] = score(counts, weights)
+    return counts
 
 
 def _percent(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -368,9 +369,8 @@ def unit_series(rates: pd.DataFrame, unit_id: int) -> pd.DataFrame:
         return rows
     months = pd.period_range(min(rows.index), max(rows.index), freq="M").astype(str)
     full = rows.reindex(months)
-    count_cols = [c for c in RATE_COLUMNS if c not in ("score", "rank", "ranked")
-                  and not c.endswith("_rate")]  # fmt: skip
-    full[count_cols] = full[count_cols].fillna(0).astype("int64")
+    counts = ["requests", *_FACTS]
+    full[counts] = full[counts].fillna(0).astype("int64")
     full["ranked"] = full["ranked"].astype("boolean").fillna(False).astype(bool)
     full.index.name = "month"
     return full
@@ -422,7 +422,7 @@ def _units(
         unit = unit.where(mine, pd.NA)
         if by == "member":
             members = member_table(conn, personal_data=personal_data, scope=p)
-            names = members.assign(code=members["id"].map(lambda m: f"#{m}"))
+            names = members.assign(code="#" + members["id"].astype(str))
         else:
             person = table("person")
             ids = [int(v) for v in unit.dropna().unique()]
@@ -431,7 +431,7 @@ def _units(
             ).fetchall()
             people = pd.DataFrame(rows, columns=["id", "name"])
             people = mask_frame(people, p, names=("name",), personal_data=personal_data)
-            names = people.assign(code=people["id"].map(lambda m: f"#{m}"))
+            names = people.assign(code="#" + people["id"].astype(str))
         return unit, names[["id", "code", "name"]]
     to_community = grids.set_index("id")["community_id"]
     community = pd.Series(grid_id, index=requests.index).map(to_community)

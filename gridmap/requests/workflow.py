@@ -679,21 +679,12 @@ def evaluate(
         engine, request_id, Action.evaluate, now=now, actor_id=actor_id, note=text,
         values=values, after=after,
     )  # fmt: skip
+    why = None
     if rating <= settings.REQUEST_REOPEN_MAX_RATING:
-        status = reopen(
-            engine,
-            request_id,
-            f"居民评价{rating}星(≤{settings.REQUEST_REOPEN_MAX_RATING}星)，自动重办 / "
-            "reopened after a low rating",
-            now=now,
-            actor_id=actor_id,
-        )
+        why = (f"居民评价{rating}星(≤{settings.REQUEST_REOPEN_MAX_RATING}星)，自动重办 / "
+               "reopened after a low rating")  # fmt: skip
     elif outcome == RequestOutcome.not_solved:
-        status = reopen(
-            engine,
-            request_id,
-            "居民表示未解决，自动重办 / reopened: the resident says it is not solved",
-            now=now,
-            actor_id=actor_id,
-        )
+        why = "居民表示未解决，自动重办 / reopened: the resident says it is not solved"
+    if why is not None:
+        status = reopen(engine, request_id, why, now=now, actor_id=actor_id)
     return status
