@@ -82,3 +82,52 @@ def test_months_apart_and_totals_recomputed():
 def test_a_bad_month_is_refused():
     with pytest.raises(InputError, match="YYYY-MM"):
         month_of("2026-13")
+
+
+def test_the_command_reports_the_core_figures(demo_db_url: str, tmp_path) -> None:
+    """``gridmap requests rates`` on the demo: JSON rows equal :func:`rates_for`'s month; the
+    text names every community; xlsx holds both sheets; a planner gets no rates per worker."""
+    import json
+    import os
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from gridmap.cli import main
+    from gridmap.db import open_database
+    from gridmap.requests import assessed_month, rates_for, street_now
+
+    def run(*args: str, code: int = 0, **env: str) -> str:
+        result = CliRunner(env=env).invoke(main, [*args, "--db", demo_db_url])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    engine = open_database(demo_db_url)
+    now = street_now(engine)
+    month = str(assessed_month(now))
+    expected = rank_month(rates_for(engine, now, "community"), month)
+    assert len(expected) == 7 and expected["rank"].notna().all()  # the demo's communities
+    data = json.loads(run("requests", "rates", "--by", "community", "--format", "json"))
+    assert data["month"] == month and data["by"] == "community"
+    got = pd.DataFrame(data["rows"])
+    assert list(got["unit_code"]) == list(expected["unit_code"])
+    assert list(got["score"]) == list(expected["score"])
+    assert list(got["response_rate"]) == list(expected["response_rate"])
+    assert got["score"].is_monotonic_decreasing and got["score"].nunique() > 3  # they differ
+
+    shown = run("requests", "rates", "--month", month)
+    assert all(name in shown for name in expected["unit_name"])
+    assert "响应率" in shown and f"{settings.REQUEST_RESPONSE_HOURS:g} 小时" in shown
+
+    out = tmp_path / "rates.xlsx"
+    run("requests", "rates", "--by", "grid", "--format", "xlsx", "--out", str(out))
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames == [f"{month} 排名", "逐月 by month"]
+    grid_rows = rank_month(rates_for(engine, now, "grid"), month)
+    assert book.worksheets[0].max_row == len(grid_rows) + 1  # a header and one row per grid
+
+    run("requests", "rates", "--format", "xlsx", code=2)  # xlsx needs --out
+    refused = run("--user", "demo_planner", "requests", "rates", "--by", "worker", code=6,
+                  GRIDMAP_PASSWORD="demo-planner-2026")  # fmt: skip
+    assert "汇总" in refused and "Traceback" not in refused
+    assert os.environ.get("GRIDMAP_PASSWORD") is None

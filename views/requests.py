@@ -679,7 +679,7 @@ with tab_rates:
             t("逐月走势"),
             list(dict.fromkeys([*ranking["unit_id"].astype(int), *labels])),  # ranked first
             format_func=labels.__getitem__,
-            key="rates_unit",
+            key=f"rates_unit_{rate_by}",  # its own choice per kind of unit
         )
         series = rq.unit_series(rates, picked)
         chart = series[[f"{k}_rate" for k in rq.RATES]].rename(

@@ -3,6 +3,7 @@ it appear on the map as one more open request."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from pathlib import Path
@@ -113,3 +114,49 @@ def test_log_a_request_by_clicking_the_map(
     assert events["user_id"].tolist() == [admin]
     log = read_table(engine, "audit_log").query("action == 'request_create'")
     assert log["user_id"].iloc[-1] == admin
+
+
+@pytest.mark.browser
+def test_the_monthly_assessment_as_a_secretary(demo_db_url: str, output_dir: Path) -> None:
+    """三率考核 in Chromium as a community secretary: the community's figures for the last whole
+    month, the month-by-month chart, and the downloaded Excel table equal to the core's."""
+    from openpyxl import load_workbook
+
+    name = "demo_secretary"
+    engine = open_database(demo_db_url)
+    users = auth.list_users(engine)
+    who = auth.principal_for(engine, int(users.loc[users["name"] == name, "id"].iloc[0]))
+    now = rq.street_now(engine)
+    month = str(rq.assessed_month(now))
+    expected = rq.rank_month(rq.rates_for(engine, now, "community", scope=who), month)
+    assert len(expected) == 1  # the secretary's own community
+    total = rq.total_rates(expected)
+
+    env = {"GRIDMAP_DATABASE_URL": demo_db_url}
+    with streamlit_server(REPO_ROOT / "app.py", env) as base, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        context = browser.new_context(viewport={"width": 1440, "height": 1400}, locale="zh-CN")
+        blocked = block_external_network(context, base)
+        page = context.new_page()
+        page.goto(f"{base}/requests", wait_until="domcontentloaded")
+        browser_login(page, name, auth.DEMO_USERS[name][1])
+        page.get_by_role("tab", name="三率考核").click()
+        panel = page.get_by_role("tabpanel", name="三率考核")
+        panel.get_by_text(f"{month} 职责范围内合计").wait_for(timeout=90_000)
+        wait_for_app_idle(page)
+        response = panel.locator('[data-testid="stMetric"]').filter(has_text="响应率")
+        assert f"{total['response_rate']:.1f}%" in response.inner_text()
+        chart = panel.locator('[data-testid="stVegaLiteChart"]')
+        chart.wait_for(timeout=30_000)
+        assert chart.bounding_box()["height"] > 200
+        panel.get_by_text("小时内首次响应", exact=False).first.wait_for()
+        page.screenshot(path=str(output_dir / "request_rates.png"), full_page=True)
+        with page.expect_download(timeout=60_000) as download:
+            panel.get_by_role("button", name="下载本月考核表(Excel)").click()
+        book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True)
+        browser.close()
+    rows = list(book.worksheets[0].values)
+    header, body = rows[0], rows[1:]
+    assert len(body) == 1 and body[0][header.index("编码")] == expected["unit_code"].iloc[0]
+    assert body[0][header.index("考核得分(分)")] == pytest.approx(expected["score"].iloc[0])
+    assert blocked == [], blocked[:5]
