@@ -593,6 +593,12 @@ class Request(Base):
     outcome: Mapped[RequestOutcome | None] = mapped_column(_enum(RequestOutcome))
     #: Why it was rejected (a code of :class:`CloseReason`); NULL unless rejected.
     close_reason: Mapped[CloseReason | None] = mapped_column(_enum(CloseReason))
+    #: The government department it was sent to (部门接单); NULL unless sent to one.
+    department: Mapped[str | None] = mapped_column(String(60))
+    #: The request this one was merged into as a duplicate; NULL unless merged.
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Residents behind it: 1, plus those of every duplicate merged into it ("me too").
+    reporters: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class RequestEvent(Base):

@@ -131,6 +131,12 @@ Requests
     REQUEST_RATE_WEIGHTS : dict[str, float]
         Points each rate weighs in the assessment score that ranks units (a street sets its
         own: :mod:`gridmap.weights`, kind ``request_rates``).
+    DUPLICATE_DISTANCE_M, DUPLICATE_DAYS : float
+        A request of the same category as an open one, within this distance (m) of it and
+        received at most this many days after it, is proposed as its duplicate.
+    REQUEST_DUE_LIST_HOURS : float
+        A grid worker's due list holds the open requests due within this many hours (and the
+        overdue ones).
     REQUEST_BUILDING_SNAP_M : float
         A request point this close to a building (m) is placed in that building.
     REQUEST_CATEGORY_SPECIALTIES : dict[str, tuple[str, ...]]
@@ -392,6 +398,12 @@ MIN_RANKED_REQUESTS: int = 5
 REQUEST_SATISFIED_MIN_RATING: int = 4
 #: Points (of 100) each rate weighs in the monthly assessment score (response, resolution and
 #: satisfaction as 接诉即办 assessments weigh them; on-time at 0 until a street weighs it).
+#: A request of the same category this close (m) to an open one, received at most this many
+#: days after it, is proposed as its duplicate (合并重复诉求).
+DUPLICATE_DISTANCE_M: float = 50.0
+DUPLICATE_DAYS: float = 7.0
+#: A grid worker's due list: open requests due within this many hours, and the overdue.
+REQUEST_DUE_LIST_HOURS: float = 24.0
 REQUEST_RATE_WEIGHTS: dict[str, float] = {
     "response": 10.0,
     "resolution": 45.0,

@@ -98,9 +98,9 @@ def log(engine: Engine, **kw) -> int:
 
 def test_transition_table() -> None:
     assert rq.allowed_actions("received") == [
-        "assign", "dispatch", "send_to_department", "escalate", "reject",
+        "assign", "dispatch", "send_to_department", "escalate", "reject", "reroute", "merge",
     ]  # fmt: skip
-    assert rq.allowed_actions("escalated") == ["send_to_department", "resolve"]
+    assert rq.allowed_actions("escalated") == ["send_to_department", "resolve", "reroute", "merge"]
     assert rq.allowed_actions("resolved") == ["evaluate", "reopen"]
     assert rq.allowed_actions("evaluated") == ["reopen"]
     assert rq.allowed_actions("rejected") == ["reopen"]
@@ -694,3 +694,111 @@ def test_worklist_orders_open_requests_by_urgency() -> None:
     assert todo["urgency"].tolist() == ["overdue", "overdue", "due_soon", "open", "open"]
     assert todo["hours_left"].iloc[:4].tolist() == [-276.0, -1.0, 24.0, 120.0]
     assert rq.worklist(frame, now, soon_hours=200)["urgency"].tolist()[3] == "due_soon"
+
+
+def test_rerouting_recomputes_the_due_time_and_is_audited(db: Engine) -> None:
+    """Issue 22 item 4: another category brings its time limit from the start of the running
+    limit; another department needs a department already; both steps audited; nothing changes
+    on a refusal."""
+    rid = log(db, category="供水供暖")
+    before = rq.request_detail(db, rid)
+    old_hours, new_hours = rq.sla_hours("供水供暖"), rq.sla_hours("环境卫生")
+    assert old_hours != new_hours
+    with pytest.raises(InputError, match="原因"):
+        rq.reroute(db, rid, " ", category="环境卫生", now=NOW + HOUR)
+    with pytest.raises(InputError, match="nothing"):
+        rq.reroute(db, rid, "同类", category="供水供暖", now=NOW + HOUR)
+    with pytest.raises(InputError, match="部门接单"):
+        rq.reroute(db, rid, "换部门", department="水务局", now=NOW + HOUR)
+    assert len(rq.timeline(db, rid)) == 1
+    assert rq.reroute(db, rid, "实为垃圾清运", category="环境卫生", now=NOW + HOUR) == "received"
+    after = rq.request_detail(db, rid)
+    assert after["category"] == "环境卫生"
+    assert pd.Timestamp(after["due_at"]) == pd.Timestamp(before["received_at"]) + pd.Timedelta(
+        hours=new_hours
+    )
+    step = rq.timeline(db, rid).iloc[-1]
+    assert "供水供暖 → 环境卫生" in step["note"] and "实为垃圾清运" in step["note"]
+    assert step["from_status"] == step["to_status"] == "received"
+
+    rq.send_to_department(db, rid, "城管局", now=NOW + 2 * HOUR)
+    assert rq.request_detail(db, rid)["department"] == "城管局"
+    rq.reroute(db, rid, "属水务职责", department="水务局", now=NOW + 3 * HOUR)
+    assert rq.request_detail(db, rid)["department"] == "水务局"
+    log_rows = read_table(db, "audit_log").query("action == 'request_reroute'")
+    assert len(log_rows) == 2
+    last = json.loads(log_rows["before"].iloc[-1]), json.loads(log_rows["after"].iloc[-1])
+    assert (last[0]["department"], last[1]["department"]) == ("城管局", "水务局")
+    # a reopened request's limit runs from the reopening: the new category keeps that start
+    rq.resolve(db, rid, "已清运", now=NOW + 4 * HOUR)
+    rq.reopen(db, rid, "又堆满了", now=NOW + 5 * HOUR)
+    rq.reroute(db, rid, "实为供水", category="供水供暖", now=NOW + 6 * HOUR)
+    due = pd.Timestamp(rq.request_detail(db, rid)["due_at"])
+    assert due == pd.Timestamp(NOW + 5 * HOUR) + pd.Timedelta(hours=old_hours)
+    rq.resolve(db, rid, "修好", now=NOW + 7 * HOUR)
+    with pytest.raises(ConflictError, match="改派"):
+        rq.reroute(db, rid, "迟了", category="环境卫生", now=NOW + 8 * HOUR)
+
+
+def test_duplicates_are_proposed_and_merged_once(db: Engine) -> None:
+    """Issue 22 item 3: the same category close by and soon after an open one is proposed;
+    merging closes the duplicate (counted apart by the rates) and the original counts both
+    reporters; a merged duplicate cannot be reopened, and nothing merges into a duplicate."""
+    first = log(db, description="楼道漏水")
+    near = (IN_B001[0] + 0.00002, IN_B001[1])  # ~2 m east
+    second = log(db, description="楼道还在漏水", point=near, now=NOW + 24 * HOUR)
+    other_kind = log(db, category="停车管理", point=near, now=NOW + 24 * HOUR)
+    far = log(db, point=IN_B011, now=NOW + 24 * HOUR)
+    late = log(db, point=near, now=NOW + (settings.DUPLICATE_DAYS * 24 + 1) * HOUR)
+    found = rq.possible_duplicates(db).set_index("request_id")
+    assert found.loc[second, "original_id"] == first
+    assert 0 < found.loc[second, "distance_m"] < 5 and found.loc[second, "days_after"] == 1.0
+    assert late in found.index and found.loc[late, "original_id"] == second  # 1 day after it
+    assert {first, other_kind, far}.isdisjoint(found.index)
+    assert list(rq.possible_duplicates(db, [second])["request_id"]) == [second]
+
+    with pytest.raises(InputError, match="itself"):
+        rq.merge_duplicate(db, second, second, now=NOW + 25 * HOUR)
+    assert rq.merge_duplicate(db, second, first, now=NOW + 25 * HOUR) == "rejected"
+    dup, orig = rq.request_detail(db, second), rq.request_detail(db, first)
+    assert (dup["close_reason"], dup["duplicate_of"]) == ("duplicate", first)
+    assert orig["reporters"] == 2 and orig["status"] == "received"
+    assert "附议 2 人" in rq.timeline(db, first).iloc[-1]["note"]
+    with pytest.raises(ConflictError, match="merged into"):
+        rq.reopen(db, second, "误合并", now=NOW + 26 * HOUR)
+    with pytest.raises(ConflictError, match="duplicate itself"):
+        rq.merge_duplicate(db, late, second, now=NOW + 200 * HOUR)
+    # the late one now proposes the original (its own candidate was merged away) … if near
+    again = rq.possible_duplicates(db, [late])
+    assert again.empty or int(again["original_id"].iloc[0]) == first
+    # the rates count the matter once: one accepted, one duplicate
+    requests = rq.load_requests(db)
+    pair = requests[requests["id"].isin([first, second])]
+    facts = rq.request_facts(pair, pd.Series(dtype="datetime64[ns]"), NOW + 26 * HOUR)
+    assert int(facts["accepted"].sum()) == 1 and int(facts["duplicates"].sum()) == 1
+
+
+def test_cli_duplicates_merge_and_reroute(db: Engine) -> None:
+    url = db.url.render_as_string(hide_password=False)
+    first = log(db, description="路灯不亮")
+    second = log(db, point=(IN_B001[0] + 0.00002, IN_B001[1]), now=NOW + 2 * HOUR)
+    codes = read_table(db, "request").set_index("id")["code"]
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(main, ["requests", *args, "--db", url])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    listed = json.loads(run("duplicates", "--format", "json"))
+    assert [(r["request_id"], r["original_id"]) for r in listed] == [(second, first)]
+    assert f"{codes[second]} → {codes[first]}" in run("duplicates")
+    out = run("reroute", codes[second], "--category", "市政设施", "--reason", "路灯属市政",
+              "--now", (NOW + 3 * HOUR).isoformat())  # fmt: skip
+    assert "市政设施" in out and rq.request_detail(db, second)["category"] == "市政设施"
+    assert run("duplicates", "--format", "json").strip() == "[]"  # no longer the same kind
+    rq.reroute(db, second, "改回", category="供水供暖", now=NOW + 4 * HOUR)
+    run("merge", str(second), "--into", codes[first], "--now", (NOW + 5 * HOUR).isoformat())
+    assert rq.request_detail(db, first)["reporters"] == 2
+    refused = run("merge", str(first), "--into", str(second), code=ConflictError.exit_code)
+    assert "duplicate itself" in refused and "Traceback" not in refused
+    assert "不存在" in run("merge", "R-nope", "--into", "1", code=InputError.exit_code)

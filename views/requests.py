@@ -234,6 +234,14 @@ def run_action(func, *args, **kwargs) -> None:
     st.rerun()
 
 
+def _open_picked() -> None:
+    """Open the request picked from the possible duplicates, and clear the pick."""
+    picked = st.session_state.get("rq_dup_open")
+    if picked is not None:
+        st.session_state["rq_selected"] = int(picked)
+        st.session_state["rq_dup_open"] = None
+
+
 # --- list and detail --------------------------------------------------------------------------
 with tab_list:
     flash = st.session_state.pop("rq_flash", None)
@@ -288,6 +296,34 @@ with tab_list:
                 if button.button(t("办理"), key=f"rq_todo_{row.id}"):
                     st.session_state["rq_selected"] = int(row.id)
                     st.rerun()
+        proposals = rq.duplicate_candidates(requests)
+        if len(proposals):
+            with st.expander(t("疑似重复诉求({n_dup:,} 件)", n_dup=len(proposals))):
+                st.caption(
+                    t("同一类别、相距 {DUPLICATE_DISTANCE_M:g} 米内、{DUPLICATE_DAYS:g} 天内先后"
+                      "受理的在办诉求。打开后核实,确为重复的在“办理操作”中合并。",
+                      DUPLICATE_DISTANCE_M=settings.DUPLICATE_DISTANCE_M,
+                      DUPLICATE_DAYS=settings.DUPLICATE_DAYS)
+                )  # fmt: skip
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            t("诉求"): proposals["request_code"],
+                            t("疑似重复于"): proposals["original_code"],
+                            t("类别"): proposals["category"],
+                            t("相距(米)"): proposals["distance_m"],
+                            t("晚于原诉求(天)"): proposals["days_after"],
+                        }
+                    ),
+                    hide_index=True,
+                    use_container_width=True,
+                    key="rq_duplicates",
+                )
+                codes = proposals.set_index("request_id")["request_code"]
+                st.selectbox(
+                    t("打开诉求"), list(codes.index), format_func=codes.__getitem__,
+                    index=None, key="rq_dup_open", on_change=_open_picked,
+                )  # fmt: skip
 
     if selected_id is not None and (requests["id"] == selected_id).any():
         detail = rq.request_detail(db, selected_id, personal_data=PERSONAL_DATA)
@@ -315,6 +351,8 @@ with tab_list:
             ),
             t("居民评价"): f"{detail['rating']}{unit('星')}" if detail["rating"] else "—",
             t("12345 工单号"): detail["external_id"] or "—",
+            t("承办部门"): detail["department"] or "—",
+            t("附议居民"): f"{int(detail['reporters'] or 1)}{unit('人')}",
         }
         # two columns of "field: value" lines, read without scrolling (one column on a phone)
         items = list(facts.items())
@@ -322,6 +360,24 @@ with tab_list:
         for column, part in zip(st.columns(2), (items[:half], items[half:]), strict=True):
             column.markdown("\n".join(f"- **{name}:** {md_text(value)}" for name, value in part))
         st.markdown(f"**{t('诉求描述')}:** {md_text(detail['description'])}")
+        if detail["duplicate_of"] is not None:
+            st.info(
+                t("已作为重复诉求合并到诉求 #{original},请办理原诉求。",
+                  original=int(detail["duplicate_of"]))
+            )  # fmt: skip
+        proposal = (
+            rq.duplicate_candidates(requests, requests["id"] == int(selected_id))
+            if detail["status"] in rq.OPEN_STATUSES
+            else pd.DataFrame()
+        )
+        if len(proposal):
+            best = proposal.iloc[0]
+            st.warning(
+                t("可能与在办诉求 {original_code} 重复:同一类别,相距 {distance:.0f} 米,晚 "
+                  "{days:.1f} 天受理。确认后可在“办理操作”中合并。",
+                  original_code=md_text(best["original_code"]), distance=best["distance_m"],
+                  days=best["days_after"])
+            )  # fmt: skip
         events = rq.timeline(db, selected_id, personal_data=PERSONAL_DATA)
         st.markdown(f"**{t('办理时间线')}**")
         st.dataframe(
@@ -433,6 +489,48 @@ with tab_list:
                 )
                 if st.button(t("保存评价"), key="rq_do"):
                     run_action(rq.evaluate, db, rid, int(rating), comment, outcome=outcome, **kw)
+            elif action == "reroute":
+                known = list(dict.fromkeys([*settings.REQUEST_SLA_HOURS, detail["category"]]))
+                new_category = st.selectbox(
+                    t("改为类别"),
+                    known,
+                    index=known.index(detail["category"]),
+                    format_func=lambda c: t("{c}(办结时限 {hours} 小时)", c=c,
+                                            hours=rq.sla_hours(c)),
+                    key="rq_new_category",
+                )  # fmt: skip
+                new_department = None
+                if detail["assignee_kind"] == "department":
+                    new_department = st.text_input(
+                        t("改派部门"), value=detail["department"] or "", key="rq_new_department"
+                    )
+                st.caption(t("改为新类别后,办结时限按新类别从本轮受理(或重办)时起重新计算。"))
+                reason = st.text_input(t("改派原因"), key="rq_reason")
+                if st.button(t("改派"), key="rq_do"):
+                    run_action(rq.reroute, db, rid, reason, category=new_category,
+                               department=new_department, **kw)  # fmt: skip
+            elif action == "merge":
+                others = requests[
+                    requests["status"].isin(rq.OPEN_STATUSES)
+                    & requests["duplicate_of"].isna()
+                    & (requests["id"] != rid)
+                ].sort_values("received_at", ascending=False)
+                proposed = [int(v) for v in proposal["original_id"]] if len(proposal) else []
+                choices = list(dict.fromkeys([*proposed, *others["id"].astype(int)]))
+                codes = requests.set_index("id")["code"]
+                into = st.selectbox(
+                    t("合并到原诉求"),
+                    choices,
+                    format_func=lambda r: (
+                        f"{codes.loc[r]}" + (t("(建议)") if r in proposed else "")
+                    ),
+                    key="rq_merge_into",
+                )
+                st.caption(
+                    t("本诉求将作为重复诉求关闭(不予受理·重复),原诉求的附议人数加上本诉求的。")
+                )
+                if st.button(t("合并"), key="rq_do") and into is not None:
+                    run_action(rq.merge_duplicate, db, rid, int(into), **kw)
             elif action == "reject":
                 code = st.selectbox(
                     t("不予受理原因"),

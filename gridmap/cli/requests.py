@@ -92,7 +92,22 @@ def requests_import(
     click.echo(("(试运行 / dry run) " if dry_run else "") + result.summary())
     for row in result.rejected.itertuples():
         click.echo(f"  第 {row.row} 行 / row {row.row} [{row.external_id}]: {row.reason}")
+    if result.request_ids:
+        from gridmap.requests import possible_duplicates
+
+        _echo_duplicates(possible_duplicates(engine, result.request_ids))
     sys.exit(PROBLEMS_FOUND_EXIT if len(result.rejected) else 0)
+
+
+def _echo_duplicates(found: Any) -> None:
+    """One line per possible duplicate (:func:`gridmap.requests.duplicate_candidates`)."""
+    if len(found):
+        click.echo(f"疑似重复 / possible duplicates: {len(found)}")
+    for row in found.itertuples():
+        click.echo(
+            f"  {row.request_code} → {row.original_code}\t{row.category}\t"
+            f"{row.distance_m:.0f} m\t+{row.days_after:.1f} d"
+        )
 
 
 @requests_group.command("open311")
@@ -269,3 +284,97 @@ def requests_rates(
     else:
         out.write_text(data + "\n", encoding="utf-8")
         click.echo(f"已导出 {len(ranking)} 行 / {len(ranking)} rows written to {out}", err=True)
+
+
+@requests_group.command("duplicates")
+@db_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@reports_errors
+def requests_duplicates(db_url: str | None, fmt: str) -> None:
+    """Open requests that look like another open one — same category, within
+    DUPLICATE_DISTANCE_M and DUPLICATE_DAYS after it — proposed for merging
+    (`gridmap requests merge`)."""
+    from gridmap.db import open_database
+    from gridmap.requests import possible_duplicates
+
+    found = possible_duplicates(open_database(db_url))
+    if fmt == "json":
+        click.echo(json_text(found.to_dict("records"), indent=1))
+        return
+    if found.empty:
+        click.echo("没有疑似重复的诉求 / no possible duplicates")
+    _echo_duplicates(found)
+
+
+def _request_id(engine: Any, code_or_id: str) -> int:
+    """The id of a request given by its code or its id."""
+    from sqlalchemy import or_, select
+
+    from gridmap.errors import InputError
+    from gridmap.repository import table
+
+    req = table("request")
+    key = code_or_id.strip()
+    match = [req.c.code == key] + ([req.c.id == int(key)] if key.isdigit() else [])
+    with engine.connect() as conn:
+        found = conn.execute(select(req.c.id).where(or_(*match))).scalars().all()
+    if len(found) != 1:
+        raise InputError(f"诉求 {code_or_id} 不存在 / no request {code_or_id!r}")
+    return int(found[0])
+
+
+@requests_group.command("merge")
+@db_option
+@click.argument("request")
+@click.option("--into", "original", required=True, metavar="CODE|ID",
+              help="The open request it duplicates.")  # fmt: skip
+@click.option("--note", default=None)
+@click.option("--now", default=None, metavar="ISO", help="Time of the step (default: now).")
+@reports_errors
+def requests_merge(
+    db_url: str | None, request: str, original: str, note: str | None, now: str | None
+) -> None:
+    """Merge REQUEST (code or id) into --into as its duplicate: REQUEST is closed (rejected,
+    reason code duplicate) and the original counts its reporters (the "me too" count)."""
+    from gridmap.db import open_database
+    from gridmap.requests import merge_duplicate
+
+    engine = open_database(db_url)
+    rid, into = _request_id(engine, request), _request_id(engine, original)
+    status = merge_duplicate(engine, rid, into, now=_parse_now(now, engine), note=note)
+    click.echo(f"已合并 / merged {request} → {original} ({status})")
+
+
+@requests_group.command("reroute")
+@db_option
+@click.argument("request")
+@click.option("--category", default=None, help="The new category (its time limit applies).")
+@click.option("--department", default=None, help="The new department (部门接单).")
+@click.option("--reason", required=True)
+@click.option("--now", default=None, metavar="ISO", help="Time of the step (default: now).")
+@reports_errors
+def requests_reroute(
+    db_url: str | None,
+    request: str,
+    category: str | None,
+    department: str | None,
+    reason: str,
+    now: str | None,
+) -> None:
+    """Re-route REQUEST (code or id, 改派): another --category (the due time recomputed from
+    its time limit) and/or another --department, with a --reason; audited."""
+    from gridmap.db import open_database
+    from gridmap.requests import request_detail, reroute
+
+    engine = open_database(db_url)
+    rid = _request_id(engine, request)
+    reroute(engine, rid, reason, category=category, department=department,
+            now=_parse_now(now, engine))  # fmt: skip
+    detail = request_detail(engine, rid)
+    click.echo(
+        f"已改派 / re-routed {detail['code']}: {detail['category']}"
+        + (f", {detail['department']}" if detail["department"] else "")
+        + f"; 办结时限 / due {detail['due_at']}"
+    )

@@ -8,7 +8,10 @@ Handle (办)
     :func:`assign` (to a grid worker), :func:`dispatch` (to a Party member registered in the
     grid, 党员领单), :func:`send_to_department` (部门接单), :func:`escalate` (community → street),
     :func:`resolve` (with a note and where it was decided: 楼栋听事、小区议事、社区决事),
-    :func:`reject` (不予受理, with a reason and a reason code).
+    :func:`reject` (不予受理, with a reason and a reason code), :func:`reroute` (改派: another
+    category, its time limit recomputed, or another department, with a reason) and
+    :func:`merge_duplicate` (a duplicate closed into the open original, whose "me too" count
+    grows; proposed by :func:`duplicate_candidates` / :func:`possible_duplicates`).
 Evaluate (评)
     :func:`evaluate` records the resident's rating 1–5 and answer (solved, partly solved, not
     solved); a rating at or below :data:`~gridmap.settings.REQUEST_REOPEN_MAX_RATING`, or "not
@@ -56,6 +59,11 @@ The package's modules, each with one job (import the names below from ``gridmap.
 
 from __future__ import annotations
 
+from gridmap.requests.duplicates import (
+    CANDIDATE_COLUMNS,
+    duplicate_candidates,
+    possible_duplicates,
+)
 from gridmap.requests.hotline import (
     HOTLINE_FIELDS,
     HOTLINE_REQUIRED,
@@ -94,6 +102,7 @@ from gridmap.requests.rates import (
     rate_definitions,
     rate_units,
     rates_for,
+    request_facts,
     request_rates,
     total_rates,
     unit_series,
@@ -138,8 +147,10 @@ from gridmap.requests.workflow import (
     escalate,
     evaluate,
     log_request,
+    merge_duplicate,
     reject,
     reopen,
+    reroute,
     resolve,
     send_to_department,
 )
@@ -148,6 +159,7 @@ __all__ = [
     "ACTION_LABELS",
     "ASSESSMENT_COLUMNS",
     "ASSIGNEE_LABELS",
+    "CANDIDATE_COLUMNS",
     "CLOSED_STATUSES",
     "CLOSE_REASON_LABELS",
     "DECISION_LABELS",
@@ -176,6 +188,7 @@ __all__ = [
     "clock",
     "dispatch",
     "due_times",
+    "duplicate_candidates",
     "escalate",
     "evaluate",
     "export_open311",
@@ -191,6 +204,7 @@ __all__ = [
     "map_frame",
     "match_addresses",
     "member_table",
+    "merge_duplicate",
     "month_of",
     "normalise_address",
     "open311_requests",
@@ -198,6 +212,7 @@ __all__ = [
     "overdue_mask",
     "place_points",
     "place_requests",
+    "possible_duplicates",
     "prepare_hotline",
     "preview_hotline",
     "rank_month",
@@ -208,8 +223,10 @@ __all__ = [
     "reject",
     "reopen",
     "request_detail",
+    "request_facts",
     "request_rates",
     "request_stats",
+    "reroute",
     "resolve",
     "send_to_department",
     "service_code",

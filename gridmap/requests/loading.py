@@ -27,7 +27,7 @@ def load_requests(engine: Engine | Connection, scope: Principal | None = None) -
     frame = scope_rows(engine, frame, "request", scope or current_principal())
     for col in ("received_at", "due_at", "resolved_at"):
         frame[col] = pd.to_datetime(frame[col])
-    for col in ("building_id", "grid_id", "assignee_id", "rating"):
+    for col in ("building_id", "grid_id", "assignee_id", "rating", "duplicate_of", "reporters"):
         frame[col] = pd.array(frame[col], dtype="Int64")
     return frame
 

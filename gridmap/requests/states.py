@@ -70,6 +70,8 @@ class Action(enum.StrEnum):
     evaluate = "evaluate"  # 评价
     reject = "reject"  # 不予受理
     reopen = "reopen"  # 重办
+    reroute = "reroute"  # 改派:类别或承办部门
+    merge = "merge"  # 合并为重复诉求
 
 
 ACTION_LABELS: dict[str, tuple[str, str]] = {
@@ -82,6 +84,8 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "evaluate": pair("居民评价", "action"),
     "reject": pair("不予受理", "action"),
     "reopen": pair("重新办理", "action"),
+    "reroute": pair("改派(类别/部门)", "action"),
+    "merge": pair("合并为重复诉求", "action"),
 }
 
 #: The legal moves: (status before, action) → status after. ``reopen`` goes back to whoever
@@ -104,6 +108,10 @@ TRANSITIONS: dict[tuple[str | None, Action], str] = {
     (S.resolved, Action.reopen): S.assigned,
     (S.evaluated, Action.reopen): S.assigned,
     (S.rejected, Action.reopen): S.received,
+    # re-routing keeps the status (a step of its own in the timeline); a merged duplicate is
+    # closed as rejected with the reason code ``duplicate``
+    **{(before, Action.reroute): before for before in (S.received, S.assigned, S.escalated)},
+    **{(before, Action.merge): S.rejected for before in (S.received, S.assigned, S.escalated)},
 }
 
 

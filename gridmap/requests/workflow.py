@@ -37,6 +37,7 @@ from gridmap.requests.loading import building_table
 from gridmap.requests.placing import place_requests
 from gridmap.requests.states import (
     DECISION_LABELS,
+    OPEN_STATUSES,
     OUTCOME_LABELS,
     SOURCE_LABELS,
     Action,
@@ -240,6 +241,10 @@ class RequestState:
     assignee_id: int | None
     received_at: dt.datetime
     last_event_at: dt.datetime | None
+    due_at: dt.datetime | None = None
+    department: str | None = None
+    duplicate_of: int | None = None
+    reporters: int = 1
 
 
 def current_state(conn: Connection, request_id: int) -> RequestState:
@@ -255,6 +260,10 @@ def current_state(conn: Connection, request_id: int) -> RequestState:
         req.c.assignee_kind,
         req.c.assignee_id,
         req.c.received_at,
+        req.c.due_at,
+        req.c.department,
+        req.c.duplicate_of,
+        req.c.reporters,
     ).where(req.c.id == int(request_id))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -274,6 +283,10 @@ def current_state(conn: Connection, request_id: int) -> RequestState:
         assignee_id=row.assignee_id,
         received_at=row.received_at,
         last_event_at=last,
+        due_at=row.due_at,
+        department=row.department,
+        duplicate_of=row.duplicate_of,
+        reporters=int(row.reporters or 1),
     )
 
 
@@ -284,11 +297,12 @@ def _move(
     *,
     now: dt.datetime,
     actor_id: int | None,
-    note: str | None,
+    note: str | Callable[[], str] | None,
     values: Callable[[Connection, RequestState], dict[str, Any]] | None = None,
     after: Callable[[Connection, RequestState, dt.datetime], None] | None = None,
 ) -> str:
-    """One transition in one transaction: check, update the row, write the event."""
+    """One transition in one transaction: check, update the row, write the event. ``note`` may
+    be a function, called after ``values`` (a note naming what the transaction read)."""
     now = naive_local(now)
     with transaction(engine) as conn:
         check_person(conn, actor_id)
@@ -309,12 +323,15 @@ def _move(
         changes = {"status": str(to_status)}
         if values is not None:
             changes |= values(conn, cur)
+        if callable(note):  # a note that says what values() found
+            note = note()
         write_move(conn, cur, changes, now, actor_id, note, str(to_status))
         if after is not None:
             after(conn, cur, now)
         audit(conn, principal, f"request_{action.value}", "request", cur.id,
               {"status": cur.status, "assignee_kind": cur.assignee_kind,
-               "assignee_id": cur.assignee_id},
+               "assignee_id": cur.assignee_id, "category": cur.category,
+               "department": cur.department, "due_at": cur.due_at},
               {**changes, "note": note, "actor_id": actor_id})  # fmt: skip
     return str(to_status)
 
@@ -356,6 +373,13 @@ def _require(text: str | None, what_zh: str, what_en: str) -> str:
     if text is None or not str(text).strip():
         raise InputError(f"{what_zh}不能为空 / {what_en} is required")
     return str(text).strip()
+
+
+def _check_department(department: str | None) -> str:
+    department = _require(department, "部门名称", "department")
+    if len(department) > 60:
+        raise InputError("部门名称过长(最多60字) / department longer than 60 characters")
+    return department
 
 
 def assign(
@@ -465,12 +489,13 @@ def send_to_department(
     actor_id: int | None = None,
     note: str | None = None,
 ) -> str:
-    """Send to a government department (部门接单). The department's name is kept in the event's
-    note (the schema has no department column)."""
-    department = _require(department, "部门名称", "department")
+    """Send to a government department (部门接单): its name in ``request.department`` and in the
+    event's note; :func:`reroute` changes it later, with a reason."""
+    department = _check_department(department)
 
     def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
-        return {"assignee_kind": AssigneeKind.department.value, "assignee_id": None}
+        return {"assignee_kind": AssigneeKind.department.value, "assignee_id": None,
+                "department": department}  # fmt: skip
 
     text = f"部门接单:{department}" + (f";{note.strip()}" if note and note.strip() else "")
     return _move(
@@ -615,6 +640,12 @@ def reopen(
     reason = _require(reason, "重办原因", "a reason")
 
     def values(_conn: Connection, cur: RequestState) -> dict[str, Any]:
+        if cur.duplicate_of is not None:
+            raise ConflictError(
+                f"诉求 {cur.code} 已作为重复诉求合并到诉求 #{cur.duplicate_of},请办理原诉求 / "
+                f"request {cur.code} was merged into request #{cur.duplicate_of} as a "
+                "duplicate: handle that one"
+            )
         at = naive_local(now)
         return {
             "resolved_at": None,
@@ -688,3 +719,133 @@ def evaluate(
     if why is not None:
         status = reopen(engine, request_id, why, now=now, actor_id=actor_id)
     return status
+
+
+def reroute(
+    engine: Engine,
+    request_id: int,
+    reason: str,
+    *,
+    category: str | None = None,
+    department: str | None = None,
+    now: dt.datetime,
+    actor_id: int | None = None,
+) -> str:
+    """Re-route an open request (改派) with a reason: another category, another department, or
+    both. The status stays; the step is an event of its own and audited (before and after).
+
+    A new category brings its own time limit: the due time becomes the start of the running
+    limit (receipt, or the last reopening) plus the new category's service level
+    (:func:`~gridmap.requests.timing.sla_hours`). A new department is for a request with a
+    department already (else send it to one: :func:`send_to_department`).
+
+    Raises
+    ------
+    InputError
+        No reason, nothing changed, a category over 40 characters, or a department for a
+        request no department holds.
+    ConflictError
+        A request that is not open.
+    """
+    reason = _require(reason, "改派原因", "a reason")
+    new_category = None if category is None or not str(category).strip() else str(category).strip()
+    new_department = None if department is None or not str(department).strip() else department
+    if new_category is not None and len(new_category) > 40:
+        raise InputError("诉求类别过长(最多40字) / category longer than 40 characters")
+    if new_department is not None:
+        new_department = _check_department(new_department)
+    parts: list[str] = []
+
+    def values(_conn: Connection, cur: RequestState) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if new_category is not None and new_category != cur.category:
+            started = (
+                cur.received_at
+                if cur.due_at is None
+                else cur.due_at - dt.timedelta(hours=sla_hours(cur.category))
+            )
+            out["category"] = new_category
+            out["due_at"] = started + dt.timedelta(hours=sla_hours(new_category))
+            hours = f"{sla_hours(cur.category)} → {sla_hours(new_category)} 小时"
+            parts.append(f"类别 {cur.category} → {new_category}(办结时限 {hours})")
+        if new_department is not None and new_department != cur.department:
+            if cur.assignee_kind != AssigneeKind.department:
+                raise InputError(
+                    f"诉求 {cur.code} 未派至部门,请先「部门接单」/ request {cur.code} is with "
+                    "no department: send it to one first"
+                )
+            out["department"] = new_department
+            parts.append(f"承办部门 {cur.department or '—'} → {new_department}")
+        if not out:
+            raise InputError(
+                f"诉求 {cur.code}:改派须更改类别或承办部门 / re-routing {cur.code} changes "
+                "nothing: give another category or department"
+            )
+        return out
+
+    return _move(
+        engine, request_id, Action.reroute, now=now, actor_id=actor_id,
+        note=(lambda: "改派:" + ";".join(parts) + f"。原因:{reason}"), values=values,
+    )  # fmt: skip
+
+
+def merge_duplicate(
+    engine: Engine,
+    request_id: int,
+    into_id: int,
+    *,
+    now: dt.datetime,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> str:
+    """Merge request ``request_id`` into ``into_id`` as its duplicate (合并重复诉求): the
+    duplicate is closed (rejected, reason code ``duplicate``, ``duplicate_of`` set) and the
+    original counts its reporters too (``reporters``, the "me too" count; an event on its
+    timeline says so), so the monthly rates count the matter once.
+
+    Raises
+    ------
+    InputError
+        Merging a request into itself, or into a request that does not exist.
+    ConflictError
+        A duplicate that is not open, or an original that is closed or a duplicate itself.
+    """
+    into_id = int(into_id)
+    if into_id == int(request_id):
+        raise InputError("诉求不能与自身合并 / a request cannot be merged into itself")
+    req, ev = table("request"), table("request_event")
+    found: dict[str, Any] = {}
+
+    def values(conn: Connection, cur: RequestState) -> dict[str, Any]:
+        into = current_state(conn, into_id)
+        if into.duplicate_of is not None or into.status not in set(OPEN_STATUSES):
+            raise ConflictError(
+                f"诉求 {into.code} 已办结、不予受理或本身是重复诉求,不能作为原诉求 / request "
+                f"{into.code} is closed or a duplicate itself: merge into an open original"
+            )
+        found["into"] = into
+        return {"close_reason": CloseReason.duplicate.value, "duplicate_of": into_id}
+
+    def after(conn: Connection, cur: RequestState, at: dt.datetime) -> None:
+        into = found["into"]
+        conn.execute(
+            req.update()
+            .where(req.c.id == into_id)
+            .values(reporters=req.c.reporters + cur.reporters)
+        )
+        extra = f";{note.strip()}" if note and note.strip() else ""
+        conn.execute(
+            ev.insert().values(
+                request_id=into_id, at=at, actor_id=actor_id,
+                user_id=current_principal().user_id, from_status=into.status,
+                to_status=into.status,
+                note=f"合并重复诉求 {cur.code},附议 {into.reporters + cur.reporters} 人{extra}",
+            )
+        )  # fmt: skip
+
+    return _move(
+        engine, request_id, Action.merge, now=now, actor_id=actor_id,
+        note=(lambda: f"作为重复诉求合并到 {found['into'].code}"
+                   + (f";{note.strip()}" if note and note.strip() else "")),
+        values=values, after=after,
+    )  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from auth_helpers import login
 from streamlit.testing.v1 import AppTest
@@ -141,3 +142,42 @@ def test_statistics_by_member_and_english(page: AppTest, demo_copy: str) -> None
     assert not page.exception
     assert page.title[0].value == "Residents' requests"
     assert "Open" in _metrics(page)
+
+
+def test_a_duplicate_is_proposed_merged_and_a_request_rerouted(demo_copy: str, monkeypatch) -> None:
+    """Issue 22 items 3 and 4 through the page: two requests logged at one building are
+    proposed as duplicates (the list's expander and the detail's warning), merged with the
+    proposal preselected; re-routing changes the category and recomputes the due time."""
+    engine = open_database(demo_copy)
+    now = _now(demo_copy)
+    spot = rq.load_requests(engine).dropna(subset=["building_id"]).iloc[0].geom
+    args = {"category": "物业管理", "source": "visit", "point": (spot.x, spot.y)}
+    first = rq.log_request(engine, description="电梯停运", now=now, **args)
+    second = rq.log_request(engine, description="电梯又停了", now=now, **args)
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_copy)
+    at = login(AppTest.from_file(APP, default_timeout=120)).run()
+    at.switch_page(PAGE).run()
+    proposals = _table_with(at, "疑似重复于")
+    codes = rq.load_requests(engine).set_index("id")["code"]
+    assert (proposals["诉求"] == codes[second]).any()
+    at.selectbox(key="rq_dup_open").set_value(second).run()
+    assert at.subheader[1].value == f"诉求 {codes[second]}"
+    assert any(codes[first] in w.value for w in at.warning)
+    at.radio(key="rq_action").set_value("merge").run()
+    assert at.selectbox(key="rq_merge_into").value == first  # the proposal first
+    at.button(key="rq_do").click().run()
+    assert not at.exception, at.exception
+    assert rq.request_detail(engine, second)["duplicate_of"] == first
+    assert rq.request_detail(engine, first)["reporters"] == 2
+
+    at.text_input(key="rq_code").set_value(codes[first]).run()
+    at.radio(key="rq_action").set_value("reroute").run()
+    at.selectbox(key="rq_new_category").set_value("市政设施")
+    at.text_input(key="rq_reason").set_value("属市政设施维修")
+    at.button(key="rq_do").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    detail = rq.request_detail(engine, first)
+    assert detail["category"] == "市政设施"
+    hours = rq.sla_hours("市政设施")
+    assert pd.Timestamp(detail["due_at"]) == pd.Timestamp(now) + pd.Timedelta(hours=hours)
+    assert "属市政设施维修" in _table_with(at, "环节")["说明"].iloc[-1]
