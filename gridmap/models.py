@@ -591,7 +591,8 @@ class Request(Base):
     address: Mapped[str | None] = mapped_column(String(200))
     #: The resident's answer at evaluation: solved, partly solved or not solved.
     outcome: Mapped[RequestOutcome | None] = mapped_column(_enum(RequestOutcome))
-    #: Why it was rejected (a code of :class:`CloseReason`); NULL unless rejected.
+    #: Why it was rejected, or closed other than by the work done (a code of
+    #: :class:`CloseReason`); NULL otherwise.
     close_reason: Mapped[CloseReason | None] = mapped_column(_enum(CloseReason))
     #: The government department it was sent to (部门接单); NULL unless sent to one.
     department: Mapped[str | None] = mapped_column(String(60))

@@ -802,3 +802,18 @@ def test_cli_duplicates_merge_and_reroute(db: Engine) -> None:
     refused = run("merge", str(first), "--into", str(second), code=ConflictError.exit_code)
     assert "duplicate itself" in refused and "Traceback" not in refused
     assert "不存在" in run("merge", "R-nope", "--into", "1", code=InputError.exit_code)
+
+
+def test_closing_carries_a_reason_code(db: Engine) -> None:
+    rid = log(db)
+    rq.assign(db, rid, 2, now=NOW)
+    with pytest.raises(InputError, match="merged"):
+        rq.resolve(db, rid, "重复", code="duplicate", now=NOW + HOUR)
+    with pytest.raises(InputError, match="closing reason"):
+        rq.resolve(db, rid, "x", code="nonsense", now=NOW + HOUR)
+    rq.resolve(db, rid, "水务公司已修复", code="other_body", now=NOW + HOUR)
+    detail = rq.request_detail(db, rid)
+    assert (detail["status"], detail["close_reason"]) == ("resolved", "other_body")
+    assert "办结原因" in rq.timeline(db, rid).iloc[-1]["note"]
+    rq.reopen(db, rid, "又漏了", now=NOW + 2 * HOUR)
+    assert rq.request_detail(db, rid)["close_reason"] is None

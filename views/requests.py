@@ -467,8 +467,17 @@ with tab_list:
                     horizontal=True,
                     key="rq_level",
                 )
+                closing = st.selectbox(
+                    t("办结原因(非办理完成时选择)"),
+                    [None, *(c for c in rq.CLOSE_REASON_LABELS if c != "duplicate")],
+                    format_func=lambda c: (
+                        text("办理完成", lang) if c is None else rq.CLOSE_REASON_LABELS[c][i]
+                    ),
+                    key="rq_close_code",
+                )
                 if st.button(t("办结"), key="rq_do"):
-                    run_action(rq.resolve, db, rid, note, decision_level=level, **kw)
+                    run_action(rq.resolve, db, rid, note, decision_level=level, code=closing,
+                               **kw)  # fmt: skip
             elif action == "evaluate":
                 rating = st.slider(t("居民评价(星)"), 1, 5, 5, key="rq_rating")
                 outcome = st.radio(

@@ -36,6 +36,7 @@ from gridmap.repository import active_grids, table
 from gridmap.requests.loading import building_table
 from gridmap.requests.placing import place_requests
 from gridmap.requests.states import (
+    CLOSE_REASON_LABELS,
     DECISION_LABELS,
     OPEN_STATUSES,
     OUTCOME_LABELS,
@@ -564,8 +565,12 @@ def resolve(
     now: dt.datetime,
     actor_id: int | None = None,
     decision_level: str | None = None,
+    code: str | None = None,
 ) -> str:
-    """Resolve with a note (办结), recording where it was decided (楼栋/小区/社区).
+    """Resolve with a note (办结), recording where it was decided (楼栋/小区/社区) and, when it
+    was closed for a reason other than the work done (resolved by another body, the resident
+    cannot be reached, …), that reason's code (:class:`gridmap.models.CloseReason`; a duplicate
+    is merged instead: :func:`merge_duplicate`).
 
     A member who took the request (党员领单) earns
     :data:`settings.REQUEST_POINTS_HANDLED` points, once per request.
@@ -574,11 +579,19 @@ def resolve(
     if decision_level is not None and decision_level not in {d.value for d in DecisionLevel}:
         known = ", ".join(d.value for d in DecisionLevel)
         raise InputError(f"未知的议事层级 / unknown decision level {decision_level!r}; {known}")
+    if code is not None and (str(code) not in set(CloseReason) or code == CloseReason.duplicate):
+        known = ", ".join(c for c in CloseReason if c != CloseReason.duplicate)
+        raise InputError(
+            f"办结原因代码无效 / unknown closing reason {code!r}: use one of {known} (a duplicate "
+            "is merged into its original)"
+        )
 
     def values(_conn: Connection, _cur: RequestState) -> dict[str, Any]:
         out: dict[str, Any] = {"resolved_at": naive_local(now)}
         if decision_level is not None:
             out["decision_level"] = decision_level
+        if code is not None:
+            out["close_reason"] = str(code)
         return out
 
     def after(conn: Connection, cur: RequestState, at: dt.datetime) -> None:
@@ -593,6 +606,8 @@ def resolve(
     text = note
     if decision_level is not None:
         text = f"{DECISION_LABELS[decision_level][0]}:{note}"
+    if code is not None:
+        text += f"(办结原因:{CLOSE_REASON_LABELS[str(code)][0]})"
     return _move(
         engine, request_id, Action.resolve, now=now, actor_id=actor_id, note=text,
         values=values, after=after,
