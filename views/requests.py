@@ -22,7 +22,7 @@ from gridmap import requests as rq
 from gridmap import settings
 from gridmap.errors import GridmapError
 from gridmap.i18n import text
-from gridmap.io import table_to_csv, table_to_xlsx
+from gridmap.io import table_to_csv, table_to_xlsx, tables_to_xlsx
 from gridmap.maps import click_marker, request_map, selection_bounds
 from gridmap.repository import read_table
 from gridmap.weights import street_weights
@@ -216,10 +216,12 @@ tabs = role_tabs(
         "log": t("登记诉求") if may_edit else None,
         "stats": t("统计与导出"),
         "rates": t("三率考核"),
+        "digest": t("每日简报"),
         "import": t("12345 热线导入") if may_edit else None,
     }
 )
 tab_list, tab_stats, tab_rates = tabs["list"], tabs["stats"], tabs["rates"]
+tab_digest = tabs["digest"]
 tab_log, tab_import = tabs.get("log"), tabs.get("import")
 
 
@@ -809,6 +811,44 @@ with tab_rates:
             key="rates_csv",
         )
     weights_form("request_rates", rate_weights, rq.RATES, zh)
+
+# --- the day's digest for the morning meeting ---------------------------------------------------
+with tab_digest:
+    default_day = rq.digest_day(now)
+    day = st.date_input(
+        t("简报日期"), value=default_day, max_value=now.date(), key="digest_day",
+        help=t("默认为最近一个完整的日子;当天未结束时按当前时刻统计。"),
+    )  # fmt: skip
+    try:
+        digest = rq.digest_for(db, now, day, scope=principal(), personal_data=PERSONAL_DATA)
+    except GridmapError as exc:
+        st.error(md_text(exc))
+    else:
+        st.caption(
+            t("{day} 的诉求要情,截至 {as_of};即将到期:{REQUEST_DUE_LIST_HOURS:g} 小时内到期。",
+              day=str(digest.day), as_of=fmt_time(digest.as_of),
+              REQUEST_DUE_LIST_HOURS=settings.REQUEST_DUE_LIST_HOURS)
+        )  # fmt: skip
+        counts = digest.counts()
+        for col, part in zip(st.columns(len(rq.DIGEST_PARTS)), rq.DIGEST_PARTS, strict=True):
+            col.metric(rq.DIGEST_TITLES[part][i], f"{counts[part]:,}{unit('件')}")
+        for part in [*rq.DIGEST_PARTS, "by_worker"]:
+            frame = getattr(digest, part)
+            if len(frame):
+                st.markdown(f"**{rq.DIGEST_TITLES[part][i]}**")
+                st.dataframe(
+                    rq.localise_digest(frame, lang, grid_codes),
+                    hide_index=True,
+                    use_container_width=True,
+                    key=f"digest_{part}",
+                )
+        st.download_button(
+            t("下载简报(Excel)"),
+            tables_to_xlsx(rq.digest_tables(digest, lang, grid_codes)),
+            file_name=f"request_digest_{digest.day}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key="digest_xlsx",
+        )
 
 # --- 12345 hotline import ---------------------------------------------------------------------
 if tab_import is not None:

@@ -378,3 +378,62 @@ def requests_reroute(
         + (f", {detail['department']}" if detail["department"] else "")
         + f"; 办结时限 / due {detail['due_at']}"
     )
+
+
+@requests_group.command("digest")
+@db_option
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
+              help="The day reported on (default: the last whole day).")  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--now", default=None, metavar="ISO", help="Read as of this time.")
+@reports_errors
+def requests_digest(db_url: str | None, day: str | None, fmt: str, now: str | None) -> None:
+    """The day's digest for the morning meeting, of the requests the --user may see: new,
+    overdue, due within REQUEST_DUE_LIST_HOURS, escalated and low-rated requests, and each grid
+    worker's overdue and due-soon counts."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from gridmap.db import open_database
+    from gridmap.errors import InputError
+    from gridmap.requests import DIGEST_PARTS, DIGEST_TITLES, STATUS_LABELS, digest_for
+
+    engine = open_database(db_url)
+    when = None
+    if day is not None:
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            raise InputError(
+                f"无法识别的日期 / cannot read --date {day!r}: use YYYY-MM-DD"
+            ) from None
+    digest = digest_for(engine, _parse_now(now, engine), when)
+    shown = ["code", "category", "status", "received_at", "due_at", "hours_left"]
+    if fmt == "json":
+        out: dict[str, Any] = {"day": str(digest.day), "as_of": str(digest.as_of),
+                               "counts": digest.counts()}  # fmt: skip
+        for part in DIGEST_PARTS:
+            frame = getattr(digest, part)
+            cols = [*shown, "rating"] if part == "low_ratings" else shown
+            out[part] = frame[cols].astype(str).to_dict("records")
+        out["by_worker"] = digest.by_worker.astype(str).to_dict("records")
+        click.echo(json_text(out, indent=1))
+        return
+    titles = {k: " / ".join(v) for k, v in DIGEST_TITLES.items()}
+    counts = digest.counts()
+    click.echo(f"诉求日报 / daily digest {digest.day} (截至 / as of {digest.as_of:%Y-%m-%d %H:%M})")
+    click.echo("  " + " · ".join(f"{titles[k]} {counts[k]}" for k in DIGEST_PARTS))
+    for part in DIGEST_PARTS:
+        frame = getattr(digest, part)
+        if len(frame):
+            click.echo(f"\n{titles[part]}: {len(frame)}")
+            status = frame["status"].map(lambda v: STATUS_LABELS[v][0])
+            click.echo(frame[shown].assign(status=status).to_string(index=False, na_rep="—"))
+    if len(digest.by_worker):
+        click.echo("\n网格员 / grid workers (超期 overdue, 将到期 due soon):")
+        for row in digest.by_worker.itertuples():
+            who = "未派网格员 / with no grid worker" if pd.isna(row.worker_id) else row.worker_name
+            click.echo(f"  {who}\t{row.overdue}\t{row.due_soon}")

@@ -35,6 +35,7 @@ from gridmap.demo.layout import (
 from gridmap.demo.names import mask_name, person_names, pick_one
 from gridmap.demo.state import Demo, grid_index
 from gridmap.models import AssigneeKind, RequestSource, RequestStatus
+from gridmap.requests.states import RATING_NOTE
 
 _REQUEST_CATEGORY_P = {
     "环境卫生": 0.16,
@@ -364,7 +365,7 @@ def _events(
         "assigned": np.array([assign_note[k] for k in kind], dtype=object),
         "escalated": np.full(n, "社区无法办结，上报街道协调", dtype=object),
         "resolved": np.full(n, "已办结，已回访诉求人", dtype=object),
-        "evaluated": np.array([f"居民评价{int(r)}星" for r in rating], dtype=object),
+        "evaluated": np.array([RATING_NOTE.format(rating=int(r)) for r in rating], dtype=object),
         "rejected": np.array(
             [_REJECT_REASONS[i] for i in rng.integers(0, len(_REJECT_REASONS), n)], dtype=object
         ),

@@ -88,6 +88,12 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "merge": pair("合并为重复诉求", "action"),
 }
 
+#: The event note of a rating (:func:`gridmap.requests.evaluate`), and the pattern that reads
+#: the rating back from it (a low rating reopens the request and clears its row's rating; the
+#: event keeps it).
+RATING_NOTE = "居民评价{rating}星"
+RATING_NOTE_PATTERN = r"^居民评价(\d)星"
+
 #: The legal moves: (status before, action) → status after. ``reopen`` goes back to whoever
 #: handled it: ``escalated`` when the street had it, ``assigned`` when someone else did,
 #: ``received`` when no one did (a rejected request taken up again).

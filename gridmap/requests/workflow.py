@@ -40,6 +40,7 @@ from gridmap.requests.states import (
     DECISION_LABELS,
     OPEN_STATUSES,
     OUTCOME_LABELS,
+    RATING_NOTE,
     SOURCE_LABELS,
     Action,
     check_transition,
@@ -718,7 +719,7 @@ def evaluate(
             _award(conn, cur.assignee_id, cur.id, at, settings.REQUEST_POINTS_GOOD_RATING,
                    _GOOD_RATING_NOTE)  # fmt: skip
 
-    text = f"居民评价{rating}星" + (f":{comment}" if comment else "")
+    text = RATING_NOTE.format(rating=rating) + (f":{comment}" if comment else "")
     if outcome is not None:
         text += f"({OUTCOME_LABELS[str(outcome)][0]})"
     status = _move(

@@ -81,3 +81,33 @@ def test_each_role_assesses_its_own_scope_and_english(demo_copy: str, monkeypatc
     assert not at.exception, at.exception
     shown = next(d.value for d in at.dataframe if "Assessment score (points)" in d.value.columns)
     assert "Response rate (%)" in shown.columns
+
+
+def test_the_daily_digest_is_the_cores(demo_copy: str, monkeypatch) -> None:
+    """每日简报: the counts and tables of the last whole day equal :func:`digest_for`; another
+    day re-reads; a grid worker sees the own grid's digest only."""
+    import datetime as dt
+
+    at = _open(demo_copy, monkeypatch)
+    engine = open_database(demo_copy)
+    now = rq.street_now(engine)
+    expected = rq.digest_for(engine, now)
+    assert at.date_input(key="digest_day").value == rq.digest_day(now)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["超期未办结"] == f"{len(expected.overdue):,} 件" and len(expected.overdue)
+    assert metrics["新受理"] == f"{len(expected.new):,} 件"
+    overdue = next(d.value for d in at.dataframe if d.value.shape == (len(expected.overdue), 8)
+                   and "剩余(小时)" in d.value.columns)  # fmt: skip
+    assert list(overdue["编号"]) == list(expected.overdue["code"])
+    at.date_input(key="digest_day").set_value(dt.date(2026, 10, 15)).run()
+    assert not at.exception, at.exception
+    earlier = rq.digest_for(engine, now, dt.date(2026, 10, 15))
+    assert {m.label: m.value for m in at.metric}["新受理"] == f"{len(earlier.new):,} 件"
+
+    at = _open(demo_copy, monkeypatch, "demo_worker")
+    users = list_users(engine)
+    worker = principal_for(engine, int(users.loc[users["name"] == "demo_worker", "id"].iloc[0]))
+    mine = rq.digest_for(engine, now, scope=worker)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["超期未办结"] == f"{len(mine.overdue):,} 件"
+    assert len(mine.overdue) < len(expected.overdue)
