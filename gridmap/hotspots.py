@@ -60,6 +60,7 @@ __all__ = [
     "is_demo_street",
     "open_requests",
     "request_hotspots",
+    "request_units",
     "summarise_hotspots",
 ]
 
@@ -453,6 +454,58 @@ def _grid_labels(grids: gpd.GeoDataFrame) -> pd.DataFrame:
     )
 
 
+def request_units(
+    requests: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None = None,
+    unit: str = settings.HOTSPOT_UNIT,
+    resolution: int = settings.H3_RESOLUTION,
+    contiguity: str = settings.HOTSPOT_CONTIGUITY,
+    area: shapely.Geometry | None = None,
+) -> tuple[gpd.GeoDataFrame, libpysal.weights.W, pd.DataFrame]:
+    """The units a hotspot analysis counts requests in — grids, or H3 hexagons over the grids
+    and every request — their neighbour weights, and the unit of each request.
+
+    Parameters are those of :func:`request_hotspots`.
+
+    Returns
+    -------
+    (units, w, counted)
+        ``units``: ``unit_id``, labels (``grid_id, grid_code, grid_name, community_name,
+        label``), ``households`` and polygons (EPSG:4326); ``w``: binary contiguity weights
+        on ``unit_id``; ``counted``: ``request_id, category, unit_id, grid_id`` (and
+        ``received_at`` when the requests have it) of each request in a unit.
+    """
+    grids = grids.to_crs(settings.STORAGE_SRID)
+    requests = requests.to_crs(settings.STORAGE_SRID)
+    grid_of_request = assign_grids(requests, grids)
+    labels = _grid_labels(grids)
+    if unit == "grid":
+        frame = labels.assign(unit_id=labels["grid_id"])
+        frame = gpd.GeoDataFrame(frame, geometry=grids.geometry.to_numpy(), crs=grids.crs)
+        frame["label"] = (frame["community_name"] + " " + frame["grid_name"]).str.strip()
+        frame["households"] = _grid_households(grids, buildings)
+        unit_of_request = [None if np.isnan(g) else int(g) for g in grid_of_request]
+        w = grid_weights(grids, contiguity)
+    else:
+        extent = area if area is not None else shapely.union_all(np.asarray(grids.geometry.values))
+        cells, w = h3_lattice(extent, requests.geometry, resolution)
+        frame = _hexagon_labels(cells, grids, labels)
+        frame["households"] = _hexagon_households(cells, buildings, resolution)
+        unit_of_request = _cell_of(requests.geometry, resolution) if len(requests) else []
+    counted = pd.DataFrame(
+        {
+            "request_id": requests["id"].to_numpy(),
+            "category": requests["category"].to_numpy(),
+            "unit_id": np.asarray(unit_of_request, dtype=object),
+            "grid_id": grid_of_request,
+        }
+    )
+    if "received_at" in requests:
+        counted["received_at"] = pd.to_datetime(requests["received_at"]).to_numpy()
+    return frame, w, counted[counted["unit_id"].notna()].reset_index(drop=True)
+
+
 def request_hotspots(
     requests: gpd.GeoDataFrame,
     grids: gpd.GeoDataFrame,
@@ -505,32 +558,9 @@ def request_hotspots(
         )
     if measure not in MEASURES:
         raise InputError(f"未知的指标 / unknown measure {measure!r}; known: {list(MEASURES)}")
-    grids = grids.to_crs(settings.STORAGE_SRID)
-    requests = requests.to_crs(settings.STORAGE_SRID)
-    grid_of_request = assign_grids(requests, grids)
-    labels = _grid_labels(grids)
-    if unit == "grid":
-        frame = labels.assign(unit_id=labels["grid_id"])
-        frame = gpd.GeoDataFrame(frame, geometry=grids.geometry.to_numpy(), crs=grids.crs)
-        frame["label"] = (frame["community_name"] + " " + frame["grid_name"]).str.strip()
-        frame["households"] = _grid_households(grids, buildings)
-        unit_of_request = [None if np.isnan(g) else int(g) for g in grid_of_request]
-        w = grid_weights(grids, contiguity)
-    else:
-        extent = area if area is not None else shapely.union_all(np.asarray(grids.geometry.values))
-        cells, w = h3_lattice(extent, requests.geometry, resolution)
-        frame = _hexagon_labels(cells, grids, labels)
-        frame["households"] = _hexagon_households(cells, buildings, resolution)
-        unit_of_request = _cell_of(requests.geometry, resolution) if len(requests) else []
-    counted = pd.DataFrame(
-        {
-            "request_id": requests["id"].to_numpy(),
-            "category": requests["category"].to_numpy(),
-            "unit_id": np.asarray(unit_of_request, dtype=object),
-            "grid_id": grid_of_request,
-        }
+    frame, w, counted = request_units(
+        requests, grids, buildings, unit, resolution, contiguity, area
     )
-    counted = counted[counted["unit_id"].notna()]
     frame["requests"] = (
         counted.groupby("unit_id").size().reindex(frame["unit_id"], fill_value=0).to_numpy()
     )

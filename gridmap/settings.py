@@ -175,6 +175,14 @@ Member density and request hotspots
     HOTSPOT_FDR : bool
         Offer false-discovery-rate control, off by default (Benjamini–Hochberg, ``esda.fdr``); each
         class level then uses its own rate, 1 − confidence (as ArcGIS's FDR option does).
+    EMERGING_MONTHS : int
+        Months of an emerging hot spot analysis (the last whole months before "now").
+    EMERGING_TREND_ALPHA : float
+        Significance of the Mann–Kendall trend of a unit's monthly Gi* z-scores (intensifying
+        or diminishing, else persistent).
+    EMERGING_SHARE : float
+        Share of the months a unit must be a significant hot (cold) spot to be persistent,
+        intensifying, diminishing or historical (ArcGIS: 90 %).
     HOTSPOT_SUMMARY_TOP : int
         How many hotspot clusters the plain-language summary names (3).
 
@@ -481,6 +489,12 @@ HOTSPOT_CONFIDENCE_LEVELS: tuple[float, ...] = (0.99, 0.95, 0.90)
 HOTSPOT_FDR: bool = False
 #: Hotspot clusters named in the plain-language summary.
 HOTSPOT_SUMMARY_TOP: int = 3
+#: Emerging hot spots (space–time trends of request hotspots, as ArcGIS's Emerging Hot Spot
+#: Analysis): months analysed, the trend test's significance, the share of months that makes
+#: a persistent hot spot.
+EMERGING_MONTHS: int = 12
+EMERGING_TREND_ALPHA: float = 0.05
+EMERGING_SHARE: float = 0.9
 
 # --- organisation and members (gridmap.organisation) -------------------------
 #: Metres: grids or communities closer than this are adjacent (地域相邻); absorbs the small gaps

@@ -119,4 +119,7 @@ def test_the_cli_shows_and_changes_the_weights_and_check_uses_them(world: Engine
     )  # fmt: skip
     payload = json.loads(check.output[check.output.index("{") :])
     assert payload["summary"]["score"] == pytest.approx(report.summary["score"])
-    assert set(WEIGHT_KINDS) == {"coverage_score", "planning"}
+    assert set(WEIGHT_KINDS) == {"coverage_score", "planning", "request_rates"}
+    rates = run(main, ["street", "weights", "--kind", "request_rates", "on_time=20", "--db", url])
+    assert rates.exit_code == 0, rates.output
+    assert street_weights(world, "request_rates")["on_time"] == 20.0

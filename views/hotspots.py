@@ -2,8 +2,12 @@
 lattice, hot and cold at 99/95/90 % confidence, with the open and overdue requests, per-grid
 figures (open, median time to resolve, average rating) and a plain-language summary.
 
-UI only: the analysis is :func:`gridmap.hotspots.request_hotspots`, the map
-:func:`gridmap.maps.hotspot_map`.
+The 时空趋势 view shows emerging hot spots: Gi* month by month and each unit's Mann–Kendall
+trend, classed as ArcGIS's Emerging Hot Spot Analysis does.
+
+UI only: the analyses are :func:`gridmap.hotspots.request_hotspots` and
+:func:`gridmap.emerging.emerging_hotspots`, the maps :func:`gridmap.maps.hotspot_map` and
+:func:`gridmap.maps.emerging_map`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from streamlit_folium import st_folium
 
 from gridmap import settings
 from gridmap.auth import scope_rows
+from gridmap.emerging import EMERGING_CLASSES, EmergingReport, emerging_hotspots, summarise_emerging
 from gridmap.hotspots import (
     HOTSPOT_CLASSES,
     MEASURES,
@@ -30,7 +35,7 @@ from gridmap.hotspots import (
 )
 from gridmap.i18n import pair, text
 from gridmap.io import table_to_csv
-from gridmap.maps import hotspot_map
+from gridmap.maps import emerging_map, hotspot_map
 from gridmap.repository import read_table
 from gridmap.requests import street_now
 from ui_common import (
@@ -84,6 +89,25 @@ def hotspot_report(
     )
 
 
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="正在逐月计算时空热点… / Computing month by month…")
+def emerging_report(
+    url: str,
+    categories: tuple[str, ...] | None,
+    sources: tuple[str, ...] | None,
+    now: dt.datetime,
+    months: int,
+    unit: str,
+    resolution: int,
+    fdr: bool,
+    inference: str,
+) -> EmergingReport:
+    """Emerging hot spots of the chosen requests, cached per database and choice."""
+    layers = street_layers(url)
+    chosen = filter_requests(requests_table(url), categories, sources)
+    return emerging_hotspots(chosen, layers.grids, now, months, unit=unit, resolution=resolution,
+                             fdr=fdr, inference=inference)  # fmt: skip
+
+
 st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
 zh = lang == "zh"
@@ -102,7 +126,93 @@ st.caption(
     )
 )
 
+
+def show_trend(trend: EmergingReport, area_unit: str, months: int) -> None:
+    """The 时空趋势 view: summary, figures, the map, the classed units and one unit's months."""
+    k = 0 if zh else 1
+    st.info("\n\n".join(map(md_text, summarise_emerging(trend, lang))))
+    counts = trend.counts()
+    groups = [
+        (t("新增/连续热点"), counts["new_hot"] + counts["consecutive_hot"]),
+        (t("加剧热点"), counts["intensifying_hot"]),
+        (t("持续热点"), counts["persistent_hot"]),
+        (t("其他热点"), sum(v for c, v in counts.items() if c.endswith("_hot")) - sum(
+            counts[c] for c in ("new_hot", "consecutive_hot", "intensifying_hot",
+                                "persistent_hot"))),
+        (t("冷点"), sum(v for c, v in counts.items() if c.endswith("_cold"))),
+    ]  # fmt: skip
+    for column, (name, value) in zip(st.columns(len(groups)), groups, strict=True):
+        column.metric(name, t("{value} 个", value=value))
+    fmap = emerging_map(layers, trend.cells, area_unit, months, lang=lang, basemap=basemap)
+    st_folium(fmap, height=600, use_container_width=True, returned_objects=[],
+              key="emerging_map")  # fmt: skip
+    classed = trend.cells[trend.cells["cls"] != "no_pattern"]
+    table = pd.DataFrame(classed.drop(columns=classed.geometry.name))
+    order = {c: n for n, c in enumerate(EMERGING_CLASSES)}
+    table = table.assign(_o=table["cls"].map(order))
+    table = table.sort_values(["_o", "final_z"], ascending=[True, False])
+    st.subheader(t("有时空模式的单元({n_units} 个)", n_units=len(table)))
+    st.dataframe(
+        table.assign(cls=table["cls"].map(lambda c: EMERGING_CLASSES[c][k]))
+        .loc[
+            :,
+            [
+                "label",
+                "grid_code",
+                "cls",
+                "requests",
+                "hot_months",
+                "cold_months",
+                "trend",
+                "trend_p",
+                "final_z",
+            ],
+        ]
+        .rename(
+            columns={
+                "label": t("单元"),
+                "grid_code": t("网格编码"),
+                "cls": t("时空模式"),
+                "requests": t("诉求(件)"),
+                "hot_months": t("热点月数(个)"),
+                "cold_months": t("冷点月数(个)"),
+                "trend": t("趋势 τ"),
+                "trend_p": t("趋势 p 值"),
+                "final_z": t("最近一月 z 值"),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="emerging_table",
+    )
+    if len(table):
+        shown_as = table["label"].where(table["label"] != "", table["unit_id"])
+        names = dict(zip(table["unit_id"], shown_as, strict=True))
+        picked = st.selectbox(t("逐月 z 值"), list(names), format_func=lambda u: str(names[u]),
+                              key="emerging_unit")  # fmt: skip
+        months_of = trend.series[trend.series["unit_id"] == picked].set_index("month")
+        st.line_chart(months_of[["z"]].rename(columns={"z": t("Gi* z 值")}), height=240,
+                      x_label=t("月份"), y_label=t("Gi* z 值"))  # fmt: skip
+    st.markdown(
+        t(
+            "每月分别计算 Getis-Ord Gi*,某月热点(冷点)指该月在 90% 及以上置信度显著;对每个单元"
+            "逐月的 z 值做 Mann–Kendall 趋势检验(scipy 的 Kendall τ,p < {EMERGING_TREND_ALPHA:g}"
+            " 为显著)。分类沿用 ArcGIS“新兴热点分析”:新增、连续、加剧、持续、减弱、零星、振荡、"
+            "历史;“持续”等要求至少 {share:.0%} 的月份为热点。",
+            EMERGING_TREND_ALPHA=settings.EMERGING_TREND_ALPHA, share=settings.EMERGING_SHARE,
+        )
+    )  # fmt: skip
+
+
 # --- choices ----------------------------------------------------------------------------------
+view_kind = st.radio(
+    t("查看"),
+    ["now", "trend"],
+    format_func=lambda v: t("本期热点") if v == "now" else t("时空趋势(逐月)"),
+    horizontal=True,
+    key="hot_view",
+)
+trend_view = view_kind == "trend"
 c1, c2, c3, c4 = st.columns([1.1, 1.1, 1.2, 1.6])
 area_unit = c1.radio(
     t("分析单元"),
@@ -127,6 +237,8 @@ measure = c3.radio(
     list(MEASURES),
     format_func=lambda m: MEASURES[m][0 if zh else 1],
     key="hot_measure",
+    disabled=trend_view,
+    help=t("时空趋势按每月诉求件数计算。") if trend_view else None,
 )
 fdr = c4.checkbox(
     t("错误发现率(FDR)校正"),
@@ -154,18 +266,33 @@ sources = f2.multiselect(
     key="hot_sources",
     placeholder=t("请选择"),
 )
-status = f3.radio(
-    t("状态"),
-    list(STATUS_FILTERS),
-    format_func=lambda s: STATUS_FILTERS[s][0 if zh else 1],
-    key="hot_status",
-)
-window = f4.date_input(
-    t("受理时间", context="views.hotspots: window"),
-    value=(now.date() - dt.timedelta(days=365), now.date()),
-    key="hot_window",
-)
-start, end = window if isinstance(window, tuple) and len(window) == 2 else (None, None)
+if trend_view:
+    months = f3.number_input(
+        t("月数"), min_value=3, max_value=36, value=settings.EMERGING_MONTHS, step=1,
+        key="hot_months", help=t("分析截至上一个完整月的最近若干个月。"),
+    )  # fmt: skip
+    status, start, end = "all", now.date() - dt.timedelta(days=365), now.date()
+else:
+    status = f3.radio(
+        t("状态"),
+        list(STATUS_FILTERS),
+        format_func=lambda s: STATUS_FILTERS[s][0 if zh else 1],
+        key="hot_status",
+    )
+    window = f4.date_input(
+        t("受理时间", context="views.hotspots: window"),
+        value=(now.date() - dt.timedelta(days=365), now.date()),
+        key="hot_window",
+    )
+    start, end = window if isinstance(window, tuple) and len(window) == 2 else (None, None)
+
+if trend_view:
+    trend = emerging_report(
+        key, tuple(categories) or None, tuple(sources) or None, now, int(months), area_unit,
+        int(resolution), fdr, "analytic" if analytic else "permutation",
+    )  # fmt: skip
+    show_trend(trend, area_unit, int(months))
+    st.stop()
 
 report = hotspot_report(
     key,

@@ -182,6 +182,20 @@ def _community_ids(layers: Any, community_codes: tuple[str, ...]) -> tuple[int, 
     help="False-discovery-rate control.",
 )
 @click.option(
+    "--emerging",
+    is_flag=True,
+    help="Emerging hot spots: Gi* per month and the Mann-Kendall trend of each unit, classed "
+    "as ArcGIS does (new, consecutive, intensifying, persistent, diminishing, sporadic, "
+    "oscillating, historical; cold spots alike).",
+)
+@click.option(
+    "--months",
+    type=int,
+    default=settings.EMERGING_MONTHS,
+    show_default=True,
+    help="With --emerging: the last whole months analysed.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @reports_errors
@@ -197,11 +211,14 @@ def hotspots(
     resolution: int,
     measure: str,
     fdr: bool,
+    emerging: bool,
+    months: int,
     fmt: str,
 ) -> None:
     """Request hotspots (Getis-Ord Gi*): the significant hot and cold grids or hexagons.
 
-    Prints a plain-language summary of the strongest hotspots and every significant unit.
+    Prints a plain-language summary of the strongest hotspots and every significant unit;
+    with --emerging, how each unit's hotspot changed over the last --months months.
     """  # fmt: skip
 
     from gridmap.db import open_database
@@ -228,6 +245,9 @@ def hotspots(
         status,
         now,
     )
+    if emerging:
+        _emerging(chosen, layers.grids, now, months, unit, resolution, fdr, fmt)
+        return
     report = request_hotspots(
         chosen, layers.grids, layers.buildings, unit=unit, measure=measure,
         resolution=resolution, fdr=fdr,
@@ -260,6 +280,35 @@ def hotspots(
     if len(table):
         click.echo("")
         click.echo(table.to_string(index=False))
+
+
+def _emerging(
+    chosen: Any, grids: Any, now: Any, months: int, unit: str, resolution: int, fdr: bool,
+    fmt: str,
+) -> None:  # fmt: skip
+    """Print the emerging hot spots of ``chosen`` (:func:`gridmap.emerging.emerging_hotspots`)."""
+    from gridmap.emerging import EMERGING_CLASSES, emerging_hotspots, summarise_emerging
+
+    report = emerging_hotspots(chosen, grids, now, months, unit=unit, resolution=resolution,
+                               fdr=fdr)  # fmt: skip
+    cells = report.cells[report.cells["cls"] != "no_pattern"]
+    table = cells.loc[:, ["unit_id", "grid_code", "label", "cls", "requests", "hot_months",
+                          "cold_months", "trend", "trend_p", "final_z"]].copy()  # fmt: skip
+    table["unit_id"] = table["unit_id"].astype(str)
+    table["_order"] = table["cls"].map({k: i for i, k in enumerate(EMERGING_CLASSES)})
+    table = table.sort_values(["_order", "final_z"], ascending=[True, False]).drop(columns="_order")
+    if fmt == "json":
+        echo_json({"unit": unit, "resolution": report.resolution, "months": report.months,
+                   "fdr": fdr, "classes": report.counts(),
+                   "summary": summarise_emerging(report, "zh"),
+                   "units": table.to_dict("records")})  # fmt: skip
+        return
+    for line in summarise_emerging(report, "zh"):
+        click.echo(line)
+    if len(table):
+        shown = table.assign(cls=table["cls"].map(lambda c: EMERGING_CLASSES[c][0]))
+        click.echo("")
+        click.echo(shown.to_string(index=False))
 
 
 @main.command("sites")

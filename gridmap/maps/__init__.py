@@ -23,8 +23,8 @@ The package's modules, each with one job (import the names below from ``gridmap.
   :mod:`~gridmap.maps.zones` (:func:`zone_map`), :mod:`~gridmap.maps.coverage`
   (:func:`coverage_map`), :mod:`~gridmap.maps.density` (:func:`density_map`),
   :mod:`~gridmap.maps.requests` (:func:`request_map`, :func:`click_marker`, :class:`PlaceHere`),
-  :mod:`~gridmap.maps.hotspots` (:func:`hotspot_map`) and :mod:`~gridmap.maps.redraw`
-  (:func:`redraw_map`, :class:`DrawWordsZh`).
+  :mod:`~gridmap.maps.hotspots` (:func:`hotspot_map`, :func:`emerging_map`) and
+  :mod:`~gridmap.maps.redraw` (:func:`redraw_map`, :class:`DrawWordsZh`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from gridmap.maps.base import (
 from gridmap.maps.coverage import FOCUS_STYLE, LINE_KINDS, coverage_map, problem_fields
 from gridmap.maps.density import DENSITY_COLOURS, NO_DATA_STYLE, density_fields, density_map
 from gridmap.maps.geojson import BROWSER_DECIMALS, browser_geojson, escape_text
-from gridmap.maps.hotspots import hotspot_fields, hotspot_map
+from gridmap.maps.hotspots import emerging_fields, emerging_map, hotspot_fields, hotspot_map
 from gridmap.maps.layers import (
     STATION_LEVELS,
     add_street_layers,
@@ -160,6 +160,8 @@ __all__ = [
     "coverage_map",
     "density_fields",
     "density_map",
+    "emerging_fields",
+    "emerging_map",
     "escape_text",
     "frame_map",
     "geojson_layer",

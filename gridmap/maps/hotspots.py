@@ -1,4 +1,5 @@
-"""The request hotspot map: one layer per Gi* class (red hot, blue cold) and the open requests."""
+"""The request hotspot maps: one layer per Gi* class (red hot, blue cold) and the open requests
+(:func:`hotspot_map`); one layer per emerging hot spot class (:func:`emerging_map`)."""
 
 from __future__ import annotations
 
@@ -101,4 +102,69 @@ def hotspot_map(
             entries.append(legend_entry(style, name, round_=True))
     add_layer_control(fmap, lang)
     Legend(text("诉求热点 Gi*", lang), entries).add_to(fmap)
+    return fmap
+
+
+def emerging_fields(lang: Language, unit: str) -> dict[str, str]:
+    """Pop-up fields of a unit on the emerging hot spot map (column → label)."""
+    fields = hotspot_fields(lang, unit)
+    return {
+        "label": fields["label"],
+        "cls_label": text("时空模式", lang),
+        "requests": fields["requests"],
+        "months_text": text("热点 / 冷点月数", lang),
+        "trend_text": text("趋势(Mann–Kendall τ,p)", lang),
+        "z_text": text("最近一月 z 值", lang),
+        "grid_code": fields["grid_code"],
+    }
+
+
+def emerging_map(
+    layers: StreetLayers,
+    cells: gpd.GeoDataFrame,
+    unit: str,
+    months: int,
+    lang: Language = "zh",
+    basemap: str = settings.DEFAULT_BASEMAP,
+    view: Bounds | None = None,
+) -> folium.Map:
+    """The emerging hot spot map: one layer per class present (reds hot, blues cold; units
+    with no pattern faint), the legend listing the classes present.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        :attr:`gridmap.emerging.EmergingReport.cells`, EPSG:4326.
+    unit : {"grid", "h3"}
+    months : int
+        How many months were analysed (for pop-ups).
+    """
+    from gridmap.emerging import EMERGING_CLASSES
+
+    zh = lang == "zh"
+    fmap = base_map(layers, basemap, lang, view)
+    add_street_layers(fmap, layers, lang, styles=MUTED_STYLES)
+    shown = cells.assign(
+        months_text=cells["hot_months"].astype(str) + " / " + cells["cold_months"].astype(str)
+        + f" / {months}",
+        trend_text=cells["trend"].map(lambda v: f"{v:+.2f}")
+        + cells["trend_p"].map(lambda v: f"(p = {v:.3f})"),
+        z_text=cells["final_z"].map(lambda v: f"{v:.2f}"),
+    )  # fmt: skip
+    entries = []
+    for key, (zh_name, en_name, colour) in EMERGING_CLASSES.items():
+        rows = shown[shown["cls"] == key]
+        if rows.empty:
+            continue
+        name = zh_name if zh else en_name
+        quiet = key == "no_pattern"
+        style = LayerStyle(key, "#bdbdbd" if quiet else colour, 0.08 if quiet else 0.7,
+                           0.5 if quiet else 1.0)  # fmt: skip
+        layer_name = f"{name} ({len(rows)})"
+        geojson_layer(
+            rows.assign(cls_label=name), layer_name, style, emerging_fields(lang, unit)
+        ).add_to(fmap)
+        entries.append((colour, colour, f"{name} {len(rows)}", False))
+    add_layer_control(fmap, lang)
+    Legend(text("时空热点趋势(近 {months} 个月)", lang, months=months), entries).add_to(fmap)
     return fmap

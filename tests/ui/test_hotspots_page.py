@@ -147,3 +147,32 @@ def test_grid_units_fdr_and_english(page: AppTest, demo_db_url: str) -> None:
     assert not page.exception
     assert page.title[0].value == "Request hotspots"
     assert _metrics(page)["Hot grids"] == str(_hot_cold(fdr)[0])
+
+
+def test_the_trend_view_shows_the_cores_emerging_hot_spots(page: AppTest, demo_db_url: str):
+    """时空趋势: the classes counted, the table and one unit's months equal
+    :func:`gridmap.emerging.emerging_hotspots` with the page's choices; the map's legend
+    names the classes present."""
+    from gridmap.emerging import EMERGING_CLASSES, emerging_hotspots
+    from gridmap.requests import street_now
+
+    page.radio(key="hot_view").set_value("trend").run()
+    page.radio(key="hot_unit").set_value("grid").run()
+    assert not page.exception, page.exception
+    engine = open_database(demo_db_url)
+    layers = load_street_layers(engine)
+    expected = emerging_hotspots(read_table(engine, "request"), layers.grids, street_now(engine),
+                                 unit="grid")  # fmt: skip
+    counts = expected.counts()
+    metrics = _metrics(page)
+    assert metrics["加剧热点"] == f"{counts['intensifying_hot']} 个"
+    assert metrics["冷点"] == f"{sum(v for k, v in counts.items() if k.endswith('_cold'))} 个"
+    table = next(d.value for d in page.dataframe if "时空模式" in d.value.columns)
+    classed = expected.cells[expected.cells["cls"] != "no_pattern"]
+    assert len(table) == len(classed) > 0
+    names = {v[0] for v in EMERGING_CLASSES.values()}
+    assert set(table["时空模式"]) <= names
+    assert sorted(table["网格编码"]) == sorted(classed["grid_code"])
+    assert any("Mann–Kendall" in m.value for m in page.markdown)
+    summary = page.info[0].value
+    assert f"{expected.months[0]} 至 {expected.months[-1]}" in summary

@@ -59,7 +59,12 @@ def test_a_viewer_gets_no_tab_to_log_or_import_requests() -> None:
     at = _as("demo_viewer")
     at.switch_page(SCRIPTS["requests"]).run()
     assert not at.exception, at.exception
-    assert [tab.label for tab in at.tabs] == ["诉求列表与办理", "统计与导出"]
+    assert [tab.label for tab in at.tabs] == [
+        "诉求列表与办理",
+        "统计与导出",
+        "三率考核",
+        "每日简报",
+    ]
     worker = _as("demo_worker")
     worker.switch_page(SCRIPTS["requests"]).run()
     assert "登记诉求" in [tab.label for tab in worker.tabs]
