@@ -107,6 +107,8 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "request_evaluate": pair("居民评价", "audit actions"),
     "request_reject": pair("不予受理"),
     "request_reopen": pair("重新办理"),
+    "request_reroute": pair("改派诉求"),
+    "request_merge": pair("合并重复诉求"),
     "org_create": pair("新建党组织"),
     "org_rename": pair("党组织改名"),
     "org_move": pair("调整党组织隶属"),

@@ -4,7 +4,9 @@
 (车城路街道): 7 communities, 80 grids, about 1,450 buildings with households and residents,
 about 3,000 people (2,000 Party members, grid leaders and workers, building leaders), 20
 Party–mass service stations, 3,000 residents' requests with their 收、办、评 event history
-over the 12 months before :data:`gridmap.settings.DEMO_REFERENCE_DATE`, and the organisations
+over the thirteen whole months (less a day) up to :data:`gridmap.settings.DEMO_REFERENCE_DATE`
+— with trend blocks for every class of emerging hot spot, communities whose rates differ, and
+merged and pending duplicates — and the organisations
 (两新组织) of an office and commercial quarter. It is pure data — no database is touched; the
 CLI and the repository save the frames.
 

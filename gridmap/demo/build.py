@@ -35,7 +35,7 @@ from gridmap.demo.people import (
     member_points,
     member_zones,
 )
-from gridmap.demo.requests import draw_requests, request_extras
+from gridmap.demo.requests import draw_requests, mark_duplicates, request_extras
 from gridmap.demo.state import Demo
 from gridmap.demo.stations import add_stations
 
@@ -95,7 +95,7 @@ def build_demo(seed: int = settings.DEMO_SEED) -> dict[str, pd.DataFrame]:
         ).assign(community_id=lambda f: nullable_ints(list(f["community_id"]))),
         "member": members,
         "member_zone": member_zones(members, demo, extra),
-        "request": request_extras(requests, extra),
+        "request": mark_duplicates(request_extras(requests, extra)),
         "request_event": events,
         "member_point": member_points(members, requests, extra),
     }

@@ -1,15 +1,17 @@
-"""The demo's 3,000 residents' requests (诉求) and their 收、办、评 event history.
+"""The demo's 3,000 residents' requests (诉求) over the thirteen months up to the reference date
+(2025-10-01 … 2026-10-30) and their 收、办、评 event history.
 
 :func:`draw_requests` draws where each request comes from (a building or a street location,
-with a hotspot of one category in one compound), its category, source and receipt time over the
-12 months before :data:`gridmap.settings.DEMO_REFERENCE_DATE`, the times of its steps (assigned,
+with a hotspot of one category in one compound, and blocks whose requests follow a trend:
+:data:`TREND_CELLS`), its category, source and receipt time from 2025-10-01 to the day before
+:data:`gridmap.settings.DEMO_REFERENCE_DATE`, the times of its steps (assigned,
 escalated, resolved, evaluated or rejected, within the category's SLA), its assignee (grid
 worker, member, department or street) and the actor of each step, the resident's answer and a
 rejection's reason code, and returns the ``request`` and ``request_event`` frames. Communities
 differ in how fast they first act on a request and in how harshly residents rate, so their
 monthly rates (:mod:`gridmap.requests.rates`) differ. :func:`request_extras` adds, from its own
 generator, the decision level of handled requests and the 12345 work order numbers of hotline
-requests.
+requests; :func:`mark_duplicates` the merged and the pending duplicates.
 """
 
 from __future__ import annotations
@@ -102,6 +104,12 @@ _SOURCE_P = {
     RequestSource.hotline: 0.25,
 }
 _N_REQUESTS = 3000
+_REF = settings.DEMO_REFERENCE_DATE
+#: The requests span whole calendar months: from the first day of the month a year before the
+#: reference date up to the day before it (2025-10-01 … 2026-10-30), so the twelve whole months
+#: before "now" that trends are read over (:mod:`gridmap.emerging`) all hold a month of requests.
+_FIRST_DAY = dt.date(_REF.year - 1, _REF.month, 1)
+_REQUEST_DAYS = (_REF - _FIRST_DAY).days
 
 
 def _request_places(demo: Demo) -> dict[str, np.ndarray]:
@@ -135,6 +143,8 @@ def _request_places(demo: Demo) -> dict[str, np.ndarray]:
     day = np.concatenate(
         [rng.integers(0, 365, n_base), 365 - np.ceil(180 * rng.random(n_hot) ** 0.7).astype(int)]
     )
+    day = day * _REQUEST_DAYS // 365  # the draws of a 365-day year, spread over the span
+    building = _shape_trends(demo, building, day, n_base)
     hour = np.clip(rng.normal(13.5, 3.6, _N_REQUESTS), 7, 22.9)
     received = day * 1440 + (hour * 60).astype(int)
     # a point: inside the building, or anywhere in a random block for street-level requests
@@ -160,13 +170,59 @@ def _request_places(demo: Demo) -> dict[str, np.ndarray]:
     }
 
 
+#: Blocks whose requests follow a trend over the twelve whole months before the reference
+#: date, so each long-running class of emerging hot spots occurs (:mod:`gridmap.emerging`):
+#: class → ((column, row) of LAYOUT, the residues mod :data:`_TREND_MODULUS` of the ordinary
+#: requests it may take, extra requests in each calendar month, oldest first; -1: none of its
+#: own that month, so it shows as a cold spot).
+TREND_CELLS: dict[str, tuple[tuple[int, int], tuple[int, ...], tuple[int, ...]]] = {
+    "intensifying_hot": ((1, 2), (0, 5), tuple(9 + 3 * m for m in range(12))),
+    "persistent_hot": ((13, 2), (1,), (16,) * 12),
+    "diminishing_hot": ((5, 0), (2, 4), tuple(36 - 2 * m for m in range(12))),
+    "historical_hot": ((15, 3), (3,), (18,) * 11 + (5,)),
+    "new_hot": ((10, 1), (6,), (0,) * 11 + (24,)),
+    "oscillating_hot": ((3, 4), (7,), (0, 0, -1, -1, -1, 0, 0, 24, 0, 0, 0, 24)),
+}
+_TREND_MODULUS = 8
+
+
+def _calendar_month(day: np.ndarray) -> np.ndarray:
+    """Calendar month of each request day (0: the month of the first day of requests)."""
+    start = np.datetime64(_FIRST_DAY, "D")
+    months = (start + day.astype("timedelta64[D]")).astype("datetime64[M]")
+    return (months - start.astype("datetime64[M]")).astype(int)
+
+
+def _shape_trends(demo: Demo, building: np.ndarray, day: np.ndarray, n_base: int) -> np.ndarray:
+    """Move some of the street's ordinary requests — those whose index has one of the
+    target's residues, in the order drawn — into the buildings of each :data:`TREND_CELLS`
+    block (a cluster of hexagons, as Gi* needs), as many each month as its profile says; no
+    random draw, so every other figure keeps its stream."""
+    building = building.copy()
+    month = _calendar_month(day)
+    index = np.arange(n_base)
+    for pos, residues, profile in TREND_CELLS.values():
+        grid = grid_index(demo, pos)
+        targets = [i for i, b in enumerate(demo.buildings) if b["grid"] == grid]
+        mine = np.isin(index % _TREND_MODULUS, residues)
+        pool = index[mine & ~np.isin(building[:n_base], targets)]
+        moved: list[int] = []
+        for m, wanted in enumerate(profile):
+            moved += pool[month[pool] == m][: max(wanted, 0)].tolist()
+            if wanted < 0:  # a month of none: the block's own requests go to other buildings
+                own = index[np.isin(building[:n_base], targets) & (month[:n_base] == m)]
+                building[own] = building[(own + 97) % n_base]
+        building[moved] = np.resize(np.array(targets), len(moved))
+    return building
+
+
 def _timeline(
     rng: np.random.Generator, received: np.ndarray, sla: np.ndarray, pace: np.ndarray
 ) -> dict:
     """Minutes (from the start of the year of requests) of each step; ``inf`` if never.
     ``pace`` scales each request's wait for its first action (its community's pace)."""
     n = len(received)
-    now = 365 * 1440
+    now = _REQUEST_DAYS * 1440
     inf = np.inf
     rejected = rng.random(n) < 0.025
     t_reject = np.where(rejected, received + 30 + rng.exponential(300, n).astype(int), inf)
@@ -212,7 +268,7 @@ def _status(steps: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _minutes_to_datetime(minutes: np.ndarray) -> pd.Series:
-    start = np.datetime64(settings.DEMO_REFERENCE_DATE - dt.timedelta(days=365), "m")
+    start = np.datetime64(_FIRST_DAY, "m")
     finite = np.isfinite(minutes)
     values = np.full(len(minutes), np.datetime64("NaT"), dtype="datetime64[m]")
     values[finite] = start + minutes[finite].astype("int64").astype("timedelta64[m]")
@@ -424,3 +480,59 @@ def request_extras(requests: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.
         outcome=answers["outcome"].to_numpy(),
         close_reason=answers["close_reason"].to_numpy(),
     )
+
+
+def _moved(point: shapely.Point, by: np.ndarray) -> shapely.Point:
+    """``point`` moved ``by`` degrees, at the stored precision."""
+    return shapely.transform(point, lambda xy: np.round(xy + by, settings.COORDINATE_DECIMALS))
+
+
+def mark_duplicates(requests: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The demo's duplicate cases (:mod:`gridmap.requests.duplicates`), with no random draw.
+
+    Every rejection with the reason code ``duplicate`` becomes a merged duplicate of the latest
+    earlier request of its category received within
+    :data:`~gridmap.settings.DUPLICATE_DAYS` (its place moved a few metres from it, the
+    original's ``reporters`` counting it). The three latest requests nobody holds yet with an
+    earlier open request received within those days take that request's category, place and
+    description, so they are proposed as its duplicates and wait to be merged.
+    """
+    out = requests.copy()
+    out["department"] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    out["duplicate_of"] = pd.array([None] * len(out), dtype="Int64")
+    out["reporters"] = 1
+    received = pd.to_datetime(out["received_at"])
+    window = pd.Timedelta(days=settings.DUPLICATE_DAYS)
+    shift = np.array([0.00003, 0.0])  # degrees east: about 3 m
+    where = ["geom", "building_id", "grid_id"]
+
+    def earlier(j: int, rows: pd.Series) -> int | None:
+        """The latest row of ``rows`` received before request ``j`` within the window."""
+        before = rows & (received < received[j]) & (received >= received[j] - window)
+        before.loc[j] = False
+        return int(received[before].idxmax()) if before.any() else None
+
+    for j in out.index[out["close_reason"].eq("duplicate").fillna(False)]:
+        i = earlier(j, out["category"].eq(out.at[j, "category"]))
+        if i is None:
+            continue
+        out.loc[j, where[1:]] = out.loc[i, where[1:]].to_numpy()
+        out.loc[j, "geom"] = _moved(out.at[i, "geom"], shift)
+        out.at[j, "duplicate_of"] = int(out.at[i, "id"])
+        out.at[i, "reporters"] += 1
+    is_open = out["status"].isin(["received", "assigned", "escalated"])
+    waiting = out["status"].eq("received")  # nobody holds them yet: free to move to any grid
+    latest = list(out.index[waiting])[::-1][:3]
+    originals = is_open & out["duplicate_of"].isna() & ~out.index.isin(latest)
+    for j in latest:
+        i = earlier(j, originals)
+        if i is None:
+            continue
+        category = out.at[i, "category"]
+        out.loc[j, where[1:]] = out.loc[i, where[1:]].to_numpy()
+        out.loc[j, "geom"] = _moved(out.at[i, "geom"], -shift)
+        out.at[j, "category"] = category
+        out.at[j, "description"] = out.at[i, "description"]
+        sla = settings.REQUEST_SLA_HOURS.get(category, settings.DEFAULT_SLA_HOURS)
+        out.at[j, "due_at"] = received[j] + pd.Timedelta(hours=sla)
+    return out

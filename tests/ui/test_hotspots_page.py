@@ -77,12 +77,13 @@ def _fdr_caption(at: AppTest) -> list[str]:
     return [c.value for c in at.caption if c.value.startswith("FDR 校正后的 p 值界限")]
 
 
-def test_the_demo_hotspot_is_named(page: AppTest) -> None:
+def test_the_demo_hotspot_is_named(page: AppTest, demo_db_url: str) -> None:
     summary = page.info[0].value
     assert summary.startswith("热点 1:")
     assert DEMO_DEFECTS["hotspot_grid"] in summary.split("\n")[0]
     assert DEMO_DEFECTS["hotspot_category"] in summary.split("\n")[0]
-    assert _metrics(page)["分析的诉求"] == "3,000 件"
+    analysed = len(_report(demo_db_url, "h3", "count", False).requests)  # the year's
+    assert _metrics(page)["分析的诉求"] == f"{analysed:,} 件"
     table = page.dataframe[0].value
     assert table["未办结(件)"].is_monotonic_decreasing  # most open requests first
     assert int(table["未办结(件)"].sum()) == int(_metrics(page)["未办结"].split()[0])

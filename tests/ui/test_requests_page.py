@@ -54,15 +54,15 @@ def test_figures_and_list_match_the_core(page: AppTest, demo_copy: str) -> None:
     assert [int(b.key.removeprefix("rq_todo_")) for b in cards] == list(
         todo["id"].head(settings.REQUEST_WORKLIST_SHOWN)
     )
-    assert len(page.dataframe[0].value) == int(is_open.sum())
+    assert len(_table_with(page, "描述")) == int(is_open.sum())
     page.multiselect(key="rq_status").set_value(["rejected"]).run()
     rejected = int((requests["status"] == "rejected").sum())
-    assert len(page.dataframe[0].value) == rejected > 0
+    assert len(_table_with(page, "描述")) == rejected > 0
     page.multiselect(key="rq_category").set_value(["停车管理"]).run()
     expected = int(
         ((requests["status"] == "rejected") & (requests["category"] == "停车管理")).sum()
     )
-    assert len(page.dataframe[0].value) == expected
+    assert len(_table_with(page, "描述")) == expected
 
 
 def test_log_by_point_then_handle_it(page: AppTest, demo_copy: str) -> None:
