@@ -132,3 +132,15 @@ def test_scoped_load_benchmark_reads_less_for_a_narrower_scope(demo_db_url: str,
     city, street, community = _load(out["path"])["rows"]
     assert city["buildings"] == street["buildings"] > community["buildings"] > 0
     assert all(r["median_s"] > 0 and len(r["runs_s"]) == 2 for r in (city, street, community))
+
+
+def test_request_analyses_benchmark_runs(demo_db_url: str, tmp_path: Path) -> None:
+    from bench import request_analyses
+
+    out = request_analyses.main(["--db", demo_db_url, "--repeat", "1",
+                                 "--out", str(tmp_path / "r.json")])  # fmt: skip
+    rows = _load(out["path"])["rows"]
+    assert len(rows) == 4
+    for row in rows:
+        assert row["command_s"] > row["inner_s"] > 0, row
+        assert row["command_x_inner"] == pytest.approx(row["command_s"] / row["inner_s"])
