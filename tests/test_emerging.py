@@ -188,3 +188,23 @@ def test_the_command_on_the_demo(demo_db_url: str) -> None:
     bad = CliRunner().invoke(main, ["hotspots", "--emerging", "--months", "2", "--db",
                                     demo_db_url])  # fmt: skip
     assert bad.exit_code == InputError.exit_code and "3" in bad.output
+
+
+def test_the_command_reads_only_the_users_scope(demo_db_url: str) -> None:
+    """``gridmap hotspots --user`` counts the requests that user may see (the page's rule)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from gridmap.cli import main
+
+    def analysed(*user: str) -> int:
+        result = CliRunner(env={"GRIDMAP_PASSWORD": "demo-secretary-2026"}).invoke(
+            main, [*user, "hotspots", "--unit", "grid", "--format", "json", "--db", demo_db_url]
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["requests"]
+
+    everyone = analysed()
+    secretary = analysed("--user", "demo_secretary")
+    assert 0 < secretary < everyone / 3  # one community of seven

@@ -221,6 +221,7 @@ def hotspots(
     with --emerging, how each unit's hotspot changed over the last --months months.
     """  # fmt: skip
 
+    from gridmap.auth import current_principal, scope_rows
     from gridmap.db import open_database
     from gridmap.hotspots import (
         HOTSPOT_CLASSES,
@@ -237,7 +238,7 @@ def hotspots(
 
         now = street_now(engine)
     chosen = filter_requests(
-        read_table(engine, "request"),
+        scope_rows(engine, read_table(engine, "request"), "request", current_principal()),
         categories or None,
         sources or None,
         since.date() if since else None,
