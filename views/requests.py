@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+import altair as alt
 import pandas as pd
 import shapely
 import streamlit as st
@@ -773,7 +774,7 @@ with tab_rates:
             t("不予受理 / 重复"), f"{int(total['rejected'])} / {int(total['duplicates'])}"
         )
         st.dataframe(
-            rq.localise_rates(ranking, lang),
+            rq.localise_rates(ranking, lang, missing="—"),
             hide_index=True,
             use_container_width=True,
             key="rates_table",
@@ -791,10 +792,27 @@ with tab_rates:
             key=f"rates_unit_{rate_by}",  # its own choice per kind of unit
         )
         series = rq.unit_series(rates, picked)
-        chart = series[[f"{k}_rate" for k in rq.RATES]].rename(
-            columns={f"{k}_rate": f"{label[i]} (%)" for k, label in rq.RATES.items()}
+        chart = (
+            series[[f"{k}_rate" for k in rq.RATES]]
+            .rename(columns={f"{k}_rate": f"{label[i]} (%)" for k, label in rq.RATES.items()})
+            .rename_axis("month")
+            .reset_index()
+            .melt("month", var_name="rate", value_name="value")
+            .dropna(subset=["value"])
         )
-        st.line_chart(chart, y_label=t("比率(%)"), x_label=t("受理月份"), height=280)
+        # points as well as lines: a month between months without requests still shows
+        st.altair_chart(
+            alt.Chart(chart)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("month:O", title=t("受理月份")),
+                y=alt.Y("value:Q", title=t("比率(%)"), scale=alt.Scale(domain=[0, 100])),
+                color=alt.Color("rate:N", title=None, legend=alt.Legend(orient="bottom")),
+                tooltip=["month", "rate", "value"],
+            )
+            .properties(height=280),
+            use_container_width=True,
+        )
         d1, d2 = st.columns(2)
         d1.download_button(
             t("下载本月考核表(Excel)"),

@@ -242,7 +242,8 @@ def localise_digest(
     grid_codes: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
     """A table of a :class:`Digest` as people read it: columns named in ``lang``, statuses and
-    assignees in words, grid codes for grid ids, times to the minute, ids dropped."""
+    assignees in words, grid codes for grid ids, times to the minute, "—" where nothing is
+    known (no due time), ids dropped."""
     k = 0 if lang == "zh" else 1
     out = frame.copy()
     if "status" in out:
@@ -260,7 +261,8 @@ def localise_digest(
         if col in out:
             out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d %H:%M")
     keep = [c for c in DIGEST_LABELS if c in out]
-    return out[keep].rename(columns={c: DIGEST_LABELS[c][k] for c in keep})
+    out = out[keep].astype(object).where(out[keep].notna(), "—")
+    return out.rename(columns={c: DIGEST_LABELS[c][k] for c in keep})
 
 
 def digest_tables(

@@ -534,11 +534,17 @@ def rate_definitions(lang: Language = "zh") -> dict[str, str]:
     }
 
 
-def localise_rates(rates: pd.DataFrame, lang: Language = "zh") -> pd.DataFrame:
-    """Rates columns named in ``lang`` (with units), ids dropped, ``ranked`` as 是/否."""
+def localise_rates(
+    rates: pd.DataFrame, lang: Language = "zh", missing: str | None = None
+) -> pd.DataFrame:
+    """Rates columns named in ``lang`` (with units), ids dropped, ``ranked`` as 是/否; with
+    ``missing`` (e.g. "—", for a table on screen), that text where nothing is counted (a rate
+    without requests, the rank of a unit not ranked) — exports leave those cells empty."""
     shown = rates.drop(columns=[c for c in ("unit_id",) if c in rates])
     if "ranked" in shown:
         yes, no = text("是", lang), text("否", lang)
         shown = shown.assign(ranked=shown["ranked"].map({True: yes, False: no}))
+    if missing is not None:
+        shown = shown.astype(object).where(shown.notna(), missing)
     k = 0 if lang == "zh" else 1
     return shown.rename(columns={c: RATE_LABELS[c][k] for c in shown if c in RATE_LABELS})
