@@ -764,6 +764,7 @@ def test_duplicates_are_proposed_and_merged_once(db: Engine) -> None:
     assert (dup["close_reason"], dup["duplicate_of"]) == ("duplicate", first)
     assert orig["reporters"] == 2 and orig["status"] == "received"
     assert "附议 2 人" in rq.timeline(db, first).iloc[-1]["note"]
+    assert "reopen" not in dup["actions"]  # the page offers no move that must fail
     with pytest.raises(ConflictError, match="merged into"):
         rq.reopen(db, second, "误合并", now=NOW + 26 * HOUR)
     with pytest.raises(ConflictError, match="duplicate itself"):

@@ -225,6 +225,8 @@ area_unit = c1.radio(
     ),
     key="hot_unit",
 )
+if area_unit not in settings.HOTSPOT_UNITS:  # a choice lost when the labels changed language
+    area_unit = settings.HOTSPOT_UNIT
 resolution = c2.selectbox(
     t("六边形分辨率"),
     list(settings.H3_RESOLUTIONS),

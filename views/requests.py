@@ -365,8 +365,9 @@ with tab_list:
         st.markdown(f"**{t('诉求描述')}:** {md_text(detail['description'])}")
         if detail["duplicate_of"] is not None:
             st.info(
-                t("已作为重复诉求合并到诉求 #{original},请办理原诉求。",
-                  original=int(detail["duplicate_of"]))
+                t("已作为重复诉求合并到诉求 {original},请办理原诉求。",
+                  original=md_text(requests.set_index("id")["code"].get(
+                      int(detail["duplicate_of"]), f"#{int(detail['duplicate_of'])}")))
             )  # fmt: skip
         proposal = (
             rq.duplicate_candidates(requests, requests["id"] == int(selected_id))

@@ -61,7 +61,8 @@ def request_detail(
     engine: Engine | Connection, request_id: int, personal_data: bool = False
 ) -> dict[str, Any]:
     """One request as a dict, with its grid and building codes and its assignee's name
-    (masked by default), and ``actions``: what its status allows."""
+    (masked by default), and ``actions``: what its status allows (a merged duplicate is not
+    reopened: its original is handled)."""
     req, grid, bld, person, mem = (
         table("request"), table("grid"), table("building"), table("person"), table("member"),
     )  # fmt: skip
@@ -99,6 +100,8 @@ def request_detail(
     out["lon"] = None if geom is None else round(geom.x, 6)
     out["lat"] = None if geom is None else round(geom.y, 6)
     out["actions"] = allowed_actions(out["status"])
+    if out.get("duplicate_of") is not None:  # a merged duplicate is handled through its original
+        out["actions"] = [a for a in out["actions"] if a != "reopen"]
     return out
 
 
