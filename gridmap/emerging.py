@@ -228,10 +228,6 @@ def emerging_hotspots(
     """
     require_frame(requests, "requests", ("id", "category", "received_at"), geo=True)
     require_frame(grids, "grids", ("id", "code"), geo=True)
-    if unit not in settings.HOTSPOT_UNITS:
-        raise InputError(
-            f"未知的分析单元 / unknown unit {unit!r}; known: {list(settings.HOTSPOT_UNITS)}"
-        )
     periods = emerging_months(now, months)
     month = pd.to_datetime(requests["received_at"]).dt.to_period("M")
     requests = requests[month.isin(periods)]

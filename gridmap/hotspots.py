@@ -476,6 +476,10 @@ def request_units(
         on ``unit_id``; ``counted``: ``request_id, category, unit_id, grid_id`` (and
         ``received_at`` when the requests have it) of each request in a unit.
     """
+    if unit not in settings.HOTSPOT_UNITS:
+        raise InputError(
+            f"未知的分析单元 / unknown unit {unit!r}; known: {list(settings.HOTSPOT_UNITS)}"
+        )
     grids = grids.to_crs(settings.STORAGE_SRID)
     requests = requests.to_crs(settings.STORAGE_SRID)
     grid_of_request = assign_grids(requests, grids)
@@ -552,10 +556,6 @@ def request_hotspots(
     """
     require_frame(requests, "requests", ("id", "category"), geo=True)
     require_frame(grids, "grids", ("id", "code"), geo=True)
-    if unit not in settings.HOTSPOT_UNITS:
-        raise InputError(
-            f"未知的分析单元 / unknown unit {unit!r}; known: {list(settings.HOTSPOT_UNITS)}"
-        )
     if measure not in MEASURES:
         raise InputError(f"未知的指标 / unknown measure {measure!r}; known: {list(MEASURES)}")
     frame, w, counted = request_units(
