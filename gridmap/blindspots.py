@@ -46,7 +46,7 @@ from scipy.sparse.csgraph import connected_components
 from gridmap import settings
 from gridmap.crs import to_metric
 from gridmap.errors import InputError
-from gridmap.i18n import pair
+from gridmap.i18n import LANGS, pair, text
 
 __all__ = [
     "BLIND_SPOT_BUILDING_KINDS",
@@ -132,7 +132,7 @@ def organisation_status(organisations: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         The organisations (same index) plus ``required`` (``own_branch``, ``joint_branch`` or
         ``liaison``: the least coverage the rule asks for), ``covered`` (bool) and ``reason``
-        (a Chinese sentence for the uncovered, else empty).
+        and ``reason_en`` (why it is uncovered, in Chinese and in English; empty when covered).
     """
     _check_organisations(organisations)
     members = pd.to_numeric(organisations["members"]).to_numpy()
@@ -145,15 +145,36 @@ def organisation_status(organisations: pd.DataFrame) -> pd.DataFrame:
         coverage == "own_branch",
         np.where(some, np.isin(coverage, ["own_branch", "joint_branch"]), coverage != "none"),
     )
-    names = organisations["name"].astype(str) + "（" + organisations["code"].astype(str) + "）"
-    names = names.to_numpy()
-    reason = [
-        ""
-        if ok
-        else f"{n}：党员 {m} 名，应{'单独建立党支部' if r == 'own_branch' else '建立或加入联合党支部' if r == 'joint_branch' else '至少选派党建指导员'}，现为“{COVERAGE_LABELS[c][0]}”"  # noqa: E501
-        for n, m, r, c, ok in zip(names, members, required, coverage, covered, strict=True)
-    ]
-    return organisations.assign(required=required, covered=covered.astype(bool), reason=reason)
+    names = organisations["name"].astype(str).to_numpy()
+    codes = organisations["code"].astype(str).to_numpy()
+    should = {
+        "own_branch": pair("应单独建立党支部"),
+        "joint_branch": pair("应建立或加入联合党支部"),
+        "liaison": pair("应至少选派党建指导员"),
+    }
+
+    def reasons(i: int) -> list[str]:
+        lang = LANGS[i]
+        return [
+            ""
+            if ok
+            else text(
+                "{name}（{code}）：党员 {members} 名，{should}，现为“{now}”",
+                lang,
+                name=n,
+                code=code,
+                members=m,
+                should=should[r][i],
+                now=COVERAGE_LABELS[c][i],
+            )
+            for n, code, m, r, c, ok in zip(
+                names, codes, members, required, coverage, covered, strict=True
+            )
+        ]
+
+    return organisations.assign(
+        required=required, covered=covered.astype(bool), reason=reasons(0), reason_en=reasons(1)
+    )
 
 
 def blind_spot_buildings(

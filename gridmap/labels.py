@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from gridmap.i18n import pair
+from gridmap.i18n import english, pair
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,8 +191,23 @@ def label(key: str, lang: Language = "zh") -> str:
 
 
 def localise_columns(table: pd.DataFrame, lang: Language = "zh") -> pd.DataFrame:
-    """The table with its column names in ``lang`` (unknown columns keep their names)."""
-    return table.rename(columns={c: label(c, lang) for c in table.columns})
+    """The table with its column names in ``lang`` (unknown columns keep their names), and
+    in English the redaction mark (:data:`gridmap.auth.REDACTED`) of hidden values in English."""
+    shown = table.rename(columns={c: label(c, lang) for c in table.columns})
+    return shown if lang == "zh" else localise_redacted(shown, lang)
+
+
+def localise_redacted(table: pd.DataFrame, lang: Language = "zh") -> pd.DataFrame:
+    """The table with every hidden value's mark (:data:`gridmap.auth.REDACTED`, stored in
+    Chinese) shown in ``lang``."""
+    from gridmap.auth.masking import REDACTED
+
+    if lang == "zh" or table.empty:
+        return table
+    text_columns = [c for c in table.columns if table[c].dtype == object]
+    if not text_columns:
+        return table
+    return table.assign(**{c: table[c].replace(REDACTED, english(REDACTED)) for c in text_columns})
 
 
 def bilingual(key: str) -> str:

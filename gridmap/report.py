@@ -39,7 +39,7 @@ from matplotlib.patches import Patch
 from sqlalchemy import Connection, Engine
 
 from gridmap import settings
-from gridmap.coverage import PROBLEM_KINDS, check_coverage, filter_problems
+from gridmap.coverage import PROBLEM_KINDS, check_coverage, filter_problems, problem_table
 from gridmap.crs import metric_crs
 from gridmap.density import member_density
 from gridmap.errors import GridmapError, InputError
@@ -49,7 +49,8 @@ from gridmap.hotspots import (
     request_hotspots,
     summarise_hotspots,
 )
-from gridmap.i18n import pair
+from gridmap.i18n import LANGS, Language, pair, text
+from gridmap.labels import unit
 from gridmap.organisation import STATUS_LABELS, organisation_advice
 from gridmap.planning import FACTORS, PlanningInputs, rank_areas
 from gridmap.repository import StreetLayers, load_street_layers, read_table
@@ -105,8 +106,10 @@ def generated_at() -> dt.datetime:
     return dt.datetime.now(ZoneInfo(settings.LOCAL_TIMEZONE))
 
 
-def _zone_name() -> str:
-    return "北京时间" if settings.LOCAL_TIMEZONE == "Asia/Shanghai" else settings.LOCAL_TIMEZONE
+def _zone_name(lang: Language) -> str:
+    if settings.LOCAL_TIMEZONE == "Asia/Shanghai":
+        return text("北京时间", lang)
+    return settings.LOCAL_TIMEZONE
 
 
 def load_planning_inputs(
@@ -178,46 +181,49 @@ def _draw(canvas: _Canvas, frame: gpd.GeoDataFrame, **style) -> None:
         frame.to_crs(canvas.crs).plot(ax=canvas.ax, **style)
 
 
-def _scale_bar(canvas: _Canvas) -> None:
+def _scale_bar(canvas: _Canvas, lang: Language) -> None:
     ax = canvas.ax
     (x0, x1), (y0, _y1) = ax.get_xlim(), ax.get_ylim()
     length = 100 * max(1, round((x1 - x0) / 5 / 100))
     x, y = x0 + (x1 - x0) * 0.04, y0 + (x1 - x0) * 0.03
     ax.plot([x, x + length], [y, y], color="black", linewidth=3)
-    ax.text(x + length / 2, y + (x1 - x0) * 0.012, f"{length:,.0f} 米", ha="center",
+    ax.text(x + length / 2, y + (x1 - x0) * 0.012,
+            text("{distance} 米", lang, distance=f"{length:,.0f}"), ha="center",
             fontsize=8, family=settings.REPORT_CJK_FONT)  # fmt: skip
 
 
-def _png(canvas: _Canvas, title: str, handles: list) -> str:
+def _png(canvas: _Canvas, title: str, handles: list, lang: Language) -> str:
     family = settings.REPORT_CJK_FONT
     canvas.ax.set_title(title, fontsize=11, family=family)
     if handles:
         canvas.ax.legend(
             handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-            prop={"family": family, "size": 8}, title="图例", title_fontproperties={
-                "family": family, "size": 9}, frameon=True,
+            prop={"family": family, "size": 8}, title=text("图例", lang),
+            title_fontproperties={"family": family, "size": 9}, frameon=True,
         )  # fmt: skip
-    _scale_bar(canvas)
+    _scale_bar(canvas, lang)
     buffer = io.BytesIO()
     canvas.figure.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _base_layers(canvas: _Canvas, community: gpd.GeoDataFrame, grids, buildings) -> list:
+def _base_layers(
+    canvas: _Canvas, community: gpd.GeoDataFrame, grids, buildings, lang: Language
+) -> list:
     _draw(canvas, buildings, color="#bdbdbd", linewidth=0)
     _draw(canvas, grids, facecolor="none", edgecolor="#1f6fb2", linewidth=0.8, linestyle="--")
     _draw(canvas, community, facecolor="none", edgecolor="#c8161d", linewidth=1.8)
     return [
-        Patch(facecolor="none", edgecolor="#c8161d", label="社区边界"),
-        Patch(facecolor="none", edgecolor="#1f6fb2", linestyle="--", label="网格"),
-        Patch(facecolor="#bdbdbd", label="楼栋"),
+        Patch(facecolor="none", edgecolor="#c8161d", label=text("社区边界", lang)),
+        Patch(facecolor="none", edgecolor="#1f6fb2", linestyle="--", label=text("网格", lang)),
+        Patch(facecolor="#bdbdbd", label=text("楼栋", lang)),
     ]
 
 
-def _stations(canvas: _Canvas, stations: gpd.GeoDataFrame) -> list:
+def _stations(canvas: _Canvas, stations: gpd.GeoDataFrame, lang: Language) -> list:
     _draw(canvas, stations, color="#e08a00", markersize=40, edgecolor="black", zorder=5)
     return [Line2D([], [], marker="o", linestyle="", color="#e08a00", markeredgecolor="black",
-                   label="党群服务站")]  # fmt: skip
+                   label=text("党群服务站", lang))]  # fmt: skip
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -234,8 +240,8 @@ def _img(b64: str, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
 
 
-def _p(text: str) -> str:
-    return f"<p>{html.escape(text)}</p>"
+def _p(sentence: str) -> str:
+    return f"<p>{html.escape(sentence)}</p>"
 
 
 STYLE = """
@@ -268,8 +274,15 @@ def community_report_html(
     radius_m: float | None = None,
     now: dt.datetime | None = None,
     permutations: int = settings.HOTSPOT_PERMUTATIONS,
+    lang: Language = "zh",
 ) -> str:
     """The community report as one self-contained HTML page (images embedded, no URL).
+
+    Parameters
+    ----------
+    lang : {"zh", "en"}
+        The report's language: headings, figures, tables, maps and the problems' sentences
+        (names of places and people stay as stored).
 
     Raises
     ------
@@ -278,6 +291,7 @@ def community_report_html(
     ReportError
         When the CJK font is missing.
     """
+    i = LANGS.index(lang)
     inputs, layers = load_planning_inputs(engine, radius_m, now)
     communities = layers.communities
     match = communities[communities["code"] == community_code]
@@ -326,17 +340,18 @@ def community_report_html(
         else 0
     )  # fmt: skip
     figures = [
-        ("网格", f"{len(grids)} 个"),
-        ("楼栋", f"{len(buildings):,} 栋"),
+        (text("网格", lang), f"{len(grids)}{unit('个', lang)}"),
+        (text("楼栋", lang), f"{len(buildings):,}{unit('栋', lang)}"),
         (
-            "住户" if not estimated else "住户(含估算)",
-            f"{households:,} 户" + (f",其中估算 {estimated:,} 户" if estimated else ""),
+            text("住户", lang) if not estimated else text("住户(含估算)", lang),
+            f"{households:,}{unit('户', lang)}"
+            + (text(",其中估算 {n:,} 户", lang, n=estimated) if estimated else ""),
         ),
-        ("党员", f"{n_members:,} 名"),
-        ("党群服务站(社区内及周边)", f"{len(near)} 个"),
-        ("诉求(全部)", f"{int(stats['requests'].sum()):,} 件"),
-        ("未办结诉求", f"{int(stats['open'].sum()):,} 件"),
-        ("覆盖综合得分", f"{summary['score']:.1f} 分"),
+        (text("党员", lang), f"{n_members:,}{unit('名', lang)}"),
+        (text("党群服务站(社区内及周边)", lang), f"{len(near)}{unit('个', lang)}"),
+        (text("诉求(全部)", lang), f"{int(stats['requests'].sum()):,}{unit('件', lang)}"),
+        (text("未办结诉求", lang), f"{int(stats['open'].sum()):,}{unit('件', lang)}"),
+        (text("覆盖综合得分", lang), f"{summary['score']:.1f}{unit('分', lang)}"),
     ]
     boxes = "".join(
         f"<div class='figure'>{html.escape(k)}<b>{html.escape(v)}</b></div>" for k, v in figures
@@ -345,31 +360,44 @@ def community_report_html(
         _section(
             "overview",
             f"<div class='figures'>{boxes}</div>"
-            + _p(f"服务半径按 {radius:,.0f} 米计;统计截至 {inputs.now:%Y-%m-%d}。"),
+            + _p(
+                text(
+                    "服务半径按 {radius:,.0f} 米计;统计截至 {day}。",
+                    lang,
+                    radius=radius,
+                    day=f"{inputs.now:%Y-%m-%d}",
+                )
+            ),
+            lang,
         )
     )
 
     # 2 coverage
     problems = filter_problems(coverage.problems, [community_code])
     canvas = _canvas(community)
-    handles = _base_layers(canvas, community, grids, buildings)
-    for kind, (zh, _en, colour) in PROBLEM_KINDS.items():
+    handles = _base_layers(canvas, community, grids, buildings, lang)
+    for kind, (*names, colour) in PROBLEM_KINDS.items():
         rows = problems[problems["kind"] == kind]
         if len(rows):
             _draw(canvas, rows, color=colour, alpha=0.7, edgecolor=colour, linewidth=1.5)
-            handles.append(Patch(facecolor=colour, alpha=0.7, label=f"{zh}({len(rows)})"))
-    handles += _stations(canvas, near)
-    image = _png(canvas, f"{name} 网格覆盖问题", handles)
+            handles.append(Patch(facecolor=colour, alpha=0.7, label=f"{names[i]}({len(rows)})"))
+    handles += _stations(canvas, near, lang)
+    image = _png(canvas, text("{community} 网格覆盖问题", lang, community=name), handles, lang)
     parts.append(
         _section(
             "coverage",
-            _img(image, "覆盖问题地图")
-            + _p(f"共发现 {len(problems)} 个问题。")
+            _img(image, text("覆盖问题地图", lang))
+            + _p(text("共发现 {n} 个问题。", lang, n=len(problems)))
             + _table(
-                pd.DataFrame(problems.drop(columns=problems.geometry.name)),
-                {"label": "问题类型", "grid_code": "网格编码", "detail": "说明"},
-                "未发现覆盖问题。",
+                problem_table(problems, lang),
+                {
+                    "label": text("问题类型", lang),
+                    "grid_code": text("网格编码", lang),
+                    "detail": text("说明", lang),
+                },
+                text("未发现覆盖问题。", lang),
             ),
+            lang,
         )
     )
 
@@ -380,38 +408,45 @@ def community_report_html(
     values = dgrids["members_per_100_households"]
     _draw(canvas, dgrids[values.notna().to_numpy()], column="members_per_100_households",
           cmap="Reds", linewidth=0.5, edgecolor="white", legend=False)  # fmt: skip
-    handles = _base_layers(canvas, community, None, None)[:1]
+    handles = _base_layers(canvas, community, None, None, lang)[:1]
     if values.notna().any():
         lo, hi = float(values.min()), float(values.max())
         cmap = colormaps["Reds"]
         for q in np.linspace(0, 1, 4):
             v = lo + q * (hi - lo)
-            handles.append(Patch(color=cmap(q), label=f"{v:.1f} 名/百户"))
-    image = _png(canvas, f"{name} 每百户党员数", handles)
+            handles.append(Patch(color=cmap(q), label=f"{v:.1f}{unit('名/百户', lang)}"))
+    image = _png(canvas, text("{community} 每百户党员数", lang, community=name), handles, lang)
     totals = density.totals
     parts.append(
         _section(
             "density",
-            _img(image, "党员分布地图")
+            _img(image, text("党员分布地图", lang))
             + _p(
-                f"全社区党员 {totals['members']:,} 名,每百户 "
-                f"{totals['members_per_100_households']:.1f} 名;双报到在职党员 "
-                f"{totals['in_service_registered']:,} 名,失联党员 {totals['lost_contact']:,} 名。"
+                text(
+                    "全社区党员 {members:,} 名,每百户 {per_100:.1f} 名;双报到在职党员 "
+                    "{registered:,} 名,失联党员 {lost:,} 名。",
+                    lang,
+                    members=totals["members"],
+                    per_100=totals["members_per_100_households"],
+                    registered=totals["in_service_registered"],
+                    lost=totals["lost_contact"],
+                )
             )
             + _table(
                 pd.DataFrame(dgrids.drop(columns=dgrids.geometry.name)).round(
                     {"members_per_100_households": 1}
                 ),
                 {
-                    "grid_code": "网格编码",
-                    "grid_name": "网格",
-                    "households": "户数(户)",
-                    "members": "党员(名)",
-                    "members_per_100_households": "每百户党员(名)",
-                    "in_service_registered": "双报到(名)",
+                    "grid_code": text("网格编码", lang),
+                    "grid_name": text("网格", lang),
+                    "households": text("户数(户)", lang),
+                    "members": text("党员(名)", lang),
+                    "members_per_100_households": text("每百户党员(名)", lang),
+                    "in_service_registered": text("双报到(名)", lang),
                 },
-                "本社区没有网格。",
+                text("本社区没有网格。", lang),
             ),
+            lang,
         )
     )
 
@@ -421,17 +456,25 @@ def community_report_html(
     )
     cells = hot.cells[hot.cells["unit_id"].isin(grids["id"])]
     canvas = _canvas(community)
-    handles = _base_layers(canvas, community, None, None)[:1]
-    for cls, (zh, _en, colour) in HOTSPOT_CLASSES.items():
+    handles = _base_layers(canvas, community, None, None, lang)[:1]
+    for cls, (*names, colour) in HOTSPOT_CLASSES.items():
         rows = cells[cells["cls"] == cls]
         if len(rows):
             _draw(canvas, rows, color=colour, edgecolor="white", linewidth=0.5)
-            handles.append(Patch(color=colour, label=f"{zh}({len(rows)})"))
-    image = _png(canvas, f"{name} 诉求热点(Gi*)", handles)
-    lines = [
-        line for line in summarise_hotspots(hot, "zh") if name in line or "未发现" in line
-    ] or [f"{name}未处在全街道诉求热点的核心。"]
-    parts.append(_section("hotspots", _img(image, "诉求热点地图") + "".join(_p(x) for x in lines)))
+            handles.append(Patch(color=colour, label=f"{names[i]}({len(rows)})"))
+    image = _png(canvas, text("{community} 诉求热点(Gi*)", lang, community=name), handles, lang)
+    nothing = text("在所选条件下未发现统计上显著的诉求热点。", lang)  # summarise_hotspots' own
+    in_community = [
+        line for line in summarise_hotspots(hot, lang) if name in line or line == nothing
+    ]
+    lines = in_community or [text("{community}未处在全街道诉求热点的核心。", lang, community=name)]
+    parts.append(
+        _section(
+            "hotspots",
+            _img(image, text("诉求热点地图", lang)) + "".join(_p(x) for x in lines),
+            lang,
+        )
+    )
 
     # 5 request handling
     shown = stats.round({"median_hours_to_resolve": 1, "mean_rating": 2})
@@ -441,22 +484,28 @@ def community_report_html(
         _section(
             "requests",
             _p(
-                f"本社区共受理诉求 {total:,} 件,未办结 {int(stats['open'].sum()):,} 件,"
-                f"其中超期 {overdue:,} 件。"
+                text(
+                    "本社区共受理诉求 {total:,} 件,未办结 {open:,} 件,其中超期 {overdue:,} 件。",
+                    lang,
+                    total=total,
+                    open=int(stats["open"].sum()),
+                    overdue=overdue,
+                )
             )
             + _table(
                 shown,
                 {
-                    "grid_code": "网格编码",
-                    "grid_name": "网格",
-                    "requests": "诉求(件)",
-                    "open": "未办结(件)",
-                    "overdue": "超期(件)",
-                    "median_hours_to_resolve": "办结中位时长(小时)",
-                    "mean_rating": "平均评价(分)",
+                    "grid_code": text("网格编码", lang),
+                    "grid_name": text("网格", lang),
+                    "requests": text("诉求(件)", lang),
+                    "open": text("未办结(件)", lang),
+                    "overdue": text("超期(件)", lang),
+                    "median_hours_to_resolve": text("办结中位时长(小时)", lang),
+                    "mean_rating": text("平均评价(分)", lang),
                 },
-                "本社区没有网格。",
+                text("本社区没有网格。", lang),
             ),
+            lang,
         )
     )
 
@@ -467,7 +516,7 @@ def community_report_html(
     )  # fmt: skip
     rows = advice.problems()
     rows = rows[rows["community_code"] == community_code].assign(
-        status_label=lambda f: f["status"].map(lambda s: STATUS_LABELS[s][0])
+        status_label=lambda f: f["status"].map(lambda s: STATUS_LABELS[s][i])
     )
     parts.append(
         _section(
@@ -475,13 +524,14 @@ def community_report_html(
             _table(
                 rows,
                 {
-                    "grid_code": "网格编码",
-                    "members": "党员(名)",
-                    "status_label": "情况",
-                    "advice": "建议",
+                    "grid_code": text("网格编码", lang),
+                    "members": text("党员(名)", lang),
+                    "status_label": text("情况", lang),
+                    "advice" if lang == "zh" else "advice_en": text("建议", lang),
                 },
-                "本社区各网格党组织设置合理。",
+                text("本社区各网格党组织设置合理。", lang),
             ),
+            lang,
         )
     )
 
@@ -497,41 +547,67 @@ def community_report_html(
     canvas = _canvas(community)
     _draw(canvas, ranking.table, column="score", cmap="OrRd", vmin=0, vmax=100,
           edgecolor="white", linewidth=0.5)  # fmt: skip
-    handles = _base_layers(canvas, community, None, None)[:1]
+    handles = _base_layers(canvas, community, None, None, lang)[:1]
     for v in (0, 25, 50, 75):
-        handles.append(Patch(color=colormaps["OrRd"](v / 100), label=f"{v} 分及以上"))
+        handles.append(
+            Patch(color=colormaps["OrRd"](v / 100), label=text("{score} 分及以上", lang, score=v))
+        )
     _draw(canvas, top.head(3), facecolor="none", edgecolor="black", linewidth=2)
-    handles.append(Patch(facecolor="none", edgecolor="black", label="最薄弱的 3 个网格"))
-    handles += _stations(canvas, near)
-    image = _png(canvas, f"{name} 薄弱区域得分(越高越需加强)", handles)
-    weights = "、".join(f"{FACTORS[k][0]} {v:g} 分" for k, v in ranking.weights.items())
+    weakest = text("最薄弱的 3 个网格", lang)
+    handles.append(Patch(facecolor="none", edgecolor="black", label=weakest))
+    handles += _stations(canvas, near, lang)
+    image = _png(
+        canvas, text("{community} 薄弱区域得分(越高越需加强)", lang, community=name), handles, lang
+    )
+    weights = text("、", lang).join(
+        text("{factor} {weight:g} 分", lang, factor=FACTORS[k][i], weight=v)
+        for k, v in ranking.weights.items()
+    )
     parts.append(
         _section(
             "planning",
-            _img(image, "薄弱区域地图")
-            + _p("得分 0–100,越高越需要加强;由各项指标按权重合成:" + weights + "。")
+            _img(image, text("薄弱区域地图", lang))
+            + _p(
+                text(
+                    "得分 0–100,越高越需要加强;由各项指标按权重合成:{weights}。",
+                    lang,
+                    weights=weights,
+                )
+            )
             + _table(
                 pd.DataFrame(top.drop(columns=top.geometry.name)),
-                {"rank": "排名", "label": "网格", "score": "得分", "why": "原因"},
-                "各网格指标均在合理范围内。",
+                {
+                    "rank": text("排名", lang),
+                    "label": text("网格", lang),
+                    "score": text("得分", lang),
+                    "why" if lang == "zh" else "why_en": text("原因", lang),
+                },
+                text("各网格指标均在合理范围内。", lang),
             ),
+            lang,
         )
     )
 
-    title = f"{name}网格化管理工作报告"
+    title = text("{community}网格化管理工作报告", lang, community=name)
+    meta = text(
+        "{street} · 社区编码 {code} · 生成于 {when}({zone},gridmap)",
+        lang,
+        street=street,
+        code=community_code,
+        when=f"{generated_at():%Y-%m-%d %H:%M}",
+        zone=_zone_name(lang),
+    )
     return (
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f"<p class='meta'>{html.escape(street)} · 社区编码 {html.escape(community_code)} · "
-        f"生成于 {generated_at():%Y-%m-%d %H:%M}({html.escape(_zone_name())},gridmap)</p>"
+        f"<!DOCTYPE html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head>"
+        f"<meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1><p class='meta'>{html.escape(meta)}</p>"
         + "".join(parts)
         + "</body></html>"
     )
 
 
-def _section(key: str, body: str) -> str:
-    title = SECTIONS[key][0]
+def _section(key: str, body: str, lang: Language) -> str:
+    title = SECTIONS[key][LANGS.index(lang)]
     return f"<section id='{key}'><h2>{html.escape(title)}</h2>{body}</section>"
 
 
@@ -576,6 +652,7 @@ def build_community_report(
     radius_m: float | None = None,
     now: dt.datetime | None = None,
     permutations: int = settings.HOTSPOT_PERMUTATIONS,
+    lang: Language = "zh",
 ) -> bytes:
     """The printable report of one community, as HTML (UTF-8) or PDF bytes.
 
@@ -593,10 +670,12 @@ def build_community_report(
         For overdue requests; default the demo date on the demo street, else the clock.
     permutations : int
         Gi* permutations of the hotspot section.
+    lang : {"zh", "en"}
+        The report's language (Chinese by default: what the street's meeting reads).
     """
     if fmt not in FORMATS:
         raise InputError(f"未知的报告格式 / unknown report format {fmt!r}; use html or pdf")
-    page = community_report_html(engine, community_code, radius_m, now, permutations)
+    page = community_report_html(engine, community_code, radius_m, now, permutations, lang)
     if fmt == "html":
         return page.encode("utf-8")
     return html_to_pdf(page)

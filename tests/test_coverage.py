@@ -35,6 +35,7 @@ from gridmap.coverage import (
     grid_size_problems,
     grids_outside_community,
     leadership_gaps,
+    problem_table,
     service_reach,
 )
 from gridmap.errors import InputError
@@ -243,6 +244,7 @@ def test_two_grids_overlapping_by_a_known_area() -> None:
     assert (row["grid_code"], row["other_grid_code"]) == ("G1", "G2")
     assert row["area_m2"] == pytest.approx(500.0, rel=REL)
     assert row["detail"] == "社区1 第1网格 与 第2网格 重叠 500 平方米"
+    assert row["detail_en"] == "社区1 第1网格 and 第2网格 overlap by 500 m²"
     assert report.summary["overlap_area_m2"] == pytest.approx(500.0, rel=REL)
     assert "gap" not in kinds(report)
     # overlapping grids are not a valid coverage either
@@ -553,6 +555,12 @@ def test_grid_size_too_small_and_too_large() -> None:
     assert small.loc[0, "detail"] == "社区1 第1网格 250 户，低于下限 300 户"
     assert (large.loc[0, "grid_code"], large.loc[0, "households"]) == ("G2", 600)
     assert large.loc[0, "detail"] == "社区1 第2网格 600 户，超过上限 500 户"
+    assert large.loc[0, "detail_en"] == "社区1 第2网格: 600 households, above the maximum of 500"
+    english = problem_table(report.problems, "en").set_index("kind")
+    assert english.loc["grid_too_small", "label"] == PROBLEM_KINDS["grid_too_small"][1]
+    assert english.loc["grid_too_small", "detail"] == (
+        "社区1 第1网格: 250 households, below the minimum of 300"
+    )
     sizes = report.grid_scores.set_index("grid_code")["size"]
     assert sizes.tolist() == pytest.approx([250 / 300, 500 / 600, 1.0])
 

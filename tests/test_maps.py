@@ -173,3 +173,7 @@ def test_a_missing_leader_reads_apart_from_a_hidden_one(layers, engine) -> None:
     hidden = street_map(load_street_layers(engine, scope=planner)).get_root().render()
     assert f'"{auth.REDACTED}"' in hidden and '"未配备"' in hidden
     assert "张*明" not in hidden
+    english = street_map(load_street_layers(engine, scope=planner), lang="en")
+    english = english.get_root().render()
+    assert '"(hidden)"' in english and '"none"' in english.lower()
+    assert auth.REDACTED not in english and '"未配备"' not in english

@@ -81,6 +81,62 @@ def test_report_speaks_plain_chinese_on_the_local_clock(demo_engine, monkeypatch
         time.tzset()
 
 
+def test_report_in_english_keeps_chinese_only_in_names(demo_engine) -> None:
+    """The English report: English headings, figures, tables, map legends and problem
+    sentences; what Chinese is left is the stored names of places, people and organisations."""
+    import html as html_module
+
+    page = build_community_report(
+        demo_engine, "420303001-004", "html", permutations=PERMUTATIONS, lang="en"
+    ).decode("utf-8")
+    _check_self_contained(page)
+    assert "<html lang='en'>" in page
+    for key, (zh, en) in SECTIONS.items():
+        assert f"<section id='{key}'><h2>{en}</h2>" in page and zh not in page
+    assert "(Beijing time, gridmap)" in page and "Service radius 500 m" in page
+    body = re.sub(r"data:image/png;base64,[^']*", "", page.split("</style>", 1)[1])
+    body = html_module.unescape(re.sub(r"<[^>]+>", "\n", body))
+    left = [line for line in _without_names(demo_engine, body) if CJK.search(line)]
+    assert not left, left[:10]
+
+
+def test_every_problem_of_the_demo_has_its_english_sentence(demo_engine) -> None:
+    from gridmap.coverage import check_coverage
+    from gridmap.repository import load_street_layers
+
+    layers = load_street_layers(demo_engine)
+    from gridmap.repository import read_table
+
+    problems = check_coverage(
+        layers.communities, layers.grids, layers.buildings, layers.stations,
+        organisations=read_table(demo_engine, "organisation"),  # blind spots' reasons too
+    ).problems  # fmt: skip
+    assert {"org_uncovered", "blind_spot_building"} <= set(problems["kind"])
+    assert len(problems) >= 20 and problems["detail_en"].str.len().gt(0).all()
+    assert (problems["detail_en"] != problems["detail"]).all()
+    left = [line for line in _without_names(demo_engine, "\n".join(problems["detail_en"]))
+            if CJK.search(line)]  # fmt: skip
+    assert not left, left[:10]
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _without_names(engine, text: str) -> list[str]:
+    """The lines of ``text`` with every stored name of a place, person or organisation cut."""
+    from gridmap.blindspots import compound_names
+    from gridmap.repository import read_table
+
+    names = set()
+    for table in ("street", "community", "grid", "building", "service_station", "person",
+                  "organisation", "party_org"):  # fmt: skip
+        names |= set(read_table(engine, table)["name"].dropna().astype(str))
+    names |= set(compound_names(read_table(engine, "building")))  # 小区: building names cut
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, "")
+    return text.splitlines()
+
+
 def test_report_names_the_demo_defects(demo_engine) -> None:
     from gridmap.demo import DEMO_DEFECTS
 
@@ -153,6 +209,10 @@ def test_cli_report_and_sites(demo_db_url: str, tmp_path: Path) -> None:
                                 "--out", str(out)])  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "柏林路社区网格化管理工作报告" in out.read_text(encoding="utf-8")
+    done = runner.invoke(main, ["report", "--db", demo_db_url, "--community", "420303001-002",
+                                "--out", str(out), "--lang", "en"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "柏林路社区: grid management report" in out.read_text(encoding="utf-8")
     bad = runner.invoke(main, ["report", "--db", demo_db_url, "--community", "x", "--out",
                                str(out)])  # fmt: skip
     assert bad.exit_code == 2 and "no community" in bad.output

@@ -101,7 +101,7 @@ for start in range(0, len(metrics), 4):
         column.metric(name, value)
 
 # --- problem list (choosing a row centres the map on it) -------------------------------------
-table = problem_table(problems)
+table = problem_table(problems, lang)
 text_columns = ["label", "community_code", "grid_code", "other_grid_code", "building_code"]
 shown = table.drop(columns=["kind"]).fillna({c: "" for c in text_columns})
 shown = localise_columns(shown, lang)

@@ -27,6 +27,7 @@ from gridmap.density import (
 )
 from gridmap.i18n import pair, text
 from gridmap.io import table_to_csv
+from gridmap.labels import localise_redacted
 from gridmap.maps import density_map
 from gridmap.repository import read_table
 from ui_common import (
@@ -242,7 +243,7 @@ if _roster_allowed():
         )
         roster["category"] = roster["category"].map(lambda c: CATEGORY_LABELS[c][0 if zh else 1])
         st.dataframe(
-            roster.rename(
+            localise_redacted(roster, lang).rename(
                 columns={
                     "grid_code": t("网格编码"),
                     "building_code": t("楼栋编码"),

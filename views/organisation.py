@@ -637,8 +637,9 @@ with tabs[7]:
             coverage_label=found.uncovered["coverage"].map(
                 lambda c: _pair(blindspots.COVERAGE_LABELS[c])
             ),
+            why=found.uncovered["reason" if zh else "reason_en"],
         )[["code", "name", "community", "building", "industry", "employees", "members",
-           "coverage_label", "reason"]]  # fmt: skip
+           "coverage_label", "why"]]  # fmt: skip
         shown.columns = [t('编码'), t('名称'), t('社区'),
                          t('楼栋'), t('行业'),
                          t('从业人员(人)'), t('党员(名)'),

@@ -389,7 +389,9 @@ fmt = r2.radio(t("格式"), ["html", "pdf"], horizontal=True, key="report_format
 if r3.button(t("生成报告"), key="report_button"):
     try:
         with st.spinner(t("正在生成报告…")):
-            data = build_community_report(engine(), report_community, fmt, radius_m=float(radius))
+            data = build_community_report(
+                engine(), report_community, fmt, radius_m=float(radius), lang=lang
+            )
         st.session_state["report"] = (report_community, fmt, data)
     except GridmapError as exc:
         st.error(md_text(exc))

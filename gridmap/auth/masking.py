@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from gridmap.auth.roles import Principal, resolve_principal
+from gridmap.i18n import pair
 
-#: What a redacted value shows to a role that may not see it at all (planners).
-REDACTED = "(已隐藏)"
+#: What a redacted value shows to a role that may not see it at all (planners): the stored
+#: mark is the Chinese; :func:`gridmap.labels.localise_redacted` shows it in English.
+REDACTED = pair("(已隐藏)")[0]
 
 
 def mask_name(name: str | None) -> str | None:

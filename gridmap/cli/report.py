@@ -23,9 +23,11 @@ from gridmap.cli.root import main
 @click.option("--radius", type=click.Choice(["300", "500", "1000"]),
               default=str(settings.SERVICE_REACH_M), show_default=True,
               help="Walking radius of a service station (m).")  # fmt: skip
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the report: zh (Chinese) or en (English).")  # fmt: skip
 @reports_errors
 def report_command(db_url: str | None, community_code: str, fmt: str, out: Path,
-                   radius: str) -> None:  # fmt: skip
+                   radius: str, lang: str) -> None:  # fmt: skip
     """A printable community report (社区工作报告) for the street committee's meeting.
 
     Maps (drawn offline), coverage problems, member density, request hotspots, request
@@ -35,6 +37,6 @@ def report_command(db_url: str | None, community_code: str, fmt: str, out: Path,
     from gridmap.report import build_community_report
 
     engine = open_database(db_url)
-    data = build_community_report(engine, community_code, fmt, radius_m=float(radius))
+    data = build_community_report(engine, community_code, fmt, radius_m=float(radius), lang=lang)
     out.write_bytes(data)
     click.echo(f"已生成报告 / report written: {out} ({len(data):,} bytes)")

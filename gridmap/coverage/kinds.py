@@ -44,4 +44,5 @@ PROBLEM_COLUMNS: tuple[str, ...] = (
     "share",
     "distance_m",
     "detail",
+    "detail_en",
 )

@@ -11,6 +11,7 @@ import shapely
 
 from gridmap.coverage.kinds import PROBLEM_KINDS
 from gridmap.errors import InputError
+from gridmap.i18n import Language
 
 #: Columns of :func:`problem_table`, in order.
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -56,14 +57,19 @@ def filter_problems(
     return problems[mask]
 
 
-def problem_table(problems: gpd.GeoDataFrame) -> pd.DataFrame:
+def problem_table(problems: gpd.GeoDataFrame, lang: Language = "zh") -> pd.DataFrame:
     """Problems as a plain table for lists and exports, without geometry.
 
     Each row keeps the columns of :data:`TABLE_COLUMNS`: the problem's codes and numbers
     (areas rounded to 0.1 m², shares to 0.001, distances to 1 m) and ``lon``/``lat`` of a
     point on the problem (WGS 84, 6 decimals), so a spreadsheet user can find it on any map.
+    ``label`` and ``detail`` are in ``lang`` (the kind's name, the problem's sentence).
     """
     table = pd.DataFrame(problems.drop(columns=problems.geometry.name))
+    if lang != "zh":
+        names = {kind: names[1] for kind, names in PROBLEM_KINDS.items()}
+        table["label"] = table["kind"].map(names)
+        table["detail"] = table["detail_en"]
     if len(problems):
         points = shapely.point_on_surface(np.asarray(problems.geometry.values))
         table["lon"] = np.round(shapely.get_x(points), 6)

@@ -1,9 +1,11 @@
-"""Problems of the whole check: one row per problem, of every kind, with a Chinese sentence
-naming the thing and the number, in report order."""
+"""Problems of the whole check: one row per problem, of every kind, in report order, with a
+sentence naming the thing and the number in Chinese (``detail``) and in English
+(``detail_en``): both are built here, from the catalogue's two templates of each sentence,
+so a page, an export or the report shows the user's language without checking again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -15,14 +17,16 @@ from gridmap.coverage.context import Context
 from gridmap.coverage.kinds import PROBLEM_COLUMNS, PROBLEM_KINDS
 from gridmap.coverage.prepare import geom_array, household_counts, ids_at, polygon_parts
 from gridmap.coverage.rules import ServiceReach
+from gridmap.i18n import LANGS, Language, pair, text
 
 
-def _m2(area: float) -> str:
-    return f"{area:,.1f} 平方米" if area < 10 else f"{area:,.0f} 平方米"
+def _m2(area: float, lang: Language) -> str:
+    shown = f"{area:,.1f}" if area < 10 else f"{area:,.0f}"
+    return text("{area} 平方米", lang, area=shown)
 
 
-def _m(distance: float) -> str:
-    return f"{distance:,.0f} 米"
+def _m(distance: float, lang: Language) -> str:
+    return text("{distance} 米", lang, distance=f"{distance:,.0f}")
 
 
 def _pct(share: float) -> str:
@@ -37,13 +41,24 @@ def _pct1(share: float) -> str:
 _NAMED_IN_GAP = 5
 
 
-def _named_buildings(ctx: Context, ids: Sequence) -> str:
+def _named_buildings(ctx: Context, ids: Sequence, lang: Language) -> str:
     """The buildings of a gap for its message: "：1栋、2栋" (the first few, then 等 N 栋)."""
     if not len(ids):
         return ""
-    shown = "、".join(ctx.building_name[b] for b in list(ids)[:_NAMED_IN_GAP])
-    more = f" 等 {len(ids)} 栋" if len(ids) > _NAMED_IN_GAP else ""
-    return f"：{shown}{more}"
+    shown = text("、", lang).join(ctx.building_name[b] for b in list(ids)[:_NAMED_IN_GAP])
+    if len(ids) > _NAMED_IN_GAP:
+        return text("：{shown} 等 {n} 栋", lang, shown=shown, n=len(ids))
+    return text("：{shown}", lang, shown=shown)
+
+
+def _in(message: tuple[str, str], lang: Language) -> str:
+    """One language's template of a ``(中文, English)`` pair."""
+    return message[LANGS.index(lang)]
+
+
+def _both(sentence: Callable[[Language], list[str]]) -> dict[str, list[str]]:
+    """``detail`` and ``detail_en`` of a problem frame: the sentences in each language."""
+    return dict(zip(("detail", "detail_en"), (sentence(lang) for lang in LANGS), strict=True))
 
 
 def _problem_frame(
@@ -111,29 +126,46 @@ def _gap_problems(ctx: Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) -> list
     for kind, mask in (("gap", ~gaps["is_sliver"]), ("gap_sliver", gaps["is_sliver"])):
         part = gaps[mask.to_numpy(dtype=bool)]
         if kind == "gap":
-            details = [
-                f"{names[c]} 有 {_m2(a)}未被任何网格覆盖（{n} 栋楼、{h:,} 户"
-                f"{_named_buildings(ctx, ids)}）"
-                for c, a, n, h, ids in zip(
-                    part["community_id"],
-                    part["area_m2"],
-                    part["buildings"],
-                    part["households"],
-                    part["building_ids"],
-                    strict=True,
-                )
-            ]
+            details = _both(
+                lambda lang, part=part: [
+                    text(
+                        "{community} 有 {area}未被任何网格覆盖（{n} 栋楼、{households:,} 户"
+                        "{named}）",
+                        lang,
+                        community=names[c],
+                        area=_m2(a, lang),
+                        n=n,
+                        households=h,
+                        named=_named_buildings(ctx, ids, lang),
+                    )
+                    for c, a, n, h, ids in zip(
+                        part["community_id"],
+                        part["area_m2"],
+                        part["buildings"],
+                        part["households"],
+                        part["building_ids"],
+                        strict=True,
+                    )
+                ]
+            )
         else:
-            details = [
-                f"{names[c]} 网格之间有 {_m2(a)}的细小缝隙"
-                for c, a in zip(part["community_id"], part["area_m2"], strict=True)
-            ]
+            details = _both(
+                lambda lang, part=part: [
+                    text(
+                        "{community} 网格之间有 {area}的细小缝隙",
+                        lang,
+                        community=names[c],
+                        area=_m2(a, lang),
+                    )
+                    for c, a in zip(part["community_id"], part["area_m2"], strict=True)
+                ]
+            )
         rows = {
             "community_id": part["community_id"],
             "community_code": part["community_code"],
             "area_m2": part["area_m2"],
             "households": part["households"],
-            "detail": details,
+            **details,
         }
         frames.append(_problem_frame(kind, rows, part.geometry, crs))
     return frames
@@ -147,7 +179,9 @@ def _overlap_problems(ctx: Context, overlaps: gpd.GeoDataFrame, crs: pyproj.CRS)
         ("overlap_sliver", overlaps["is_sliver"]),
     ):
         part = overlaps[mask.to_numpy(dtype=bool)]
-        word = "重叠" if kind == "overlap" else "有细小重叠"
+        message = (
+            pair("{grids} 重叠 {area}") if kind == "overlap" else pair("{grids} 有细小重叠 {area}")
+        )
         rows = {
             "community_id": part["community_id"],
             "community_code": [codes[c] for c in part["community_id"]],
@@ -155,21 +189,29 @@ def _overlap_problems(ctx: Context, overlaps: gpd.GeoDataFrame, crs: pyproj.CRS)
             "grid_code": part["grid_a_code"],
             "other_grid_code": part["grid_b_code"],
             "area_m2": part["area_m2"],
-            "detail": [
-                f"{_grid_pair(ctx, a, b)} {word} {_m2(s)}"
-                for a, b, s in zip(part["grid_a"], part["grid_b"], part["area_m2"], strict=True)
-            ],
+            **_both(
+                lambda lang, part=part, message=message: [
+                    _in(message, lang).format(grids=_grid_pair(ctx, a, b, lang), area=_m2(s, lang))
+                    for a, b, s in zip(part["grid_a"], part["grid_b"], part["area_m2"], strict=True)
+                ]
+            ),
         }
         frames.append(_problem_frame(kind, rows, part.geometry, crs))
     return frames
 
 
-def _grid_pair(ctx: Context, a: object, b: object) -> str:
+def _grid_pair(ctx: Context, a: object, b: object, lang: Language) -> str:
     """Two grids named for a message: the community once when both are in it."""
     com_a, com_b = ctx.grid_community[a], ctx.grid_community[b]
     if com_a == com_b and com_a in ctx.community_name:
-        return f"{ctx.community_name[com_a]} {ctx.grid_name[a]} 与 {ctx.grid_name[b]}"
-    return f"{ctx.grid_label[a]} 与 {ctx.grid_label[b]}"
+        return text(
+            "{community} {a} 与 {b}",
+            lang,
+            community=ctx.community_name[com_a],
+            a=ctx.grid_name[a],
+            b=ctx.grid_name[b],
+        )
+    return text("{a} 与 {b}", lang, a=ctx.grid_label[a], b=ctx.grid_label[b])
 
 
 def _outside_problems(ctx: Context, outside: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
@@ -181,12 +223,20 @@ def _outside_problems(ctx: Context, outside: gpd.GeoDataFrame, crs: pyproj.CRS) 
         "grid_code": outside["grid_code"],
         "area_m2": outside["area_m2"],
         "share": outside["share"],
-        "detail": [
-            f"{ctx.grid_label[g]} 有 {_m2(a)}（{_pct(s)}）超出本社区边界"
-            for g, a, s in zip(
-                outside["grid_id"], outside["area_m2"], outside["share"], strict=True
-            )
-        ],
+        **_both(
+            lambda lang: [
+                text(
+                    "{grid} 有 {area}（{share}）超出本社区边界",
+                    lang,
+                    grid=ctx.grid_label[g],
+                    area=_m2(a, lang),
+                    share=_pct(s),
+                )
+                for g, a, s in zip(
+                    outside["grid_id"], outside["area_m2"], outside["share"], strict=True
+                )
+            ]
+        ),
     }
     return _problem_frame("outside_community", rows, outside.geometry, crs)
 
@@ -198,10 +248,17 @@ def _invalid_problems(ctx: Context, invalid: gpd.GeoDataFrame, crs: pyproj.CRS) 
         "community_code": [codes[c] for c in invalid["community_id"]],
         "grid_id": invalid["grid_id"],
         "grid_code": invalid["grid_code"],
-        "detail": [
-            f"{names[g]} 边界与相邻网格不吻合（无效边长 {length:,.1f} 米）"
-            for g, length in zip(invalid["grid_id"], invalid["length_m"], strict=True)
-        ],
+        **_both(
+            lambda lang: [
+                text(
+                    "{grid} 边界与相邻网格不吻合（无效边长 {length:,.1f} 米）",
+                    lang,
+                    grid=names[g],
+                    length=length,
+                )
+                for g, length in zip(invalid["grid_id"], invalid["length_m"], strict=True)
+            ]
+        ),
     }
     return _problem_frame("invalid_coverage", rows, invalid.geometry, crs)
 
@@ -227,19 +284,21 @@ def _assignment_problems(ctx: Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) 
     ids = table.loc[lone, "building_id"]
     rows = _building_rows(ctx, ids)
     rows["households"] = households[lone]
-    rows["detail"] = [
-        f"{names[b]}（{h:,} 户）不在任何网格内" for b, h in zip(ids, households[lone], strict=True)
-    ]
+    rows |= _both(
+        lambda lang: [
+            text("{building}（{households:,} 户）不在任何网格内", lang, building=names[b],
+                 households=h)
+            for b, h in zip(ids, households[lone], strict=True)
+        ]
+    )  # fmt: skip
     unassigned = _problem_frame("building_unassigned", rows, geoms[lone], crs)
     outside = _mostly_outside_problems(ctx, gaps, mostly, households, crs)
 
     split = table["is_split"].to_numpy()
     ids = table.loc[split, "building_id"]
     shares = ctx.assignment.splits.groupby("building_id", sort=False)
-    listed = {
-        b: "、".join(
-            f"{grid_names[g]} {_pct(s)}" for g, s in zip(f["grid_id"], f["share"], strict=True)
-        )
+    parts = {
+        b: [f"{grid_names[g]} {_pct(s)}" for g, s in zip(f["grid_id"], f["share"], strict=True)]
         for b, f in shares
     }
     grids = table.loc[split, "grid_id"]
@@ -249,10 +308,18 @@ def _assignment_problems(ctx: Context, gaps: gpd.GeoDataFrame, crs: pyproj.CRS) 
         "grid_code": [ctx.grid_code[g] for g in grids],
         "households": households[split],
         "share": table.loc[split, "share"],
-        "detail": [
-            f"{names[b]} 跨 {n} 个网格：{listed[b]}"
-            for b, n in zip(ids, table.loc[split, "n_grids"], strict=True)
-        ],
+        **_both(
+            lambda lang: [
+                text(
+                    "{building} 跨 {n} 个网格：{grids}",
+                    lang,
+                    building=names[b],
+                    n=n,
+                    grids=text("、", lang).join(parts[b]),
+                )
+                for b, n in zip(ids, table.loc[split, "n_grids"], strict=True)
+            ]
+        ),
     }
     return [unassigned, outside, _problem_frame("building_split", rows, geoms[split], crs)]
 
@@ -272,48 +339,69 @@ def _mostly_outside_problems(
     geoms = geom_array(ctx.buildings)[mostly]
     gap_of = {b: i for i, held in enumerate(gaps["building_ids"]) for b in held}
     names, communities = ctx.community_name, gaps["community_id"].to_numpy()
-    where = []
-    for b in ids:
-        i = gap_of.get(b)
+    held = [gap_of.get(b) for b in ids]
+
+    def where(i: int | None, lang: Language) -> str:
         if i is None:
-            where.append("，网格外部分不在任何社区内")
-            continue
-        what = "细小缝隙" if gaps["is_sliver"].iloc[i] else "未覆盖区域"
-        area = gaps["area_m2"].iloc[i]
-        where.append(f"，位于{names.get(communities[i], '')} 一处 {_m2(area)}的{what}")
+            return text("，网格外部分不在任何社区内", lang)
+        return text(
+            "，位于{community} 一处 {area}的{what}",
+            lang,
+            community=names.get(communities[i], ""),
+            area=_m2(gaps["area_m2"].iloc[i], lang),
+            what=text("细小缝隙", lang, context="problem details")
+            if gaps["is_sliver"].iloc[i]
+            else text("未覆盖区域", lang, context="problem details"),
+        )
+
     rows = _building_rows(ctx, ids)
     rows |= {
         "area_m2": share * shapely.area(geoms),
         "households": households[mostly],
         "share": share,
-        "detail": [
-            f"{ctx.building_label[b]} 的 {_pct1(s)} 在所有网格之外（{h:,} 户）{w}"
-            for b, s, h, w in zip(ids, share, households[mostly], where, strict=True)
-        ],
+        **_both(
+            lambda lang: [
+                text(
+                    "{building} 的 {share} 在所有网格之外（{households:,} 户）{where}",
+                    lang,
+                    building=ctx.building_label[b],
+                    share=_pct1(s),
+                    households=h,
+                    where=where(i, lang),
+                )
+                for b, s, h, i in zip(ids, share, households[mostly], held, strict=True)
+            ]
+        ),
     }
     return _problem_frame("building_mostly_outside", rows, geoms, crs)
 
 
 def _leadership_problems(ctx: Context, leadership: pd.DataFrame, crs: pyproj.CRS) -> list:
     frames = []
-    for kind, text in (
-        ("grid_no_leader", "未配备网格长"),
-        ("grid_no_branch", "未建立党支部或党小组"),
+    for kind, message in (
+        ("grid_no_leader", pair("{grid} 未配备网格长")),
+        ("grid_no_branch", pair("{grid} 未建立党支部或党小组")),
     ):
         ids = leadership.loc[leadership["kind"] == kind, "grid_id"]
-        frames.append(
-            _grid_problem(ctx, kind, ids, [f"{ctx.grid_label[g]} {text}" for g in ids], crs)
+        details = _both(
+            lambda lang, ids=ids, message=message: [
+                _in(message, lang).format(grid=ctx.grid_label[g]) for g in ids
+            ]
         )
+        frames.append(_grid_problem(ctx, kind, ids, details, crs))
     part = leadership[leadership["kind"] == "building_no_leader"]
     ids = part["building_id"]
     rows = _building_rows(ctx, ids)
     rows["grid_id"] = ids_at(ctx.grids["id"], _grid_positions(ctx, ids)).tolist()
     rows["grid_code"] = [None if pd.isna(g) else ctx.grid_code[g] for g in rows["grid_id"]]
     rows["households"] = part["households"]
-    rows["detail"] = [
-        f"{ctx.building_label[b]}（{h:,} 户）未配备楼栋长"
-        for b, h in zip(ids, part["households"], strict=True)
-    ]
+    rows |= _both(
+        lambda lang: [
+            text("{building}（{households:,} 户）未配备楼栋长", lang,
+                 building=ctx.building_label[b], households=h)
+            for b, h in zip(ids, part["households"], strict=True)
+        ]
+    )  # fmt: skip
     geoms = geom_array(ctx.buildings)[pd.Index(ctx.buildings["id"]).get_indexer(ids)]
     frames.append(_problem_frame("building_no_leader", rows, geoms, crs))
     return frames
@@ -347,18 +435,22 @@ def blind_spot_problems(
         "building_id": building_ids,
         "building_code": [ctx.building_code.get(b) for b in building_ids],
         "detail": list(bad["reason"]),
+        "detail_en": list(bad["reason_en"]),
     }
     frames = [_problem_frame("org_uncovered", rows, geoms, crs)]
 
     spots = blindspots.blind_spot_buildings(organisations, ctx.buildings)
     rows = _building_rows(ctx, spots["building_id"])
-    rows["detail"] = [
-        f"{ctx.building_label[b]}：{n} 个两新组织中 {u} 个未覆盖（{codes}）"
-        for b, n, u, codes in zip(
-            spots["building_id"], spots["organisations"], spots["uncovered"],
-            spots["uncovered_codes"], strict=True,
-        )
-    ]  # fmt: skip
+    rows |= _both(
+        lambda lang: [
+            text("{building}：{n} 个两新组织中 {uncovered} 个未覆盖（{codes}）", lang,
+                 building=ctx.building_label[b], n=n, uncovered=u, codes=codes)
+            for b, n, u, codes in zip(
+                spots["building_id"], spots["organisations"], spots["uncovered"],
+                spots["uncovered_codes"], strict=True,
+            )
+        ]
+    )  # fmt: skip
     frames.append(_problem_frame("blind_spot_building", rows, geom_array(spots), crs))
 
     compounds = blindspots.new_compounds_without_space(ctx.buildings)
@@ -367,14 +459,17 @@ def blind_spot_problems(
         "community_id": com,
         "community_code": [ctx.community_code.get(c) for c in com],
         "households": list(compounds["households"]),
-        "detail": [
-            f"{ctx.community_name.get(c, '')} {name}（{int(y)} 年建成，{n} 栋 {h:,} 户）"
-            "未配建党群活动场所"
-            for c, name, y, n, h in zip(
-                com, compounds["compound"], compounds["completion_year"],
-                compounds["buildings"], compounds["households"], strict=True,
-            )
-        ],
+        **_both(
+            lambda lang: [
+                text("{community} {compound}（{year} 年建成，{n} 栋 {households:,} 户）"
+                     "未配建党群活动场所", lang, community=ctx.community_name.get(c, ""),
+                     compound=name, year=int(y), n=n, households=h)
+                for c, name, y, n, h in zip(
+                    com, compounds["compound"], compounds["completion_year"],
+                    compounds["buildings"], compounds["households"], strict=True,
+                )
+            ]
+        ),
     }  # fmt: skip
     frames.append(_problem_frame("compound_no_activity_space", rows, geom_array(compounds), crs))
     return frames
@@ -391,7 +486,12 @@ def _grid_positions(ctx: Context, building_ids: pd.Series) -> np.ndarray:
 
 
 def _grid_problem(
-    ctx: Context, kind: str, grid_ids: pd.Series, details: list[str], crs: pyproj.CRS, **extra
+    ctx: Context,
+    kind: str,
+    grid_ids: pd.Series,
+    details: dict[str, list[str]],
+    crs: pyproj.CRS,
+    **extra,
 ) -> gpd.GeoDataFrame:
     positions = pd.Index(ctx.grids["id"]).get_indexer(grid_ids.to_numpy())
     communities = ctx.grids["community_id"].to_numpy()[positions]
@@ -400,7 +500,7 @@ def _grid_problem(
         "community_code": [ctx.community_code[c] for c in communities],
         "grid_id": list(grid_ids),
         "grid_code": ctx.grids["code"].to_numpy()[positions],
-        "detail": details,
+        **details,
         **extra,
     }
     return _problem_frame(kind, rows, geom_array(ctx.grids)[positions], crs)
@@ -408,12 +508,19 @@ def _grid_problem(
 
 def _size_problems(ctx: Context, sizes: pd.DataFrame, crs: pyproj.CRS) -> list:
     frames = []
-    for kind, text in (("grid_too_small", "低于下限"), ("grid_too_large", "超过上限")):
+    for kind, message in (
+        ("grid_too_small", pair("{grid} {households:,} 户，低于下限 {limit:,} 户")),
+        ("grid_too_large", pair("{grid} {households:,} 户，超过上限 {limit:,} 户")),
+    ):
         part = sizes[sizes["kind"] == kind]
-        details = [
-            f"{ctx.grid_label[g]} {h:,} 户，{text} {limit:,} 户"
-            for g, h, limit in zip(part["grid_id"], part["households"], part["limit"], strict=True)
-        ]
+        details = _both(
+            lambda lang, part=part, message=message: [
+                _in(message, lang).format(grid=ctx.grid_label[g], households=h, limit=limit)
+                for g, h, limit in zip(
+                    part["grid_id"], part["households"], part["limit"], strict=True
+                )
+            ]
+        )
         frames.append(
             _grid_problem(ctx, kind, part["grid_id"], details, crs, households=part["households"])
         )
@@ -461,10 +568,32 @@ def _reach_problems(ctx: Context, reach: ServiceReach, crs: pyproj.CRS) -> gpd.G
     geometry[bad] = shapely.make_valid(geometry[bad], method="structure", keep_collapsed=False)
     grids = grouped["grid_id"]
     in_grid = grids.notna().to_numpy()
-    who = [
-        ctx.grid_label[g] if ok else f"{ctx.community_name.get(c, c)} 网格外"
-        for g, c, ok in zip(grids, grouped["community_id"], in_grid, strict=True)
-    ]
+
+    def who(lang: Language) -> list[str]:
+        return [
+            ctx.grid_label[g]
+            if ok
+            else text("{community} 网格外", lang, community=ctx.community_name.get(c, c))
+            for g, c, ok in zip(grids, grouped["community_id"], in_grid, strict=True)
+        ]
+
+    def sentences(lang: Language) -> list[str]:
+        return [
+            text(
+                "{who} 有 {households:,} 户距最近党群服务站超过 {radius}",
+                lang,
+                who=w,
+                households=h,
+                radius=_m(ctx.radius, lang),
+            )
+            + (
+                text("（最远 {distance}）", lang, distance=_m(d, lang))
+                if np.isfinite(d)
+                else text("（本街道无党群服务站）", lang)
+            )
+            for w, h, d in zip(who(lang), grouped["households"], grouped["distance_m"], strict=True)
+        ]
+
     rows = {
         "community_id": grouped["community_id"],
         "community_code": [ctx.community_code.get(c) for c in grouped["community_id"]],
@@ -474,10 +603,6 @@ def _reach_problems(ctx: Context, reach: ServiceReach, crs: pyproj.CRS) -> gpd.G
         ],
         "households": grouped["households"],
         "distance_m": grouped["distance_m"],
-        "detail": [
-            f"{w} 有 {h:,} 户距最近党群服务站超过 {_m(ctx.radius)}"
-            + (f"（最远 {_m(d)}）" if np.isfinite(d) else "（本街道无党群服务站）")
-            for w, h, d in zip(who, grouped["households"], grouped["distance_m"], strict=True)
-        ],
+        **_both(sentences),
     }
     return _problem_frame("beyond_reach", rows, geometry, crs)

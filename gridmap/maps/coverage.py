@@ -23,7 +23,7 @@ def problem_fields(lang: Language) -> dict[str, str]:
     """Pop-up fields of a problem (column → label)."""
     return {
         "kind_label": label("label", lang),
-        "detail": label("detail", lang),
+        "detail" if lang == "zh" else "detail_en": label("detail", lang),
         "grid_code": label("grid_code", lang),
         "building_code": label("building_code", lang),
     }

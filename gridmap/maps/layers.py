@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap.i18n import pair, text
-from gridmap.labels import Language, label
+from gridmap.labels import Language, label, localise_redacted
 from gridmap.maps.geojson import browser_geojson
 from gridmap.maps.style import STYLES, LayerStyle
 from gridmap.repository import StreetLayers
@@ -144,7 +144,8 @@ def with_missing(frame: pd.DataFrame, columns: Sequence[str], lang: Language) ->
     if not present or frame.empty:
         return frame
     filled = {c: frame[c].where(frame[c].notna() & (frame[c] != ""), none) for c in present}
-    return frame.assign(**filled)
+    shown = localise_redacted(pd.DataFrame(filled), lang)  # hidden: "(hidden)" in English
+    return frame.assign(**{c: shown[c] for c in present})
 
 
 def add_street_layers(
