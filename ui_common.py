@@ -6,8 +6,10 @@ Streamlit (caching, sidebar widgets, error display).
 
 from __future__ import annotations
 
+import functools
 import re
 import string
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -294,6 +296,32 @@ def _login_gate() -> auth.Principal:
     raise RuntimeError("unreachable")  # st.stop() ends the script run
 
 
+def fragment(func: Callable[[], None]) -> Callable[[], None]:
+    """``st.fragment`` for a part of a page whose widgets rerun that part only, acting as the
+    logged-in user on every rerun.
+
+    A fragment's rerun runs none of the page above it — not the login gate, which makes the
+    user the acting principal (:func:`gridmap.auth.current_principal`, else the all-seeing
+    ``SYSTEM``). So each run checks this tab's session again and acts as its user; a session
+    ended meanwhile (logout, expiry, a changed password) reruns the whole page, which shows
+    the login form.
+    """
+
+    @functools.wraps(func)
+    def run() -> None:
+        token = st.session_state.get("auth_token")
+        try:
+            found = auth.session_principal(engine(), token) if token else None
+        except auth.SessionExpired:
+            found = None
+        if found is None:
+            st.rerun()  # the whole page: the login gate
+        auth.set_current(found)
+        func()
+
+    return st.fragment(run)
+
+
 def t(message: str, /, *, context: str | None = None, **fields: object) -> str:
     """``message`` (the Chinese text, an id of the catalogue :mod:`gridmap.i18n`) in the
     language the user chose in the sidebar, its ``{fields}`` filled in."""
@@ -433,6 +461,27 @@ KEPT_SETTINGS: dict[str, str] = {
 
 #: The community picker's choice of the whole street.
 WHOLE_STREET = "__all__"
+
+
+def relabel(widget_key: str, options: Sequence[object], multiple: bool = False) -> None:
+    """Before a radio, select box or multiselect whose labels change (the other language, a
+    count in a label): keep its choice.
+
+    Streamlit keeps a choice by its label, so a changed label loses it — the widget shows the
+    old language's chips, the page gets the old label as its value. Read here (through the last
+    run's labels) and given back (through this run's), the choice is an option again and shows
+    in the labels of now; a choice no longer among ``options`` is dropped (the widget's own
+    default then applies).
+    """
+    if widget_key not in st.session_state:
+        return
+    value = st.session_state[widget_key]
+    if multiple:
+        st.session_state[widget_key] = [v for v in value if v in options]
+    elif value in options:
+        st.session_state[widget_key] = value
+    else:
+        del st.session_state[widget_key]
 
 
 def _kept(widget_key: str, default: object) -> None:

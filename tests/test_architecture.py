@@ -173,3 +173,17 @@ def test_pages_share_one_language_helper() -> None:
         local = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
                  and n.name in {"t", "_t"}]  # fmt: skip
         assert not local, f"{path.name} defines its own {local}: use ui_common.t"
+
+
+def test_pages_use_the_fragment_that_acts_as_the_user() -> None:
+    """A bare ``st.fragment`` reruns without the login gate, as the all-seeing SYSTEM principal:
+    pages use ``ui_common.fragment``, which acts as the session's user on every rerun."""
+    for path in [ROOT / "app.py", *(ROOT / "views").glob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bare = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr == "fragment"
+            and isinstance(node.value, ast.Name) and node.value.id == "st"
+        ]  # fmt: skip
+        assert not bare, f"{path.name}:{bare}: st.fragment; use ui_common.fragment"

@@ -37,7 +37,7 @@ for key, unit in units.items():
 shown = summary.rename(columns=headers)
 if not summary["estimated_households"].any():
     shown = shown.drop(columns=headers["estimated_households"])  # only counted households
-st.dataframe(shown, hide_index=True, use_container_width=True)
+st.dataframe(shown, hide_index=True, width="stretch")
 
 total = summary[list(units)].sum()
 st.caption(

@@ -30,6 +30,7 @@ from ui_common import (
     map_view,
     page_title,
     radius_picker,
+    relabel,
     sidebar,
     street_layers,
     t,
@@ -60,6 +61,7 @@ codes = None if community is None else [community]
 in_scope = filter_problems(report.problems, codes)
 present = [k for k in PROBLEM_KINDS if (in_scope["kind"] == k).any()]
 kind_name = {k: v[0] if zh else v[1] for k, v in PROBLEM_KINDS.items()}
+relabel("kinds", present, multiple=True)
 kinds = right.multiselect(
     t("问题类型"),
     present,
@@ -127,7 +129,7 @@ else:
     st.dataframe(
         shown,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key="problem_table",
@@ -165,7 +167,7 @@ with st.expander(t("得分说明与各网格得分")):
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     weights_form("coverage_score", dict(report.score_weights), SCORE_PART_NAMES, zh)
     grid_scores = report.grid_scores
@@ -182,5 +184,5 @@ with st.expander(t("得分说明与各网格得分")):
             }
         ).head(15),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )

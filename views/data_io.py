@@ -35,6 +35,7 @@ from ui_common import (
     page_title,
     prepared,
     principal,
+    relabel,
     role_tabs,
     sidebar,
     t,
@@ -89,7 +90,7 @@ def show_rejection(exc: GridmapError) -> None:
             }
             for i in exc.issues
         ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     else:
         st.error(md_text(exc))
 
@@ -120,6 +121,7 @@ if tab_import is not None:
                 "列或 WKT 列)。先检查、后导入:有任何问题整批拒绝,数据库不会改动。"
             )
         )
+        relabel("import_layer", list(gio.LAYERS))
         layer = st.selectbox(
             t('导入到图层'), list(gio.LAYERS), format_func=layer_name,
             key="import_layer",
@@ -159,7 +161,7 @@ if tab_import is not None:
             st.dataframe(
                 source.frame.head(settings.IMPORT_PREVIEW_ROWS).astype(str),
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
             )
 
             st.subheader(t("列对应"))
@@ -171,6 +173,7 @@ if tab_import is not None:
             columns = st.columns(3)
             file_hash = hashlib.sha1(uploaded.getvalue()).hexdigest()[:8]
             for i, col in enumerate(source.columns):
+                relabel(f"map_{layer}_{file_hash}_{i}", options)
                 choice = columns[i % 3].selectbox(
                     md_text(col),  # a column name of the file: a label renders markdown
                     options,
@@ -184,6 +187,7 @@ if tab_import is not None:
 
             crs_value = None
             if spec.geometry:
+                relabel("import_crs", list(CRS_CHOICES))
                 crs_key = st.selectbox(
                     t('坐标系'), list(CRS_CHOICES),
                     format_func=lambda k: CRS_CHOICES[k][0 if zh else 1], key="import_crs",
@@ -267,9 +271,11 @@ if tab_import is not None:
 # --- export -----------------------------------------------------------------------------------
 with tab_export:
     left, middle, right = st.columns([2, 2, 1])
+    relabel("export_layer", ["street", *gio.LAYERS])
     export_layer = left.selectbox(
         t("图层"), ["street", *gio.LAYERS], format_func=layer_name, key="export_layer"
     )
+    relabel("export_format", list(gio.EXPORT_FORMATS))
     fmt = middle.selectbox(
         t('格式'), list(gio.EXPORT_FORMATS), format_func=FORMAT_NAMES.get,
         key="export_format",

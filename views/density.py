@@ -40,6 +40,7 @@ from ui_common import (
     page_title,
     personal_data,
     principal,
+    relabel,
     sidebar,
     street_layers,
     t,
@@ -89,6 +90,7 @@ st.caption(
 # --- choices ----------------------------------------------------------------------------------
 left, middle, right = st.columns([1.2, 2.4, 1.4])
 community = community_picker(left, layers.communities, zh)
+relabel("density_categories", list(CATEGORY_LABELS), multiple=True)
 categories = middle.multiselect(
     t("党员类别"),
     list(CATEGORY_LABELS),
@@ -97,6 +99,7 @@ categories = middle.multiselect(
     key="density_categories",
     placeholder=t("请选择"),
 )
+relabel("density_measure", list(DENSITY_MEASURES))
 measure = right.selectbox(
     t("指标"),
     list(DENSITY_MEASURES),
@@ -104,6 +107,7 @@ measure = right.selectbox(
     key="density_measure",
 )
 left2, middle2, right2 = st.columns([2.4, 1.2, 1.4])
+relabel("density_scheme", list(SCHEMES))
 scheme = left2.radio(
     t("分级方法"),
     list(SCHEMES),
@@ -227,6 +231,7 @@ with st.expander(t("各楼栋党员分布")):
 
 if _roster_allowed():
     with st.expander(t("网格党员名单(姓名已脱敏)")):
+        relabel("roster_grid", list(report.grids["grid_code"]))
         grid_choice = st.selectbox(
             t("网格"),
             list(report.grids["grid_code"]),

@@ -46,6 +46,7 @@ from ui_common import (
     md_text,
     page_title,
     principal,
+    relabel,
     sidebar,
     street_layers,
     t,
@@ -188,6 +189,7 @@ def show_trend(trend: EmergingReport, area_unit: str, months: int) -> None:
     if len(table):
         shown_as = table["label"].where(table["label"] != "", table["unit_id"])
         names = dict(zip(table["unit_id"], shown_as, strict=True))
+        relabel("emerging_unit", list(names))
         picked = st.selectbox(t("逐月 z 值"), list(names), format_func=lambda u: str(names[u]),
                               key="emerging_unit")  # fmt: skip
         months_of = trend.series[trend.series["unit_id"] == picked].set_index("month")
@@ -205,6 +207,7 @@ def show_trend(trend: EmergingReport, area_unit: str, months: int) -> None:
 
 
 # --- choices ----------------------------------------------------------------------------------
+relabel("hot_view", ["now", "trend"])
 view_kind = st.radio(
     t("查看"),
     ["now", "trend"],
@@ -214,6 +217,7 @@ view_kind = st.radio(
 )
 trend_view = view_kind == "trend"
 c1, c2, c3, c4 = st.columns([1.1, 1.1, 1.2, 1.6])
+relabel("hot_unit", list(settings.HOTSPOT_UNITS))
 area_unit = c1.radio(
     t("分析单元"),
     list(settings.HOTSPOT_UNITS),
@@ -234,6 +238,7 @@ resolution = c2.selectbox(
     disabled=area_unit != "h3",
     key="hot_resolution",
 )
+relabel("hot_measure", list(MEASURES))
 measure = c3.radio(
     t("指标"),
     list(MEASURES),
@@ -261,6 +266,7 @@ categories = f1.multiselect(
     key="hot_categories",
     placeholder=t("请选择"),
 )
+relabel("hot_sources", list(SOURCE_LABELS), multiple=True)
 sources = f2.multiselect(
     t("来源(不选为全部)"),
     list(SOURCE_LABELS),
@@ -275,6 +281,7 @@ if trend_view:
     )  # fmt: skip
     status, start, end = "all", now.date() - dt.timedelta(days=365), now.date()
 else:
+    relabel("hot_status", list(STATUS_FILTERS))
     status = f3.radio(
         t("状态"),
         list(STATUS_FILTERS),

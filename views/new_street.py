@@ -30,7 +30,7 @@ from gridmap.io.streets import IMPORT_ORDER, match_layers
 from gridmap.maps import coverage_map
 from gridmap.onboarding import preview_street
 from gridmap.repository import read_table
-from ui_common import ICON, engine, md_text, page_title, require, sidebar, t, unit
+from ui_common import ICON, engine, md_text, page_title, relabel, require, sidebar, t, unit
 
 st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout="wide")
 lang, basemap = sidebar()
@@ -149,6 +149,7 @@ for index, (name, source) in enumerate(sources.items()):
     cols = st.columns([2, 2, 3])
     cols[0].markdown(f"**{md_text(name)}**")
     cols[0].caption(t("{n_frame:,} 条,{kind}", n_frame=len(source.frame), kind=source.kind))
+    relabel(f"ns_kind_{index}", KINDS)
     kind = cols[1].selectbox(
         t("导入为"),
         KINDS,
@@ -174,6 +175,7 @@ for kind, name in chosen.items():
         grid = st.columns(3)
         for i, fld in enumerate(import_fields(kind, source.kind in ("csv", "xlsx"))):
             default = field_of.get(fld.name, "")
+            relabel(f"ns_map_{kind}_{fld.name}", options)
             picked = grid[i % 3].selectbox(
                 f"{fld.zh}" + (" *" if fld.required else "") if zh else f"{fld.name}",
                 options,

@@ -37,6 +37,7 @@ from ui_common import (
     md_text,
     page_title,
     personal_data,
+    relabel,
     require,
     sidebar,
     street_layers,
@@ -186,7 +187,7 @@ with tabs[0]:
             "id": orgs["id"],
         }
     )
-    st.dataframe(tree, hide_index=True, use_container_width=True, height=420, key="org_tree")
+    st.dataframe(tree, hide_index=True, width="stretch", height=420, key="org_tree")
     ids = orgs["id"].astype(int).tolist()
 
     def org_label(i: int | None) -> str:
@@ -196,6 +197,7 @@ with tabs[0]:
     with left.form("create_org"):
         st.markdown(t("**新建党组织**"))
         name = st.text_input(t("名称"), key="new_org_name")
+        relabel("new_org_kind", list(org.KIND_LABELS))
         kind = st.selectbox(
             t("类型"),
             list(org.KIND_LABELS),
@@ -203,6 +205,7 @@ with tabs[0]:
             format_func=lambda k: _pair(org.KIND_LABELS[k]),
             key="new_org_kind",
         )
+        relabel("new_org_parent", [None, *ids])
         parent = st.selectbox(
             t("上级组织"), [None, *ids], format_func=org_label, key="new_org_parent"
         )
@@ -213,15 +216,18 @@ with tabs[0]:
             )
     with right.form("edit_org"):
         st.markdown(t("**改名 / 调整隶属 / 撤销**"))
+        relabel("edit_org_id", ids)
         target = st.selectbox(t('党组织'), ids, format_func=org_label,
                               key="edit_org_id")  # fmt: skip
         new_name = st.text_input(t("新名称(改名时填)"), key="edit_org_name")
+        relabel("edit_org_parent", [None, *ids])
         new_parent = st.selectbox(
             t("新上级 / 接收组织"),
             [None, *ids],
             format_func=org_label,
             key="edit_org_parent",
         )
+        relabel("edit_org_action", ["rename", "move", "dissolve"])
         action = st.radio(
             t("操作"),
             ["rename", "move", "dissolve"],
@@ -247,12 +253,14 @@ with tabs[0]:
 # --- members ----------------------------------------------------------------------------------
 with tabs[1]:
     f1, f2 = st.columns(2)
+    relabel("member_community", [None, *communities["id"].astype(int)])
     chosen_c = f1.selectbox(
         t("社区"),
         [None, *communities["id"].astype(int)],
         format_func=lambda c: text("全街道", lang) if c is None else community_name[c],
         key="member_community",
     )
+    relabel("member_categories", list(org.CATEGORY_LABELS), multiple=True)
     chosen_cat = f2.multiselect(
         t("类别", context="views.organisation"),
         list(org.CATEGORY_LABELS),
@@ -279,7 +287,7 @@ with tabs[1]:
         }
     )
     st.caption(t("共 {n_shown} 名", n_shown=len(shown)))
-    st.dataframe(member_table, hide_index=True, use_container_width=True, height=360,
+    st.dataframe(member_table, hide_index=True, width="stretch", height=360,
                  key="member_table")  # fmt: skip
     member_orgs = [int(i) for i in ids if kind_of[i] in org.MEMBER_ORG_KINDS]
     add_col, edit_col = st.columns(2)
@@ -287,9 +295,11 @@ with tabs[1]:
         st.markdown(t("**新增党员**"))
         m_name = st.text_input(t("姓名"), key="add_member_name")
         m_phone = st.text_input(t("手机"), key="add_member_phone")
+        relabel("add_member_category", list(org.CATEGORY_LABELS))
         m_cat = st.selectbox(t('类别'), list(org.CATEGORY_LABELS),
                              format_func=lambda c: _pair(org.CATEGORY_LABELS[c]),
                              key="add_member_category")  # fmt: skip
+        relabel("add_member_org", member_orgs)
         m_org = st.selectbox(t('党组织'), member_orgs, format_func=org_label,
                              key="add_member_org")  # fmt: skip
         m_building = st.text_input(t("楼栋编码"), key="add_member_building")
@@ -315,6 +325,7 @@ with tabs[1]:
         st.markdown(t("**修改 / 转接党员**"))
         e_id = st.number_input(t('党员编号(id)'), min_value=1, step=1,
                                key="edit_member_id")  # fmt: skip
+        relabel("edit_member_category", [None, *org.CATEGORY_LABELS])
         e_cat = st.selectbox(
             t("新类别"),
             [None, *org.CATEGORY_LABELS],
@@ -323,6 +334,7 @@ with tabs[1]:
             ),
             key="edit_member_category",
         )
+        relabel("edit_member_org", [None, *member_orgs])
         e_org = st.selectbox(t('转入党组织'), [None, *member_orgs],
                              format_func=lambda i: text('(不变)', lang) if i is None
                              else org_label(i), key="edit_member_org")  # fmt: skip
@@ -406,7 +418,7 @@ with tabs[2]:
     )
     if advice_table.empty:
         st.success(t("各社区、网格的党组织设置均合理。"))
-    st.dataframe(advice_table, hide_index=True, use_container_width=True, key="advice_table")
+    st.dataframe(advice_table, hide_index=True, width="stretch", key="advice_table")
     st.download_button(t('下载 CSV'), table_to_csv(advice_table),
                        file_name="org_advice.csv", mime="text/csv")  # fmt: skip
 
@@ -427,7 +439,7 @@ with tabs[3]:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         key="lost_summary",
     )
     st.dataframe(
@@ -443,7 +455,7 @@ with tabs[3]:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         key="lost_table",
     )
 
@@ -494,7 +506,7 @@ with tabs[5]:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         key="leader_table",
     )
     grid_ids = grid_rows["id"].astype(int).tolist()
@@ -502,14 +514,17 @@ with tabs[5]:
     person_ids = list(person_label)
     with st.form("leader_form"):
         st.markdown(t("**网格长 / 网格员**"))
+        relabel("leader_grid", grid_ids)
         l_grid = st.selectbox(label("grid", lang), grid_ids, format_func=lambda g: grid_code[g],
                               key="leader_grid")  # fmt: skip
+        relabel("leader_person", person_ids)
         l_person = st.selectbox(
             t("人员"),
             person_ids,
             format_func=lambda p: person_label[p],
             key="leader_person",
         )
+        relabel("leader_action", ["leader", "worker", "part_time", "remove"])
         l_action = st.radio(
             t("操作"),
             ["leader", "worker", "part_time", "remove"],
@@ -538,6 +553,7 @@ with tabs[5]:
     with st.form("building_leader_form"):
         st.markdown(t("**楼栋长 / 单元长**"))
         b_code = st.text_input(t("楼栋编码"), key="bl_building")
+        relabel("bl_person", person_ids)
         b_person = st.selectbox(t('人员'), person_ids,
                                 format_func=lambda p: person_label[p], key="bl_person")  # fmt: skip
         b_stair = st.checkbox(t("同时设为单元长"), key="bl_stair")
@@ -571,10 +587,11 @@ with tabs[6]:
     else:
         named = summary.assign(name=summary["member_id"].map(members.set_index("id")["name"]))
         st.dataframe(named.sort_values("total", ascending=False), hide_index=True,
-                     use_container_width=True, key="points_table")  # fmt: skip
+                     width="stretch", key="points_table")  # fmt: skip
     with st.form("points_form"):
         p_member = st.number_input(t('党员编号(id)'), min_value=1, step=1,
                                    key="points_member")  # fmt: skip
+        relabel("points_kind", list(settings.MEMBER_POINTS))
         p_kind = st.selectbox(t('积分项目'), list(settings.MEMBER_POINTS),
                               format_func=lambda k: _pair(org.POINT_LABELS[k]),
                               key="points_kind")  # fmt: skip
@@ -644,13 +661,13 @@ with tabs[7]:
                          t('楼栋'), t('行业'),
                          t('从业人员(人)'), t('党员(名)'),
                          t('现覆盖方式'), t('说明')]  # fmt: skip
-        st.dataframe(shown, hide_index=True, use_container_width=True, key="blind_uncovered")
+        st.dataframe(shown, hide_index=True, width="stretch", key="blind_uncovered")
     st.subheader(t("党建盲区楼宇"))
     spots = pd.DataFrame(found.buildings.drop(columns="geometry"))
     if spots.empty:
         st.info(t("没有党建盲区楼宇。"))
     else:
-        st.dataframe(spots, hide_index=True, use_container_width=True, key="blind_buildings")
+        st.dataframe(spots, hide_index=True, width="stretch", key="blind_buildings")
     st.subheader(t("新建小区未配建党群活动场所"))
     compounds = pd.DataFrame(found.compounds.drop(columns="geometry"))
     if compounds.empty:
@@ -658,7 +675,7 @@ with tabs[7]:
     else:
         compounds["community_id"] = compounds["community_id"].map(community_name)
         st.dataframe(compounds.drop(columns="building_ids"), hide_index=True,
-                     use_container_width=True, key="blind_compounds")  # fmt: skip
+                     width="stretch", key="blind_compounds")  # fmt: skip
     st.subheader(t("建议组建的联合党支部"))
     if found.proposals.empty:
         st.info(t('没有可联合组建的相邻、行业相近的小微组织。'))  # fmt: skip
@@ -670,12 +687,12 @@ with tabs[7]:
                 else t('党员不足，需上级党组织选派党员')
             ),
         )  # fmt: skip
-        st.dataframe(proposals, hide_index=True, use_container_width=True, key="blind_proposals")
+        st.dataframe(proposals, hide_index=True, width="stretch", key="blind_proposals")
     st.subheader(t("党建指导员工作量"))
     if found.liaisons.empty:
         st.info(t("尚未选派党建指导员。"))
     else:
-        st.dataframe(found.liaisons, hide_index=True, use_container_width=True,
+        st.dataframe(found.liaisons, hide_index=True, width="stretch",
                      key="blind_liaisons")  # fmt: skip
         over = int(found.liaisons["overloaded"].sum())
         if over:

@@ -52,6 +52,7 @@ from ui_common import (
     page_title,
     principal,
     radius_picker,
+    relabel,
     sidebar,
     street_layers,
     t,
@@ -99,6 +100,7 @@ c1, c2, c3 = st.columns([1.2, 1.2, 1.2])
 radius = radius_picker(c1, zh)
 community = community_picker(c2, layers.communities, zh) or WHOLE_STREET
 view = map_view(layers, None if community == WHOLE_STREET else community)
+relabel("unit", ["grid", "h3"])
 area_unit = c3.radio(
     t("分析单元", context="views.planning: area unit"),
     ["grid", "h3"],
@@ -201,7 +203,7 @@ columns = {
 st.dataframe(
     table.loc[:, list(columns)].rename(columns=columns),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     key="ranking_table",
 )
 
@@ -216,6 +218,7 @@ k = s1.number_input(
     key="sites_k",
 )
 circles = {metres: minutes for minutes, metres in settings.LIFE_CIRCLE_M.items()}
+relabel("sites_radius", list(circles))
 site_radius = s2.radio(
     t("步行距离"),
     list(circles),
@@ -291,7 +294,7 @@ st.dataframe(
         }
     ),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     key="sites_table",
 )
 st.caption(
@@ -313,6 +316,7 @@ grid_labels = dict(zip(inputs.grids["id"], inputs.grids["community_name"].fillna
 grid_choices = [int(g) for g in ranking.table.get("grid_id", pd.Series(dtype=int)).dropna()
                 if area_unit == "grid"] or [int(g) for g in inputs.grids["id"]]  # fmt: skip
 w1, w2 = st.columns([1, 2])
+relabel("whatif_action", ["member", "worker", "station"])
 action = w1.radio(
     t("措施"),
     ["member", "worker", "station"],
@@ -333,6 +337,7 @@ try:
         change = what_if_station(inputs, lon, lat, weights=weights,
                                  hotspots=hot if area_unit == "grid" else None)  # fmt: skip
     else:
+        relabel("whatif_grid", grid_choices)
         grid = w2.selectbox(
             t("网格"),
             grid_choices,
@@ -367,7 +372,7 @@ try:
             }
         ).drop(columns="unit_id"),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         key="whatif_table",
     )
 except GridmapError as exc:
@@ -378,6 +383,7 @@ st.subheader(t("社区工作报告"))
 r1, r2, r3 = st.columns([2, 1, 1])
 community_names = dict(zip(layers.communities["code"], layers.communities["name"], strict=True))
 report_codes = list(community_names)
+relabel("report_community", report_codes)
 report_community = r1.selectbox(
     t("社区"),
     report_codes,

@@ -28,14 +28,17 @@ from gridmap.maps import click_marker, request_map, selection_bounds
 from gridmap.repository import read_table
 from gridmap.weights import street_weights
 from ui_common import (
+    CACHE_TTL_S,
     ICON,
     database_key,
     engine,
+    fragment,
     from_link,
     md_text,
     page_title,
     personal_data,
     principal,
+    relabel,
     require,
     role_tabs,
     sidebar,
@@ -58,6 +61,30 @@ layers = street_layers(database_key())
 now = rq.street_now(db)  # the one "now" of every page (the demo's reference date on the demo)
 requests = rq.load_requests(db)
 grid_codes = dict(zip(layers.grids["id"], layers.grids["code"], strict=True))
+
+
+# The tabs' analyses, cached per database version, user scope and choice (a page rerun — a
+# filter of the list, a click on the map — recomputes none of them).
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=64)
+def _stats(key: str, now: object, by: str, personal: bool) -> pd.DataFrame:
+    return rq.stats_for(engine(), now, by, personal_data=personal, scope=principal())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=64)
+def _rates(key: str, now: object, by: str, personal: bool, weights: dict) -> pd.DataFrame:
+    return rq.rates_for(
+        engine(), now, by, personal_data=personal, scope=principal(), weights=weights
+    )
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=64)
+def _digest(key: str, now: object, day: object, personal: bool) -> rq.Digest:
+    return rq.digest_for(engine(), now, day, scope=principal(), personal_data=personal)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=8)
+def _open311(key: str) -> dict:
+    return rq.export_open311(engine())
 
 
 def _first_text(*values: object) -> str:
@@ -98,6 +125,7 @@ st.caption(t("统计时间:{now:%Y-%m-%d %H:%M}", now=now))
 FIELD_WORKER = principal().role == "grid_worker"
 filters = st.expander(t("筛选"), expanded=not FIELD_WORKER)
 f1, f2, f3, f4 = filters.columns([2, 2, 2, 1])
+relabel("rq_status", list(rq.STATUS_LABELS), multiple=True)
 statuses = f1.multiselect(
     t("状态"),
     list(rq.STATUS_LABELS),
@@ -112,6 +140,7 @@ categories = f2.multiselect(
     key="rq_category",
     placeholder=t("请选择"),
 )
+relabel("rq_grid", list(grid_codes), multiple=True)
 grids_chosen = f3.multiselect(
     t("网格"),
     list(grid_codes),
@@ -196,6 +225,7 @@ behalf = (
     if may_edit
     else None
 )
+relabel("rq_actor", [None, *people["id"]])
 actor = (
     None
     if behalf is None
@@ -319,13 +349,15 @@ with tab_list:
                         }
                     ),
                     hide_index=True,
-                    use_container_width=True,
+                    width="stretch",
                     key="rq_duplicates",
                 )
                 codes = proposals.set_index("request_id")["request_code"]
+                relabel("rq_dup_open", list(codes.index))
                 st.selectbox(
                     t("打开诉求"), list(codes.index), format_func=codes.__getitem__,
                     index=None, key="rq_dup_open", on_change=_open_picked,
+                    placeholder=t("请选择"),
                 )  # fmt: skip
 
     if selected_id is not None and (requests["id"] == selected_id).any():
@@ -395,13 +427,14 @@ with tab_list:
                 }
             ),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             key="rq_timeline",
         )
         actions = detail["actions"]
         if not actions:
             st.info(t("该诉求已无可进行的操作。"))
         else:
+            relabel("rq_action", actions)
             action = st.radio(
                 t("办理操作"),
                 actions,
@@ -415,6 +448,7 @@ with tab_list:
                 workers = rq.staff(db, detail["grid_id"], personal_data=PERSONAL_DATA)
                 if detail["grid_id"] is None:
                     workers = people
+                relabel("rq_worker", list(workers["id"]))
                 worker = st.selectbox(
                     t("网格员"),
                     list(workers["id"]),
@@ -445,9 +479,10 @@ with tab_list:
                             }
                         ).drop(columns=["category", "fits", "in_zone"]),
                         hide_index=True,
-                        use_container_width=True,
+                        width="stretch",
                     )
                     names = suggested.set_index("member_id")["name"]
+                    relabel("rq_member", list(suggested["member_id"]))
                     member = st.selectbox(
                         t("领单党员"),
                         list(suggested["member_id"]),
@@ -462,6 +497,7 @@ with tab_list:
                     run_action(rq.send_to_department, db, rid, dept, **kw)
             elif action == "resolve":
                 note = st.text_area(t("办结说明"), key="rq_note")
+                relabel("rq_level", [None, *rq.DECISION_LABELS])
                 level = st.radio(
                     t("议事层级"),
                     [None, *rq.DECISION_LABELS],
@@ -470,6 +506,10 @@ with tab_list:
                     ),
                     horizontal=True,
                     key="rq_level",
+                )
+                relabel(
+                    "rq_close_code",
+                    [None, *(c for c in rq.CLOSE_REASON_LABELS if c != "duplicate")],
                 )
                 closing = st.selectbox(
                     t("办结原因(非办理完成时选择)"),
@@ -484,6 +524,7 @@ with tab_list:
                                **kw)  # fmt: skip
             elif action == "evaluate":
                 rating = st.slider(t("居民评价(星)"), 1, 5, 5, key="rq_rating")
+                relabel("rq_outcome", [None, *rq.OUTCOME_LABELS])
                 outcome = st.radio(
                     t("居民表示"),
                     [None, *rq.OUTCOME_LABELS],
@@ -504,6 +545,7 @@ with tab_list:
                     run_action(rq.evaluate, db, rid, int(rating), comment, outcome=outcome, **kw)
             elif action == "reroute":
                 known = list(dict.fromkeys([*settings.REQUEST_SLA_HOURS, detail["category"]]))
+                relabel("rq_new_category", known)
                 new_category = st.selectbox(
                     t("改为类别"),
                     known,
@@ -531,6 +573,7 @@ with tab_list:
                 proposed = [int(v) for v in proposal["original_id"]] if len(proposal) else []
                 choices = list(dict.fromkeys([*proposed, *others["id"].astype(int)]))
                 codes = requests.set_index("id")["code"]
+                relabel("rq_merge_into", choices)
                 into = st.selectbox(
                     t("合并到原诉求"),
                     choices,
@@ -545,6 +588,7 @@ with tab_list:
                 if st.button(t("合并"), key="rq_do") and into is not None:
                     run_action(rq.merge_duplicate, db, rid, int(into), **kw)
             elif action == "reject":
+                relabel("rq_reason_code", list(rq.CLOSE_REASON_LABELS))
                 code = st.selectbox(
                     t("不予受理原因"),
                     list(rq.CLOSE_REASON_LABELS),
@@ -580,7 +624,7 @@ with tab_list:
     st.dataframe(
         shown,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key="request_table",
@@ -610,6 +654,7 @@ if tab_log is not None:
             "building": t("楼栋编码"),
             "address": t("地址"),
         }
+        relabel("log_mode", list(modes))
         mode = st.radio(
             t("定位方式"),
             list(modes),
@@ -634,6 +679,7 @@ if tab_log is not None:
         )
         categories_all = list(settings.REQUEST_SLA_HOURS)
         c1, c2 = st.columns(2)
+        relabel("log_category", categories_all)
         category = c1.selectbox(
             t("诉求类别"),
             categories_all,
@@ -642,6 +688,7 @@ if tab_log is not None:
             ),
             key="log_category",
         )
+        relabel("log_source", list(rq.SOURCE_LABELS))
         source = c2.selectbox(
             t("来源"),
             list(rq.SOURCE_LABELS),
@@ -685,9 +732,13 @@ if tab_log is not None:
                 logged_code = md_text(logged["code"].iloc[0])
                 st.success(t("已登记诉求 {logged_code}", logged_code=logged_code))
 
+
 # --- statistics and export --------------------------------------------------------------------
-with tab_stats:
+@fragment
+def stats_tab() -> None:
+    """统计与导出: a change of its widgets reruns this tab only (not the map)."""
     by_labels = {"grid": t("按网格"), "member": t("按党员")}
+    relabel("stats_by", list(by_labels))
     by = st.radio(
         t("统计维度"),
         list(by_labels),
@@ -696,9 +747,9 @@ with tab_stats:
         key="stats_by",
     )
     # the user's grids and members only (the core cuts them), names as the role allows
-    stats = rq.stats_for(db, now, by, personal_data=PERSONAL_DATA, scope=principal())
+    stats = _stats(database_key(), now, by, PERSONAL_DATA)
     shown_stats = rq.localise_stats(stats, lang)
-    st.dataframe(shown_stats, hide_index=True, use_container_width=True, key="stats_table")
+    st.dataframe(shown_stats, hide_index=True, width="stretch", key="stats_table")
     st.caption(
         t(
             (
@@ -724,7 +775,7 @@ with tab_stats:
         file_name=f"request_stats_{by}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    open311 = rq.export_open311(db)
+    open311 = _open311(database_key())
     d3.download_button(
         "Open311 requests.json",
         json.dumps(open311["requests"], ensure_ascii=False, indent=1).encode("utf-8"),
@@ -738,18 +789,20 @@ with tab_stats:
         mime="application/json",
     )
 
+
 # --- the monthly assessment (接诉即办 三率) -----------------------------------------------------
-with tab_rates:
+@fragment
+def rates_tab() -> None:
+    """三率考核: a change of unit, month or unit shown reruns this tab only."""
     units = {key: rq.RATE_UNITS[key][i] for key in rq.rate_units(principal())}
     c_by, c_month = st.columns([3, 2])
+    relabel("rates_by", list(units))
     rate_by = c_by.radio(
         t("考核单位"), list(units), index=min(1, len(units) - 1) if "street" in units else 0,
         format_func=units.__getitem__, horizontal=True, key="rates_by",
     )  # fmt: skip
     rate_weights = street_weights(db, "request_rates")  # the street's own, else settings
-    rates = rq.rates_for(
-        db, now, rate_by, personal_data=PERSONAL_DATA, scope=principal(), weights=rate_weights
-    )
+    rates = _rates(database_key(), now, rate_by, PERSONAL_DATA, rate_weights)
     months = sorted(set(rates["month"]), reverse=True)
     default_month = str(rq.assessed_month(now))
     if not months:
@@ -777,7 +830,7 @@ with tab_rates:
         st.dataframe(
             rq.localise_rates(ranking, lang, missing="—"),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             key="rates_table",
         )
         for sentence in rq.rate_definitions(lang).values():
@@ -786,6 +839,9 @@ with tab_rates:
         labels = {
             int(r.unit_id): f"{r.unit_name} {r.unit_code}".strip() for r in named.itertuples()
         }
+        relabel(
+            f"rates_unit_{rate_by}", list(dict.fromkeys([*ranking["unit_id"].astype(int), *labels]))
+        )
         picked = st.selectbox(
             t("逐月走势"),
             list(dict.fromkeys([*ranking["unit_id"].astype(int), *labels])),  # ranked first
@@ -812,7 +868,7 @@ with tab_rates:
                 tooltip=["month", "rate", "value"],
             )
             .properties(height=280),
-            use_container_width=True,
+            width="stretch",
         )
         d1, d2 = st.columns(2)
         d1.download_button(
@@ -831,15 +887,18 @@ with tab_rates:
         )
     weights_form("request_rates", rate_weights, rq.RATES, zh)
 
+
 # --- the day's digest for the morning meeting ---------------------------------------------------
-with tab_digest:
+@fragment
+def digest_tab() -> None:
+    """每日简报: another day reruns this tab only."""
     default_day = rq.digest_day(now)
     day = st.date_input(
         t("简报日期"), value=default_day, max_value=now.date(), key="digest_day",
         help=t("默认为最近一个完整的日子;当天未结束时按当前时刻统计。"),
     )  # fmt: skip
     try:
-        digest = rq.digest_for(db, now, day, scope=principal(), personal_data=PERSONAL_DATA)
+        digest = _digest(database_key(), now, day, PERSONAL_DATA)
     except GridmapError as exc:
         st.error(md_text(exc))
     else:
@@ -858,7 +917,7 @@ with tab_digest:
                 st.dataframe(
                     rq.localise_digest(frame, lang, grid_codes),
                     hide_index=True,
-                    use_container_width=True,
+                    width="stretch",
                     key=f"digest_{part}",
                 )
         st.download_button(
@@ -869,79 +928,92 @@ with tab_digest:
             key="digest_xlsx",
         )
 
+
 # --- 12345 hotline import ---------------------------------------------------------------------
-if tab_import is not None:
-    with tab_import:
-        st.caption(
-            t(
-                "上传 12345 热线导出文件(CSV:UTF-8 / UTF-8 BOM / GBK;或 XLSX)。按坐标或"
-                "地址定位;无法定位的行列出原因;已导入的工单号自动跳过,重复导入不会产生重"
-                "复诉求。"
-            )
+@fragment
+def import_tab() -> None:
+    """12345 热线导入: the upload, its mapping and preview rerun this tab only; the import
+    reruns the whole page (the new requests on the list and the map)."""
+    st.caption(
+        t(
+            "上传 12345 热线导出文件(CSV:UTF-8 / UTF-8 BOM / GBK;或 XLSX)。按坐标或"
+            "地址定位;无法定位的行列出原因;已导入的工单号自动跳过,重复导入不会产生重"
+            "复诉求。"
         )
-        upload = st.file_uploader(t("热线文件"), type=["csv", "xlsx"], key="hotline")
-        if upload is not None:
+    )
+    upload = st.file_uploader(t("热线文件"), type=["csv", "xlsx"], key="hotline")
+    if upload is not None:
+        try:
+            raw = rq.read_hotline(upload.getvalue(), upload.name)
+        except GridmapError as exc:
+            st.error(md_text(exc))
+            raw = None
+        if raw is not None:
+            guessed = rq.guess_mapping(raw.columns)
+            relabel("hotline_crs", ["wgs84", "gcj02"])
+            crs = st.radio(
+                t("坐标系", context="views.requests"),
+                ["wgs84", "gcj02"],
+                format_func=lambda c: "WGS 84" if c == "wgs84" else text("GCJ-02(高德/腾讯)", lang),
+                horizontal=True,
+                key="hotline_crs",
+            )
+            st.markdown(t("**列对应**"))
+            mapping = {}
+            cols = st.columns(4)
+            options = [None, *raw.columns]
+            for n, fieldname in enumerate(rq.HOTLINE_FIELDS):
+                default = guessed.get(fieldname)
+                mapping[fieldname] = cols[n % 4].selectbox(
+                    fieldname,
+                    options,
+                    index=options.index(default) if default in options else 0,
+                    key=f"hotline_map_{fieldname}",
+                )
             try:
-                raw = rq.read_hotline(upload.getvalue(), upload.name)
+                preview = rq.preview_hotline(db, raw, mapping, crs)
             except GridmapError as exc:
                 st.error(md_text(exc))
-                raw = None
-            if raw is not None:
-                guessed = rq.guess_mapping(raw.columns)
-                crs = st.radio(
-                    t("坐标系", context="views.requests"),
-                    ["wgs84", "gcj02"],
-                    format_func=lambda c: (
-                        "WGS 84" if c == "wgs84" else text("GCJ-02(高德/腾讯)", lang)
-                    ),
-                    horizontal=True,
-                    key="hotline_crs",
-                )
-                st.markdown(t("**列对应**"))
-                mapping = {}
-                cols = st.columns(4)
-                options = [None, *raw.columns]
-                for n, fieldname in enumerate(rq.HOTLINE_FIELDS):
-                    default = guessed.get(fieldname)
-                    mapping[fieldname] = cols[n % 4].selectbox(
-                        fieldname,
-                        options,
-                        index=options.index(default) if default in options else 0,
-                        key=f"hotline_map_{fieldname}",
+                preview = None
+            if preview is not None:
+                st.info(preview.summary())
+                if len(preview.rejected):
+                    st.dataframe(
+                        preview.rejected.rename(
+                            columns={
+                                "row": t("行号"),
+                                "external_id": t("工单号"),
+                                "reason": t("原因", context="views.requests"),
+                            }
+                        ),
+                        hide_index=True,
+                        width="stretch",
                     )
-                try:
-                    preview = rq.preview_hotline(db, raw, mapping, crs)
-                except GridmapError as exc:
-                    st.error(md_text(exc))
-                    preview = None
-                if preview is not None:
-                    st.info(preview.summary())
-                    if len(preview.rejected):
-                        st.dataframe(
-                            preview.rejected.rename(
-                                columns={
-                                    "row": t("行号"),
-                                    "external_id": t("工单号"),
-                                    "reason": t("原因", context="views.requests"),
-                                }
-                            ),
-                            hide_index=True,
-                            use_container_width=True,
-                        )
-                    ready = preview.ready.drop(columns=["geom"]).head(50)
-                    st.dataframe(ready, hide_index=True, use_container_width=True)
-                    if st.button(
-                        t("导入 {n_ready} 条", n_ready=len(preview.ready)),
-                        key="hotline_import",
-                        disabled=preview.ready.empty,
-                    ):
-                        try:
-                            done = rq.import_hotline(
-                                db, upload.getvalue(), filename=upload.name, mapping=mapping,
-                                crs=crs, actor_id=actor,
-                            )  # fmt: skip
-                        except GridmapError as exc:
-                            st.error(md_text(exc))
-                        else:
-                            st.session_state["rq_flash"] = done.summary()
-                            st.rerun()
+                ready = preview.ready.drop(columns=["geom"]).head(50)
+                st.dataframe(ready, hide_index=True, width="stretch")
+                if st.button(
+                    t("导入 {n_ready} 条", n_ready=len(preview.ready)),
+                    key="hotline_import",
+                    disabled=preview.ready.empty,
+                ):
+                    try:
+                        done = rq.import_hotline(
+                            db, upload.getvalue(), filename=upload.name, mapping=mapping,
+                            crs=crs, actor_id=actor,
+                        )  # fmt: skip
+                    except GridmapError as exc:
+                        st.error(md_text(exc))
+                    else:
+                        st.session_state["rq_flash"] = done.summary()
+                        st.rerun()
+
+
+with tab_stats:
+    stats_tab()
+with tab_rates:
+    rates_tab()
+with tab_digest:
+    digest_tab()
+if tab_import is not None:
+    with tab_import:
+        import_tab()

@@ -3,6 +3,7 @@ a problem in the list centres the map on it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,42 @@ def test_problem_layers_render_and_a_row_centres_the_map(
     assert focus_in_view == [True], focus_in_view  # the chosen problem outlined, in view
     assert "所选问题" in focused_control
     assert blocked == [], blocked[:5]
+
+
+@pytest.mark.browser
+def test_a_language_switch_keeps_the_chosen_problem_kinds(
+    demo_db_url: str, output_dir: Path
+) -> None:
+    """Streamlit keeps a choice by its label: without ``ui_common.relabel`` the English page
+    showed the Chinese chips and got them back as values. Chosen in Chinese (one kind taken
+    out), kept in English: the chips in English, the list without that kind."""
+    overlap_zh, overlap_en, _colour = PROBLEM_KINDS["overlap"]
+    layers = load_street_layers(open_database(demo_db_url))
+    problems = check_coverage(
+        layers.communities, layers.grids, layers.buildings, layers.stations
+    ).problems
+    overlaps = int((problems["kind"] == "overlap").sum())
+    assert overlaps
+    env = {"GRIDMAP_DATABASE_URL": demo_db_url}
+    with streamlit_server(REPO_ROOT / "app.py", env) as base, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1440, "height": 1600}, locale="zh-CN")
+        page.goto(f"{base}/coverage", wait_until="domcontentloaded")
+        browser_login(page)
+        wait_for_map(page)
+        total = page.get_by_role("heading", name=re.compile(r"^问题清单")).inner_text()
+        with streamlit_rerun(page):
+            page.get_by_role("button", name=f"Remove {overlap_zh} ({overlaps})").click()
+        with streamlit_rerun(page):
+            page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+        wait_for_map(page)
+        chooser = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Problem kinds")
+        chips = chooser.locator("[data-tag]").evaluate_all("tags => tags.map(t => t.innerText)")
+        heading = page.get_by_role("heading", name=re.compile(r"^Problems \(")).inner_text()
+        page.screenshot(path=str(output_dir / "coverage_english_kept.png"), full_page=True)
+        browser.close()
+    english = {v[1] for v in PROBLEM_KINDS.values()}
+    assert chips and all(c.rsplit(" (", 1)[0] in english for c in chips), chips
+    assert not any(c.startswith(overlap_en) for c in chips), chips
+    shown = int(re.search(r"\d+", heading).group()) + overlaps
+    assert f"({shown} " in total, (total, heading)

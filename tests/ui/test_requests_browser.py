@@ -14,6 +14,7 @@ from auth_helpers import (
     DEMO_ADMIN,
     MAP_FRAME,
     browser_login,
+    forget_map,
     streamlit_rerun,
     wait_for_app_idle,
     wait_for_map,
@@ -154,6 +155,30 @@ def test_the_monthly_assessment_as_a_secretary(demo_db_url: str, output_dir: Pat
         with page.expect_download(timeout=60_000) as download:
             panel.get_by_role("button", name="下载本月考核表(Excel)").click()
         book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True)
+        # the tab is a fragment: another unit reruns the tab, the page's map stays as it was
+        wait_for_map(page)
+        forget_map(page)
+        radio = panel.locator('[data-testid="stRadio"]').filter(has_text="考核单位")
+        with streamlit_rerun(page):
+            radio.get_by_text("网格", exact=True).click()
+        grids = rq.rank_month(rq.rates_for(engine, now, "grid", scope=who), month)
+        assert len(grids) > 1
+        first = grids.iloc[0]  # the month-by-month chart now shows the first-ranked grid
+        trend = panel.locator('[data-testid="stSelectbox"]').filter(has_text="逐月走势")
+        shown = trend.evaluate(
+            "el => el.innerText + ' ' + (el.querySelector('input')?.value ?? '')"
+        )
+        assert str(first["unit_code"]) in shown, shown  # her community's grid, not the street's
+        kept = (
+            page.frame_locator(MAP_FRAME).locator("body").evaluate("() => window.__gridmapOldMap")
+        )
+        assert kept == 1, "the map was rebuilt for a change inside the assessment tab"
+        # her password changed elsewhere: the tab's next rerun ends at the login form
+        auth.reset_password(engine, name, "another long secret 2026", principal=auth.SYSTEM)
+        with streamlit_rerun(page):
+            radio.get_by_text("网格员", exact=True).click()
+        page.get_by_text("登录 gridmap").wait_for(timeout=30_000)
+        assert page.get_by_role("tab", name="三率考核").count() == 0
         browser.close()
     rows = list(book.worksheets[0].values)
     header, body = rows[0], rows[1:]
