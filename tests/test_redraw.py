@@ -323,7 +323,8 @@ def test_validation_failures_and_proposing_with_a_reason(world: Engine, monkeypa
         r.propose(world, plan_id)
     assert r.load_plan(world, plan_id).plan["status"] == "draft"
     issues = r.propose(world, plan_id, reason="东侧空地待拆迁，暂不划入")
-    assert len(issues) == 3
+    assert [i.kind for i in issues] == ["gap", "grid_too_small"]  # one issue per kind
+    assert "2 (0 new)" in issues[1].en  # both grids, under the norm before the edit too
     plan = r.load_plan(world, plan_id).plan
     assert plan["status"] == "proposed" and "待拆迁" in plan["note"]
 
@@ -525,3 +526,151 @@ def test_the_redraw_map_loads_leaflet_draw_from_the_app_not_a_cdn(world: Engine)
     assert "cdnjs" not in html and "cdn.jsdelivr" not in html
     static = Path(__file__).resolve().parents[1] / "static" / "vendor" / "leaflet-draw-1.0.4"
     assert (static / "leaflet.draw.js").exists() and (static / "LICENSE").exists()
+
+
+# --- one set of checks (issue 21, item 1) -----------------------------------------------------
+
+#: A random edit of the clean world's draft: what, on which grid, and where (a fraction of D).
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(["split", "move", "reshape", "reshape_insist"]),
+        st.sampled_from([G1, G2]),
+        st.floats(0.1, 0.9),
+        st.integers(0, 19),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def _after_activation(engine: Engine) -> pd.DataFrame:
+    """``gridmap check``'s problems of the community, as the command computes them."""
+    from gridmap.coverage import check_coverage, filter_problems
+    from gridmap.repository import load_street_layers
+    from gridmap.weights import street_weights
+
+    layers = load_street_layers(engine)
+    report = check_coverage(
+        layers.communities, layers.grids, layers.buildings, layers.stations,
+        organisations=read_table(engine, "organisation"),
+        score_weights=street_weights(engine, "coverage_score"),
+    )  # fmt: skip
+    return filter_problems(report.problems, [COMMUNITY])
+
+
+CHECKED = ["kind", "grid_code", "other_grid_code", "building_code", "detail", "detail_en"]
+
+
+@hsettings(max_examples=12, deadline=None)
+@given(edits=EDITS)
+def test_the_checks_before_approval_are_the_checks_after_activation(
+    edits: list, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Any sequence of edits: the problems :func:`plan_check` shows for the draft are, row for
+    row and word for word, the problems ``gridmap check`` reports once the draft is active."""
+    from gridmap.db import init_database, make_engine
+
+    path = tmp_path_factory.mktemp("checks") / "world.db"
+    engine = make_engine(f"sqlite:///{path}", create=True)
+    init_database(engine)
+    save_tables(engine, clean_world())
+    plan_id = _draft(engine)
+    codes = [G1, G2]
+    for action, code, where, building in edits:
+        code = code if code in codes else codes[0]
+        geom = _geoms(engine, plan_id)[code]
+        x0, y0, x1, y1 = geom.bounds
+        x = x0 + where * (x1 - x0)
+        try:
+            if action == "split":
+                line = LineString([(x, y0 - 0.01 * D), (x + 0.1 * D * where, y1 + 0.01 * D)])
+                codes.append(r.split_grid(engine, plan_id, code, line))
+            elif action == "move":
+                target = next(c for c in codes if c != code)
+                r.move_buildings(engine, plan_id, [f"B{building + 1:03d}"], target)
+            else:
+                r.set_grid_geometry(engine, plan_id, code, box(x0, y0, x, y1),
+                                    insist=action == "reshape_insist")  # fmt: skip
+        except InputError:
+            continue  # an edit the draft refuses (a line that does not cross, …) changes nothing
+    check = r.plan_check(engine, plan_id)
+    before = check.problems[CHECKED].astype(str).reset_index(drop=True)
+    r.propose(engine, plan_id, reason="property test")
+    r.approve(engine, plan_id)
+    r.activate(engine, plan_id)
+    after = _after_activation(engine)[CHECKED].astype(str).reset_index(drop=True)
+    engine.dispose()
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_a_split_shows_the_new_grid_without_leader_and_branch_before_approval(
+    world: Engine,
+) -> None:
+    """The user's case: a split, then 覆盖情况 showed a grid with no leader and no branch the
+    redraw page had not reported. Now the draft's check says so, marked new."""
+    plan_id = _draft(world)
+    line = LineString([(LON + 0.5 * D, LAT - 0.01 * D), (LON + 0.5 * D, LAT + 2.01 * D)])
+    new = r.split_grid(world, plan_id, G1, line)
+    check = r.plan_check(world, plan_id)
+    new_rows = check.problems[check.problems["new"]]
+    assert {("grid_no_leader", new), ("grid_no_branch", new)} <= set(
+        zip(new_rows["kind"], new_rows["grid_code"], strict=True)
+    )
+    kinds = [i.kind for i in check.issues(blocking_only=True)]
+    assert "grid_no_leader" in kinds and "grid_no_branch" in kinds
+    with pytest.raises(InputError, match="理由"):
+        r.propose(world, plan_id)
+    assert r.plan_check(world, r.active_plan_id(world, COMMUNITY)).problems.empty
+
+
+# --- no building cut by a split (issue 21, item 2) --------------------------------------------
+
+
+def test_a_split_across_buildings_keeps_them_whole_unless_kept_as_drawn(world: Engine) -> None:
+    """A line through 1栋 and 6栋 (30 % of each on its west side): both go whole to the east,
+    the larger piece; kept as drawn, both are split across the two grids."""
+    line = LineString([(LON + 0.13 * D, LAT - 0.01 * D), (LON + 0.13 * D, LAT + 2.01 * D)])
+    grid = _geoms(world, _draft(world))[G1]
+    buildings = read_table(world, "building")
+    larger, smaller, kept = r.split_preview(grid, line, buildings)
+    assert sorted(kept["code"]) == ["B001", "B006"]
+    assert set(kept["side"]) == {"larger"} and kept["share"].tolist() == pytest.approx([0.7] * 2)
+    assert shapely.symmetric_difference(shapely.union(larger, smaller), grid).area < 1e-13
+    footprints = shapely.union_all(buildings.geometry.values)
+    assert shapely.intersection(smaller, footprints).area < 1e-13  # (edges may touch)
+
+    plan_id = r.new_draft(world, COMMUNITY, name="kept whole")
+    new = r.split_grid(world, plan_id, G1, line)
+    problems = r.plan_check(world, plan_id).problems
+    assert "building_split" not in set(problems["kind"])
+    assert _metrics(world, plan_id).grids.set_index("code").loc[new, "buildings"] == 0
+    audit = read_table(world, "audit_log")
+    assert "B001" in str(audit.loc[audit["action"] == "grid_split"].iloc[-1].to_dict())
+
+    drawn = r.new_draft(world, COMMUNITY, name="as drawn")
+    r.split_grid(world, drawn, G1, line, keep_as_drawn=True)
+    split = r.plan_check(world, drawn).problems.query("kind == 'building_split'")
+    assert sorted(split["building_code"]) == ["B001", "B006"]
+
+
+def test_a_split_on_the_demo_leaves_the_neighbours_edges_valid(
+    demo_db_url: str, tmp_path: Path
+) -> None:
+    """The user's case on the demo street: 420303001-001-06 split down the middle. Before, the
+    cut's rounded vertices left three grids with edges that did not match and three buildings
+    split; now the neighbours take the new vertices and the buildings stay whole."""
+    engine = open_database(_demo_copy(demo_db_url, tmp_path))
+    plan_id = r.new_draft(engine, COMMUNITY, name="split")
+    code = "420303001-001-06"
+    grid = _geoms(engine, plan_id)[code]
+    x = grid.centroid.x
+    line = LineString([(x, grid.bounds[1] - 0.001), (x, grid.bounds[3] + 0.001)])
+    new = r.split_grid(engine, plan_id, code, line)
+    problems = r.plan_check(engine, plan_id).problems
+    fresh = problems[problems["new"]]
+    assert not set(fresh["kind"]) & {"invalid_coverage", "building_split", "gap", "overlap"}
+    assert {("grid_no_leader", new), ("grid_no_branch", new)} <= set(
+        zip(fresh["kind"], fresh["grid_code"], strict=True)
+    )
+    grids = r.load_plan(engine, plan_id).grids
+    assert coverage_validity(grids[grids["code"].isin([code, new])]).empty

@@ -13,18 +13,23 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gridmap import auth, redraw, settings
+from gridmap.coverage import problem_table
 from gridmap.errors import GridmapError
 from gridmap.i18n import pair, text
+from gridmap.labels import localise_columns
 from gridmap.maps import redraw_map
 from gridmap.repository import read_table
 from ui_common import (
+    CACHE_TTL_S,
     ICON,
     community_picker,
+    database_key,
     engine,
     from_link,
     md_text,
     page_title,
     principal,
+    relabel,
     sidebar,
     t,
     to_link,
@@ -35,6 +40,20 @@ st.set_page_config(page_title=page_title(__file__), page_icon=str(ICON), layout=
 lang, basemap = sidebar()
 zh = lang == "zh"
 db = engine()
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
+def plan_check(key: str, plan_id: int) -> redraw.PlanCheck:
+    """What ``gridmap check`` will report once the plan is active (per data version: an edit
+    makes a new key)."""
+    return redraw.plan_check(engine(), plan_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
+def plan_issues(key: str, plan_id: int) -> list[redraw.Issue]:
+    """What needs a written reason to propose the plan."""
+    return redraw.plan_issues(engine(), plan_id, plan_check(key, plan_id))
+
 
 STATUS = {
     "draft": pair("草稿"),
@@ -99,6 +118,7 @@ if pending in options:  # a plan just created: show it
     st.session_state[f"plan_{community}"] = pending
 else:  # a link to a plan (?plan=ID) opens it
     from_link("plan", f"plan_{community}", options, parse=int)
+relabel(f"plan_{community}", options)
 plan_id = (
     middle.selectbox(
         t("方案"),
@@ -226,6 +246,7 @@ codes = list(layers.grids["code"])
 def drawn_shape(kind: str, key: str):
     """The polygon or line to use: the last drawing on the map, an uploaded file, or pasted
     GeoJSON (the first one given, in that order of the choice)."""
+    relabel(f"{key}_source", ["draw", "upload", "paste"])
     source = st.radio(
         t("图形来源"),
         ["draw", "upload", "paste"],
@@ -304,10 +325,38 @@ if is_draft and can("edit"):
     with tabs[2]:
         target = st.selectbox(t("网格"), codes, key="split_grid")
         line = drawn_shape("line", "split")
+        as_drawn = st.checkbox(
+            t("按原线分割(被线穿过的楼栋将跨两个网格)"),
+            key="split_as_drawn",
+            help=t("默认:被分割线穿过的楼栋整栋划入占其面积较大的一侧,分割线随楼栋边线走。"),
+        )
+        kept = None
+        if line is not None:
+            try:  # what the split will do, before the click: the buildings kept whole
+                cut = redraw.geometry_from_geojson(line, "line", t("分割线"))
+                grid_geom = layers.grids.set_index("code").loc[target, "geom"]
+                kept = redraw.split_preview(grid_geom, cut, layers.buildings, as_drawn)[2]
+            except GridmapError as exc:
+                st.warning(md_text(exc))
+        if kept is not None and len(kept):
+            side = {"larger": t("保留原编码的一侧"), "smaller": t("新网格")}
+            st.caption(
+                t(
+                    "分割线穿过 {n} 栋楼,将整栋划入:{buildings}",
+                    n=len(kept),
+                    buildings=text("、", lang).join(
+                        f"{code}({side[s]} {share:.0%})"
+                        for code, s, share in zip(
+                            kept["code"], kept["side"], kept["share"], strict=True
+                        )
+                    ),
+                )
+            )
         if st.button(t("按此线分割"), key="split_go"):
             if line is None:
                 st.error(t("没有分割线。"))
             else:
+                whole = "" if kept is None or kept.empty else text("、", lang).join(kept["code"])
                 run(
                     redraw.split_grid,
                     db,
@@ -315,7 +364,9 @@ if is_draft and can("edit"):
                     target,
                     line,
                     seen,
-                    success=t("已分割网格 {target}。", target=md_text(target)),
+                    keep_as_drawn=as_drawn,
+                    success=t("已分割网格 {target}。", target=md_text(target))
+                    + (t("整栋保留:{buildings}。", buildings=md_text(whole)) if whole else ""),
                 )
     with tabs[3]:
         a, b = st.columns(2)
@@ -334,6 +385,7 @@ if is_draft and can("edit"):
             )
     with tabs[4]:
         labels = dict(zip(buildings["code"], buildings["name"], strict=True))
+        relabel("move_buildings", list(buildings["code"]), multiple=True)
         chosen = st.multiselect(
             t("楼栋", context="views.new_street"),
             list(buildings["code"]),
@@ -379,15 +431,34 @@ if is_draft and can("edit"):
 
 # --- validation, diff and the life cycle ------------------------------------------------------
 st.subheader(t("检查与审批"))
-issues = redraw.validate_plan(metrics, layers.buildings)
+check = plan_check(database_key(), plan_id)
+issues = plan_issues(database_key(), plan_id)
+st.caption(
+    t(
+        "以下是方案生效后“覆盖情况”和 gridmap check 将报告的全部问题(与其检查完全相同);"
+        "“新增”为现行方案没有的问题。"
+    )
+)
 if issues:
     st.warning(
-        t("未通过 {n_issues} 项检查:", n_issues=len(issues))
+        t("需填写理由才能提交的 {n_issues} 项:", n_issues=len(issues))
         + "\n"
         + "\n".join(f"- {md_text(i.in_language(lang))}" for i in issues)
     )
 else:
     st.success(t("全覆盖、无重叠、楼栋归属唯一、户数均在规范内。"))
+if len(check.problems):
+    listed = problem_table(check.problems, lang).assign(new=check.problems["new"].to_numpy())
+    listed = listed.fillna({"grid_code": "", "building_code": ""})  # blank, not "None"
+    listed["new"] = listed["new"].map({True: t("新增", context="plan check"), False: t("原有")})
+    st.dataframe(
+        localise_columns(
+            listed.loc[:, ["new", "label", "grid_code", "building_code", "detail"]], lang
+        ).rename(columns={"new": t("与现行方案比")}),
+        hide_index=True,
+        width="stretch",
+        key="plan_check_table",
+    )
 
 diff = redraw.diff_against_active(db, plan_id)
 if diff is not None:

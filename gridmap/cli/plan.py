@@ -129,12 +129,20 @@ def _print_metrics(metrics: Any) -> None:
 @plan_option
 @reports_errors
 def plan_validate(db_url: str | None, community_code: str, plan_id: int | None) -> None:
-    """Live figures of a plan (default: the newest draft) and what stops it being proposed.
+    """Live figures of a plan (default: the newest draft), the problems `gridmap check` will
+    report once it is active (each marked new or already there), and what stops it being
+    proposed.
 
     Exits 1 when the plan has issues, 0 when it may be proposed as it is.
     """
     from gridmap.db import open_database
-    from gridmap.redraw import diff_against_active, layers_metrics, load_plan, validate_plan
+    from gridmap.redraw import (
+        diff_against_active,
+        layers_metrics,
+        load_plan,
+        plan_check,
+        plan_issues,
+    )
 
     engine = open_database(db_url)
     plan_id = _plan_in_state(engine, community_code, plan_id, "draft")
@@ -150,7 +158,18 @@ def plan_validate(db_url: str | None, community_code: str, plan_id: int | None) 
             f"移动楼栋 {d['buildings_moved']} 栋 {d['households_moved']} 户，涉及网格长 "
             f"{d['leaders_affected']} 人、党组织 {d['branches_affected']} 个"
         )
-    issues = validate_plan(metrics, layers.buildings)
+    check = plan_check(engine, plan_id)
+    problems = check.problems
+    click.echo(
+        f"生效后 gridmap check 将报告 / once active, gridmap check reports: {len(problems)} 个问题"
+        f"，其中新增 {int(problems['new'].sum())} 个 / {len(problems)} problems, "
+        f"{int(problems['new'].sum())} new"
+    )
+    for row in problems.itertuples():
+        mark = "新增 / new" if row.new else "原有 / already"
+        where = " ".join(str(c) for c in (row.grid_code, row.building_code) if isinstance(c, str))
+        click.echo(f"  [{mark}] {row.label} {where}: {row.detail}")
+    issues = plan_issues(engine, plan_id, check)
     if not issues:
         click.echo("检查通过，可以提交 / the plan passes every check")
         return

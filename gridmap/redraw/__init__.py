@@ -14,8 +14,9 @@ Pure geometry and analysis (no database):
   :func:`geometry_from_geojson`;
 - :mod:`~gridmap.redraw.edits` — :func:`reshape_grids` (clip to the community and, unless the
   user insists, snap to neighbouring edges and hand released or taken area to the neighbours so
-  no new gap or overlap appears), :func:`split_geometry`, :func:`merge_geometries`,
-  :func:`area_for_buildings`;
+  no new gap or overlap appears), :func:`split_geometry`, :func:`keep_buildings_whole` (a
+  split goes around buildings), :func:`stitch_neighbours` (neighbours take a cut's vertices),
+  :func:`merge_geometries`, :func:`area_for_buildings`;
 - :mod:`~gridmap.redraw.metrics` — :func:`grid_metrics` / :func:`plan_metrics` (buildings,
   households, residents, members, area, Polsby–Popper compactness, contiguity; gaps, overlaps,
   grids out of the household norm, largest deviation from the target) and
@@ -28,6 +29,9 @@ Database operations:
 
 - :mod:`~gridmap.redraw.plans` — :func:`list_plans`, :func:`active_plan_id`,
   :func:`load_plan`, :func:`layers_metrics`, :func:`diff_against_active`;
+- :mod:`~gridmap.redraw.checks` — :func:`plan_check` (what ``gridmap check`` will report for
+  the community once the plan is active, each problem marked new or not) and
+  :func:`plan_issues` (what needs a written reason to propose it);
 - :mod:`~gridmap.redraw.permissions` — who may (:data:`PLAN_ACTION_ROLES`,
   :func:`authorise`) and who did (the audit log);
 - :mod:`~gridmap.redraw.draft` — the edits (:func:`set_grid_geometry`, :func:`create_grid`,
@@ -50,6 +54,7 @@ lengths and snap distances are measured in metres.
 from __future__ import annotations
 
 from gridmap.redraw.balance import BalanceResult, ProgressCallback, auto_balance
+from gridmap.redraw.checks import PLAN_KINDS, PlanCheck, plan_check, plan_issues, plan_street_grids
 from gridmap.redraw.diff import PlanDiff, plan_diff
 from gridmap.redraw.draft import (
     EDIT_ACTIONS,
@@ -59,13 +64,16 @@ from gridmap.redraw.draft import (
     move_buildings,
     set_grid_geometry,
     split_grid,
+    split_preview,
     undo_last_edit,
 )
 from gridmap.redraw.edits import (
     area_for_buildings,
+    keep_buildings_whole,
     merge_geometries,
     reshape_grids,
     split_geometry,
+    stitch_neighbours,
 )
 from gridmap.redraw.geometry import geometry_from_geojson
 from gridmap.redraw.lifecycle import (
@@ -96,8 +104,10 @@ from gridmap.redraw.plans import (
 __all__ = [
     "EDIT_ACTIONS",
     "PLAN_ACTION_ROLES",
+    "PLAN_KINDS",
     "BalanceResult",
     "Issue",
+    "PlanCheck",
     "PlanDiff",
     "PlanLayers",
     "PlanMetrics",
@@ -114,6 +124,7 @@ __all__ = [
     "diff_against_active",
     "geometry_from_geojson",
     "grid_metrics",
+    "keep_buildings_whole",
     "layers_metrics",
     "list_plans",
     "load_plan",
@@ -121,14 +132,19 @@ __all__ = [
     "merge_grids",
     "move_buildings",
     "new_draft",
+    "plan_check",
     "plan_diff",
+    "plan_issues",
     "plan_metrics",
+    "plan_street_grids",
     "propose",
     "reshape_grids",
     "rollback",
     "set_grid_geometry",
     "split_geometry",
     "split_grid",
+    "split_preview",
+    "stitch_neighbours",
     "undo_last_edit",
     "validate_plan",
 ]

@@ -27,9 +27,11 @@ from gridmap.errors import ConflictError, InputError
 from gridmap.models import Grid, GridPlan, PlanStatus
 from gridmap.redraw.edits import (
     area_for_buildings,
+    keep_buildings_whole,
     merge_geometries,
     reshape_grids,
     split_geometry,
+    stitch_neighbours,
 )
 from gridmap.redraw.geometry import (
     as_multipolygon,
@@ -328,9 +330,15 @@ def split_grid(
     user_id: int | None = None,
     new_code: str | None = None,
     new_name: str | None = None,
+    keep_as_drawn: bool = False,
 ) -> str:
     """Split a draft grid in two by a line (:func:`split_geometry`): the larger piece keeps the
-    grid, its leader and branch; the smaller becomes a new grid without them.
+    grid, its leader and branch; the smaller becomes a new grid without them (the check of
+    the plan, :func:`~gridmap.redraw.checks.plan_check`, says so).
+
+    A building the line crosses goes whole to the side holding most of it
+    (:func:`keep_buildings_whole`; the buildings so kept are in the edit's audit row, and
+    :func:`split_preview` lists them beforehand) unless ``keep_as_drawn``.
 
     Returns
     -------
@@ -338,12 +346,36 @@ def split_grid(
         The new grid's code.
     """
     cut = _resolve_geometry(line, "line")
-    with editing(engine, plan_id, "grid_split", user_id, versions, {"code": code}) as d:
-        larger, smaller = split_geometry(d.grid(code).geom, cut)
+    details = {"code": code, "keep_as_drawn": keep_as_drawn}
+    with editing(engine, plan_id, "grid_split", user_id, versions, details) as d:
+        bld = table("building")
+        buildings = read_table(
+            d.session.connection(), "building", bld.c.community_id == d.plan.community_id
+        )
+        larger, smaller, kept = split_preview(d.grid(code).geom, cut, buildings, keep_as_drawn)
+        details["kept_whole"] = list(kept["code"])
         d.set_geom(code, larger)
         new_code = new_code or d.next_code()
         d.add(new_code, new_name or f"第{new_code.rsplit('-', 1)[-1]}网格", smaller)
+        shapes = {c: polygonal(g.geom) for c, g in d.grids.items()}
+        for neighbour, geom in stitch_neighbours(shapes, [code, new_code]).items():
+            d.set_geom(neighbour, geom)
         return new_code
+
+
+def split_preview(
+    grid: shapely.Geometry,
+    line: shapely.Geometry,
+    buildings: gpd.GeoDataFrame,
+    keep_as_drawn: bool = False,
+) -> tuple[shapely.Geometry, shapely.Geometry, pd.DataFrame]:
+    """What :func:`split_grid` will make of a grid and a line, without the database: the
+    larger and the smaller piece, and the buildings kept whole
+    (:func:`keep_buildings_whole`; none when ``keep_as_drawn``)."""
+    larger, smaller = split_geometry(grid, line)
+    if keep_as_drawn:
+        return larger, smaller, pd.DataFrame(columns=["building_id", "code", "side", "share"])
+    return keep_buildings_whole(larger, smaller, buildings)
 
 
 def merge_grids(

@@ -2,15 +2,18 @@
 
 :func:`reshape_grids` gives one grid a new polygon and hands the area it takes or releases to
 its neighbours so no new gap or overlap appears; :func:`split_geometry` cuts a grid in two by a
-line; :func:`merge_geometries` joins two adjacent grids; :func:`area_for_buildings` finds the part
-of a grid that goes with buildings moving out of it.
+line and :func:`keep_buildings_whole` moves the cut around the buildings it crosses;
+:func:`merge_geometries` joins two adjacent grids; :func:`area_for_buildings` finds the part of
+a grid that goes with buildings moving out of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.ops import split as shapely_split
 
@@ -152,6 +155,96 @@ def split_geometry(
     pieces = [shapely.set_precision(p, precision()) for p in pieces]
     pieces.sort(key=lambda p: -p.area)
     return pieces[0], pieces[1]
+
+
+def keep_buildings_whole(
+    larger: shapely.Geometry,
+    smaller: shapely.Geometry,
+    buildings: gpd.GeoDataFrame,
+) -> tuple[shapely.Geometry, shapely.Geometry, pd.DataFrame]:
+    """The two pieces of a split moved so that no building is cut: each building on both
+    sides goes whole to the side holding most of it (the larger piece on a tie), the pieces
+    following its outline.
+
+    Parameters
+    ----------
+    larger, smaller : shapely geometries
+        :func:`split_geometry`'s pieces (EPSG:4326).
+    buildings : GeoDataFrame
+        The community's buildings: ``id, code`` and footprints (EPSG:4326).
+
+    Returns
+    -------
+    (larger, smaller, kept_whole)
+        The pieces, and one row per building the line crossed: ``building_id, code, side``
+        (``"larger"`` or ``"smaller"``, where it went) and ``share`` (of its area on that side
+        as drawn, 0.5–1).
+
+    Raises
+    ------
+    InputError
+        When a piece would fall apart or vanish (the line runs along a row of buildings):
+        draw another line, or keep it as drawn.
+    """
+    geoms = np.asarray(buildings.geometry.values, dtype=object)
+    scale = area_m2(shapely.box(*larger.bounds)) / max(shapely.box(*larger.bounds).area, 1e-30)
+    in_larger = shapely.area(shapely.intersection(geoms, larger)) * scale
+    in_smaller = shapely.area(shapely.intersection(geoms, smaller)) * scale
+    tolerance = settings.OVERLAP_TOLERANCE_M2
+    cut = (in_larger > tolerance) & (in_smaller > tolerance)
+    to_larger = in_larger >= in_smaller
+    gain_larger = shapely.union_all(shapely.intersection(geoms[cut & to_larger], smaller))
+    gain_smaller = shapely.union_all(shapely.intersection(geoms[cut & ~to_larger], larger))
+    for gain, into, out_of in ((gain_larger, "larger", "smaller"),
+                               (gain_smaller, "smaller", "larger")):  # fmt: skip
+        if gain.is_empty:
+            continue
+        pieces = {"larger": larger, "smaller": smaller}
+        pieces[into] = polygon_op(shapely.union, pieces[into], gain)
+        pieces[out_of] = polygon_op(shapely.difference, pieces[out_of], gain)
+        larger, smaller = pieces["larger"], pieces["smaller"]
+    for piece in (larger, smaller):
+        if piece.is_empty or len(shapely.get_parts(piece)) != 1:
+            raise InputError(
+                "分割线沿楼栋走,保持楼栋完整会使一块网格断开或消失:请换一条线,或选择“按原线分割” / "
+                "keeping the buildings the line crosses whole would break a piece apart: draw "
+                "another line, or keep the line as drawn"
+            )
+    total = in_larger[cut] + in_smaller[cut]
+    kept = pd.DataFrame(
+        {
+            "building_id": buildings["id"].to_numpy()[cut],
+            "code": buildings["code"].to_numpy()[cut],
+            "side": np.where(to_larger[cut], "larger", "smaller"),
+            "share": np.round(np.maximum(in_larger[cut], in_smaller[cut]) / total, 3),
+        }
+    )
+    return larger, smaller, kept
+
+
+def stitch_neighbours(
+    grids: Mapping[str, shapely.Geometry], changed: Sequence[str]
+) -> dict[str, shapely.Geometry]:
+    """The neighbours of the ``changed`` grids given the changed grids' new vertices where they
+    lie on a shared edge, so the edges match vertex for vertex (a new vertex of a cut, rounded
+    to the storage grid, otherwise sits a few millimetres off the neighbour's edge: an invalid
+    coverage, 网格边界不吻合, for ``gridmap check``).
+
+    Returns
+    -------
+    dict
+        ``{code: new polygon}`` of the neighbours whose polygon changed (possibly empty).
+    """
+    reference = shapely.union_all([grids[c] for c in changed])
+    tolerance = 2 * precision()
+    out = {}
+    for code, geom in grids.items():
+        if code in changed or not shapely.intersects(shapely.buffer(geom, tolerance), reference):
+            continue
+        stitched = shapely.set_precision(shapely.snap(geom, reference, tolerance), precision())
+        if not shapely.equals_exact(stitched, geom, 0.0) and shapely.is_valid(stitched):
+            out[code] = polygonal(stitched)
+    return out
 
 
 def merge_geometries(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:

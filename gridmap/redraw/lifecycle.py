@@ -31,10 +31,11 @@ from gridmap.db import connect, retry_when_busy, transaction
 from gridmap.errors import ConflictError, InputError
 from gridmap.models import Grid, GridPlan, PlanStatus
 from gridmap.redraw.balance import BalanceResult, ProgressCallback, auto_balance
+from gridmap.redraw.checks import plan_issues
 from gridmap.redraw.geometry import as_multipolygon
-from gridmap.redraw.metrics import Issue, building_assignment, int_column, validate_plan
+from gridmap.redraw.metrics import Issue, building_assignment, int_column
 from gridmap.redraw.permissions import authorise, now, record_audit
-from gridmap.redraw.plans import active_plan_id, community_row, layers_metrics, load_plan
+from gridmap.redraw.plans import active_plan_id, community_row
 from gridmap.repository import read_table, refresh_building_grids, table
 
 #: The refusal of an activation (or rollback) that lost the race for its community.
@@ -157,7 +158,8 @@ def new_draft(
 def propose(
     engine: Engine, plan_id: int, reason: str | None = None, user_id: int | None = None
 ) -> list[Issue]:
-    """Propose a draft for approval after validating it (:func:`validate_plan`).
+    """Propose a draft for approval after checking it as ``gridmap check`` will once it is
+    active (:func:`~gridmap.redraw.checks.plan_issues`).
 
     A plan with issues is proposed only with a written ``reason``, kept in the plan's note.
 
@@ -171,8 +173,7 @@ def propose(
     InputError
         When the plan has issues and no reason was given (the issues are listed).
     """
-    layers = load_plan(engine, plan_id)
-    issues = validate_plan(layers_metrics(layers), layers.buildings)
+    issues = plan_issues(engine, plan_id)
     reason = (reason or "").strip()
     if issues and not reason:
         listed = "\n".join(f"  - {i.message}" for i in issues)

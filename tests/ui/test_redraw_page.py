@@ -95,6 +95,14 @@ def test_auto_balance_then_the_life_cycle(page: AppTest, demo_copy: str) -> None
     assert _metrics(page)["户数超出规范"] == "0 个"
     assert _metrics(page)["未覆盖区域"] == "0 处"
     assert _metrics(page)["未覆盖面积"] == "0 m²"
+    # the balance made a new grid: without a leader or branch, new problems the page names
+    # (as 覆盖情况 would after activation), so proposing it takes a written reason
+    warned = " ".join(w.value for w in page.warning)
+    assert "需填写理由" in warned and "未配备网格长" in warned, warned
+    _button(page, "propose_go").click().run()
+    assert any("理由" in e.value for e in page.error)
+    assert not any(b.key == "approve_go" for b in page.button)
+    page.text_area(key="propose_reason").set_value("新网格的网格长下周选定").run()
     _button(page, "propose_go").click().run()
     _button(page, "approve_go").click().run()
     _button(page, "activate_go").click().run()
