@@ -203,6 +203,7 @@ def editing(
                 versions,
             )
             yield draft
+            _stitch(draft)
             session.flush()
             after = {
                 c: _snapshot(draft.grids[c]) for c in sorted(draft.touched) if c in draft.grids
@@ -224,6 +225,18 @@ def editing(
             ) from exc
         finally:
             session.close()
+
+
+def _stitch(draft: Draft) -> None:
+    """After any edit: the grids next to the changed ones take their new vertices
+    (:func:`stitch_neighbours`), so shared edges match vertex for vertex; each neighbour so
+    changed is versioned and audited like the grids the edit changed."""
+    changed = [c for c in draft.touched if c in draft.grids]
+    if not changed:
+        return
+    shapes = {c: polygonal(g.geom) for c, g in draft.grids.items()}
+    for code, geom in stitch_neighbours(shapes, changed).items():
+        draft.set_geom(code, geom)
 
 
 def _resolve_geometry(geometry: shapely.Geometry | str | Mapping, kind: str) -> shapely.Geometry:
@@ -357,9 +370,6 @@ def split_grid(
         d.set_geom(code, larger)
         new_code = new_code or d.next_code()
         d.add(new_code, new_name or f"第{new_code.rsplit('-', 1)[-1]}网格", smaller)
-        shapes = {c: polygonal(g.geom) for c, g in d.grids.items()}
-        for neighbour, geom in stitch_neighbours(shapes, [code, new_code]).items():
-            d.set_geom(neighbour, geom)
         return new_code
 
 

@@ -242,7 +242,11 @@ def stitch_neighbours(
         if code in changed or not shapely.intersects(shapely.buffer(geom, tolerance), reference):
             continue
         stitched = shapely.set_precision(shapely.snap(geom, reference, tolerance), precision())
-        if not shapely.equals_exact(stitched, geom, 0.0) and shapely.is_valid(stitched):
+        # a vertex gained (the same shape) or moved; else the neighbour stays as stored (also
+        # when it differs only below the storage precision)
+        base = shapely.set_precision(geom, precision())
+        gained = shapely.get_num_coordinates(stitched) != shapely.get_num_coordinates(base)
+        if (gained or not shapely.equals(stitched, base)) and shapely.is_valid(stitched):
             out[code] = polygonal(stitched)
     return out
 

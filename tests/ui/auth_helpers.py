@@ -84,6 +84,7 @@ def browser_login(page: Page, name: str = DEMO_ADMIN[0], password: str = DEMO_AD
         sidebar = page.locator('[data-testid="stSidebar"]')
         assert sidebar.get_by_text(name, exact=False).count(), f"logged in, but not as {name}"
         return
+    wait_for_app_idle(page)  # a run still drawing the page may redraw the form: fill it after
     form.locator("input").nth(0).fill(name)
     form.locator('input[type="password"]').fill(password)
     form.get_by_test_id("stBaseButton-primaryFormSubmit").click()
