@@ -93,6 +93,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "plan_new_draft": pair("新建方案草稿"),
     "plan_propose": pair("提交方案"),
     "plan_approve": pair("批准方案"),
+    "plan_return": pair("退回方案"),
     "plan_activate": pair("启用方案"),
     "plan_rollback": pair("回退方案"),
     "plan_balance": pair("自动均衡方案"),

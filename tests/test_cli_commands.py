@@ -135,6 +135,10 @@ def test_a_plan_through_its_whole_life_from_the_command_line(demo: Engine) -> No
     validated = run(url, "plan", "validate", "--community", COMMUNITY, code=1)  # as active
     assert f"方案 #{draft}" in validated and "420303001-003-B0591" in validated
     run(url, "plan", "propose", "--community", COMMUNITY, "--reason", "与现行方案相同")
+    returned = run(url, "plan", "return", "--community", COMMUNITY, "--comment", "请补充理由")
+    assert "请补充理由" in returned
+    assert list_plans(demo, COMMUNITY).set_index("id").loc[draft, "status"] == "draft"
+    run(url, "plan", "propose", "--community", COMMUNITY, "--reason", "与现行方案相同,已补充")
     run(url, "plan", "approve", "--community", COMMUNITY)
     assert list_plans(demo, COMMUNITY).set_index("id").loc[draft, "status"] == "approved"
     run(url, "plan", "activate", "--community", COMMUNITY)

@@ -674,3 +674,29 @@ def test_a_split_on_the_demo_leaves_the_neighbours_edges_valid(
     )
     grids = r.load_plan(engine, plan_id).grids
     assert coverage_validity(grids[grids["code"].isin([code, new])]).empty
+
+
+# --- review: the street returns a plan (issue 21, item 8) -------------------------------------
+
+
+def test_the_street_returns_a_proposed_plan_with_a_comment(world: Engine) -> None:
+    from gridmap.errors import PermissionDenied
+
+    plan_id = _draft(world)
+    secretary, admin = _user(world, "李书记"), _user(world, "王主任", "street_admin")
+    r.propose(world, plan_id, user_id=secretary)
+    with pytest.raises(PermissionDenied):
+        r.return_to_draft(world, plan_id, "请把 3 栋划回第1网格", user_id=secretary)
+    with pytest.raises(InputError, match="意见"):
+        r.return_to_draft(world, plan_id, "  ", user_id=admin)
+    r.return_to_draft(world, plan_id, "请把 3 栋划回第1网格", user_id=admin)
+    plan = r.load_plan(world, plan_id).plan
+    assert plan["status"] == "draft"
+    assert r.returned_comment(plan["note"]) == "请把 3 栋划回第1网格"
+    audit = read_table(world, "audit_log")
+    row = audit[audit["action"] == "plan_return"].iloc[-1]
+    assert row["user_id"] == admin and "请把 3 栋划回第1网格" in str(row["after"])
+    with pytest.raises(ConflictError):  # a draft is not returned again
+        r.return_to_draft(world, plan_id, "again", user_id=admin)
+    r.propose(world, plan_id, user_id=secretary)  # fixed and proposed again
+    assert r.load_plan(world, plan_id).plan["status"] == "proposed"

@@ -431,6 +431,8 @@ if is_draft and can("edit"):
 
 # --- validation, diff and the life cycle ------------------------------------------------------
 st.subheader(t("检查与审批"))
+if is_draft and (returned := redraw.returned_comment(layers.plan.get("note"))):
+    st.warning(t("街道退回了此方案,意见:{comment}", comment=md_text(returned)))
 check = plan_check(database_key(), plan_id)
 issues = plan_issues(database_key(), plan_id)
 st.caption(
@@ -528,6 +530,16 @@ if status == "proposed" and can("approve"):
     cols[1].caption(t("由街道审批"))
     if cols[1].button(t("批准"), key="approve_go"):
         run(redraw.approve, db, plan_id, success=t("已批准。"))
+    with cols[0]:
+        comment = st.text_area(t("退回意见(社区将看到)"), key="return_comment", height=80)
+        if st.button(t("退回修改"), key="return_go"):
+            run(
+                redraw.return_to_draft,
+                db,
+                plan_id,
+                comment,
+                success=t("已退回社区修改。"),
+            )
 if status == "approved" and can("activate") and cols[2].button(t("生效"), key="activate_go"):
     run(redraw.activate, db, plan_id, success=t("方案已生效,楼栋归属已重算。"))
 if active_id is not None and can("rollback"):  # noqa: SIM102

@@ -59,6 +59,7 @@ PLAN_PERMISSIONS: dict[str, str] = {
     "edit": "edit_plans",
     "propose": "edit_plans",
     "approve": "approve_plans",
+    "return": "approve_plans",
     "activate": "approve_plans",
     "rollback": "approve_plans",
 }

@@ -218,6 +218,23 @@ def plan_approve(db_url: str | None, community_code: str, plan_id: int | None) -
     click.echo(f"方案 #{plan_id} 已批准 / plan {plan_id} approved")
 
 
+@plan_group.command("return")
+@db_option
+@community_option
+@plan_option
+@click.option("--comment", required=True, help="What the community should change (kept, audited).")
+@reports_errors
+def plan_return(db_url: str | None, community_code: str, plan_id: int | None, comment: str) -> None:
+    """Send a proposed plan back to the community as a draft, with the street's comment."""
+    from gridmap.db import open_database
+    from gridmap.redraw import return_to_draft
+
+    engine = open_database(db_url)
+    plan_id = _plan_in_state(engine, community_code, plan_id, "proposed")
+    return_to_draft(engine, plan_id, comment, user_id=_actor())
+    click.echo(f"方案 #{plan_id} 已退回为草稿 / plan {plan_id} returned to draft: {comment}")
+
+
 @plan_group.command("activate")
 @db_option
 @community_option

@@ -82,6 +82,8 @@ from gridmap.redraw.lifecycle import (
     balance_draft,
     new_draft,
     propose,
+    return_to_draft,
+    returned_comment,
     rollback,
 )
 from gridmap.redraw.metrics import (
@@ -139,6 +141,8 @@ __all__ = [
     "plan_street_grids",
     "propose",
     "reshape_grids",
+    "return_to_draft",
+    "returned_comment",
     "rollback",
     "set_grid_geometry",
     "split_geometry",

@@ -234,6 +234,48 @@ def approve(engine: Engine, plan_id: int, approver_id: int | None = None) -> Non
         )
 
 
+@retry_when_busy
+def return_to_draft(engine: Engine, plan_id: int, comment: str, user_id: int | None = None) -> None:
+    """The street sends a proposed plan back to the community: draft again, with the street's
+    ``comment`` kept in the plan's note (the secretary reads it on the page and in ``gridmap
+    plan list``) and in the audit log.
+
+    Raises
+    ------
+    InputError
+        Without a comment (the community must know what to change).
+    PermissionDenied
+        For anyone but a street administrator whose scope holds the community.
+    """
+    from gridmap.auth import current_principal  # redraw.permissions imports auth already
+
+    comment = (comment or "").strip()
+    if not comment:
+        raise InputError("退回方案须写明意见 / returning a plan needs a comment for the community")
+    if user_id is None:
+        user_id = current_principal().user_id
+    with _plan_session(engine) as session:
+        plan = _plan(session, plan_id, PlanStatus.proposed)
+        authorise(session.connection(), "return", user_id, plan)
+        plan.status = PlanStatus.draft
+        plan.note = "\n".join(filter(None, [plan.note, f"街道退回意见 / returned: {comment}"]))
+        record_audit(
+            session,
+            "plan_return",
+            "grid_plan",
+            plan_id,
+            user_id,
+            {"status": "proposed"},
+            {"status": "draft", "comment": comment},
+        )
+
+
+def returned_comment(note: str | None) -> str | None:
+    """The street's last comment returning the plan (:func:`return_to_draft`), from its note."""
+    lines = [x for x in (note or "").splitlines() if x.startswith("街道退回意见 / returned: ")]
+    return lines[-1].split(": ", 1)[1] if lines else None
+
+
 def _make_active(session: Session, plan: GridPlan) -> int | None:
     """Retire the community's active plan, activate ``plan``, recompute building grids and
     branch links, and let requests, grid workers and grid-scoped users follow into the new

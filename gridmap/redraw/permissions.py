@@ -28,6 +28,7 @@ PLAN_ACTION_ROLES: dict[str, tuple[str, ...]] = {
     "edit": ("secretary", "street_admin"),
     "propose": ("secretary", "street_admin"),
     "approve": ("street_admin",),
+    "return": ("street_admin",),
     "activate": ("street_admin",),
     "rollback": ("street_admin",),
 }

@@ -113,3 +113,27 @@ def test_auto_balance_then_the_life_cycle(page: AppTest, demo_copy: str) -> None
     _button(page, "rollback_go").click().run()
     plans = redraw.list_plans(engine, COMMUNITY)
     assert list(plans["status"])[:2] == ["retired", "active"]
+
+
+def test_the_street_returns_the_plan_and_the_secretary_reads_why(
+    page: AppTest, demo_copy: str, monkeypatch
+) -> None:
+    own = "420303001-001"  # demo_secretary's community
+    engine = open_database(demo_copy)
+    draft = redraw.new_draft(engine, own, name="待审方案")
+    redraw.propose(engine, draft, reason="测试")
+    page.selectbox(key="community").set_value(own).run()
+    page.selectbox(key=f"plan_{own}").set_value(draft).run()
+    page.text_area(key="return_comment").set_value("第2网格户数仍偏多,请再调整").run()
+    _button(page, "return_go").click().run()
+    assert not page.exception, page.exception
+    assert redraw.list_plans(engine, own).set_index("id").loc[draft, "status"] == "draft"
+    # the community's secretary opens the draft: the street's comment above the checks
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", demo_copy)
+    at = login(AppTest.from_file(APP, default_timeout=180), name="demo_secretary").run()
+    at.switch_page(PAGE).run()
+    at.selectbox(key=f"plan_{own}").set_value(draft).run()
+    assert not at.exception, at.exception
+    warned = " ".join(w.value for w in at.warning)
+    assert "街道退回了此方案" in warned and "第2网格户数仍偏多" in warned, warned  # (md-escaped)
+    assert not any(b.key == "return_go" for b in at.button)  # the secretary cannot return
