@@ -105,23 +105,34 @@ BROWSER_CHANGES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def browser_changes(url: str, repeat: int) -> list[dict]:
-    """Median seconds in Chromium from a radio click to the redrawn map, per page."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+@contextlib.contextmanager
+def _served_page(url: str):
+    """The app served on ``url``'s database and one Chromium page on it: ``(base, page)``."""
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(REPO_ROOT / "tests"))
     sys.path.insert(0, str(REPO_ROOT / "tests" / "ui"))
-    from auth_helpers import browser_login, forget_map, streamlit_rerun, wait_for_map
-
     from _services import launch_chromium, streamlit_server
-    from gridmap import auth
 
-    rows = []
     env = {"GRIDMAP_DATABASE_URL": url}
     with streamlit_server(REPO_ROOT / "app.py", env) as base, sync_playwright() as pw:
         browser = launch_chromium(pw)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        try:
+            yield base, browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        finally:
+            browser.close()
+
+
+def browser_changes(url: str, repeat: int) -> list[dict]:
+    """Median seconds in Chromium from a radio click to the redrawn map, per page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    rows = []
+    with _served_page(url) as (base, page):
+        from auth_helpers import browser_login, forget_map, streamlit_rerun, wait_for_map
+
+        from gridmap import auth
+
         for name, (group, first, second) in BROWSER_CHANGES.items():
             start = time.perf_counter()
             page.goto(f"{base}/{name}", wait_until="commit")
@@ -143,7 +154,6 @@ def browser_changes(url: str, repeat: int) -> list[dict]:
             rows.append(
                 {"page": name, "open_s": opened, "change_median_s": statistics.median(times)}
             )
-        browser.close()
     return rows
 
 
@@ -157,19 +167,12 @@ BROWSER_TAB_CHANGES: dict[str, tuple[str, str, str, str]] = {
 
 def browser_tab_changes(url: str, repeat: int) -> list[dict]:
     """Median seconds in Chromium from a radio click inside a tab until the app is idle."""
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
-    sys.path.insert(0, str(REPO_ROOT / "tests" / "ui"))
-    from auth_helpers import browser_login, streamlit_rerun, wait_for_map
-    from playwright.sync_api import sync_playwright
-
-    from _services import launch_chromium, streamlit_server
-    from gridmap import auth
-
     rows = []
-    env = {"GRIDMAP_DATABASE_URL": url}
-    with streamlit_server(REPO_ROOT / "app.py", env) as base, sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    with _served_page(url) as (base, page):
+        from auth_helpers import browser_login, streamlit_rerun, wait_for_map
+
+        from gridmap import auth
+
         for name, (tab, group, first, second) in BROWSER_TAB_CHANGES.items():
             page.goto(f"{base}/{name}", wait_until="commit")
             browser_login(page, "demo_admin", auth.DEMO_USERS["demo_admin"][1])
@@ -185,7 +188,6 @@ def browser_tab_changes(url: str, repeat: int) -> list[dict]:
                     radio.get_by_text(option, exact=True).click()
                 times.append(time.perf_counter() - start)
             rows.append({"page": f"{name} · {tab}", "change_median_s": statistics.median(times)})
-        browser.close()
     return rows
 
 
