@@ -700,3 +700,33 @@ def test_the_street_returns_a_proposed_plan_with_a_comment(world: Engine) -> Non
         r.return_to_draft(world, plan_id, "again", user_id=admin)
     r.propose(world, plan_id, user_id=secretary)  # fixed and proposed again
     assert r.load_plan(world, plan_id).plan["status"] == "proposed"
+
+
+def test_a_new_grid_gets_its_leader_and_branch_in_the_same_draft(world: Engine) -> None:
+    """Item 4's prompt: the split's new grid, staffed in the draft, carries no leadership
+    problem into activation; a wrong organisation is refused; the staffing can be undone."""
+    plan_id = _draft(world)
+    line = LineString([(LON + 0.5 * D, LAT - 0.01 * D), (LON + 0.5 * D, LAT + 2.01 * D)])
+    new = r.split_grid(world, plan_id, G1, line)
+    with transaction(world) as conn:
+        conn.execute(table("party_org").insert(), {"id": 4, "parent_id": 1, "kind": "branch",
+                     "name": "第3网格党支部", "community_id": 1, "grid_id": None})  # fmt: skip
+    with pytest.raises(InputError, match="党支部或党小组"):
+        r.set_grid_staff(world, plan_id, new, party_org_id=1)  # the community's committee
+    with pytest.raises(InputError, match="人员"):
+        r.set_grid_staff(world, plan_id, new, leader_id=999)
+    r.set_grid_staff(world, plan_id, new, leader_id=1, party_org_id=4)
+    kinds = set(r.plan_check(world, plan_id).problems["kind"])
+    assert not kinds & {"grid_no_leader", "grid_no_branch"}, kinds
+    assert r.undo_last_edit(world, plan_id) == "grid_staff"
+    kinds = set(r.plan_check(world, plan_id).problems["kind"])
+    assert {"grid_no_leader", "grid_no_branch"} <= kinds
+    r.set_grid_staff(world, plan_id, new, leader_id=1, party_org_id=4)
+    r.propose(world, plan_id, reason="户数偏少,待新楼入住")
+    r.approve(world, plan_id)
+    r.activate(world, plan_id)
+    after = set(_after_activation(world)["kind"])
+    assert not after & {"grid_no_leader", "grid_no_branch"}, after
+    branch = read_table(world, "party_org").set_index("id").loc[4, "grid_id"]
+    grids = read_table(world, "grid")
+    assert grids.set_index("id").loc[int(branch), "code"] == new  # the branch is on its grid

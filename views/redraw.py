@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gridmap import auth, redraw, settings
+from gridmap import organisation as org
 from gridmap.coverage import problem_table
 from gridmap.errors import GridmapError
 from gridmap.i18n import pair, text
@@ -28,6 +29,7 @@ from ui_common import (
     from_link,
     md_text,
     page_title,
+    personal_data,
     principal,
     relabel,
     sidebar,
@@ -461,6 +463,47 @@ if len(check.problems):
         width="stretch",
         key="plan_check_table",
     )
+
+# a grid the draft left without a leader or branch (a split's or a balance's new grid) gets
+# them here, in the same draft, before it is proposed
+unstaffed = sorted(
+    set(check.problems.loc[check.problems["kind"].isin(["grid_no_leader", "grid_no_branch"])
+                           & check.problems["new"], "grid_code"].dropna())
+)  # fmt: skip
+if is_draft and can("edit") and unstaffed:
+    with st.expander(t("为新网格配备网格长和党组织({n} 个网格)", n=len(unstaffed)), expanded=True):
+        people = org.load_organisation(db, personal_data=personal_data()).persons
+        person_label = {int(i): f"{n} (#{i})" for i, n in zip(people["id"], people["name"],
+                                                               strict=True)}  # fmt: skip
+        orgs = read_table(db, "party_org")
+        mine = (orgs["community_id"] == layers.plan["community_id"]) | orgs["community_id"].isna()
+        orgs = orgs[orgs["kind"].isin(org.GRID_ORG_KINDS) & mine]
+        org_label = dict(zip(orgs["id"].astype(int), orgs["name"], strict=True))
+        s1, s2, s3, s4 = st.columns([1, 2, 2, 1])
+        relabel("staff_grid", unstaffed)
+        staff_grid = s1.selectbox(t("网格"), unstaffed, key="staff_grid")
+        relabel("staff_leader", [None, *person_label])
+        staff_leader = s2.selectbox(
+            t("网格长"), [None, *person_label], key="staff_leader",
+            format_func=lambda p: t("不变") if p is None else person_label[p],
+        )  # fmt: skip
+        relabel("staff_org", [None, *org_label])
+        staff_org = s3.selectbox(
+            t("党组织(党支部/党小组)"), [None, *org_label], key="staff_org",
+            format_func=lambda o: t("不变") if o is None else org_label[o],
+            help=t("新党支部可先在“组织与人员”中建立,再在此指定。"),
+        )  # fmt: skip
+        if s4.button(t("保存"), key="staff_go"):
+            run(
+                redraw.set_grid_staff,
+                db,
+                plan_id,
+                staff_grid,
+                staff_leader,
+                staff_org,
+                seen,
+                success=t("已为网格 {grid} 配备。", grid=md_text(staff_grid)),
+            )
 
 diff = redraw.diff_against_active(db, plan_id)
 if diff is not None:

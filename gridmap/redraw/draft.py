@@ -25,6 +25,7 @@ from gridmap import settings
 from gridmap.db import transaction
 from gridmap.errors import ConflictError, InputError
 from gridmap.models import Grid, GridPlan, PlanStatus
+from gridmap.organisation.kinds import GRID_ORG_KINDS
 from gridmap.redraw.edits import (
     area_for_buildings,
     keep_buildings_whole,
@@ -53,6 +54,7 @@ EDIT_ACTIONS: tuple[str, ...] = (
     "grid_split",
     "grid_merge",
     "buildings_move",
+    "grid_staff",
 )
 
 
@@ -371,6 +373,50 @@ def split_grid(
         new_code = new_code or d.next_code()
         d.add(new_code, new_name or f"第{new_code.rsplit('-', 1)[-1]}网格", smaller)
         return new_code
+
+
+def set_grid_staff(
+    engine: Engine,
+    plan_id: int,
+    code: str,
+    leader_id: int | None = None,
+    party_org_id: int | None = None,
+    versions: Mapping[str, int] | None = None,
+    user_id: int | None = None,
+) -> None:
+    """Give a draft grid its grid leader (网格长: a person) and its Party branch or group (an
+    organisation of the community), in the same draft — what a new grid of a split or a
+    balance lacks. ``None`` leaves that one as it is. Audited and undoable like every edit.
+
+    Raises
+    ------
+    InputError
+        An unknown person, or an organisation that is not a branch or group of the community.
+    """
+    person, org = table("person"), table("party_org")
+    details = {"code": code, "leader_id": leader_id, "party_org_id": party_org_id}
+    with editing(engine, plan_id, "grid_staff", user_id, versions, details) as d:
+        grid = d.grid(code)
+        conn = d.session.connection()
+        if leader_id is not None:
+            if conn.execute(select(person.c.id).where(person.c.id == leader_id)).first() is None:
+                raise InputError(f"人员不存在 / no person with id {leader_id}")
+            d._touch(code)
+            grid.leader_id = int(leader_id)
+        if party_org_id is not None:
+            row = conn.execute(
+                select(org.c.kind, org.c.community_id).where(org.c.id == party_org_id)
+            ).first()
+            kind = None if row is None else getattr(row.kind, "value", row.kind)
+            if kind not in GRID_ORG_KINDS or (
+                row.community_id is not None and row.community_id != d.plan.community_id
+            ):
+                raise InputError(
+                    f"党组织 {party_org_id} 不是本社区的党支部或党小组 / organisation "
+                    f"{party_org_id} is not a Party branch or group of the community"
+                )
+            d._touch(code)
+            grid.party_org_id = int(party_org_id)
 
 
 def split_preview(

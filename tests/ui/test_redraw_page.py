@@ -137,3 +137,28 @@ def test_the_street_returns_the_plan_and_the_secretary_reads_why(
     warned = " ".join(w.value for w in at.warning)
     assert "街道退回了此方案" in warned and "第2网格户数仍偏多" in warned, warned  # (md-escaped)
     assert not any(b.key == "return_go" for b in at.button)  # the secretary cannot return
+
+
+def test_a_split_prompts_for_the_new_grids_leader_and_branch(page: AppTest, demo_copy: str) -> None:
+    from shapely.geometry import LineString
+
+    engine = open_database(demo_copy)
+    draft = redraw.new_draft(engine, COMMUNITY, name="分割草案")
+    grids = redraw.load_plan(engine, draft).grids
+    code = grids["code"].iloc[0]
+    x0, y0, x1, y1 = grids.geometry.iloc[0].bounds
+    line = LineString([((x0 + x1) / 2, y0 - 0.001), ((x0 + x1) / 2, y1 + 0.001)])
+    new = redraw.split_grid(engine, draft, code, line)
+    page.run()  # the page reads the new plan
+    page.selectbox(key=f"plan_{COMMUNITY}").set_value(draft).run()
+    assert any("为新网格配备网格长和党组织" in e.label for e in page.expander)
+    assert page.selectbox(key="staff_grid").options == [new]
+    leader = page.selectbox(key="staff_leader").options[1]
+    branch = page.selectbox(key="staff_org").options[1]
+    page.selectbox(key="staff_leader").set_value(leader).run()
+    page.selectbox(key="staff_org").set_value(branch).run()
+    _button(page, "staff_go").click().run()
+    assert not page.exception, page.exception
+    staffed = redraw.load_plan(engine, draft).grids.set_index("code").loc[new]
+    assert staffed["leader_id"] is not None and staffed["party_org_id"] is not None
+    assert not any("为新网格配备" in e.label for e in page.expander)  # nothing left to staff
