@@ -19,7 +19,7 @@ from auth_helpers import (
     wait_for_app_idle,
     wait_for_map,
 )
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy.engine import make_url
 
 from _services import block_external_network, launch_chromium, streamlit_server
@@ -178,7 +178,8 @@ def test_the_monthly_assessment_as_a_secretary(demo_db_url: str, output_dir: Pat
         with streamlit_rerun(page):
             radio.get_by_text("网格员", exact=True).click()
         page.get_by_text("登录 gridmap").wait_for(timeout=30_000)
-        assert page.get_by_role("tab", name="三率考核").count() == 0
+        # (the page's old elements stay, faded, until that run ends: then they are gone)
+        expect(page.get_by_role("tab", name="三率考核")).to_have_count(0, timeout=30_000)
         browser.close()
     rows = list(book.worksheets[0].values)
     header, body = rows[0], rows[1:]
