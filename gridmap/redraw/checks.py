@@ -12,6 +12,7 @@ reach and blind spots. Each problem is marked ``new`` when the active plan does 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -107,14 +108,13 @@ def plan_street_grids(street: StreetLayers, layers: PlanLayers) -> gpd.GeoDataFr
 
 
 def _community_problems(
-    engine: Engine | Connection,
     street: StreetLayers,
     grids: gpd.GeoDataFrame,
     community_code: str,
     radius_m: float,
+    organisations: pd.DataFrame,
+    weights: Mapping[str, float],
 ) -> gpd.GeoDataFrame:
-    organisations = read_table(engine, "organisation")
-    organisations = organisations[organisations["community_id"].isin(street.communities["id"])]
     report = check_coverage(
         street.communities,
         grids,
@@ -122,7 +122,7 @@ def _community_problems(
         street.stations,
         radius_m,
         organisations=organisations,
-        score_weights=street_weights(engine, "coverage_score"),
+        score_weights=weights,
     )
     return filter_problems(report.problems, [community_code])
 
@@ -160,9 +160,12 @@ def plan_check(
     street = load_street_layers(engine, scope=SYSTEM) if street is None else street
     layers = load_plan(engine, plan_id)
     code = layers.plan["community_code"]
-    problems = _community_problems(engine, street, plan_street_grids(street, layers), code, radius)
+    organisations = read_table(engine, "organisation")  # read once for both checks
+    organisations = organisations[organisations["community_id"].isin(street.communities["id"])]
+    given = (radius, organisations, street_weights(engine, "coverage_score"))
+    problems = _community_problems(street, plan_street_grids(street, layers), code, *given)
     if baseline is None:
-        baseline = _community_problems(engine, street, street.grids, code, radius)
+        baseline = _community_problems(street, street.grids, code, *given)
     before = set(_keys(baseline))
     new = [key not in before for key in _keys(problems)]
     return PlanCheck(problems.assign(new=pd.Series(new, index=problems.index, dtype=bool)))
